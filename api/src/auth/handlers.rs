@@ -1,0 +1,243 @@
+//! `POST /v1/auth/login`, `POST /v1/auth/token` (client credentials) and `GET /v1/me`.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, get, post, web};
+use serde::{Deserialize, Serialize};
+use staffroom_domain::{Email, Permission, PrincipalKind, SiteId};
+use staffroom_persistence::{service_accounts, sites, users};
+use utoipa::ToSchema;
+
+use super::{Principal, password};
+use crate::db;
+use crate::error::{ApiError, MalformedBody, Unauthorized, Unprocessable};
+use crate::extract::{ValidJson, body_limit, from_json_value, read_body};
+use crate::state::AppState;
+use crate::users::UserView;
+
+/// Lifetime of a user's token.
+const USER_TOKEN_SECONDS: i64 = 3600;
+/// Lifetime of a service account's token.
+const SERVICE_TOKEN_SECONDS: i64 = 900;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    #[schema(format = Email, max_length = 254)]
+    pub email: String,
+    #[schema(format = Password, write_only)]
+    pub password: String,
+    /// Needed only when the same email and password match users of several sites.
+    pub site_id: Option<SiteId>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+}
+
+/// Body of `POST /v1/auth/token`, as a form or as JSON.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TokenRequest {
+    /// Must be `client_credentials`.
+    pub grant_type: String,
+    pub client_id: String,
+    #[schema(format = Password, write_only)]
+    pub client_secret: String,
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "The credentials do not match an active account.",
+    )
+}
+
+fn bearer(token: super::tokens::IssuedToken) -> web::Json<TokenResponse> {
+    web::Json(TokenResponse {
+        access_token: token.token,
+        token_type: "Bearer".to_owned(),
+        expires_in: token.expires_in,
+    })
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(login).service(issue_token).service(get_me);
+}
+
+/// Log in with email and password. Records `last_login_at`; a pending diary change
+/// (after a type change) takes effect now.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = crate::error::Conflict),
+        (status = 422, response = Unprocessable),
+    )
+)]
+#[post("/v1/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    body: ValidJson<LoginRequest>,
+) -> Result<web::Json<TokenResponse>, ApiError> {
+    let body = body.0;
+    let email = Email::parse(&body.email).map_err(|_| invalid_credentials())?;
+    let site = body.site_id;
+    let candidates = db::run(&state, move |c| users::login_candidates(c, &email, site)).await?;
+    let password = body.password;
+    let matched = web::block(move || {
+        if candidates.is_empty() {
+            password::verify_dummy(&password);
+        }
+        candidates
+            .into_iter()
+            .filter(|c| password::verify(&password, &c.password_hash))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
+    let user = match matched.as_slice() {
+        [] => return Err(invalid_credentials()),
+        [one] => one.clone(),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "site_required",
+                "These credentials belong to users of several sites; send site_id.",
+            ));
+        }
+    };
+    let user = db::run(&state, move |c| {
+        users::record_login(c, user.site_id, user.user_id)
+    })
+    .await?;
+    let scopes = user
+        .permissions
+        .iter()
+        .map(|p| p.as_str().to_owned())
+        .collect();
+    let token = state.tokens.issue(
+        PrincipalKind::User,
+        &user.id.to_string(),
+        user.site_id,
+        scopes,
+        USER_TOKEN_SECONDS,
+    )?;
+    Ok(bearer(token))
+}
+
+/// Exchange a service account's client id and secret for a short-lived token
+/// (`grant_type=client_credentials`, as a form or JSON).
+#[utoipa::path(
+    tag = "auth",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Unprocessable),
+    )
+)]
+#[post("/v1/auth/token")]
+pub async fn issue_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> Result<web::Json<TokenResponse>, ApiError> {
+    let body = read_body(&req, &mut payload, body_limit(&req)).await?;
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let request: TokenRequest = if is_form {
+        let parsed = form_urlencoded::parse(&body);
+        serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(parsed)).map_err(
+            |e| {
+                ApiError::validation(vec![crate::extract::field_error(
+                    &e.path().to_string(),
+                    &e.inner().to_string(),
+                )])
+            },
+        )?
+    } else {
+        let value: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::malformed_body(format!("The body is not valid JSON: {e}")))?;
+        from_json_value(value)?
+    };
+    if request.grant_type != "client_credentials" {
+        return Err(ApiError::field(
+            "grant_type",
+            "unsupported_grant_type",
+            "Only client_credentials is supported.",
+        ));
+    }
+    let client_id = request.client_id;
+    let found = db::run(&state, move |c| {
+        service_accounts::find_by_client_id(c, &client_id)
+    })
+    .await?;
+    let Some((account, digest)) = found else {
+        return Err(invalid_credentials());
+    };
+    if !password::digest_matches(&request.client_secret, &digest) {
+        return Err(invalid_credentials());
+    }
+    let scopes = account
+        .permissions
+        .iter()
+        .map(|p| p.as_str().to_owned())
+        .collect();
+    let token = state.tokens.issue(
+        PrincipalKind::Service,
+        &account.id.to_string(),
+        account.site_id,
+        scopes,
+        SERVICE_TOKEN_SECONDS,
+    )?;
+    Ok(bearer(token))
+}
+
+/// Who the caller is.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    pub kind: PrincipalKind,
+    pub site_id: SiteId,
+    pub site_name: String,
+    /// The user, for `kind: user`.
+    pub user: Option<UserView>,
+    /// The service account's id, for `kind: service`.
+    #[schema(format = Uuid)]
+    pub service_account_id: Option<String>,
+    pub permissions: Vec<Permission>,
+}
+
+/// Who am I: kind, site, user and permissions.
+#[utoipa::path(
+    tag = "auth",
+    responses((status = 200, body = MeView), (status = 401, response = Unauthorized)),
+    security(("bearer" = []))
+)]
+#[get("/v1/me")]
+pub async fn get_me(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<web::Json<MeView>, ApiError> {
+    let site = principal.site_id;
+    let site = db::run(&state, move |c| sites::get(c, site)).await?;
+    Ok(web::Json(MeView {
+        kind: principal.kind,
+        site_id: site.id,
+        site_name: site.name,
+        service_account_id: (principal.kind == PrincipalKind::Service)
+            .then(|| principal.subject.clone()),
+        user: principal.user.map(UserView::from),
+        permissions: principal.permissions,
+    }))
+}

@@ -1,0 +1,240 @@
+//! `/v1/clinics`: the locations of the site.
+
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use staffroom_domain::{ClinicId, EntityName, FieldErrors, Permission};
+use staffroom_persistence::clinics::{self, Clinic, ClinicPatch};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Principal;
+use crate::db;
+use crate::error::{
+    ApiError, Conflict, Forbidden, MalformedBody, NotFound, PreconditionFailed,
+    PreconditionRequired, Unauthorized, Unprocessable,
+};
+use crate::extract::{IfMatch, ValidJson, ValidQuery};
+use crate::state::AppState;
+use crate::views::{created, page_limit, page_of, utc, with_etag};
+
+/// One location of the site.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClinicView {
+    pub id: ClinicId,
+    pub name: String,
+    /// Whether assistants may finish SOAP notes here (never for assistant professions).
+    pub assistants_may_finish_notes: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Clinic> for ClinicView {
+    fn from(c: Clinic) -> Self {
+        Self {
+            id: c.id,
+            name: c.name,
+            assistants_may_finish_notes: c.assistants_may_finish_notes,
+            version: c.version,
+            created_at: utc(c.created_at),
+            updated_at: utc(c.updated_at),
+        }
+    }
+}
+
+page_of!(ClinicPage, ClinicView);
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateClinicRequest {
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    #[serde(default)]
+    pub assistants_may_finish_notes: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateClinicRequest {
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    pub assistants_may_finish_notes: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListClinicsQuery {
+    /// Case-insensitive search in the name.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_clinics)
+        .service(create_clinic)
+        .service(get_clinic)
+        .service(update_clinic)
+        .service(delete_clinic);
+}
+
+/// The site's clinics in creation order.
+#[utoipa::path(
+    tag = "clinics",
+    params(ListClinicsQuery),
+    responses((status = 200, body = ClinicPage), (status = 401, response = Unauthorized), (status = 422, response = Unprocessable)),
+    security(("bearer" = []))
+)]
+#[get("/v1/clinics")]
+pub async fn list_clinics(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: ValidQuery<ListClinicsQuery>,
+) -> Result<web::Json<ClinicPage>, ApiError> {
+    let q = query.0;
+    let limit = page_limit(q.limit)?;
+    let site = principal.site_id;
+    let page = db::run(&state, move |c| {
+        clinics::list(c, site, q.q.as_deref(), limit, q.cursor.as_deref())
+    })
+    .await?;
+    Ok(web::Json(ClinicPage::from_page(page)))
+}
+
+/// Add a clinic (site administrators).
+#[utoipa::path(
+    tag = "clinics",
+    request_body = CreateClinicRequest,
+    responses(
+        (status = 201, body = ClinicView, headers(("ETag" = String), ("Location" = String))),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/clinics")]
+pub async fn create_clinic(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: ValidJson<CreateClinicRequest>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let name = EntityName::parse(&body.0.name)
+        .map_err(|e| ApiError::validation(vec![e.for_field("name")]))?;
+    let amfn = body.0.assistants_may_finish_notes;
+    let ctx = principal.audit();
+    let clinic = db::run(&state, move |c| clinics::create(c, &ctx, &name, amfn)).await?;
+    Ok(created(
+        format!("/v1/clinics/{}", clinic.id),
+        clinic.version,
+        &ClinicView::from(clinic),
+    ))
+}
+
+/// Read one clinic.
+#[utoipa::path(
+    tag = "clinics",
+    params(("id" = ClinicId, Path, description = "Clinic id")),
+    responses((status = 200, body = ClinicView, headers(("ETag" = String))), (status = 401, response = Unauthorized), (status = 404, response = NotFound)),
+    security(("bearer" = []))
+)]
+#[get("/v1/clinics/{id}")]
+pub async fn get_clinic(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<ClinicId>,
+) -> Result<HttpResponse, ApiError> {
+    let (site, id) = (principal.site_id, id.into_inner());
+    let clinic = db::run(&state, move |c| clinics::get(c, site, id)).await?;
+    Ok(with_etag(clinic.version, &ClinicView::from(clinic)))
+}
+
+/// Rename a clinic or change its settings: site administrators, or clinic administrators
+/// of that clinic.
+#[utoipa::path(
+    tag = "clinics",
+    params(
+        ("id" = ClinicId, Path, description = "Clinic id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version being changed"),
+    ),
+    request_body = UpdateClinicRequest,
+    responses(
+        (status = 200, body = ClinicView, headers(("ETag" = String))),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
+        (status = 428, response = PreconditionRequired),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/v1/clinics/{id}")]
+pub async fn update_clinic(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<ClinicId>,
+    if_match: IfMatch,
+    body: ValidJson<UpdateClinicRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    principal.require_admin()?;
+    if principal
+        .clinic_scope()
+        .is_some_and(|mine| !mine.contains(&id))
+    {
+        return Err(ApiError::forbidden(
+            "You can change only clinics you have access to.",
+        ));
+    }
+    let body = body.0;
+    let mut errors = FieldErrors::new();
+    let name = errors.optional("name", body.name.as_deref().map(EntityName::parse));
+    errors.finish().map_err(ApiError::validation)?;
+    let patch = ClinicPatch {
+        name: name.flatten(),
+        assistants_may_finish_notes: body.assistants_may_finish_notes,
+    };
+    let ctx = principal.audit();
+    let clinic = db::run(&state, move |c| {
+        clinics::update(c, &ctx, id, if_match.0, patch)
+    })
+    .await?;
+    Ok(with_etag(clinic.version, &ClinicView::from(clinic)))
+}
+
+/// Delete a clinic and every user's access to it (site administrators). Refused with
+/// `409 clinic_in_use` while it is a user's default clinic, `409 last_clinic` for the last.
+#[utoipa::path(
+    tag = "clinics",
+    params(
+        ("id" = ClinicId, Path, description = "Clinic id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version being deleted"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 428, response = PreconditionRequired),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/v1/clinics/{id}")]
+pub async fn delete_clinic(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<ClinicId>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let id = id.into_inner();
+    let ctx = principal.audit();
+    db::run(&state, move |c| clinics::delete(c, &ctx, id, if_match.0)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,258 @@
+//! Extractors that turn every kind of bad input into a problem document naming the field:
+//! `ValidJson` (size limit, media type, syntax, then typed fields with their path),
+//! `ValidQuery`, `IfMatch` and `RequestId`.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::{StatusCode, header};
+use actix_web::web::BytesMut;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use staffroom_domain::FieldError;
+
+use crate::error::ApiError;
+use crate::etag;
+use crate::state::AppState;
+
+/// Default body limit when no state is configured (1 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A JSON body deserialized into `T`, with errors as problem documents.
+#[derive(Debug)]
+pub struct ValidJson<T>(pub T);
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("The body is larger than the limit of {limit} bytes."),
+    )
+    .with("limit_bytes", limit)
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    match req.headers().get(header::CONTENT_TYPE) {
+        None => true,
+        Some(value) => value
+            .to_str()
+            .map(|v| {
+                let essence = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                essence == "application/json" || essence.ends_with("+json")
+            })
+            .unwrap_or(false),
+    }
+}
+
+/// Reads the whole body, refusing it as soon as it passes `limit`.
+pub(crate) async fn read_body<S, E>(
+    req: &HttpRequest,
+    payload: &mut S,
+    limit: usize,
+) -> Result<BytesMut, ApiError>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
+{
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large(limit));
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::malformed_body("The body could not be read."))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+pub(crate) fn body_limit(req: &HttpRequest) -> usize {
+    req.app_data::<web::Data<AppState>>()
+        .map_or(DEFAULT_MAX_BODY_BYTES, |s| s.max_body_bytes)
+}
+
+/// Deserializes a parsed JSON value into `T`, naming the failing field.
+pub(crate) fn from_json_value<T: DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::validation(vec![field_error(&path, &e.inner().to_string())])
+    })
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json(&req) {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "Send the body as application/json.",
+                ));
+            }
+            let body = read_body(&req, &mut payload, body_limit(&req)).await?;
+            if body.is_empty() {
+                return Err(ApiError::malformed_body("The request needs a JSON body."));
+            }
+            let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+                ApiError::malformed_body(format!("The body is not valid JSON: {e}"))
+            })?;
+            from_json_value(value).map(ValidJson)
+        })
+    }
+}
+
+/// Turns a serde message at `path` into a field error with a stable code.
+pub(crate) fn field_error(path: &str, message: &str) -> FieldError {
+    let base = if path == "." || path.is_empty() {
+        String::new()
+    } else {
+        path.to_owned()
+    };
+    let join = |name: &str| {
+        if base.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{base}.{name}")
+        }
+    };
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned();
+    if let Some(name) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        return FieldError::new(&join(name), "required", format!("{name} is required."));
+    }
+    let code = if message.starts_with("invalid type") {
+        "invalid_type"
+    } else if message.starts_with("unknown field") {
+        "unknown_field"
+    } else {
+        "invalid_value"
+    };
+    let field = if base.is_empty() {
+        "body".to_owned()
+    } else {
+        base
+    };
+    FieldError::new(&field, code, message)
+}
+
+/// Query parameters deserialized into `T`, with errors naming the parameter.
+#[derive(Debug)]
+pub struct ValidQuery<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for ValidQuery<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = form_urlencoded::parse(req.query_string().as_bytes());
+        let deserializer = serde_urlencoded::Deserializer::new(parsed);
+        ready(
+            serde_path_to_error::deserialize(deserializer)
+                .map(ValidQuery)
+                .map_err(|e| {
+                    let path = e.path().to_string();
+                    ApiError::validation(vec![field_error(&path, &e.inner().to_string())])
+                }),
+        )
+    }
+}
+
+/// The version an `If-Match` header asks for: `None` when absent or `*`.
+#[derive(Debug, Clone, Copy)]
+pub struct IfMatch(pub Option<i64>);
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let header = req
+            .headers()
+            .get(header::IF_MATCH)
+            .map(|v| v.to_str().unwrap_or("\"invalid\""));
+        let required = req
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|s| s.require_if_match);
+        ready(match header {
+            Some(value) => Ok(IfMatch(etag::parse_if_match(value))),
+            None if required => Err(ApiError::new(
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition_required",
+                "This deployment requires If-Match with the resource's ETag on every change.",
+            )),
+            None => Ok(IfMatch(None)),
+        })
+    }
+}
+
+/// The request's id (the caller's `X-Request-Id`, or a new one).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl FromRequest for RequestId {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(req
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| {
+                RequestId(uuid::Uuid::new_v4().to_string())
+            })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_missing_and_mistyped_fields() {
+        let e = field_error(".", "missing field `email`");
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("email", "required"));
+        let e = field_error("user_type", "unknown variant `x`, expected `clinical`");
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("user_type", "invalid_value")
+        );
+        let e = field_error("filter", "missing field `q`");
+        assert_eq!(e.field, "filter.q");
+        let e = field_error(
+            ".",
+            "invalid type: sequence, expected struct X at line 1 column 2",
+        );
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("body", "invalid_type")
+        );
+        assert!(!e.message.contains("line 1"));
+    }
+}

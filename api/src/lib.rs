@@ -1,0 +1,22 @@
+//! Staffroom's HTTP API: the actix-web application, authentication, handlers per feature,
+//! the OpenAPI contract, and the command line of the `staffroom` binary.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod clinics;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod etag;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+pub mod permissions;
+pub mod service_accounts;
+pub mod site;
+pub mod state;
+pub mod users;
+pub mod views;

@@ -1,0 +1,79 @@
+//! The OpenAPI 3.1 document: the routes registered in [`crate::app::routes`] plus the
+//! shared components declared here. `staffroom openapi` prints it; `/openapi.json`
+//! serves it; `openapi/openapi.json` is the committed copy.
+
+use actix_web::App;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::error::{
+    Conflict, Forbidden, MalformedBody, NotFound, PayloadTooLarge, PreconditionFailed,
+    PreconditionRequired, Problem, Unauthorized, Unprocessable, UnsupportedMediaType,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Staffroom",
+        description = "Staff accounts for clinic practice-management products: users, clinical \
+                       and non-clinical types under licence plans, permissions and clinic access, \
+                       service accounts and the audit feed.\n\n\
+                       Errors are RFC 9457 problem documents (`application/problem+json`) with a \
+                       stable `code`. Lists are paginated with `limit` and `cursor` \
+                       (`next_cursor`). Resources carry an `ETag`; changes honour `If-Match`.",
+        license(name = "MIT", identifier = "MIT")
+    ),
+    modifiers(&BearerAuth),
+    components(
+        schemas(Problem),
+        responses(
+            MalformedBody, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
+            PayloadTooLarge, UnsupportedMediaType, Unprocessable, PreconditionRequired
+        )
+    ),
+    tags(
+        (name = "auth", description = "Login, service-account tokens, who am I"),
+        (name = "site", description = "The caller's site"),
+        (name = "clinics", description = "Locations of the site"),
+        (name = "users", description = "Staff accounts"),
+        (name = "permissions", description = "Permission catalogue and professions"),
+        (name = "service-accounts", description = "Credentials for integrators and scripts"),
+        (name = "audit", description = "Audit feed"),
+        (name = "operations", description = "Health and readiness")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".to_owned());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The base document, before the routes add their paths.
+pub fn base() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The whole document, as generated from the registered routes.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(base())
+        .configure(crate::app::routes)
+        .split_for_parts();
+    api
+}
+
+/// The document as pretty JSON with a trailing newline (the committed form).
+pub fn document_json() -> String {
+    let mut json = document().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}

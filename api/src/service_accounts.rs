@@ -1,0 +1,179 @@
+//! `/v1/service-accounts`: credentials for integrators and provisioning scripts (site
+//! administrators). The secret is shown once, in the creation response.
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use staffroom_domain::{EntityName, Permission, ServiceAccountId};
+use staffroom_persistence::service_accounts::{self, NewServiceAccount, ServiceAccount};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Principal, password};
+use crate::db;
+use crate::error::{ApiError, Forbidden, MalformedBody, NotFound, Unauthorized, Unprocessable};
+use crate::extract::{ValidJson, ValidQuery};
+use crate::state::AppState;
+use crate::views::{page_limit, page_of, utc};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceAccountView {
+    pub id: ServiceAccountId,
+    pub name: String,
+    pub client_id: String,
+    pub permissions: Vec<Permission>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ServiceAccount> for ServiceAccountView {
+    fn from(a: ServiceAccount) -> Self {
+        Self {
+            id: a.id,
+            name: a.name,
+            client_id: a.client_id,
+            permissions: a.permissions,
+            created_at: utc(a.created_at),
+        }
+    }
+}
+
+page_of!(ServiceAccountPage, ServiceAccountView);
+
+/// The new account with its secret: the only time the secret is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedServiceAccount {
+    pub id: ServiceAccountId,
+    pub name: String,
+    pub client_id: String,
+    /// Shown only in this response; store it now.
+    pub client_secret: String,
+    pub permissions: Vec<Permission>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateServiceAccountRequest {
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    /// Scopes of the account's tokens (`clinic_admin` is not available: accounts have no clinics).
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListServiceAccountsQuery {
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_service_accounts)
+        .service(create_service_account)
+        .service(delete_service_account);
+}
+
+/// The site's active service accounts.
+#[utoipa::path(
+    tag = "service-accounts",
+    params(ListServiceAccountsQuery),
+    responses(
+        (status = 200, body = ServiceAccountPage),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/service-accounts")]
+pub async fn list_service_accounts(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: ValidQuery<ListServiceAccountsQuery>,
+) -> Result<web::Json<ServiceAccountPage>, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let limit = page_limit(query.0.limit)?;
+    let (site, cursor) = (principal.site_id, query.0.cursor);
+    let page = db::run(&state, move |c| {
+        service_accounts::list(c, site, limit, cursor.as_deref())
+    })
+    .await?;
+    Ok(web::Json(ServiceAccountPage::from_page(page)))
+}
+
+/// Create a service account; the answer carries its secret, which is never shown again.
+#[utoipa::path(
+    tag = "service-accounts",
+    request_body = CreateServiceAccountRequest,
+    responses(
+        (status = 201, body = CreatedServiceAccount),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/service-accounts")]
+pub async fn create_service_account(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: ValidJson<CreateServiceAccountRequest>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let body = body.0;
+    let name = EntityName::parse(&body.name)
+        .map_err(|e| ApiError::validation(vec![e.for_field("name")]))?;
+    if body.permissions.contains(&Permission::ClinicAdmin) {
+        return Err(ApiError::field(
+            "permissions",
+            "not_allowed_for_service_account",
+            "Service accounts have no clinics, so clinic_admin would administer nobody.",
+        ));
+    }
+    let client_id = format!("sa_{}", password::random_token(12));
+    let secret = password::random_token(32);
+    let new = NewServiceAccount {
+        name,
+        permissions: body.permissions,
+        client_id,
+        secret_hash: password::digest(&secret),
+    };
+    let ctx = principal.audit();
+    let account = db::run(&state, move |c| service_accounts::create(c, &ctx, new)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/v1/service-accounts/{}", account.id)))
+        .json(CreatedServiceAccount {
+            id: account.id,
+            name: account.name,
+            client_id: account.client_id,
+            client_secret: secret,
+            permissions: account.permissions,
+            created_at: utc(account.created_at),
+        }))
+}
+
+/// Revoke a service account: its secret and its tokens stop working at once.
+#[utoipa::path(
+    tag = "service-accounts",
+    params(("id" = ServiceAccountId, Path, description = "Service account id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/v1/service-accounts/{id}")]
+pub async fn delete_service_account(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<ServiceAccountId>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let id = id.into_inner();
+    let ctx = principal.audit();
+    db::run(&state, move |c| service_accounts::revoke(c, &ctx, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,112 @@
+//! `/v1/site`: the caller's site, its name and settings.
+
+use actix_web::{HttpResponse, get, patch, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use staffroom_domain::{EntityName, FieldErrors, LicencePlan, SiteId, SiteSettings};
+use staffroom_persistence::sites::{self, Site, SitePatch};
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::db;
+use crate::error::{
+    ApiError, Forbidden, MalformedBody, PreconditionFailed, PreconditionRequired, Unauthorized,
+    Unprocessable,
+};
+use crate::extract::{IfMatch, ValidJson};
+use crate::state::AppState;
+use crate::views::{utc, with_etag};
+
+/// A practice account: the tenant every other resource belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SiteView {
+    pub id: SiteId,
+    pub name: String,
+    pub plan: LicencePlan,
+    pub settings: SiteSettings,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Site> for SiteView {
+    fn from(s: Site) -> Self {
+        Self {
+            id: s.id,
+            name: s.name,
+            plan: s.plan,
+            settings: s.settings,
+            version: s.version,
+            created_at: utc(s.created_at),
+            updated_at: utc(s.updated_at),
+        }
+    }
+}
+
+/// Body of `PATCH /v1/site`; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateSiteRequest {
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    pub settings: Option<SiteSettings>,
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(get_site).service(update_site);
+}
+
+/// The caller's site.
+#[utoipa::path(
+    tag = "site",
+    responses((status = 200, body = SiteView, headers(("ETag" = String))), (status = 401, response = Unauthorized)),
+    security(("bearer" = []))
+)]
+#[get("/v1/site")]
+pub async fn get_site(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
+    let site = principal.site_id;
+    let site = db::run(&state, move |c| sites::get(c, site)).await?;
+    Ok(with_etag(site.version, &SiteView::from(site)))
+}
+
+/// Rename the site or change its settings (site administrators).
+#[utoipa::path(
+    tag = "site",
+    params(("If-Match" = Option<String>, Header, description = "ETag of the version being changed")),
+    request_body = UpdateSiteRequest,
+    responses(
+        (status = 200, body = SiteView, headers(("ETag" = String))),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
+        (status = 428, response = PreconditionRequired),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/v1/site")]
+pub async fn update_site(
+    state: web::Data<AppState>,
+    principal: Principal,
+    if_match: IfMatch,
+    body: ValidJson<UpdateSiteRequest>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(staffroom_domain::Permission::SiteAdmin)?;
+    let body = body.0;
+    let mut errors = FieldErrors::new();
+    let name = errors.optional("name", body.name.as_deref().map(EntityName::parse));
+    if let Some(settings) = &body.settings {
+        errors.field("settings.timezone", settings.validate());
+    }
+    errors.finish().map_err(ApiError::validation)?;
+    let patch = SitePatch {
+        name: name.flatten(),
+        settings: body.settings,
+    };
+    let ctx = principal.audit();
+    let site = db::run(&state, move |c| sites::update(c, &ctx, if_match.0, patch)).await?;
+    Ok(with_etag(site.version, &SiteView::from(site)))
+}

@@ -1,0 +1,352 @@
+//! Handlers of `/v1/users`: extract, validate, call one use-case, answer.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use staffroom_domain::{
+    Email, FieldErrors, Password, Permission, PersonName, Profession, UserId, UserStatus,
+};
+use staffroom_persistence::users::{self, NewUser, UserPatch, UserQuery};
+
+use super::types::*;
+use crate::auth::{Principal, password};
+use crate::db;
+use crate::error::ApiError;
+use crate::error::{
+    Conflict, Forbidden, MalformedBody, NotFound, PayloadTooLarge, PreconditionFailed,
+    PreconditionRequired, Unauthorized, Unprocessable,
+};
+use crate::extract::{IfMatch, ValidJson, ValidQuery};
+use crate::state::AppState;
+use crate::views::{created, page_limit, with_etag};
+
+/// List the site's users with filters, sorting and cursor pagination.
+#[utoipa::path(
+    tag = "users",
+    params(ListUsersQuery),
+    responses(
+        (status = 200, body = UserPage),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Unprocessable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: ValidQuery<ListUsersQuery>,
+) -> Result<web::Json<UserPage>, ApiError> {
+    let q = query.0;
+    let limit = page_limit(q.limit)?;
+    if q.q.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(ApiError::field(
+            "q",
+            "too_long",
+            "q is at most 200 characters.",
+        ));
+    }
+    let (sort, descending) = q.sort.unwrap_or_default().order();
+    let query = UserQuery {
+        user_type: q.user_type,
+        status: q.status,
+        profession: q.profession,
+        clinic_id: q.clinic_id,
+        q: q.q,
+        sort,
+        descending,
+        limit,
+        cursor: q.cursor,
+    };
+    let site = principal.site_id;
+    let page = db::run(&state, move |c| users::list(c, site, &query)).await?;
+    Ok(web::Json(UserPage::from_page(page)))
+}
+
+/// Create a user. Without `initial_password` the user cannot log in until they accept an
+/// invitation. Counts against the site's licences.
+#[utoipa::path(
+    tag = "users",
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, body = UserView, headers(("ETag" = String), ("Location" = String))),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Unprocessable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: ValidJson<CreateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_admin()?;
+    let body = body.0;
+    let mut errors = FieldErrors::new();
+    let title = errors.optional("title", body.title.as_deref().map(PersonName::parse));
+    let first_name = errors.field("first_name", PersonName::parse(&body.first_name));
+    let last_name = errors.field("last_name", PersonName::parse(&body.last_name));
+    let email = errors.field("email", Email::parse(&body.email));
+    let password = errors.optional(
+        "initial_password",
+        body.initial_password.as_deref().map(Password::parse),
+    );
+    errors.finish().map_err(ApiError::validation)?;
+    let (Some(title), Some(first_name), Some(last_name), Some(email), Some(password)) =
+        (title, first_name, last_name, email, password)
+    else {
+        return Err(ApiError::internal());
+    };
+
+    let mut clinic_ids = body.clinic_ids;
+    if let Some(mine) = principal.clinic_scope() {
+        if body.permissions.contains(&Permission::SiteAdmin) {
+            return Err(ApiError::forbidden(
+                "Only site administrators grant site_admin.",
+            ));
+        }
+        if clinic_ids.is_empty() {
+            clinic_ids = body
+                .default_clinic_id
+                .or_else(|| principal.user.as_ref().map(|u| u.default_clinic_id))
+                .into_iter()
+                .collect();
+        }
+        let wanted = clinic_ids.iter().chain(body.default_clinic_id.iter());
+        if wanted.clone().any(|c| !mine.contains(c)) {
+            return Err(ApiError::forbidden(
+                "You can grant access only to clinics you have access to.",
+            ));
+        }
+    }
+
+    let password_hash = match password {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
+    let new = NewUser {
+        title,
+        first_name,
+        last_name,
+        email,
+        user_type: body.user_type,
+        profession: body.profession.unwrap_or(Profession::Other),
+        permissions: body.permissions,
+        clinic_ids,
+        default_clinic_id: body.default_clinic_id,
+        password_hash,
+    };
+    let ctx = principal.audit();
+    let user = db::run(&state, move |c| users::create(c, &ctx, new)).await?;
+    Ok(created(
+        format!("/v1/users/{}", user.id),
+        user.version,
+        &UserView::from(user),
+    ))
+}
+
+async fn hash_password(password: Password) -> Result<String, ApiError> {
+    web::block(move || password::hash(password.expose()))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot hash password");
+            ApiError::internal()
+        })
+}
+
+/// Read one user.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = UserId, Path, description = "User id")),
+    responses(
+        (status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/users/{id}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<UserId>,
+) -> Result<HttpResponse, ApiError> {
+    let (site, id) = (principal.site_id, id.into_inner());
+    let user = db::run(&state, move |c| users::get(c, site, id)).await?;
+    Ok(with_etag(user.version, &UserView::from(user)))
+}
+
+/// Loads a user the principal administers (`404` outside the site, `403` outside scope).
+async fn administered(
+    state: &AppState,
+    principal: &Principal,
+    id: UserId,
+) -> Result<users::User, ApiError> {
+    principal.require_admin()?;
+    let site = principal.site_id;
+    let user = db::run(state, move |c| users::get(c, site, id)).await?;
+    principal.require_administers(&user)?;
+    Ok(user)
+}
+
+/// Update a user's profile (title, names, email, profession). Send `If-Match` with the
+/// `ETag` to avoid overwriting a concurrent change.
+#[utoipa::path(
+    tag = "users",
+    params(
+        ("id" = UserId, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version being changed"),
+    ),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
+        (status = 428, response = PreconditionRequired),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/v1/users/{id}")]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<UserId>,
+    if_match: IfMatch,
+    body: ValidJson<UpdateUserRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let mut errors = FieldErrors::new();
+    let title = match body.title {
+        None => Some(None),
+        Some(None) => Some(Some(None)),
+        Some(Some(t)) => errors
+            .field("title", PersonName::parse(&t))
+            .map(|t| Some(Some(t))),
+    };
+    let first_name = errors.optional(
+        "first_name",
+        body.first_name.as_deref().map(PersonName::parse),
+    );
+    let last_name = errors.optional(
+        "last_name",
+        body.last_name.as_deref().map(PersonName::parse),
+    );
+    let email = errors.optional("email", body.email.as_deref().map(Email::parse));
+    errors.finish().map_err(ApiError::validation)?;
+    let (Some(title), Some(first_name), Some(last_name), Some(email)) =
+        (title, first_name, last_name, email)
+    else {
+        return Err(ApiError::internal());
+    };
+    let id = id.into_inner();
+    administered(&state, &principal, id).await?;
+    let patch = UserPatch {
+        title,
+        first_name,
+        last_name,
+        email,
+        profession: body.profession,
+    };
+    let ctx = principal.audit();
+    let user = db::run(&state, move |c| {
+        users::update(c, &ctx, id, if_match.0, patch)
+    })
+    .await?;
+    Ok(with_etag(user.version, &UserView::from(user)))
+}
+
+async fn set_status(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: UserId,
+    if_match: IfMatch,
+    status: UserStatus,
+) -> Result<HttpResponse, ApiError> {
+    administered(&state, &principal, id).await?;
+    let ctx = principal.audit();
+    let user = db::run(&state, move |c| {
+        users::set_status(c, &ctx, id, if_match.0, status)
+    })
+    .await?;
+    Ok(with_etag(user.version, &UserView::from(user)))
+}
+
+/// Deactivate a user: the record stays (history, reports), the licence is freed and the
+/// user's tokens stop working. Deactivating an inactive user changes nothing.
+#[utoipa::path(
+    tag = "users",
+    params(
+        ("id" = UserId, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version being changed"),
+    ),
+    responses(
+        (status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 428, response = PreconditionRequired),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/users/{id}/deactivate")]
+pub async fn deactivate_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<UserId>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    set_status(
+        state,
+        principal,
+        id.into_inner(),
+        if_match,
+        UserStatus::Inactive,
+    )
+    .await
+}
+
+/// Reactivate a user; needs a free licence under the site's plan.
+#[utoipa::path(
+    tag = "users",
+    params(
+        ("id" = UserId, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version being changed"),
+    ),
+    responses(
+        (status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 428, response = PreconditionRequired),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/users/{id}/reactivate")]
+pub async fn reactivate_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<UserId>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    set_status(
+        state,
+        principal,
+        id.into_inner(),
+        if_match,
+        UserStatus::Active,
+    )
+    .await
+}

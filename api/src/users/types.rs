@@ -1,0 +1,162 @@
+//! Request and response shapes of `/v1/users`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use staffroom_domain::{ClinicId, Permission, Profession, UserId, UserStatus, UserType};
+use staffroom_persistence::users::{User, UserSort};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::views::{double_option, page_of, utc};
+
+/// A staff member of the site.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: UserId,
+    pub title: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub user_type: UserType,
+    pub profession: Profession,
+    pub status: UserStatus,
+    pub permissions: Vec<Permission>,
+    pub clinic_ids: Vec<ClinicId>,
+    pub default_clinic_id: ClinicId,
+    /// Whether the user has a diary; after a type change it follows at the next login.
+    pub diary_enabled: bool,
+    /// False until the user has set a password (invitation or `initial_password`).
+    pub has_password: bool,
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// The resource version, also sent as the `ETag`.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            title: u.title,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            email: u.email,
+            user_type: u.user_type,
+            profession: u.profession,
+            status: u.status,
+            permissions: u.permissions,
+            clinic_ids: u.clinic_ids,
+            default_clinic_id: u.default_clinic_id,
+            diary_enabled: u.diary_enabled,
+            has_password: u.has_password,
+            last_login_at: u.last_login_at.map(utc),
+            version: u.version,
+            created_at: utc(u.created_at),
+            updated_at: utc(u.updated_at),
+        }
+    }
+}
+
+page_of!(UserPage, UserView);
+
+/// Body of `POST /v1/users`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUserRequest {
+    #[schema(min_length = 1, max_length = 100)]
+    pub title: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
+    pub first_name: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub last_name: String,
+    #[schema(format = Email, max_length = 254)]
+    pub email: String,
+    pub user_type: UserType,
+    /// Defaults to `OTHER`.
+    pub profession: Option<Profession>,
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+    /// Clinics the user may access; with none, the site's first clinic.
+    #[serde(default)]
+    pub clinic_ids: Vec<ClinicId>,
+    /// One of `clinic_ids`; defaults to the first of them.
+    pub default_clinic_id: Option<ClinicId>,
+    /// Lets the user log in at once; without it they set a password through an invitation.
+    #[schema(min_length = 8, max_length = 128, write_only)]
+    pub initial_password: Option<String>,
+}
+
+/// Body of `PATCH /v1/users/{id}`: profile fields; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateUserRequest {
+    /// `null` clears the title.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(nullable, value_type = Option<String>, min_length = 1, max_length = 100)]
+    pub title: Option<Option<String>>,
+    #[schema(min_length = 1, max_length = 100)]
+    pub first_name: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
+    pub last_name: Option<String>,
+    #[schema(format = Email, max_length = 254)]
+    pub email: Option<String>,
+    pub profession: Option<Profession>,
+}
+
+/// Sort order of the user list; `-` prefix for descending.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+pub enum UserSortParam {
+    #[default]
+    #[serde(rename = "last_name")]
+    LastName,
+    #[serde(rename = "-last_name")]
+    LastNameDesc,
+    #[serde(rename = "first_name")]
+    FirstName,
+    #[serde(rename = "-first_name")]
+    FirstNameDesc,
+    #[serde(rename = "email")]
+    Email,
+    #[serde(rename = "-email")]
+    EmailDesc,
+    #[serde(rename = "created_at")]
+    CreatedAt,
+    #[serde(rename = "-created_at")]
+    CreatedAtDesc,
+}
+
+impl UserSortParam {
+    pub fn order(self) -> (UserSort, bool) {
+        match self {
+            Self::LastName => (UserSort::LastName, false),
+            Self::LastNameDesc => (UserSort::LastName, true),
+            Self::FirstName => (UserSort::FirstName, false),
+            Self::FirstNameDesc => (UserSort::FirstName, true),
+            Self::Email => (UserSort::Email, false),
+            Self::EmailDesc => (UserSort::Email, true),
+            Self::CreatedAt => (UserSort::CreatedAt, false),
+            Self::CreatedAtDesc => (UserSort::CreatedAt, true),
+        }
+    }
+}
+
+/// Filters, order and page of `GET /v1/users`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListUsersQuery {
+    /// The two tabs of the admin screen: `clinical` and `non_clinical`.
+    pub user_type: Option<UserType>,
+    pub status: Option<UserStatus>,
+    pub profession: Option<Profession>,
+    /// Users with access to this clinic.
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub clinic_id: Option<ClinicId>,
+    /// Case-insensitive search in name and email.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+    #[param(inline)]
+    pub sort: Option<UserSortParam>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}

@@ -1,0 +1,39 @@
+//! Staffroom's business rules as plain types and functions: no I/O, no framework.
+//!
+//! Value types that parse (`Email`, `PersonName`, `Password`, …), typed ids, the closed
+//! vocabularies of the API (`UserType`, `Profession`, `Permission`, …) and the licence rules
+//! of SPEC §1 (`LicencePlan::check`). Everything is re-exported at the crate root. With the
+//! `openapi` feature, every type that appears in the HTTP API implements `utoipa::ToSchema`.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod string_enum;
+mod string_schema;
+
+pub mod email;
+pub mod ids;
+pub mod licence;
+pub mod names;
+pub mod password;
+pub mod permission;
+pub mod plan;
+pub mod principal;
+pub mod profession;
+pub mod site;
+pub mod user;
+pub mod validation;
+
+pub use email::*;
+pub use ids::*;
+pub use licence::*;
+pub use names::*;
+pub use password::*;
+pub use permission::*;
+pub use plan::*;
+pub use principal::*;
+pub use profession::*;
+pub use site::*;
+pub use user::*;
+pub use validation::*;
+
+#[cfg(all(test, feature = "openapi"))]
+mod openapi_tests;

@@ -1,0 +1,58 @@
+//! Creating a site with its first clinic and site administrator, in one transaction.
+
+use diesel::Connection;
+use staffroom_domain::{
+    ClinicId, EntityName, LicencePlan, Permission, SiteId, SiteSettings, UserId,
+};
+
+use crate::audit::{self, Change};
+use crate::tx::AuditContext;
+use crate::users::{self, NewUser};
+use crate::{DbConnection, StoreResult, clinics, sites};
+
+#[derive(Debug, Clone)]
+pub struct NewSite {
+    pub name: EntityName,
+    pub plan: LicencePlan,
+    pub settings: SiteSettings,
+    pub clinic_name: EntityName,
+    /// The first administrator; `site_admin` is added to their permissions and the new
+    /// clinic becomes their default.
+    pub admin: NewUser,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CreatedSite {
+    pub site_id: SiteId,
+    pub admin_user_id: UserId,
+    pub clinic_id: ClinicId,
+}
+
+pub fn create_site(conn: &mut DbConnection, new: NewSite) -> StoreResult<CreatedSite> {
+    conn.transaction(|conn| {
+        let site = sites::insert(conn, &new.name, &new.plan, &new.settings)?;
+        let ctx = AuditContext::system(site.id);
+        audit::record(
+            conn,
+            &ctx,
+            Change {
+                action: "site.created",
+                target_type: "site",
+                target_id: Some(site.id.to_string()),
+                before: None,
+                after: serde_json::to_value(&site).ok(),
+            },
+        )?;
+        let clinic = clinics::insert(conn, site.id, &new.clinic_name, false)?;
+        let mut admin = new.admin;
+        admin.permissions.push(Permission::SiteAdmin);
+        admin.clinic_ids = vec![clinic.id];
+        admin.default_clinic_id = Some(clinic.id);
+        let admin = users::insert_locked(conn, &ctx, admin)?;
+        Ok(CreatedSite {
+            site_id: site.id,
+            admin_user_id: admin.id,
+            clinic_id: clinic.id,
+        })
+    })
+}

@@ -1,0 +1,255 @@
+//! Clinics: the locations of a site.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use staffroom_domain::{ClinicId, EntityName, SiteId};
+
+use crate::audit::{self, Change};
+use crate::error::Conflict;
+use crate::page::{Page, decode_cursor, page_from_rows};
+use crate::schema::{clinics, user_clinics, users};
+use crate::tx::{AuditContext, check_version, now, write_tx};
+use crate::{DbConnection, StoreError, StoreResult};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = clinics)]
+struct ClinicRow {
+    id: String,
+    site_id: String,
+    name: String,
+    assistants_may_finish_notes: bool,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Clinic {
+    pub id: ClinicId,
+    pub site_id: SiteId,
+    pub name: String,
+    pub assistants_may_finish_notes: bool,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl TryFrom<ClinicRow> for Clinic {
+    type Error = StoreError;
+
+    fn try_from(row: ClinicRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.id.parse().map_err(StoreError::corrupt)?,
+            site_id: row.site_id.parse().map_err(StoreError::corrupt)?,
+            name: row.name,
+            assistants_may_finish_notes: row.assistants_may_finish_notes,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// Inserts a clinic without taking the site lock (the caller holds it or creates the site).
+pub(crate) fn insert(
+    conn: &mut DbConnection,
+    site: SiteId,
+    name: &EntityName,
+    assistants_may_finish_notes: bool,
+) -> StoreResult<Clinic> {
+    let at = now();
+    let row = ClinicRow {
+        id: ClinicId::new().to_string(),
+        site_id: site.to_string(),
+        name: name.as_str().to_owned(),
+        assistants_may_finish_notes,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    diesel::insert_into(clinics::table)
+        .values(&row)
+        .execute(conn)?;
+    Clinic::try_from(row)
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    name: &EntityName,
+    assistants_may_finish_notes: bool,
+) -> StoreResult<Clinic> {
+    write_tx(conn, ctx.site_id, |conn| {
+        let clinic = insert(conn, ctx.site_id, name, assistants_may_finish_notes)?;
+        audit::record(conn, ctx, created(&clinic))?;
+        Ok(clinic)
+    })
+}
+
+fn created(clinic: &Clinic) -> Change<'static> {
+    Change {
+        action: "clinic.created",
+        target_type: "clinic",
+        target_id: Some(clinic.id.to_string()),
+        before: None,
+        after: serde_json::to_value(clinic).ok(),
+    }
+}
+
+pub fn get(conn: &mut DbConnection, site: SiteId, id: ClinicId) -> StoreResult<Clinic> {
+    clinics::table
+        .filter(clinics::site_id.eq(site.to_string()))
+        .filter(clinics::id.eq(id.to_string()))
+        .select(ClinicRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)
+        .and_then(Clinic::try_from)
+}
+
+/// The site's clinics in creation order, a page at a time.
+pub fn list(
+    conn: &mut DbConnection,
+    site: SiteId,
+    q: Option<&str>,
+    limit: i64,
+    cursor: Option<&str>,
+) -> StoreResult<Page<Clinic>> {
+    let mut query = clinics::table
+        .filter(clinics::site_id.eq(site.to_string()))
+        .select(ClinicRow::as_select())
+        .order(clinics::id.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(q) = q.filter(|q| !q.is_empty()) {
+        query = query.filter(
+            clinics::name
+                .like(crate::users::like_pattern(q))
+                .escape('\\'),
+        );
+    }
+    if let Some(cursor) = cursor {
+        let after: String = decode_cursor(cursor)?;
+        query = query.filter(clinics::id.gt(after));
+    }
+    let rows = query
+        .load(conn)?
+        .into_iter()
+        .map(Clinic::try_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(page_from_rows(rows, limit, |c| c.id.to_string()))
+}
+
+/// All clinic ids of a site, in creation order.
+pub fn ids(conn: &mut DbConnection, site: SiteId) -> StoreResult<Vec<ClinicId>> {
+    clinics::table
+        .filter(clinics::site_id.eq(site.to_string()))
+        .order(clinics::id.asc())
+        .select(clinics::id)
+        .load::<String>(conn)?
+        .iter()
+        .map(|id| id.parse().map_err(StoreError::corrupt))
+        .collect()
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ClinicPatch {
+    pub name: Option<EntityName>,
+    pub assistants_may_finish_notes: Option<bool>,
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    id: ClinicId,
+    expected_version: Option<i64>,
+    patch: ClinicPatch,
+) -> StoreResult<Clinic> {
+    write_tx(conn, ctx.site_id, |conn| {
+        let before = get(conn, ctx.site_id, id)?;
+        check_version(expected_version, before.version)?;
+        let name = patch
+            .name
+            .map_or_else(|| before.name.clone(), |n| n.as_str().to_owned());
+        let amfn = patch
+            .assistants_may_finish_notes
+            .unwrap_or(before.assistants_may_finish_notes);
+        if name == before.name && amfn == before.assistants_may_finish_notes {
+            return Ok(before);
+        }
+        diesel::update(clinics::table.find(id.to_string()))
+            .set((
+                clinics::name.eq(&name),
+                clinics::assistants_may_finish_notes.eq(amfn),
+                clinics::version.eq(clinics::version + 1),
+                clinics::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        let after = get(conn, ctx.site_id, id)?;
+        audit::record(
+            conn,
+            ctx,
+            Change {
+                action: "clinic.updated",
+                target_type: "clinic",
+                target_id: Some(id.to_string()),
+                before: serde_json::to_value(&before).ok(),
+                after: serde_json::to_value(&after).ok(),
+            },
+        )?;
+        Ok(after)
+    })
+}
+
+/// Deletes a clinic and every user's access to it. Refused while it is some user's
+/// default clinic, and for the site's last clinic.
+pub fn delete(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    id: ClinicId,
+    expected_version: Option<i64>,
+) -> StoreResult<()> {
+    write_tx(conn, ctx.site_id, |conn| {
+        let before = get(conn, ctx.site_id, id)?;
+        check_version(expected_version, before.version)?;
+        let clinic_count: i64 = clinics::table
+            .filter(clinics::site_id.eq(ctx.site_id.to_string()))
+            .count()
+            .get_result(conn)?;
+        if clinic_count <= 1 {
+            return Err(StoreError::Conflict(Conflict::LastClinic));
+        }
+        let defaults: i64 = users::table
+            .filter(users::default_clinic_id.eq(id.to_string()))
+            .count()
+            .get_result(conn)?;
+        if defaults > 0 {
+            return Err(StoreError::Conflict(Conflict::ClinicInUse));
+        }
+        let with_access = user_clinics::table
+            .filter(user_clinics::clinic_id.eq(id.to_string()))
+            .select(user_clinics::user_id);
+        diesel::update(users::table.filter(users::id.eq_any(with_access)))
+            .set((
+                users::version.eq(users::version + 1),
+                users::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        let access_removed =
+            diesel::delete(user_clinics::table.filter(user_clinics::clinic_id.eq(id.to_string())))
+                .execute(conn)?;
+        diesel::delete(clinics::table.find(id.to_string())).execute(conn)?;
+        audit::record(
+            conn,
+            ctx,
+            Change {
+                action: "clinic.deleted",
+                target_type: "clinic",
+                target_id: Some(id.to_string()),
+                before: serde_json::to_value(&before).ok(),
+                after: Some(serde_json::json!({ "user_access_removed": access_removed })),
+            },
+        )?;
+        Ok(())
+    })
+}

@@ -1,0 +1,87 @@
+//! The error type of every persistence function. It says what went wrong in terms of the
+//! stored state; the API decides which HTTP status that is.
+
+use staffroom_domain::{FieldError, LicenceError};
+
+/// A conflict between a request and the stored state, with its stable code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// Another user of the site already has this email.
+    EmailTaken,
+    /// The clinic is some user's default clinic.
+    ClinicInUse,
+    /// The site's only clinic cannot be deleted.
+    LastClinic,
+    /// The operation would leave the site without an active site administrator.
+    LastAdmin,
+    /// The user is already in the requested status.
+    AlreadyInStatus,
+    /// The record was revoked earlier.
+    Revoked,
+}
+
+impl Conflict {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::EmailTaken => "email_taken",
+            Self::ClinicInUse => "clinic_in_use",
+            Self::LastClinic => "last_clinic",
+            Self::LastAdmin => "last_admin",
+            Self::AlreadyInStatus => "already_in_status",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::EmailTaken => "Another user of this site already has this email address.",
+            Self::ClinicInUse => {
+                "The clinic is the default clinic of at least one user; change their default first."
+            }
+            Self::LastClinic => "A site needs at least one clinic.",
+            Self::LastAdmin => "The site would be left without an active site administrator.",
+            Self::AlreadyInStatus => "The user already has this status.",
+            Self::Revoked => "This record has been revoked.",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {}", .0.code())]
+    Conflict(Conflict),
+    #[error("the stored version is {current}")]
+    VersionMismatch { current: i64 },
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Licence(#[from] LicenceError),
+    #[error("database error: {0}")]
+    Database(#[from] diesel::result::Error),
+    #[error("connection pool: {0}")]
+    Pool(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+}
+
+impl From<diesel::r2d2::PoolError> for StoreError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        Self::Pool(e.to_string())
+    }
+}
+
+impl StoreError {
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn corrupt(what: impl std::fmt::Display) -> Self {
+        Self::Corrupt(what.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

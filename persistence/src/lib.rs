@@ -1,0 +1,20 @@
+//! Staffroom's persistence: the Diesel schema, one connection type over SQLite and
+//! PostgreSQL, and the use-cases that read and change stored state. Every change runs in
+//! a transaction that takes the site lock (see [`tx`]) and writes its audit event.
+
+pub mod audit;
+pub mod bootstrap;
+pub mod clinics;
+mod connection;
+mod error;
+mod migrate;
+pub mod page;
+pub mod schema;
+pub mod service_accounts;
+pub mod sites;
+pub mod tx;
+pub mod users;
+
+pub use connection::{DatabaseUrl, DbConnection, Pool, PooledConnection, connect, ping};
+pub use error::{Conflict, StoreError, StoreResult};
+pub use migrate::run_migrations;

@@ -1,0 +1,117 @@
+// The Diesel schema shared by both backends. Both migration folders must produce it;
+// the persistence tests run every query against SQLite and PostgreSQL to prove it.
+
+diesel::table! {
+    sites (id) {
+        id -> Text,
+        name -> Text,
+        plan -> Text,
+        licences -> BigInt,
+        settings -> Text,
+        lock_version -> BigInt,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    clinics (id) {
+        id -> Text,
+        site_id -> Text,
+        name -> Text,
+        assistants_may_finish_notes -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        site_id -> Text,
+        title -> Nullable<Text>,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Text,
+        email_normalized -> Text,
+        search_text -> Text,
+        user_type -> Text,
+        profession -> Text,
+        status -> Text,
+        default_clinic_id -> Text,
+        diary_enabled -> Bool,
+        password_hash -> Nullable<Text>,
+        last_login_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_permissions (user_id, permission) {
+        user_id -> Text,
+        site_id -> Text,
+        permission -> Text,
+    }
+}
+
+diesel::table! {
+    user_clinics (user_id, clinic_id) {
+        user_id -> Text,
+        clinic_id -> Text,
+        site_id -> Text,
+    }
+}
+
+diesel::table! {
+    service_accounts (id) {
+        id -> Text,
+        site_id -> Text,
+        name -> Text,
+        client_id -> Text,
+        secret_hash -> Text,
+        permissions -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        site_id -> Text,
+        occurred_at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        on_behalf_of -> Nullable<Text>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Nullable<Text>,
+        before_state -> Nullable<Text>,
+        after_state -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(clinics -> sites (site_id));
+diesel::joinable!(users -> sites (site_id));
+diesel::joinable!(user_permissions -> users (user_id));
+diesel::joinable!(user_clinics -> users (user_id));
+diesel::joinable!(user_clinics -> clinics (clinic_id));
+diesel::joinable!(service_accounts -> sites (site_id));
+diesel::joinable!(audit_events -> sites (site_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    sites,
+    clinics,
+    users,
+    user_permissions,
+    user_clinics,
+    service_accounts,
+    audit_events,
+);

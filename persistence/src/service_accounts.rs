@@ -1,0 +1,205 @@
+//! Service accounts: credentials for integrators and scripts. The secret is stored as a
+//! SHA-256 digest (it is 256 random bits, so a slow hash adds nothing).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use staffroom_domain::{EntityName, Permission, ServiceAccountId, SiteId};
+
+use crate::audit::{self, Change};
+use crate::page::{Page, decode_cursor, page_from_rows};
+use crate::schema::service_accounts;
+use crate::tx::{AuditContext, now, write_tx};
+use crate::{DbConnection, StoreError, StoreResult};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = service_accounts)]
+struct ServiceAccountRow {
+    id: String,
+    site_id: String,
+    name: String,
+    client_id: String,
+    secret_hash: String,
+    permissions: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ServiceAccount {
+    pub id: ServiceAccountId,
+    pub site_id: SiteId,
+    pub name: String,
+    pub client_id: String,
+    pub permissions: Vec<Permission>,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl ServiceAccount {
+    pub fn is_active(&self) -> bool {
+        self.revoked_at.is_none()
+    }
+}
+
+fn into_account(row: ServiceAccountRow) -> StoreResult<(ServiceAccount, String)> {
+    let permissions: Vec<String> =
+        serde_json::from_str(&row.permissions).map_err(StoreError::corrupt)?;
+    let permissions = permissions
+        .iter()
+        .map(|p| p.parse().map_err(StoreError::corrupt))
+        .collect::<StoreResult<Vec<Permission>>>()?;
+    Ok((
+        ServiceAccount {
+            id: row.id.parse().map_err(StoreError::corrupt)?,
+            site_id: row.site_id.parse().map_err(StoreError::corrupt)?,
+            name: row.name,
+            client_id: row.client_id,
+            permissions,
+            created_at: row.created_at,
+            revoked_at: row.revoked_at,
+        },
+        row.secret_hash,
+    ))
+}
+
+#[derive(Debug, Clone)]
+pub struct NewServiceAccount {
+    pub name: EntityName,
+    pub permissions: Vec<Permission>,
+    pub client_id: String,
+    pub secret_hash: String,
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    new: NewServiceAccount,
+) -> StoreResult<ServiceAccount> {
+    write_tx(conn, ctx.site_id, |conn| {
+        let mut permissions = new.permissions;
+        permissions.sort();
+        permissions.dedup();
+        let names: Vec<&str> = permissions.iter().map(|p| p.as_str()).collect();
+        let at = now();
+        let row = ServiceAccountRow {
+            id: ServiceAccountId::new().to_string(),
+            site_id: ctx.site_id.to_string(),
+            name: new.name.as_str().to_owned(),
+            client_id: new.client_id,
+            secret_hash: new.secret_hash,
+            permissions: serde_json::to_string(&names).map_err(StoreError::corrupt)?,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+            revoked_at: None,
+        };
+        diesel::insert_into(service_accounts::table)
+            .values(&row)
+            .execute(conn)?;
+        let (account, _) = into_account(row)?;
+        audit::record(
+            conn,
+            ctx,
+            Change {
+                action: "service_account.created",
+                target_type: "service_account",
+                target_id: Some(account.id.to_string()),
+                before: None,
+                after: serde_json::to_value(&account).ok(),
+            },
+        )?;
+        Ok(account)
+    })
+}
+
+pub fn get(
+    conn: &mut DbConnection,
+    site: SiteId,
+    id: ServiceAccountId,
+) -> StoreResult<ServiceAccount> {
+    let row = service_accounts::table
+        .filter(service_accounts::site_id.eq(site.to_string()))
+        .filter(service_accounts::id.eq(id.to_string()))
+        .select(ServiceAccountRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    into_account(row).map(|(account, _)| account)
+}
+
+/// The account behind a client id, with its secret digest, if it exists and is not revoked.
+pub fn find_by_client_id(
+    conn: &mut DbConnection,
+    client_id: &str,
+) -> StoreResult<Option<(ServiceAccount, String)>> {
+    service_accounts::table
+        .filter(service_accounts::client_id.eq(client_id))
+        .filter(service_accounts::revoked_at.is_null())
+        .select(ServiceAccountRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(into_account)
+        .transpose()
+}
+
+/// The site's accounts that are not revoked, in creation order.
+pub fn list(
+    conn: &mut DbConnection,
+    site: SiteId,
+    limit: i64,
+    cursor: Option<&str>,
+) -> StoreResult<Page<ServiceAccount>> {
+    let mut query = service_accounts::table
+        .filter(service_accounts::site_id.eq(site.to_string()))
+        .filter(service_accounts::revoked_at.is_null())
+        .select(ServiceAccountRow::as_select())
+        .order(service_accounts::id.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(cursor) = cursor {
+        let after: String = decode_cursor(cursor)?;
+        query = query.filter(service_accounts::id.gt(after));
+    }
+    let rows = query
+        .load(conn)?
+        .into_iter()
+        .map(|r| into_account(r).map(|(a, _)| a))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(page_from_rows(rows, limit, |a| a.id.to_string()))
+}
+
+/// Revokes an account: its secret and tokens stop working at once.
+pub fn revoke(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    id: ServiceAccountId,
+) -> StoreResult<()> {
+    write_tx(conn, ctx.site_id, |conn| {
+        let before = get(conn, ctx.site_id, id)?;
+        if !before.is_active() {
+            return Err(StoreError::NotFound);
+        }
+        let at = now();
+        diesel::update(service_accounts::table.find(id.to_string()))
+            .set((
+                service_accounts::revoked_at.eq(Some(at)),
+                service_accounts::version.eq(service_accounts::version + 1),
+                service_accounts::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            ctx,
+            Change {
+                action: "service_account.revoked",
+                target_type: "service_account",
+                target_id: Some(id.to_string()),
+                before: serde_json::to_value(&before).ok(),
+                after: None,
+            },
+        )?;
+        Ok(())
+    })
+}

@@ -1,0 +1,75 @@
+//! Write transactions. Every change to a site's data runs in `write_tx`, whose first
+//! statement takes the **site lock** (`UPDATE sites SET lock_version = lock_version + 1`):
+//! on PostgreSQL the row lock serialises the site's writers until commit, on SQLite the
+//! first statement being a write makes the transaction take the database write lock at
+//! once (waiting under the busy timeout) so a read-then-write never fails half-way. The
+//! licence checks that need atomicity read their snapshot after this lock.
+
+use diesel::prelude::*;
+use staffroom_domain::SiteId;
+
+use crate::schema::sites;
+use crate::{DbConnection, StoreError, StoreResult};
+
+/// Who made a change, carried into its audit event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditContext {
+    pub site_id: SiteId,
+    /// `user`, `assistant`, `service`, `scim`, or `system` for the command line.
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub on_behalf_of: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl AuditContext {
+    /// A change made by the operator from the command line.
+    pub fn system(site_id: SiteId) -> Self {
+        Self {
+            site_id,
+            actor_kind: "system".to_owned(),
+            actor_id: None,
+            on_behalf_of: None,
+            request_id: None,
+        }
+    }
+}
+
+/// Runs `f` in a transaction that holds the site lock of `site`; `NotFound` if no such site.
+pub fn write_tx<T>(
+    conn: &mut DbConnection,
+    site: SiteId,
+    f: impl FnOnce(&mut DbConnection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    conn.transaction(|conn| {
+        lock_site(conn, site)?;
+        f(conn)
+    })
+}
+
+fn lock_site(conn: &mut DbConnection, site: SiteId) -> StoreResult<()> {
+    let locked = diesel::update(sites::table.find(site.to_string()))
+        .set(sites::lock_version.eq(sites::lock_version + 1))
+        .execute(conn)?;
+    if locked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// The current time, truncated to microseconds so both backends store the same value.
+pub fn now() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    let micros = now.and_utc().timestamp_micros();
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| t.naive_utc())
+        .unwrap_or(now)
+}
+
+/// Checks an optional expected version (from `If-Match`) against the stored one.
+pub fn check_version(expected: Option<i64>, current: i64) -> StoreResult<()> {
+    match expected {
+        Some(v) if v != current => Err(StoreError::VersionMismatch { current }),
+        _ => Ok(()),
+    }
+}
