@@ -12,6 +12,7 @@ pub mod page;
 pub mod schema;
 pub mod service_accounts;
 pub mod sites;
+pub mod testing;
 pub mod tx;
 pub mod users;
 

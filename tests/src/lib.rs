@@ -1,1 +1,291 @@
-//! placeholder
+//! Harness of the black-box tests: `TestApp::spawn()` creates a fresh database (SQLite, or
+//! PostgreSQL when `STAFFROOM_TEST_DATABASE_URL` is set), bootstraps a site with a site
+//! administrator, starts the real server on `127.0.0.1:0` and talks to it over HTTP.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test harness: failures should panic"
+)]
+#![allow(clippy::missing_panics_doc)]
+
+use std::sync::{Arc, Once};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use staffroom_api::app;
+use staffroom_api::auth::password;
+use staffroom_api::auth::tokens::TokenKeys;
+use staffroom_api::state::AppState;
+use staffroom_domain::{
+    Email, EntityName, LicencePlan, PersonName, Profession, SiteId, SiteSettings, UserId, UserType,
+};
+use staffroom_persistence::Pool;
+use staffroom_persistence::bootstrap::{self, NewSite};
+use staffroom_persistence::testing::TestDatabase;
+use staffroom_persistence::users::NewUser;
+
+pub use serde_json;
+
+/// The signing secret of test servers.
+pub const JWT_SECRET: &[u8] = b"test-secret-test-secret-test-secret!!";
+/// Password of every user the harness creates.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A bootstrapped site: its id and its first administrator.
+#[derive(Debug, Clone)]
+pub struct TestSite {
+    pub site_id: SiteId,
+    pub admin_id: UserId,
+    pub admin_email: String,
+    pub clinic_id: String,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub pool: Pool,
+    pub site: TestSite,
+    handle: actix_web::dev::ServerHandle,
+    /// Dropped last: drops the PostgreSQL database.
+    pub db: TestDatabase,
+}
+
+/// The answer of one request: status, headers and the JSON body (or `Null`).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The problem `code` of an error answer.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts the status, printing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {:#}",
+            self.body
+        );
+        self
+    }
+
+    /// Asserts an error answer: status, problem media type and code.
+    #[track_caller]
+    pub fn expect_problem(self, status: u16, code: &str) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {:#}",
+            self.body
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
+        assert_eq!(self.code(), code, "unexpected problem: {:#}", self.body);
+        self
+    }
+}
+
+fn install_crypto() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// Bootstraps a site with one clinic (`Main`) and a site admin who can log in.
+pub fn create_site(pool: &Pool, name: &str, plan: LicencePlan, admin_email: &str) -> TestSite {
+    let new = NewSite {
+        name: EntityName::parse(name).unwrap(),
+        plan,
+        settings: SiteSettings::default(),
+        clinic_name: EntityName::parse("Main").unwrap(),
+        admin: NewUser {
+            title: None,
+            first_name: PersonName::parse("Ada").unwrap(),
+            last_name: PersonName::parse("Admin").unwrap(),
+            email: Email::parse(admin_email).unwrap(),
+            user_type: UserType::NonClinical,
+            profession: Profession::Other,
+            permissions: Vec::new(),
+            clinic_ids: Vec::new(),
+            default_clinic_id: None,
+            password_hash: Some(password::hash(PASSWORD).unwrap()),
+        },
+    };
+    let created = bootstrap::create_site(&mut pool.get().unwrap(), new).unwrap();
+    TestSite {
+        site_id: created.site_id,
+        admin_id: created.admin_user_id,
+        admin_email: admin_email.to_owned(),
+        clinic_id: created.clinic_id.to_string(),
+    }
+}
+
+/// Options of a test server.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub plan: LicencePlan,
+    pub max_body_bytes: usize,
+    pub require_if_match: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            plan: LicencePlan::Group { licences: 50 },
+            max_body_bytes: 1024 * 1024,
+            require_if_match: false,
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Options::default()).await
+    }
+
+    pub async fn spawn_with(options: Options) -> Self {
+        install_crypto();
+        let db = TestDatabase::create().expect("test database");
+        let pool = db.pool(8).expect("migrated pool");
+        let site = create_site(&pool, "Test Practice", options.plan, "admin@example.test");
+        let state = AppState {
+            pool: pool.clone(),
+            tokens: Arc::new(TokenKeys::hs256(JWT_SECRET)),
+            max_body_bytes: options.max_body_bytes,
+            require_if_match: options.require_if_match,
+        };
+        let running = app::start(state, "127.0.0.1:0", Some(2)).expect("server starts");
+        let handle = running.handle.clone();
+        tokio::spawn(running.server);
+        Self {
+            base: format!("http://{}", running.addr),
+            client: reqwest::Client::new(),
+            pool,
+            site,
+            handle,
+            db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Self::answer(request.send().await.expect("request sent")).await
+    }
+
+    /// Turns a response into an `Answer`.
+    pub async fn answer(response: reqwest::Response) -> Answer {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body read");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Answer {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, token: &str, path: &str, body: Value) -> Answer {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, token: &str, path: &str) -> Answer {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Logs in and returns the access token; panics unless the login succeeds.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let answer = self
+            .call(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
+            .await
+            .expect(200);
+        answer.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A token of the bootstrapped site administrator.
+    pub async fn admin_token(&self) -> String {
+        self.login(&self.site.admin_email, PASSWORD).await
+    }
+
+    /// Creates a user through the API (with the harness password) and returns its JSON.
+    pub async fn create_user(&self, token: &str, body: Value) -> Value {
+        let mut body = body;
+        if body.get("initial_password").is_none() {
+            body["initial_password"] = json!(PASSWORD);
+        }
+        self.post(token, "/v1/users", body).await.expect(201).body
+    }
+
+    /// A second site in the same database (for tenancy tests).
+    pub fn other_site(&self, name: &str, admin_email: &str) -> TestSite {
+        create_site(
+            &self.pool,
+            name,
+            LicencePlan::Group { licences: 10 },
+            admin_email,
+        )
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.db.backend()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let stop = self.handle.stop(false);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(stop);
+        }
+    }
+}
