@@ -93,9 +93,12 @@ pub fn build(
         .into_utoipa_app()
         .openapi(crate::openapi::base())
         .configure(routes)
-        .openapi_service(|api| SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+        .openapi_service(|api| {
+            SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::finish(api))
+        })
         .into_app()
         .default_service(web::to(no_route))
+        .wrap(from_fn(crate::idempotency::idempotency_key))
         .wrap(from_fn(request_context))
 }
 

@@ -13,6 +13,7 @@ pub mod error;
 pub mod etag;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
 pub mod openapi;
 pub mod permissions;
 pub mod service_accounts;

@@ -3,7 +3,9 @@
 //! serves it; `openapi/openapi.json` is the committed copy.
 
 use actix_web::App;
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
@@ -68,6 +70,37 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .openapi(base())
         .configure(crate::app::routes)
         .split_for_parts();
+    finish(api)
+}
+
+/// Completes the collected document with what middleware adds to operations: the
+/// `Idempotency-Key` header of every authenticated `POST`.
+pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    for item in api.paths.paths.values_mut() {
+        let Some(post) = item.post.as_mut() else {
+            continue;
+        };
+        if post.security.is_none() {
+            continue;
+        }
+        let parameter = ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Makes the request safe to retry: a retry with the same key and body returns \
+                 the first answer (`Idempotent-Replayed: true`); the same key with another \
+                 body answers `422 idempotency_key_reused`. Kept 24 hours per principal.",
+            ))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(255)),
+            ))
+            .build();
+        post.parameters.get_or_insert_with(Vec::new).push(parameter);
+    }
     api
 }
 

@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod clinics;
 mod connection;
 mod error;
+pub mod idempotency;
 mod migrate;
 pub mod page;
 pub mod schema;

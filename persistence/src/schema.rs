@@ -98,6 +98,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (scope, idem_key) {
+        scope -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        state -> Text,
+        status -> Nullable<BigInt>,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(clinics -> sites (site_id));
 diesel::joinable!(users -> sites (site_id));
 diesel::joinable!(user_permissions -> users (user_id));
@@ -114,4 +128,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_clinics,
     service_accounts,
     audit_events,
+    idempotency_keys,
 );

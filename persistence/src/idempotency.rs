@@ -1,0 +1,162 @@
+//! Idempotency keys: the first request with a key reserves it (`pending`), runs, and stores
+//! its answer; a retry with the same key and body gets that answer back. A key is scoped to
+//! one principal and kept for [`RETENTION_HOURS`].
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::schema::idempotency_keys;
+use crate::tx::now;
+use crate::{DbConnection, StoreResult};
+
+/// How long answers are remembered.
+pub const RETENTION_HOURS: i64 = 24;
+/// After this long a `pending` reservation is considered abandoned (its request died).
+pub const PENDING_TIMEOUT_SECONDS: i64 = 60;
+
+/// A stored answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    /// Headers worth replaying (`ETag`, `Location`, `Content-Type`), as name/value pairs.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// What to do with a request that carries a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// The key is new (or its earlier holder died): run the request, then `complete`.
+    Fresh,
+    /// The same request already completed: answer this.
+    Replay(StoredResponse),
+    /// The key was used with a different request.
+    Mismatch,
+    /// The first request with this key is still running.
+    InFlight,
+}
+
+#[derive(Debug, Queryable)]
+struct Row {
+    request_hash: String,
+    state: String,
+    status: Option<i64>,
+    response_headers: Option<String>,
+    response_body: Option<String>,
+    created_at: NaiveDateTime,
+}
+
+fn is_unique_violation(e: &DieselError) -> bool {
+    matches!(
+        e,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Reserves `key` for `scope`, or says why the request must not run.
+pub fn reserve(
+    conn: &mut DbConnection,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+) -> StoreResult<Reservation> {
+    let at = now();
+    diesel::delete(
+        idempotency_keys::table
+            .filter(idempotency_keys::created_at.lt(at - Duration::hours(RETENTION_HOURS))),
+    )
+    .execute(conn)?;
+    let inserted = diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::scope.eq(scope),
+            idempotency_keys::idem_key.eq(key),
+            idempotency_keys::request_hash.eq(request_hash),
+            idempotency_keys::state.eq("pending"),
+            idempotency_keys::version.eq(1),
+            idempotency_keys::created_at.eq(at),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => return Ok(Reservation::Fresh),
+        Err(e) if is_unique_violation(&e) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let row: Row = idempotency_keys::table
+        .find((scope, key))
+        .select((
+            idempotency_keys::request_hash,
+            idempotency_keys::state,
+            idempotency_keys::status,
+            idempotency_keys::response_headers,
+            idempotency_keys::response_body,
+            idempotency_keys::created_at,
+        ))
+        .first(conn)?;
+    if row.request_hash != request_hash {
+        return Ok(Reservation::Mismatch);
+    }
+    if row.state == "done" {
+        let headers = row
+            .response_headers
+            .and_then(|h| serde_json::from_str(&h).ok())
+            .unwrap_or_default();
+        return Ok(Reservation::Replay(StoredResponse {
+            status: u16::try_from(row.status.unwrap_or(200)).unwrap_or(200),
+            headers,
+            body: row.response_body.unwrap_or_default(),
+        }));
+    }
+    if row.created_at > at - Duration::seconds(PENDING_TIMEOUT_SECONDS) {
+        return Ok(Reservation::InFlight);
+    }
+    // The earlier holder died: take the reservation over, unless someone else just did.
+    let taken = diesel::update(
+        idempotency_keys::table
+            .find((scope, key))
+            .filter(idempotency_keys::state.eq("pending"))
+            .filter(idempotency_keys::created_at.eq(row.created_at)),
+    )
+    .set((
+        idempotency_keys::created_at.eq(at),
+        idempotency_keys::version.eq(idempotency_keys::version + 1),
+    ))
+    .execute(conn)?;
+    Ok(if taken == 1 {
+        Reservation::Fresh
+    } else {
+        Reservation::InFlight
+    })
+}
+
+/// Stores the answer of a request that ran under `key`.
+pub fn complete(
+    conn: &mut DbConnection,
+    scope: &str,
+    key: &str,
+    response: &StoredResponse,
+) -> StoreResult<()> {
+    diesel::update(idempotency_keys::table.find((scope, key)))
+        .set((
+            idempotency_keys::state.eq("done"),
+            idempotency_keys::status.eq(Some(i64::from(response.status))),
+            idempotency_keys::response_headers.eq(Some(
+                serde_json::to_string(&response.headers).unwrap_or_default(),
+            )),
+            idempotency_keys::response_body.eq(Some(&response.body)),
+            idempotency_keys::version.eq(idempotency_keys::version + 1),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Frees a reservation whose request did not succeed, so that a retry runs again.
+pub fn release(conn: &mut DbConnection, scope: &str, key: &str) -> StoreResult<()> {
+    diesel::delete(
+        idempotency_keys::table
+            .find((scope, key))
+            .filter(idempotency_keys::state.eq("pending")),
+    )
+    .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! `Idempotency-Key` on POST: retries return the first answer and act once.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use staffroom_tests::{Answer, TestApp};
+
+async fn post_with_key(app: &TestApp, token: &str, key: &str, body: &Value) -> Answer {
+    let response = app
+        .client
+        .request(Method::POST, app.url("/v1/users"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    TestApp::answer(response).await
+}
+
+fn user(email: &str) -> Value {
+    json!({"first_name": "Ida", "last_name": "Retry", "email": email, "user_type": "clinical"})
+}
+
+#[tokio::test]
+async fn a_retry_returns_the_first_answer_and_creates_once() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let body = user("ida@example.test");
+    let first = post_with_key(&app, &token, "key-1", &body)
+        .await
+        .expect(201);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let again = post_with_key(&app, &token, "key-1", &body)
+        .await
+        .expect(201);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header("etag"), first.header("etag"));
+    assert_eq!(again.header("location"), first.header("location"));
+    let listed = app
+        .get(&token, "/v1/users?q=ida%40example")
+        .await
+        .expect(200);
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_body_is_refused() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    post_with_key(&app, &token, "key-2", &user("a@example.test"))
+        .await
+        .expect(201);
+    post_with_key(&app, &token, "key-2", &user("b@example.test"))
+        .await
+        .expect_problem(422, "idempotency_key_reused");
+}
+
+#[tokio::test]
+async fn a_refused_request_can_be_corrected_and_retried_with_its_key() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let bad = json!({"first_name": "", "last_name": "X", "email": "x@example.test", "user_type": "clinical"});
+    post_with_key(&app, &token, "key-3", &bad)
+        .await
+        .expect_problem(422, "validation_failed");
+    post_with_key(&app, &token, "key-3", &bad)
+        .await
+        .expect_problem(422, "validation_failed");
+}
+
+#[tokio::test]
+async fn keys_are_scoped_to_the_principal() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    app.create_user(
+        &token,
+        json!({"first_name": "Sec", "last_name": "Ond", "email": "second@example.test",
+               "user_type": "non_clinical", "permissions": ["site_admin"]}),
+    )
+    .await;
+    let other = app
+        .login("second@example.test", staffroom_tests::PASSWORD)
+        .await;
+    post_with_key(&app, &token, "shared", &user("one@example.test"))
+        .await
+        .expect(201);
+    let theirs = post_with_key(&app, &other, "shared", &user("two@example.test"))
+        .await
+        .expect(201);
+    assert_eq!(theirs.header("idempotent-replayed"), None);
+}
+
+#[tokio::test]
+async fn concurrent_retries_never_act_twice() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let body = user("race@example.test");
+    let answers = futures_util::future::join_all(
+        (0..8).map(|_| post_with_key(&app, &token, "race-key", &body)),
+    )
+    .await;
+    let created = answers.iter().filter(|a| a.status == 201).count();
+    assert!(created >= 1);
+    for a in &answers {
+        assert!(
+            a.status == 201 || (a.status == 409 && a.code() == "idempotency_key_in_use"),
+            "unexpected {}: {}",
+            a.status,
+            a.body
+        );
+    }
+    let ids: std::collections::HashSet<_> = answers
+        .iter()
+        .filter(|a| a.status == 201)
+        .map(|a| a.body["id"].clone())
+        .collect();
+    assert_eq!(ids.len(), 1, "every success is the same user");
+}
+
+#[tokio::test]
+async fn an_invalid_key_names_the_header() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let long = "k".repeat(256);
+    let answer = post_with_key(&app, &token, &long, &user("k@example.test"))
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(answer.body["errors"][0]["field"], "Idempotency-Key");
+}
