@@ -19,6 +19,7 @@ use crate::state::AppState;
 /// Registers every route; the OpenAPI document is generated from the same calls.
 pub fn routes(cfg: &mut ServiceConfig) {
     crate::health::configure(cfg);
+    crate::metrics::configure(cfg);
     crate::auth::handlers::configure(cfg);
     crate::site::configure(cfg);
     crate::clinics::configure(cfg);
@@ -42,10 +43,30 @@ fn request_id_of(req: &ServiceRequest) -> String {
 /// span carrying that id, echoes it in the response and logs the outcome.
 async fn request_context(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = request_id_of(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    if let Some(state) = &state {
+        if let Err(wait) = state.limiter.check(&rate_key(&req, state)) {
+            let seconds = wait.as_secs().max(1);
+            let error = ApiError::new(
+                actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("Too many requests; retry in {seconds} s."),
+            );
+            let mut res = req.error_response(error);
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                res.headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, value);
+            }
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                res.headers_mut().insert(REQUEST_ID, value);
+            }
+            return Ok(res.map_into_right_body());
+        }
+    }
     let span = tracing::info_span!(
         "request",
         request_id = %id,
@@ -57,14 +78,49 @@ async fn request_context(
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
+    let elapsed = started.elapsed();
+    if let Some(state) = &state {
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        state.metrics.record(
+            res.request().method().as_str(),
+            &route,
+            res.status().as_u16(),
+            elapsed,
+        );
+    }
     span.in_scope(|| {
         tracing::info!(
             status = res.status().as_u16(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
+            elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
             "handled"
         );
     });
-    Ok(res)
+    Ok(res.map_into_left_body())
+}
+
+/// The rate-limit bucket of a request: the verified principal, else the client address.
+/// Health, readiness and metrics are never limited.
+fn rate_key(req: &ServiceRequest, state: &AppState) -> String {
+    if matches!(req.path(), "/healthz" | "/readyz" | "/metrics") {
+        return String::new();
+    }
+    let principal = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .and_then(|(_, token)| state.tokens.verify(token.trim()).ok());
+    match principal {
+        Some(claims) => format!("principal:{}:{}", claims.site, claims.sub),
+        None => format!(
+            "address:{}",
+            req.peer_addr()
+                .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+        ),
+    }
 }
 
 async fn no_route() -> Result<actix_web::HttpResponse, ApiError> {

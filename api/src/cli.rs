@@ -17,6 +17,7 @@ use staffroom_persistence::{DatabaseUrl, Pool};
 
 use crate::auth::password;
 use crate::auth::tokens::TokenKeys;
+use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 
 #[derive(Debug, Parser)]
@@ -90,6 +91,12 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "STAFFROOM_WORKERS")]
     pub workers: Option<usize>,
+    /// Requests per second allowed per credential (0 disables rate limiting).
+    #[arg(long, env = "STAFFROOM_RATE_LIMIT", default_value_t = 100)]
+    pub rate_limit: u32,
+    /// Requests a credential may make at once before the rate applies.
+    #[arg(long, env = "STAFFROOM_RATE_LIMIT_BURST", default_value_t = 200)]
+    pub rate_limit_burst: u32,
     /// Database connections in the pool.
     #[arg(long, env = "STAFFROOM_POOL_SIZE", default_value_t = 16)]
     pub pool_size: u32,
@@ -289,10 +296,10 @@ fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         None
     };
     let state = AppState {
-        pool,
-        tokens: Arc::new(tokens),
         max_body_bytes: args.max_body_bytes,
         require_if_match: args.require_if_match,
+        limiter: Arc::new(RateLimiter::new(args.rate_limit, args.rate_limit_burst)),
+        ..AppState::new(pool, tokens)
     };
     actix_web::rt::System::new().block_on(async move {
         let running = crate::app::start(state, &args.listen, args.workers)

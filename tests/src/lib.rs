@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use staffroom_api::app;
 use staffroom_api::auth::password;
 use staffroom_api::auth::tokens::TokenKeys;
+use staffroom_api::rate_limit::RateLimiter;
 use staffroom_api::state::AppState;
 use staffroom_domain::{
     Email, EntityName, LicencePlan, PersonName, Profession, SiteId, SiteSettings, UserId, UserType,
@@ -140,6 +141,8 @@ pub struct Options {
     pub plan: LicencePlan,
     pub max_body_bytes: usize,
     pub require_if_match: bool,
+    /// Requests per second and burst per credential; `(0, _)` disables the limit.
+    pub rate_limit: (u32, u32),
 }
 
 impl Default for Options {
@@ -148,6 +151,7 @@ impl Default for Options {
             plan: LicencePlan::Group { licences: 50 },
             max_body_bytes: 1024 * 1024,
             require_if_match: false,
+            rate_limit: (0, 1),
         }
     }
 }
@@ -163,10 +167,10 @@ impl TestApp {
         let pool = db.pool(8).expect("migrated pool");
         let site = create_site(&pool, "Test Practice", options.plan, "admin@example.test");
         let state = AppState {
-            pool: pool.clone(),
-            tokens: Arc::new(TokenKeys::hs256(JWT_SECRET)),
             max_body_bytes: options.max_body_bytes,
             require_if_match: options.require_if_match,
+            limiter: Arc::new(RateLimiter::new(options.rate_limit.0, options.rate_limit.1)),
+            ..AppState::new(pool.clone(), TokenKeys::hs256(JWT_SECRET))
         };
         let running = app::start(state, "127.0.0.1:0", Some(2)).expect("server starts");
         let handle = running.handle.clone();

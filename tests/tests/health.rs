@@ -61,3 +61,50 @@ async fn unknown_routes_are_problem_documents() {
         .await
         .expect_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn metrics_count_requests_per_route() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    for _ in 0..3 {
+        app.get(&token, "/v1/users").await.expect(200);
+    }
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains(
+            r#"staffroom_http_requests_total{method="GET",route="/v1/users",status="200"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("staffroom_http_request_duration_seconds_bucket"));
+    assert!(text.contains("staffroom_db_pool_connections"));
+}
+
+#[tokio::test]
+async fn a_credential_over_its_rate_gets_429_with_retry_after() {
+    let app = TestApp::spawn_with(staffroom_tests::Options {
+        rate_limit: (1, 3),
+        ..Default::default()
+    })
+    .await;
+    let token = app.admin_token().await;
+    let mut limited = None;
+    for _ in 0..6 {
+        let answer = app.get(&token, "/v1/users").await;
+        if answer.status == 429 {
+            limited = Some(answer);
+            break;
+        }
+        answer.expect(200);
+    }
+    let limited = limited
+        .expect("the limit is reached")
+        .expect_problem(429, "rate_limited");
+    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry >= 1);
+    app.call(reqwest::Method::GET, "/healthz", None, None)
+        .await
+        .expect(200);
+}
