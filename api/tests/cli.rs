@@ -1,0 +1,292 @@
+//! The `staffroom` binary as an operator uses it: `bootstrap`, `migrate`, `openapi`,
+//! configuration mistakes, and `serve --demo` end to end, on the backend the environment
+//! selects (`STAFFROOM_TEST_DATABASE_URL`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::{Value, json};
+use staffroom_persistence::testing::TestDatabase;
+
+const SECRET: &str = "cli-test-secret-cli-test-secret-123456";
+
+fn staffroom(db: &TestDatabase, data: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_staffroom"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("STAFFROOM_DATABASE_URL", database_url(db))
+        .env("STAFFROOM_DATA_DIR", data)
+        .env("STAFFROOM_JWT_SECRET", SECRET)
+        .env("STAFFROOM_LOG", "warn");
+    cmd
+}
+
+fn database_url(db: &TestDatabase) -> String {
+    match &db.url {
+        staffroom_persistence::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        staffroom_persistence::DatabaseUrl::Postgres(url) => url.clone(),
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn bootstrap_prints_the_new_ids_as_json() {
+    let db = TestDatabase::create().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let out = staffroom(&db, data.path())
+        .args([
+            "bootstrap",
+            "--site-name",
+            "Harbour Physio",
+            "--plan",
+            "flex",
+            "--licences",
+            "5",
+        ])
+        .args([
+            "--admin-email",
+            "boss@harbour.test",
+            "--admin-password",
+            "a long passphrase",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ids: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["site_id", "admin_user_id", "clinic_id"] {
+        assert!(
+            uuid::Uuid::parse_str(ids[key].as_str().unwrap()).is_ok(),
+            "{key}: {ids}"
+        );
+    }
+}
+
+#[test]
+fn configuration_mistakes_are_one_clear_line() {
+    let db = TestDatabase::sqlite().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec!["serve"],
+            vec![("STAFFROOM_DATABASE_URL", "mysql://x/y")],
+            "sqlite:// or postgres://",
+        ),
+        (
+            vec!["serve"],
+            vec![("STAFFROOM_JWT_SECRET", "short")],
+            "at least 32 bytes",
+        ),
+        (
+            vec!["serve"],
+            vec![
+                ("STAFFROOM_DATABASE_URL", "postgres://nobody@127.0.0.1:1/x"),
+                ("STAFFROOM_JWT_SECRET", ""),
+            ],
+            "STAFFROOM_JWT_SECRET",
+        ),
+        (
+            vec![
+                "bootstrap",
+                "--site-name",
+                "X",
+                "--plan",
+                "flex",
+                "--licences",
+                "3",
+                "--admin-email",
+                "not-an-email",
+                "--admin-password",
+                "long enough pw",
+            ],
+            vec![],
+            "--admin-email",
+        ),
+        (
+            vec![
+                "bootstrap",
+                "--site-name",
+                "X",
+                "--plan",
+                "group",
+                "--admin-email",
+                "a@b.test",
+                "--admin-password",
+                "long enough pw",
+            ],
+            vec![],
+            "--licences",
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let mut cmd = staffroom(&db, data.path());
+        for (k, v) in &env {
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
+        }
+        let out = cmd.args(&args).output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn migrate_is_idempotent_and_openapi_matches_the_committed_file() {
+    let db = TestDatabase::create().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let out = staffroom(&db, data.path()).arg("migrate").output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = staffroom(&db, data.path()).arg("openapi").output().unwrap();
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let committed: Value =
+        serde_json::from_str(include_str!("../../openapi/openapi.json")).unwrap();
+    assert!(
+        printed == committed,
+        "openapi/openapi.json is stale: regenerate it with `staffroom openapi`"
+    );
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `serve --demo` on a free port and returns the base URL and the printed lines.
+fn serve_demo(db: &TestDatabase, data: &std::path::Path) -> (Server, String, Vec<String>) {
+    let mut child = staffroom(db, data)
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--workers",
+            "2",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let done = line.contains("curl");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let base = lines[0]
+        .split_whitespace()
+        .last()
+        .expect("the first line names the address")
+        .to_owned();
+    (server, base, lines)
+}
+
+#[tokio::test]
+async fn demo_admin_logs_in_and_manages_users() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let db = TestDatabase::create().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (_server, base, lines) = serve_demo(&db, data.path());
+    let printed = lines.join("\n");
+    assert!(printed.contains("/docs/"), "{printed}");
+    assert!(printed.contains("admin@demo.staffroom.test"), "{printed}");
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"email": "admin@demo.staffroom.test", "password": "staffroom-demo"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    let users: Value = http
+        .get(format!("{base}/v1/users?limit=200"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = users["items"].as_array().unwrap();
+    assert_eq!(items.len(), 12);
+    let types: std::collections::HashSet<_> = items
+        .iter()
+        .map(|u| u["user_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.len(), 2, "both user types");
+    let clinics: Value = http
+        .get(format!("{base}/v1/clinics"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clinics["items"].as_array().unwrap().len(), 3);
+
+    let created = http
+        .post(format!("{base}/v1/users"))
+        .bearer_auth(&token)
+        .json(&json!({"first_name": "Nia", "last_name": "Demo", "email": "nia@demo.staffroom.test", "user_type": "clinical", "profession": "PT"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let etag = created.headers()["etag"].to_str().unwrap().to_owned();
+    let user: Value = created.json().await.unwrap();
+    let id = user["id"].as_str().unwrap();
+    let updated = http
+        .patch(format!("{base}/v1/users/{id}"))
+        .bearer_auth(&token)
+        .header("If-Match", etag)
+        .json(&json!({"last_name": "Demonstration"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status(), 200);
+    let deactivated: Value = http
+        .post(format!("{base}/v1/users/{id}/deactivate"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(deactivated["status"], "inactive");
+    assert_eq!(deactivated["last_name"], "Demonstration");
+    drop(_server);
+
+    // A second start finds the demo site instead of creating another.
+    let (_again, base, _) = serve_demo(&db, data.path());
+    let login = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"email": "admin@demo.staffroom.test", "password": "staffroom-demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200, "one demo site, so no site_required");
+}
