@@ -48,24 +48,24 @@ async fn request_context(
     let id = request_id_of(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    if let Some(state) = &state {
-        if let Err(wait) = state.limiter.check(&rate_key(&req, state)) {
-            let seconds = wait.as_secs().max(1);
-            let error = ApiError::new(
-                actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("Too many requests; retry in {seconds} s."),
-            );
-            let mut res = req.error_response(error);
-            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-                res.headers_mut()
-                    .insert(actix_web::http::header::RETRY_AFTER, value);
-            }
-            if let Ok(value) = HeaderValue::from_str(&id) {
-                res.headers_mut().insert(REQUEST_ID, value);
-            }
-            return Ok(res.map_into_right_body());
+    if let Some(state) = &state
+        && let Err(wait) = state.limiter.check(&rate_key(&req, state))
+    {
+        let seconds = wait.as_secs().max(1);
+        let error = ApiError::new(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("Too many requests; retry in {seconds} s."),
+        );
+        let mut res = req.error_response(error);
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+            res.headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, value);
         }
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            res.headers_mut().insert(REQUEST_ID, value);
+        }
+        return Ok(res.map_into_right_body());
     }
     let span = tracing::info_span!(
         "request",

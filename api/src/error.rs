@@ -160,7 +160,7 @@ impl ResponseError for ApiError {
 
 impl From<LicenceError> for ApiError {
     fn from(e: LicenceError) -> Self {
-        let extensions = match serde_json::to_value(&e) {
+        let extensions = match serde_json::to_value(e) {
             Ok(Value::Object(map)) => map,
             _ => Map::new(),
         };

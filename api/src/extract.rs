@@ -144,7 +144,7 @@ pub(crate) fn field_error(path: &str, message: &str) -> FieldError {
         .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next())
     {
-        return FieldError::new(&join(name), "required", format!("{name} is required."));
+        return FieldError::new(join(name), "required", format!("{name} is required."));
     }
     let code = if message.starts_with("invalid type") {
         "invalid_type"

@@ -65,11 +65,14 @@ fn bootstrap_prints_the_new_ids_as_json() {
     }
 }
 
+/// Arguments, environment overrides (empty value: unset) and the expected message.
+type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+
 #[test]
 fn configuration_mistakes_are_one_clear_line() {
     let db = TestDatabase::sqlite().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             vec!["serve"],
             vec![("STAFFROOM_DATABASE_URL", "mysql://x/y")],

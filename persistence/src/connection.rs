@@ -133,12 +133,12 @@ impl ManageConnection for ConnectionManager {
 
 /// Builds a pool; fails fast when the database cannot be reached.
 pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, StoreError> {
-    if let DatabaseUrl::Sqlite(path) = url {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Pool(format!("cannot create directory {}: {e}", dir.display()))
-            })?;
-        }
+    if let DatabaseUrl::Sqlite(path) = url
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Pool(format!("cannot create directory {}: {e}", dir.display()))
+        })?;
     }
     r2d2::Pool::builder()
         .max_size(max_size)

@@ -10,7 +10,7 @@ const POSTGRES: EmbeddedMigrations = embed_migrations!("../migrations/postgres")
 const SQLITE: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 
 /// Arbitrary but fixed key of the advisory lock held while migrating.
-const MIGRATION_LOCK_KEY: i64 = 0x5374_6166_6652_6d;
+const MIGRATION_LOCK_KEY: i64 = 0x0053_7461_6666_526d;
 
 /// Applies pending migrations and returns how many ran.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, StoreError> {

@@ -471,10 +471,10 @@ pub fn update(
     write_tx(conn, ctx.site_id, |conn| {
         let before = get(conn, ctx.site_id, id)?;
         check_version(expected_version, before.version)?;
-        if let Some(email) = &patch.email {
-            if email_taken(conn, ctx.site_id, email, Some(id))? {
-                return Err(StoreError::Conflict(Conflict::EmailTaken));
-            }
+        if let Some(email) = &patch.email
+            && email_taken(conn, ctx.site_id, email, Some(id))?
+        {
+            return Err(StoreError::Conflict(Conflict::EmailTaken));
         }
         let title = match patch.title {
             Some(t) => t.map(|t| t.as_str().to_owned()),

@@ -1,4 +1,5 @@
 //! `Idempotency-Key` on POST: retries return the first answer and act once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reqwest::Method;
 use serde_json::{Value, json};
