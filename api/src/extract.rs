@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use staffroom_domain::FieldError;
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::etag;
@@ -84,17 +85,26 @@ pub(crate) fn body_limit(req: &HttpRequest) -> usize {
         .map_or(DEFAULT_MAX_BODY_BYTES, |s| s.max_body_bytes)
 }
 
-/// Deserializes a parsed JSON value into `T`, naming the failing field.
-pub(crate) fn from_json_value<T: DeserializeOwned>(
+/// Checks a parsed JSON body against the contract's schema of `T` (reporting every
+/// violation), then deserializes it, naming the failing field if serde still objects.
+pub(crate) fn from_json_value<T: DeserializeOwned + ToSchema>(
     value: serde_json::Value,
 ) -> Result<T, ApiError> {
+    let mut errors = Vec::new();
+    crate::contract::nul_characters(&value, "", &mut errors);
+    if errors.is_empty() {
+        errors = crate::contract::violations(&T::name(), &value);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         ApiError::validation(vec![field_error(&path, &e.inner().to_string())])
     })
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
+impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for ValidJson<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -170,6 +180,13 @@ impl<T: DeserializeOwned> FromRequest for ValidQuery<T> {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let nul: Vec<FieldError> = form_urlencoded::parse(req.query_string().as_bytes())
+            .filter(|(_, v)| v.contains('\0'))
+            .map(|(k, _)| crate::contract::nul_error(&k))
+            .collect();
+        if !nul.is_empty() {
+            return ready(Err(ApiError::validation(nul)));
+        }
         let parsed = form_urlencoded::parse(req.query_string().as_bytes());
         let deserializer = serde_urlencoded::Deserializer::new(parsed);
         ready(

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clinics;
+pub mod contract;
 pub mod db;
 pub mod demo;
 pub mod error;

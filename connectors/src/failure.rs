@@ -72,7 +72,10 @@ mod tests {
     #[test]
     fn server_errors_and_throttling_are_transient() {
         for status in [500, 502, 503, 504, 429, 408] {
-            assert!(ProviderError::from_response(status, "").is_transient(), "{status}");
+            assert!(
+                ProviderError::from_response(status, "").is_transient(),
+                "{status}"
+            );
         }
         assert!(ProviderError::unreachable("connection refused").is_transient());
     }

@@ -65,7 +65,11 @@ pub fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> StoreResult<K> {
         )
     };
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    serde_json::from_slice(&bytes).map_err(|_| invalid())
+    let text = std::str::from_utf8(&bytes).map_err(|_| invalid())?;
+    if text.contains("\\u0000") {
+        return Err(invalid());
+    }
+    serde_json::from_str(text).map_err(|_| invalid())
 }
 
 #[cfg(test)]

@@ -156,21 +156,16 @@ pub async fn issue_token(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let request: TokenRequest = if is_form {
-        let parsed = form_urlencoded::parse(&body);
-        serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(parsed)).map_err(
-            |e| {
-                ApiError::validation(vec![crate::extract::field_error(
-                    &e.path().to_string(),
-                    &e.inner().to_string(),
-                )])
-            },
-        )?
+    let value: serde_json::Value = if is_form {
+        form_urlencoded::parse(&body)
+            .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
     } else {
-        let value: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::malformed_body(format!("The body is not valid JSON: {e}")))?;
-        from_json_value(value)?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::malformed_body(format!("The body is not valid JSON: {e}")))?
     };
+    let request: TokenRequest = from_json_value(value)?;
     if request.grant_type != "client_credentials" {
         return Err(ApiError::field(
             "grant_type",
