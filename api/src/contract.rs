@@ -160,20 +160,20 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldError>
             return;
         }
     }
-    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
-        if !options.contains(value) {
-            let listed: Vec<String> = options
-                .iter()
-                .filter(|o| !o.is_null())
-                .map(|o| o.to_string())
-                .collect();
-            errors.push(FieldError::new(
-                field(path),
-                "invalid_value",
-                format!("must be one of {}", listed.join(", ")),
-            ));
-            return;
-        }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
+        && !options.contains(value)
+    {
+        let listed: Vec<String> = options
+            .iter()
+            .filter(|o| !o.is_null())
+            .map(|o| o.to_string())
+            .collect();
+        errors.push(FieldError::new(
+            field(path),
+            "invalid_value",
+            format!("must be one of {}", listed.join(", ")),
+        ));
+        return;
     }
     match value {
         Value::String(s) => check_string(schema, s, path, errors),
@@ -213,26 +213,26 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldError>
 
 fn check_string(schema: &Value, s: &str, path: &str, errors: &mut Vec<FieldError>) {
     let chars = s.chars().count() as u64;
-    if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
-        if chars < min {
-            let (code, message) = if min == 1 {
-                ("required", "must not be empty".to_owned())
-            } else {
-                ("too_short", format!("must be at least {min} characters"))
-            };
-            errors.push(FieldError::new(field(path), code, message));
-            return;
-        }
+    if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+        && chars < min
+    {
+        let (code, message) = if min == 1 {
+            ("required", "must not be empty".to_owned())
+        } else {
+            ("too_short", format!("must be at least {min} characters"))
+        };
+        errors.push(FieldError::new(field(path), code, message));
+        return;
     }
-    if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
-        if chars > max {
-            errors.push(FieldError::new(
-                field(path),
-                "too_long",
-                format!("must be at most {max} characters"),
-            ));
-            return;
-        }
+    if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+        && chars > max
+    {
+        errors.push(FieldError::new(
+            field(path),
+            "too_long",
+            format!("must be at most {max} characters"),
+        ));
+        return;
     }
     match schema.get("format").and_then(Value::as_str) {
         Some("email") => {
@@ -240,23 +240,19 @@ fn check_string(schema: &Value, s: &str, path: &str, errors: &mut Vec<FieldError
                 errors.push(e.for_field(field(path)));
             }
         }
-        Some("uuid") => {
-            if uuid::Uuid::parse_str(s).is_err() {
-                errors.push(FieldError::new(
-                    field(path),
-                    "invalid_uuid",
-                    "must be a UUID",
-                ));
-            }
+        Some("uuid") if uuid::Uuid::parse_str(s).is_err() => {
+            errors.push(FieldError::new(
+                field(path),
+                "invalid_uuid",
+                "must be a UUID",
+            ));
         }
-        Some("date-time") => {
-            if chrono::DateTime::parse_from_rfc3339(s).is_err() {
-                errors.push(FieldError::new(
-                    field(path),
-                    "invalid_date_time",
-                    "must be an RFC 3339 date-time",
-                ));
-            }
+        Some("date-time") if chrono::DateTime::parse_from_rfc3339(s).is_err() => {
+            errors.push(FieldError::new(
+                field(path),
+                "invalid_date_time",
+                "must be an RFC 3339 date-time",
+            ));
         }
         _ => {}
     }
