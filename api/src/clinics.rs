@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use staffroom_domain::{ClinicId, EntityName, FieldErrors, Permission};
+use staffroom_domain::{ClinicId, EntityName, Permission};
 use staffroom_persistence::clinics::{self, Clinic, ClinicPatch};
 use utoipa::{IntoParams, ToSchema};
 
@@ -45,17 +45,17 @@ impl From<Clinic> for ClinicView {
 page_of!(ClinicPage, ClinicView);
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateClinicRequest {
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: String,
+    pub name: EntityName,
     #[serde(default)]
     pub assistants_may_finish_notes: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateClinicRequest {
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: Option<String>,
+    pub name: Option<EntityName>,
     pub assistants_may_finish_notes: Option<bool>,
 }
 
@@ -121,9 +121,10 @@ pub async fn create_clinic(
     body: ValidJson<CreateClinicRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Permission::SiteAdmin)?;
-    let name = EntityName::parse(&body.0.name)
-        .map_err(|e| ApiError::validation(vec![e.for_field("name")]))?;
-    let amfn = body.0.assistants_may_finish_notes;
+    let CreateClinicRequest {
+        name,
+        assistants_may_finish_notes: amfn,
+    } = body.0;
     let ctx = principal.audit();
     let clinic = db::run(&state, move |c| clinics::create(c, &ctx, &name, amfn)).await?;
     Ok(created(
@@ -191,11 +192,8 @@ pub async fn update_clinic(
         ));
     }
     let body = body.0;
-    let mut errors = FieldErrors::new();
-    let name = errors.optional("name", body.name.as_deref().map(EntityName::parse));
-    errors.finish().map_err(ApiError::validation)?;
     let patch = ClinicPatch {
-        name: name.flatten(),
+        name: body.name,
         assistants_may_finish_notes: body.assistants_may_finish_notes,
     };
     let ctx = principal.audit();

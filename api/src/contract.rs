@@ -7,7 +7,9 @@
 use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
-use staffroom_domain::{Email, FieldError};
+use staffroom_domain::{
+    Email, EntityName, FieldError, ParseError, Password, PersonName, SiteSettings,
+};
 
 /// The component schemas of the contract, computed once.
 fn schemas() -> &'static Map<String, Value> {
@@ -81,6 +83,50 @@ fn resolve(schema: &Value) -> &Value {
         .unwrap_or(schema)
 }
 
+/// Value types of the domain are checked by their own parsers, so the contract and the
+/// domain can never disagree on what a valid name, email or password is.
+fn domain_check(
+    schema: &Value,
+    value: &Value,
+    path: &str,
+    depth: usize,
+) -> Option<Vec<FieldError>> {
+    let name = schema
+        .get("$ref")
+        .and_then(Value::as_str)?
+        .strip_prefix("#/components/schemas/")?;
+    let parse: fn(&str) -> Result<(), ParseError> = match name {
+        "PersonName" => |s| PersonName::parse(s).map(drop),
+        "EntityName" => |s| EntityName::parse(s).map(drop),
+        "Email" => |s| Email::parse(s).map(drop),
+        "Password" => |s| Password::parse(s).map(drop),
+        "SiteSettings" => return Some(settings_check(schema, value, path, depth)),
+        _ => return None,
+    };
+    let Value::String(text) = value else {
+        return None;
+    };
+    Some(
+        parse(text)
+            .err()
+            .map(|e| e.for_field(field(path)))
+            .into_iter()
+            .collect(),
+    )
+}
+
+fn settings_check(schema: &Value, value: &Value, path: &str, depth: usize) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    check(resolve(schema), value, path, &mut errors, depth + 1);
+    if errors.is_empty()
+        && let Ok(settings) = serde_json::from_value::<SiteSettings>(value.clone())
+        && let Err(e) = settings.validate()
+    {
+        errors.push(e.for_field(&join(path, "timezone")));
+    }
+    errors
+}
+
 fn type_matches(expected: &str, value: &Value) -> bool {
     match expected {
         "null" => value.is_null(),
@@ -109,6 +155,10 @@ const MAX_DEPTH: usize = 32;
 
 fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldError>, depth: usize) {
     if depth > MAX_DEPTH {
+        return;
+    }
+    if let Some(found) = domain_check(schema, value, path, depth) {
+        errors.extend(found);
         return;
     }
     let schema = resolve(schema);
@@ -199,11 +249,17 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldError>
                     }
                 }
             }
-            if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
-                for (name, item) in map {
-                    if let Some(property) = properties.get(name) {
-                        check(property, item, &join(path, name), errors, depth + 1);
-                    }
+            let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
+            let properties = schema.get("properties").and_then(Value::as_object);
+            for (name, item) in map {
+                match properties.and_then(|p| p.get(name)) {
+                    Some(property) => check(property, item, &join(path, name), errors, depth + 1),
+                    None if closed => errors.push(FieldError::new(
+                        join(path, name),
+                        "unknown_field",
+                        "is not a field of this request",
+                    )),
+                    None => {}
                 }
             }
         }
@@ -313,6 +369,15 @@ mod tests {
                 ("user_type", "invalid_value"),
             ]
         );
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let errors = violations(
+            "UpdateUserRequest",
+            &json!({"status": "inactive", "first_name": "A"}),
+        );
+        assert_eq!(fields(&errors), vec![("status", "unknown_field")]);
     }
 
     #[test]

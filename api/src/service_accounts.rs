@@ -51,9 +51,9 @@ pub struct CreatedServiceAccount {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateServiceAccountRequest {
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: String,
+    pub name: EntityName,
     /// Scopes of the account's tokens (`clinic_admin` is not available: accounts have no clinics).
     #[serde(default)]
     pub permissions: Vec<Permission>,
@@ -122,8 +122,7 @@ pub async fn create_service_account(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Permission::SiteAdmin)?;
     let body = body.0;
-    let name = EntityName::parse(&body.name)
-        .map_err(|e| ApiError::validation(vec![e.for_field("name")]))?;
+    let name = body.name;
     if body.permissions.contains(&Permission::ClinicAdmin) {
         return Err(ApiError::field(
             "permissions",

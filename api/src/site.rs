@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, patch, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use staffroom_domain::{EntityName, FieldErrors, LicencePlan, SiteId, SiteSettings};
+use staffroom_domain::{EntityName, LicencePlan, SiteId, SiteSettings};
 use staffroom_persistence::sites::{self, Site, SitePatch};
 use utoipa::ToSchema;
 
@@ -45,9 +45,9 @@ impl From<Site> for SiteView {
 
 /// Body of `PATCH /v1/site`; absent fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateSiteRequest {
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: Option<String>,
+    pub name: Option<EntityName>,
     pub settings: Option<SiteSettings>,
 }
 
@@ -96,14 +96,8 @@ pub async fn update_site(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(staffroom_domain::Permission::SiteAdmin)?;
     let body = body.0;
-    let mut errors = FieldErrors::new();
-    let name = errors.optional("name", body.name.as_deref().map(EntityName::parse));
-    if let Some(settings) = &body.settings {
-        errors.field("settings.timezone", settings.validate());
-    }
-    errors.finish().map_err(ApiError::validation)?;
     let patch = SitePatch {
-        name: name.flatten(),
+        name: body.name,
         settings: body.settings,
     };
     let ctx = principal.audit();

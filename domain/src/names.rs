@@ -31,14 +31,15 @@ impl PersonName {
     }
 }
 
-/// The name of a site, clinic or service account: 1–200 characters after trimming.
+/// The name of a site, clinic or service account: 1–100 characters after trimming
+/// (SPEC §9: names are 1–100 characters).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct EntityName(String);
 
 impl EntityName {
     /// Longest accepted name, in Unicode characters.
-    pub const MAX_CHARS: usize = 200;
+    pub const MAX_CHARS: usize = 100;
 
     /// Parses a name; codes `required`, `too_long`, `invalid_characters`.
     pub fn parse(input: &str) -> Result<Self, ParseError> {
@@ -58,7 +59,7 @@ string_schema!(
 );
 string_schema!(
     EntityName,
-    length = 1..=200,
+    length = 1..=100,
     description =
         "The name of a site, clinic or service account; surrounding whitespace is trimmed.",
 );
@@ -188,9 +189,9 @@ mod tests {
     }
 
     #[test]
-    fn entity_name_length_boundary_is_200_characters() {
-        assert!(EntityName::parse(&"a".repeat(200)).is_ok());
-        assert_eq!(code(EntityName::parse(&"a".repeat(201))), "too_long");
+    fn entity_name_length_boundary_is_100_characters() {
+        assert!(EntityName::parse(&"a".repeat(100)).is_ok());
+        assert_eq!(code(EntityName::parse(&"a".repeat(101))), "too_long");
     }
 
     #[test]

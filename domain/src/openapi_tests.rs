@@ -32,7 +32,7 @@ fn value_types_carry_their_bounds() {
         (name["minLength"].clone(), name["maxLength"].clone()),
         (json!(1), json!(100))
     );
-    assert_eq!(schema_of::<EntityName>()["maxLength"], 200);
+    assert_eq!(schema_of::<EntityName>()["maxLength"], 100);
     let password = schema_of::<Password>();
     assert_eq!(password["format"], "password");
     assert_eq!(password["writeOnly"], true);

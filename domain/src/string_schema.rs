@@ -30,7 +30,11 @@ macro_rules! string_schema {
         }
 
         #[cfg(feature = "openapi")]
-        impl utoipa::ToSchema for $name {}
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
+        }
     };
 }
 

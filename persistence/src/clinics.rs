@@ -17,6 +17,7 @@ struct ClinicRow {
     id: String,
     site_id: String,
     name: String,
+    search_text: String,
     assistants_may_finish_notes: bool,
     version: i64,
     created_at: NaiveDateTime,
@@ -62,6 +63,7 @@ pub(crate) fn insert(
         id: ClinicId::new().to_string(),
         site_id: site.to_string(),
         name: name.as_str().to_owned(),
+        search_text: name.as_str().to_lowercase(),
         assistants_may_finish_notes,
         version: 1,
         created_at: at,
@@ -121,9 +123,9 @@ pub fn list(
         .order(clinics::id.asc())
         .limit(limit + 1)
         .into_boxed();
-    if let Some(q) = q.filter(|q| !q.is_empty()) {
+    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
         query = query.filter(
-            clinics::name
+            clinics::search_text
                 .like(crate::users::like_pattern(q))
                 .escape('\\'),
         );
@@ -179,6 +181,7 @@ pub fn update(
         }
         diesel::update(clinics::table.find(id.to_string()))
             .set((
+                clinics::search_text.eq(name.to_lowercase()),
                 clinics::name.eq(&name),
                 clinics::assistants_may_finish_notes.eq(amfn),
                 clinics::version.eq(clinics::version + 1),
@@ -226,6 +229,10 @@ pub fn delete(
         if defaults > 0 {
             return Err(StoreError::Conflict(Conflict::ClinicInUse));
         }
+        let affected: Vec<String> = user_clinics::table
+            .filter(user_clinics::clinic_id.eq(id.to_string()))
+            .select(user_clinics::user_id)
+            .load(conn)?;
         let with_access = user_clinics::table
             .filter(user_clinics::clinic_id.eq(id.to_string()))
             .select(user_clinics::user_id);
@@ -239,6 +246,19 @@ pub fn delete(
             diesel::delete(user_clinics::table.filter(user_clinics::clinic_id.eq(id.to_string())))
                 .execute(conn)?;
         diesel::delete(clinics::table.find(id.to_string())).execute(conn)?;
+        for user_id in affected {
+            audit::record(
+                conn,
+                ctx,
+                Change {
+                    action: "user.clinic_access_removed",
+                    target_type: "user",
+                    target_id: Some(user_id),
+                    before: Some(serde_json::json!({ "clinic_id": id })),
+                    after: None,
+                },
+            )?;
+        }
         audit::record(
             conn,
             ctx,

@@ -1,7 +1,7 @@
 //! The error type of every persistence function. It says what went wrong in terms of the
 //! stored state; the API decides which HTTP status that is.
 
-use staffroom_domain::{FieldError, LicenceError};
+use staffroom_domain::{FieldError, LicenceError, ProfessionRefusal};
 
 /// A conflict between a request and the stored state, with its stable code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,10 +14,8 @@ pub enum Conflict {
     LastClinic,
     /// The operation would leave the site without an active site administrator.
     LastAdmin,
-    /// The user is already in the requested status.
-    AlreadyInStatus,
-    /// The record was revoked earlier.
-    Revoked,
+    /// The new profession may not hold a permission the user holds (SPEC §4 rule 6).
+    ProfessionNotAllowed(ProfessionRefusal),
 }
 
 impl Conflict {
@@ -27,8 +25,7 @@ impl Conflict {
             Self::ClinicInUse => "clinic_in_use",
             Self::LastClinic => "last_clinic",
             Self::LastAdmin => "last_admin",
-            Self::AlreadyInStatus => "already_in_status",
-            Self::Revoked => "revoked",
+            Self::ProfessionNotAllowed(refusal) => refusal.code(),
         }
     }
 
@@ -40,8 +37,9 @@ impl Conflict {
             }
             Self::LastClinic => "A site needs at least one clinic.",
             Self::LastAdmin => "The site would be left without an active site administrator.",
-            Self::AlreadyInStatus => "The user already has this status.",
-            Self::Revoked => "This record has been revoked.",
+            Self::ProfessionNotAllowed(_) => {
+                "The user holds permissions the new profession may not hold; remove them first."
+            }
         }
     }
 }

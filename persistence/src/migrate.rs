@@ -1,5 +1,6 @@
 //! Embedded migrations, one folder per backend. On PostgreSQL they run under an advisory
-//! lock so that several instances starting together migrate once.
+//! lock, on SQLite in an immediate transaction, so that several instances starting together
+//! migrate once.
 
 use diesel::connection::SimpleConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -25,9 +26,12 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, StoreError> {
             unlocked?;
             Ok(applied)
         }
-        DbConnection::Sqlite(sqlite) => sqlite
-            .run_pending_migrations(SQLITE)
-            .map(|v| v.len())
-            .map_err(failed),
+        // An immediate transaction takes the write lock first, so a second process
+        // starting on the same file waits, then finds nothing pending.
+        DbConnection::Sqlite(sqlite) => sqlite.immediate_transaction(|c| {
+            c.run_pending_migrations(SQLITE)
+                .map(|v| v.len())
+                .map_err(failed)
+        }),
     }
 }

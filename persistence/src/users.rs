@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use staffroom_domain::{
-    ClinicId, Email, LicenceChange, Permission, PersonName, Profession, SiteId, UserId, UserStatus,
-    UserType,
+    ClinicId, Email, FieldError, LicenceChange, Permission, PersonName, Profession, SiteId, UserId,
+    UserStatus, UserType,
 };
 
 use crate::audit::{self, Change};
@@ -28,6 +28,8 @@ struct UserRow {
     email: String,
     email_normalized: String,
     search_text: String,
+    sort_first_name: String,
+    sort_last_name: String,
     user_type: String,
     profession: String,
     status: String,
@@ -168,7 +170,7 @@ pub enum UserSort {
     CreatedAt,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct UserQuery {
     pub user_type: Option<UserType>,
     pub status: Option<UserStatus>,
@@ -221,6 +223,22 @@ macro_rules! keyset {
     }};
 }
 
+impl Default for UserQuery {
+    fn default() -> Self {
+        Self {
+            user_type: None,
+            status: None,
+            profession: None,
+            clinic_id: None,
+            q: None,
+            sort: UserSort::default(),
+            descending: false,
+            limit: crate::page::DEFAULT_LIMIT,
+            cursor: None,
+        }
+    }
+}
+
 pub fn list(conn: &mut DbConnection, site: SiteId, q: &UserQuery) -> StoreResult<Page<User>> {
     let mut query = users::table
         .filter(users::site_id.eq(site.to_string()))
@@ -250,8 +268,8 @@ pub fn list(conn: &mut DbConnection, site: SiteId, q: &UserQuery) -> StoreResult
         );
     }
     let query = match q.sort {
-        UserSort::LastName => keyset!(query, users::last_name, q),
-        UserSort::FirstName => keyset!(query, users::first_name, q),
+        UserSort::LastName => keyset!(query, users::sort_last_name, q),
+        UserSort::FirstName => keyset!(query, users::sort_first_name, q),
         UserSort::Email => keyset!(query, users::email_normalized, q),
         UserSort::CreatedAt => keyset!(query, users::id, q),
     };
@@ -259,8 +277,8 @@ pub fn list(conn: &mut DbConnection, site: SiteId, q: &UserQuery) -> StoreResult
     let sort = q.sort;
     let page = page_from_rows(rows, q.limit, |r: &UserRow| {
         let value = match sort {
-            UserSort::LastName => r.last_name.clone(),
-            UserSort::FirstName => r.first_name.clone(),
+            UserSort::LastName => r.sort_last_name.clone(),
+            UserSort::FirstName => r.sort_first_name.clone(),
             UserSort::Email => r.email_normalized.clone(),
             UserSort::CreatedAt => r.id.clone(),
         };
@@ -285,6 +303,11 @@ pub struct NewUser {
     pub clinic_ids: Vec<ClinicId>,
     pub default_clinic_id: Option<ClinicId>,
     pub password_hash: Option<String>,
+}
+
+/// The key names sort by: lower-cased in Rust, so both backends order alike.
+fn sort_key(name: &str) -> String {
+    name.to_lowercase()
 }
 
 fn search_text(title: Option<&str>, first: &str, last: &str, email: &str) -> String {
@@ -320,7 +343,7 @@ fn resolve_clinics(
 ) -> StoreResult<(Vec<ClinicId>, ClinicId)> {
     let mut errors = Vec::new();
     if requested.iter().any(|c| !site_clinics.contains(c)) {
-        errors.push(staffroom_domain::FieldError::new(
+        errors.push(FieldError::new(
             "clinic_ids",
             "unknown_clinic",
             "Every clinic must be a clinic of this site.",
@@ -328,13 +351,13 @@ fn resolve_clinics(
     }
     if let Some(d) = default {
         if !site_clinics.contains(&d) {
-            errors.push(staffroom_domain::FieldError::new(
+            errors.push(FieldError::new(
                 "default_clinic_id",
                 "unknown_clinic",
                 "The default clinic must be a clinic of this site.",
             ));
         } else if !requested.is_empty() && !requested.contains(&d) {
-            errors.push(staffroom_domain::FieldError::new(
+            errors.push(FieldError::new(
                 "default_clinic_id",
                 "not_in_clinic_ids",
                 "The default clinic must be one of clinic_ids.",
@@ -374,6 +397,23 @@ pub(crate) fn insert_locked(
     let site_clinics = clinics::ids(conn, site)?;
     let (clinic_ids, default_clinic) =
         resolve_clinics(&site_clinics, &new.clinic_ids, new.default_clinic_id)?;
+    let refused: Vec<FieldError> = new
+        .permissions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            new.profession.may_hold(*p).err().map(|refusal| {
+                FieldError::new(
+                    format!("permissions[{i}]"),
+                    refusal.code(),
+                    refusal.to_string(),
+                )
+            })
+        })
+        .collect();
+    if !refused.is_empty() {
+        return Err(StoreError::Invalid(refused));
+    }
     let plan = sites::get(conn, site)?.plan;
     let usage = sites::usage(conn, site)?;
     plan.check(&usage, &LicenceChange::AddUser(new.user_type))?;
@@ -391,6 +431,8 @@ pub(crate) fn insert_locked(
             new.email.as_str(),
         ),
         title,
+        sort_first_name: sort_key(new.first_name.as_str()),
+        sort_last_name: sort_key(new.last_name.as_str()),
         first_name: new.first_name.as_str().to_owned(),
         last_name: new.last_name.as_str().to_owned(),
         email: new.email.as_str().to_owned(),
@@ -491,6 +533,11 @@ pub fn update(
             None => (before.email.clone(), before.email.to_lowercase()),
         };
         let profession = patch.profession.unwrap_or(before.profession);
+        if let Some((_, refusal)) = profession.refusals(&before.permissions).first() {
+            return Err(StoreError::Conflict(Conflict::ProfessionNotAllowed(
+                *refusal,
+            )));
+        }
         if title == before.title
             && first_name == before.first_name
             && last_name == before.last_name
@@ -508,6 +555,8 @@ pub fn update(
                     &email,
                 )),
                 users::title.eq(&title),
+                users::sort_first_name.eq(sort_key(&first_name)),
+                users::sort_last_name.eq(sort_key(&last_name)),
                 users::first_name.eq(&first_name),
                 users::last_name.eq(&last_name),
                 users::email.eq(&email),
@@ -637,12 +686,24 @@ pub fn record_login(conn: &mut DbConnection, site: SiteId, id: UserId) -> StoreR
     write_tx(conn, site, |conn| {
         let before = get(conn, site, id)?;
         let diary = before.user_type == UserType::Clinical;
-        diesel::update(users::table.find(id.to_string()))
-            .set((
-                users::last_login_at.eq(Some(now())),
-                users::diary_enabled.eq(diary),
-            ))
-            .execute(conn)?;
+        // The diary flipping changes the representation, so it moves the version; a login
+        // alone does not (it would fail administrators' If-Match for no reason).
+        let at = now();
+        let user = users::table.find(id.to_string());
+        if diary == before.diary_enabled {
+            diesel::update(user)
+                .set(users::last_login_at.eq(Some(at)))
+                .execute(conn)?;
+        } else {
+            diesel::update(user)
+                .set((
+                    users::last_login_at.eq(Some(at)),
+                    users::diary_enabled.eq(diary),
+                    users::version.eq(users::version + 1),
+                    users::updated_at.eq(at),
+                ))
+                .execute(conn)?;
+        }
         let after = get(conn, site, id)?;
         if diary != before.diary_enabled {
             let ctx = AuditContext {

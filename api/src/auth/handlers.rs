@@ -20,6 +20,7 @@ const USER_TOKEN_SECONDS: i64 = 3600;
 const SERVICE_TOKEN_SECONDS: i64 = 900;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[schema(format = Email, max_length = 254)]
     pub email: String,

@@ -74,10 +74,12 @@ impl Principal {
         }
     }
 
-    /// Site admins administer every user; clinic admins those sharing a clinic with them.
+    /// Site admins administer every user; clinic admins those sharing a clinic with them,
+    /// except site administrators (a clinic admin must not take over a site admin's account).
     pub fn administers(&self, user: &User) -> bool {
         match self.clinic_scope() {
             None => true,
+            Some(_) if user.has(Permission::SiteAdmin) => false,
             Some(mine) => {
                 self.has(Permission::ClinicAdmin)
                     && user.clinic_ids.iter().any(|c| mine.contains(c))
@@ -91,7 +93,7 @@ impl Principal {
             Ok(())
         } else {
             Err(ApiError::forbidden(
-                "You can administer only users who share a clinic with you.",
+                "You can administer only users who share a clinic with you (and no site administrators).",
             ))
         }
     }

@@ -1,9 +1,7 @@
 //! Handlers of `/v1/users`: extract, validate, call one use-case, answer.
 
 use actix_web::{HttpResponse, get, patch, post, web};
-use staffroom_domain::{
-    Email, FieldErrors, Password, Permission, PersonName, Profession, UserId, UserStatus,
-};
+use staffroom_domain::{Password, Permission, Profession, UserId, UserStatus};
 use staffroom_persistence::users::{self, NewUser, UserPatch, UserQuery};
 
 use super::types::*;
@@ -85,22 +83,6 @@ pub async fn create_user(
 ) -> Result<HttpResponse, ApiError> {
     principal.require_admin()?;
     let body = body.0;
-    let mut errors = FieldErrors::new();
-    let title = errors.optional("title", body.title.as_deref().map(PersonName::parse));
-    let first_name = errors.field("first_name", PersonName::parse(&body.first_name));
-    let last_name = errors.field("last_name", PersonName::parse(&body.last_name));
-    let email = errors.field("email", Email::parse(&body.email));
-    let password = errors.optional(
-        "initial_password",
-        body.initial_password.as_deref().map(Password::parse),
-    );
-    errors.finish().map_err(ApiError::validation)?;
-    let (Some(title), Some(first_name), Some(last_name), Some(email), Some(password)) =
-        (title, first_name, last_name, email, password)
-    else {
-        return Err(ApiError::internal());
-    };
-
     let mut clinic_ids = body.clinic_ids;
     if let Some(mine) = principal.clinic_scope() {
         if body.permissions.contains(&Permission::SiteAdmin) {
@@ -123,15 +105,15 @@ pub async fn create_user(
         }
     }
 
-    let password_hash = match password {
+    let password_hash = match body.initial_password {
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
     let new = NewUser {
-        title,
-        first_name,
-        last_name,
-        email,
+        title: body.title,
+        first_name: body.first_name,
+        last_name: body.last_name,
+        email: body.email,
         user_type: body.user_type,
         profession: body.profession.unwrap_or(Profession::Other),
         permissions: body.permissions,
@@ -224,36 +206,13 @@ pub async fn update_user(
     body: ValidJson<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let mut errors = FieldErrors::new();
-    let title = match body.title {
-        None => Some(None),
-        Some(None) => Some(Some(None)),
-        Some(Some(t)) => errors
-            .field("title", PersonName::parse(&t))
-            .map(|t| Some(Some(t))),
-    };
-    let first_name = errors.optional(
-        "first_name",
-        body.first_name.as_deref().map(PersonName::parse),
-    );
-    let last_name = errors.optional(
-        "last_name",
-        body.last_name.as_deref().map(PersonName::parse),
-    );
-    let email = errors.optional("email", body.email.as_deref().map(Email::parse));
-    errors.finish().map_err(ApiError::validation)?;
-    let (Some(title), Some(first_name), Some(last_name), Some(email)) =
-        (title, first_name, last_name, email)
-    else {
-        return Err(ApiError::internal());
-    };
     let id = id.into_inner();
     administered(&state, &principal, id).await?;
     let patch = UserPatch {
-        title,
-        first_name,
-        last_name,
-        email,
+        title: body.title,
+        first_name: body.first_name,
+        last_name: body.last_name,
+        email: body.email,
         profession: body.profession,
     };
     let ctx = principal.audit();

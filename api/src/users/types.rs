@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use staffroom_domain::{ClinicId, Permission, Profession, UserId, UserStatus, UserType};
+use staffroom_domain::{
+    ClinicId, Email, Password, Permission, PersonName, Profession, UserId, UserStatus, UserType,
+};
 use staffroom_persistence::users::{User, UserSort};
 use utoipa::{IntoParams, ToSchema};
 
@@ -61,15 +63,12 @@ page_of!(UserPage, UserView);
 
 /// Body of `POST /v1/users`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
-    #[schema(min_length = 1, max_length = 100)]
-    pub title: Option<String>,
-    #[schema(min_length = 1, max_length = 100)]
-    pub first_name: String,
-    #[schema(min_length = 1, max_length = 100)]
-    pub last_name: String,
-    #[schema(format = Email, max_length = 254)]
-    pub email: String,
+    pub title: Option<PersonName>,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub email: Email,
     pub user_type: UserType,
     /// Defaults to `OTHER`.
     pub profession: Option<Profession>,
@@ -81,23 +80,20 @@ pub struct CreateUserRequest {
     /// One of `clinic_ids`; defaults to the first of them.
     pub default_clinic_id: Option<ClinicId>,
     /// Lets the user log in at once; without it they set a password through an invitation.
-    #[schema(min_length = 8, max_length = 128, write_only)]
-    pub initial_password: Option<String>,
+    pub initial_password: Option<Password>,
 }
 
 /// Body of `PATCH /v1/users/{id}`: profile fields; absent fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
     /// `null` clears the title.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(nullable, value_type = Option<String>, min_length = 1, max_length = 100)]
-    pub title: Option<Option<String>>,
-    #[schema(min_length = 1, max_length = 100)]
-    pub first_name: Option<String>,
-    #[schema(min_length = 1, max_length = 100)]
-    pub last_name: Option<String>,
-    #[schema(format = Email, max_length = 254)]
-    pub email: Option<String>,
+    #[schema(nullable, value_type = Option<PersonName>)]
+    pub title: Option<Option<PersonName>>,
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+    pub email: Option<Email>,
     pub profession: Option<Profession>,
 }
 

@@ -16,6 +16,7 @@ CREATE TABLE clinics (
     id TEXT PRIMARY KEY NOT NULL,
     site_id TEXT NOT NULL REFERENCES sites (id),
     name TEXT NOT NULL,
+    search_text TEXT NOT NULL,
     assistants_may_finish_notes BOOLEAN NOT NULL DEFAULT FALSE,
     version BIGINT NOT NULL DEFAULT 1,
     created_at TIMESTAMP NOT NULL,
@@ -32,6 +33,8 @@ CREATE TABLE users (
     email TEXT NOT NULL,
     email_normalized TEXT NOT NULL,
     search_text TEXT NOT NULL,
+    sort_first_name TEXT NOT NULL,
+    sort_last_name TEXT NOT NULL,
     user_type TEXT NOT NULL,
     profession TEXT NOT NULL,
     status TEXT NOT NULL,
@@ -45,7 +48,8 @@ CREATE TABLE users (
 );
 CREATE UNIQUE INDEX users_site_email ON users (site_id, email_normalized);
 CREATE INDEX users_email ON users (email_normalized);
-CREATE INDEX users_site_last_name ON users (site_id, last_name, id);
+CREATE INDEX users_site_last_name ON users (site_id, sort_last_name, id);
+CREATE INDEX users_site_first_name ON users (site_id, sort_first_name, id);
 CREATE INDEX users_site_created ON users (site_id, created_at, id);
 
 CREATE TABLE user_permissions (
