@@ -115,6 +115,12 @@ fn rate_key(req: &ServiceRequest, state: &AppState) -> String {
         .and_then(|(_, token)| state.tokens.verify(token.trim()).ok());
     match principal {
         Some(claims) => format!("principal:{}:{}", claims.site, claims.sub),
+        None if state.behind_proxy => format!(
+            "address:{}",
+            req.connection_info()
+                .realip_remote_addr()
+                .unwrap_or("unknown")
+        ),
         None => format!(
             "address:{}",
             req.peer_addr()

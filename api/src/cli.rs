@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// Requests a credential may make at once before the rate applies.
     #[arg(long, env = "STAFFROOM_RATE_LIMIT_BURST", default_value_t = 200)]
     pub rate_limit_burst: u32,
+    /// Behind a reverse proxy: rate-limit unauthenticated calls by the client address in
+    /// `X-Forwarded-For`/`Forwarded` instead of the proxy's address.
+    #[arg(long, env = "STAFFROOM_BEHIND_PROXY")]
+    pub behind_proxy: bool,
     /// Database connections in the pool.
     #[arg(long, env = "STAFFROOM_POOL_SIZE", default_value_t = 16)]
     pub pool_size: u32,
@@ -299,6 +303,7 @@ fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         max_body_bytes: args.max_body_bytes,
         require_if_match: args.require_if_match,
         limiter: Arc::new(RateLimiter::new(args.rate_limit, args.rate_limit_burst)),
+        behind_proxy: args.behind_proxy,
         ..AppState::new(pool, tokens)
     };
     actix_web::rt::System::new().block_on(async move {

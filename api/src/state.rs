@@ -17,6 +17,8 @@ pub struct AppState {
     /// When set, `PATCH`/`PUT`/`DELETE` without `If-Match` answer `428`.
     pub require_if_match: bool,
     pub limiter: Arc<RateLimiter>,
+    /// Take the client address from forwarding headers (only behind a trusted proxy).
+    pub behind_proxy: bool,
     pub metrics: Arc<Metrics>,
 }
 
@@ -29,6 +31,7 @@ impl AppState {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             require_if_match: false,
             limiter: Arc::new(RateLimiter::disabled()),
+            behind_proxy: false,
             metrics: Arc::new(Metrics::default()),
         }
     }
