@@ -22,9 +22,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
     crate::metrics::configure(cfg);
     crate::auth::handlers::configure(cfg);
     crate::site::configure(cfg);
+    crate::licences::configure(cfg);
     crate::clinics::configure(cfg);
     crate::permissions::configure(cfg);
     crate::users::configure(cfg);
+    crate::appointments::configure(cfg);
     crate::service_accounts::configure(cfg);
     crate::audit::configure(cfg);
 }

@@ -366,7 +366,7 @@ fn run_bootstrap(cli: &Cli, args: &BootstrapArgs) -> Result<(), Failure> {
     let pool = open_database(&database_url(cli)?, 2)?;
     let mut conn = pool.get()?;
     let created = bootstrap::create_site(&mut conn, new).map_err(|e| match e {
-        staffroom_persistence::StoreError::Licence(e) => Failure(format!("--plan: {e}")),
+        staffroom_persistence::StoreError::Licence(e) => Failure(format!("--plan: {}", e.error)),
         other => Failure(other.to_string()),
     })?;
     println!("{}", serde_json::to_string(&created)?);

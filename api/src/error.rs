@@ -7,8 +7,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use staffroom_domain::{FieldError, LicenceError};
-use staffroom_persistence::StoreError;
+use staffroom_domain::FieldError;
+use staffroom_persistence::{LicenceRefusal, StoreError};
 use utoipa::{ToResponse, ToSchema};
 
 /// The media type of every error response.
@@ -158,15 +158,32 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<LicenceError> for ApiError {
-    fn from(e: LicenceError) -> Self {
-        let extensions = match serde_json::to_value(e) {
+impl From<&LicenceRefusal> for ApiError {
+    /// `409` with the refusal's code, what the change needed, and the usage it was judged
+    /// against (`licences_total`, `licences_used`, `licences_available`, counts by type).
+    fn from(refusal: &LicenceRefusal) -> Self {
+        let mut extensions = match serde_json::to_value(refusal.report()) {
             Ok(Value::Object(map)) => map,
             _ => Map::new(),
         };
+        extensions.remove("can_add_clinical");
+        extensions.remove("can_add_non_clinical");
+        extensions.remove("can_switch_to_clinical");
+        extensions.remove("can_switch_to_non_clinical");
+        if let Ok(Value::Object(details)) = serde_json::to_value(refusal.error) {
+            for (key, value) in details {
+                if key != "code" {
+                    extensions.insert(key, value);
+                }
+            }
+        }
         Self {
             extensions,
-            ..Self::new(StatusCode::CONFLICT, e.code(), e.to_string())
+            ..Self::new(
+                StatusCode::CONFLICT,
+                refusal.error.code(),
+                refusal.error.to_string(),
+            )
         }
     }
 }
@@ -183,7 +200,10 @@ impl From<StoreError> for ApiError {
             )
             .with("current_etag", crate::etag::format(current)),
             StoreError::Invalid(errors) => Self::validation(errors),
-            StoreError::Licence(e) => e.into(),
+            StoreError::Licence(refusal) => Self::from(refusal.as_ref()),
+            StoreError::Unprocessable { code, message } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
             StoreError::Pool(msg) => {
                 tracing::error!(error = %msg, "database pool unavailable");
                 Self::new(

@@ -3,6 +3,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod app;
+pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod etag;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod licences;
 pub mod metrics;
 pub mod openapi;
 pub mod permissions;

@@ -37,8 +37,10 @@ use crate::error::{
     tags(
         (name = "auth", description = "Login, service-account tokens, who am I"),
         (name = "site", description = "The caller's site"),
+        (name = "licences", description = "Licence plan and usage"),
         (name = "clinics", description = "Locations of the site"),
         (name = "users", description = "Staff accounts"),
+        (name = "appointments", description = "Bookings, diaries and the appointment report"),
         (name = "permissions", description = "Permission catalogue and professions"),
         (name = "service-accounts", description = "Credentials for integrators and scripts"),
         (name = "audit", description = "Audit feed"),

@@ -229,6 +229,9 @@ pub fn delete(
         if defaults > 0 {
             return Err(StoreError::Conflict(Conflict::ClinicInUse));
         }
+        if crate::appointments::clinic_has_any(conn, id)? {
+            return Err(StoreError::Conflict(Conflict::ClinicHasAppointments));
+        }
         let affected: Vec<String> = user_clinics::table
             .filter(user_clinics::clinic_id.eq(id.to_string()))
             .select(user_clinics::user_id)

@@ -1,7 +1,9 @@
 //! The error type of every persistence function. It says what went wrong in terms of the
 //! stored state; the API decides which HTTP status that is.
 
-use staffroom_domain::{FieldError, LicenceError, ProfessionRefusal};
+use staffroom_domain::{
+    FieldError, LicenceError, LicencePlan, LicenceReport, ProfessionRefusal, UsageSnapshot,
+};
 
 /// A conflict between a request and the stored state, with its stable code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +18,12 @@ pub enum Conflict {
     LastAdmin,
     /// The new profession may not hold a permission the user holds (SPEC §4 rule 6).
     ProfessionNotAllowed(ProfessionRefusal),
+    /// The clinic has appointments, which must stay reachable in reports.
+    ClinicHasAppointments,
+    /// The user already has an appointment in that time.
+    AppointmentOverlaps,
+    /// The user has no diary (non-clinical, or not yet switched at login).
+    DiaryDisabled,
 }
 
 impl Conflict {
@@ -26,6 +34,9 @@ impl Conflict {
             Self::LastClinic => "last_clinic",
             Self::LastAdmin => "last_admin",
             Self::ProfessionNotAllowed(refusal) => refusal.code(),
+            Self::ClinicHasAppointments => "clinic_has_appointments",
+            Self::AppointmentOverlaps => "appointment_overlaps",
+            Self::DiaryDisabled => "diary_disabled",
         }
     }
 
@@ -39,6 +50,14 @@ impl Conflict {
             Self::LastAdmin => "The site would be left without an active site administrator.",
             Self::ProfessionNotAllowed(_) => {
                 "The user holds permissions the new profession may not hold; remove them first."
+            }
+            Self::ClinicHasAppointments => {
+                "The clinic has appointments, which must stay visible in reports."
+            }
+            Self::AppointmentOverlaps => "The user already has an appointment at that time.",
+            Self::DiaryDisabled => {
+                "The user has no diary: non-clinical users have none, and a type change \
+                 takes effect at the user's next login."
             }
         }
     }
@@ -54,8 +73,11 @@ pub enum StoreError {
     VersionMismatch { current: i64 },
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
-    #[error(transparent)]
-    Licence(#[from] LicenceError),
+    #[error("{}", .0.error)]
+    Licence(Box<LicenceRefusal>),
+    /// The request cannot be carried out on this record (e.g. booking a non-clinical user).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     #[error("database error: {0}")]
     Database(#[from] diesel::result::Error),
     #[error("connection pool: {0}")]
@@ -64,6 +86,21 @@ pub enum StoreError {
     Migration(String),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+}
+
+/// A change the licence rules refused, with the usage it was judged against, so the answer
+/// can say "5 of 5 licences in use".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenceRefusal {
+    pub error: LicenceError,
+    pub plan: LicencePlan,
+    pub usage: UsageSnapshot,
+}
+
+impl LicenceRefusal {
+    pub fn report(&self) -> LicenceReport {
+        self.plan.report(&self.usage)
+    }
 }
 
 impl From<diesel::r2d2::PoolError> for StoreError {

@@ -2,6 +2,7 @@
 //! PostgreSQL, and the use-cases that read and change stored state. Every change runs in
 //! a transaction that takes the site lock (see [`tx`]) and writes its audit event.
 
+pub mod appointments;
 pub mod audit;
 pub mod bootstrap;
 pub mod clinics;
@@ -18,5 +19,5 @@ pub mod tx;
 pub mod users;
 
 pub use connection::{DatabaseUrl, DbConnection, Pool, PooledConnection, connect, ping};
-pub use error::{Conflict, StoreError, StoreResult};
+pub use error::{Conflict, LicenceRefusal, StoreError, StoreResult};
 pub use migrate::run_migrations;

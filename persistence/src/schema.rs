@@ -115,6 +115,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    appointments (id) {
+        id -> Text,
+        site_id -> Text,
+        user_id -> Text,
+        clinic_id -> Text,
+        client_ref -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        version -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(clinics -> sites (site_id));
 diesel::joinable!(users -> sites (site_id));
 diesel::joinable!(user_permissions -> users (user_id));
@@ -122,6 +136,8 @@ diesel::joinable!(user_clinics -> users (user_id));
 diesel::joinable!(user_clinics -> clinics (clinic_id));
 diesel::joinable!(service_accounts -> sites (site_id));
 diesel::joinable!(audit_events -> sites (site_id));
+diesel::joinable!(appointments -> users (user_id));
+diesel::joinable!(appointments -> clinics (clinic_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     sites,
@@ -132,4 +148,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     service_accounts,
     audit_events,
     idempotency_keys,
+    appointments,
 );

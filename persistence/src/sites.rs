@@ -2,12 +2,15 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use staffroom_domain::{EntityName, LicencePlan, PlanKind, SiteId, SiteSettings, UsageSnapshot};
+use staffroom_domain::{
+    EntityName, LicenceChange, LicencePlan, LicenceReport, PlanKind, SiteId, SiteSettings,
+    UsageSnapshot,
+};
 
 use crate::audit::{self, Change};
 use crate::schema::{sites, users};
 use crate::tx::{AuditContext, check_version, now, write_tx};
-use crate::{DbConnection, StoreError, StoreResult};
+use crate::{DbConnection, LicenceRefusal, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sites)]
@@ -167,4 +170,61 @@ pub fn usage(conn: &mut DbConnection, site: SiteId) -> StoreResult<UsageSnapshot
         }
     }
     Ok(usage)
+}
+
+/// Asks the licence rules about `change` against the site's current plan and usage. Call it
+/// inside `write_tx`, after the site lock, so that the answer still holds at commit.
+pub(crate) fn check_licence(
+    conn: &mut DbConnection,
+    site: SiteId,
+    change: &LicenceChange,
+) -> StoreResult<()> {
+    let plan = get(conn, site)?.plan;
+    let usage = usage(conn, site)?;
+    plan.check(&usage, change)
+        .map_err(|error| StoreError::Licence(Box::new(LicenceRefusal { error, plan, usage })))
+}
+
+/// The site's licence usage and what its plan allows now.
+pub fn licences(conn: &mut DbConnection, site: SiteId) -> StoreResult<LicenceReport> {
+    let plan = get(conn, site)?.plan;
+    Ok(plan.report(&usage(conn, site)?))
+}
+
+/// Changes the plan or its licence count; refused when the active users would not fit.
+pub fn change_plan(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    expected_version: Option<i64>,
+    plan: LicencePlan,
+) -> StoreResult<Site> {
+    write_tx(conn, ctx.site_id, |conn| {
+        let before = get(conn, ctx.site_id)?;
+        check_version(expected_version, before.version)?;
+        if before.plan == plan {
+            return Ok(before);
+        }
+        check_licence(conn, ctx.site_id, &LicenceChange::ChangePlan(plan))?;
+        diesel::update(sites::table.find(ctx.site_id.to_string()))
+            .set((
+                sites::plan.eq(plan.kind().as_str()),
+                sites::licences.eq(i64::from(plan.licences())),
+                sites::version.eq(sites::version + 1),
+                sites::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        let after = get(conn, ctx.site_id)?;
+        audit::record(
+            conn,
+            ctx,
+            Change {
+                action: "site.plan_changed",
+                target_type: "site",
+                target_id: Some(ctx.site_id.to_string()),
+                before: serde_json::to_value(before.plan).ok(),
+                after: serde_json::to_value(after.plan).ok(),
+            },
+        )?;
+        Ok(after)
+    })
 }

@@ -414,9 +414,7 @@ pub(crate) fn insert_locked(
     if !refused.is_empty() {
         return Err(StoreError::Invalid(refused));
     }
-    let plan = sites::get(conn, site)?.plan;
-    let usage = sites::usage(conn, site)?;
-    plan.check(&usage, &LicenceChange::AddUser(new.user_type))?;
+    sites::check_licence(conn, site, &LicenceChange::AddUser(new.user_type))?;
 
     let at = now();
     let id = UserId::new();
@@ -626,9 +624,7 @@ pub fn set_status(
                 "user.deactivated"
             }
             UserStatus::Active => {
-                let plan = sites::get(conn, ctx.site_id)?.plan;
-                let usage = sites::usage(conn, ctx.site_id)?;
-                plan.check(&usage, &LicenceChange::AddUser(before.user_type))?;
+                sites::check_licence(conn, ctx.site_id, &LicenceChange::AddUser(before.user_type))?;
                 "user.reactivated"
             }
         };
@@ -641,6 +637,42 @@ pub fn set_status(
             .execute(conn)?;
         let after = get(conn, ctx.site_id, id)?;
         audit::record(conn, ctx, user_change(action, &before, &after))?;
+        Ok(after)
+    })
+}
+
+/// Changes a user's type (site administrators, SPEC §2). The type changes at once; the
+/// diary follows at the user's next login. For an active user the plan must allow the
+/// switch; an inactive user holds no licence, so any switch is allowed.
+pub fn change_type(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    id: UserId,
+    expected_version: Option<i64>,
+    user_type: UserType,
+) -> StoreResult<User> {
+    write_tx(conn, ctx.site_id, |conn| {
+        let before = get(conn, ctx.site_id, id)?;
+        check_version(expected_version, before.version)?;
+        if before.user_type == user_type {
+            return Ok(before);
+        }
+        if before.is_active() {
+            let change = LicenceChange::SwitchType {
+                from: before.user_type,
+                to: user_type,
+            };
+            sites::check_licence(conn, ctx.site_id, &change)?;
+        }
+        diesel::update(users::table.find(id.to_string()))
+            .set((
+                users::user_type.eq(user_type.as_str()),
+                users::version.eq(users::version + 1),
+                users::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        let after = get(conn, ctx.site_id, id)?;
+        audit::record(conn, ctx, user_change("user.type_changed", &before, &after))?;
         Ok(after)
     })
 }

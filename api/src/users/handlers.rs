@@ -1,6 +1,6 @@
 //! Handlers of `/v1/users`: extract, validate, call one use-case, answer.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, put, web};
 use staffroom_domain::{Password, Permission, Profession, UserId, UserStatus};
 use staffroom_persistence::users::{self, NewUser, UserPatch, UserQuery};
 
@@ -308,4 +308,45 @@ pub async fn reactivate_user(
         UserStatus::Active,
     )
     .await
+}
+
+/// Change a user's type (site administrators). The type, and so the lists and filters,
+/// change at once; `diary_enabled` follows at the user's next login. An active user's
+/// switch must fit the plan (`409 licence_limit_reached` / `solo_slot_taken`).
+#[utoipa::path(
+    tag = "users",
+    params(
+        ("id" = UserId, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version being changed"),
+    ),
+    request_body = ChangeTypeRequest,
+    responses(
+        (status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
+        (status = 428, response = PreconditionRequired),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/v1/users/{id}/type")]
+pub async fn change_user_type(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<UserId>,
+    if_match: IfMatch,
+    body: ValidJson<ChangeTypeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let (id, user_type) = (id.into_inner(), body.0.user_type);
+    let ctx = principal.audit();
+    let user = db::run(&state, move |c| {
+        users::change_type(c, &ctx, id, if_match.0, user_type)
+    })
+    .await?;
+    Ok(with_etag(user.version, &UserView::from(user)))
 }

@@ -12,5 +12,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(handlers::get_user)
         .service(handlers::update_user)
         .service(handlers::deactivate_user)
-        .service(handlers::reactivate_user);
+        .service(handlers::reactivate_user)
+        .service(handlers::change_user_type);
 }

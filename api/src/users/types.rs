@@ -97,6 +97,13 @@ pub struct UpdateUserRequest {
     pub profession: Option<Profession>,
 }
 
+/// Body of `PUT /v1/users/{id}/type`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeTypeRequest {
+    pub user_type: UserType,
+}
+
 /// Sort order of the user list; `-` prefix for descending.
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
 pub enum UserSortParam {

@@ -1,0 +1,220 @@
+//! Minimal bookings that make the clinical / non-clinical distinction real:
+//! `POST /v1/appointments`, `GET /v1/users/{id}/diary`, `GET /v1/reports/appointments`.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use staffroom_domain::{ClinicId, FieldError, UserId};
+use staffroom_persistence::appointments::{self, Appointment, AppointmentQuery, NewAppointment};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Principal;
+use crate::db;
+use crate::error::{ApiError, Conflict, MalformedBody, NotFound, Unauthorized, Unprocessable};
+use crate::extract::{ValidJson, ValidQuery};
+use crate::state::AppState;
+use crate::views::{page_limit, page_of, utc};
+
+/// Longest appointment accepted.
+const MAX_HOURS: i64 = 24;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppointmentView {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub user_id: UserId,
+    pub clinic_id: ClinicId,
+    /// The practice-management system's reference of the client (patient).
+    pub client_ref: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Appointment> for AppointmentView {
+    fn from(a: Appointment) -> Self {
+        Self {
+            id: a.id,
+            user_id: a.user_id,
+            clinic_id: a.clinic_id,
+            client_ref: a.client_ref,
+            starts_at: utc(a.starts_at),
+            ends_at: utc(a.ends_at),
+            created_at: utc(a.created_at),
+        }
+    }
+}
+
+page_of!(AppointmentPage, AppointmentView);
+
+/// Body of `POST /v1/appointments`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookAppointmentRequest {
+    pub user_id: UserId,
+    pub clinic_id: ClinicId,
+    #[schema(min_length = 1, max_length = 100)]
+    pub client_ref: String,
+    pub starts_at: DateTime<Utc>,
+    /// After `starts_at`, at most 24 hours later.
+    pub ends_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DiaryQuery {
+    /// Appointments ending after this instant (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Appointments starting before this instant (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub user_id: Option<UserId>,
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub clinic_id: Option<ClinicId>,
+    /// Appointments ending after this instant (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Appointments starting before this instant (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(book_appointment)
+        .service(get_diary)
+        .service(appointment_report);
+}
+
+/// Book a clinical user at one of their clinics. Non-clinical, deactivated users and users
+/// whose diary has not started yet answer `422 not_bookable`; a clash with another of the
+/// user's appointments answers `409 appointment_overlaps`.
+#[utoipa::path(
+    tag = "appointments",
+    request_body = BookAppointmentRequest,
+    responses(
+        (status = 201, body = AppointmentView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/appointments")]
+pub async fn book_appointment(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: ValidJson<BookAppointmentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let mut errors = Vec::new();
+    if body.client_ref.trim().is_empty() {
+        errors.push(FieldError::new(
+            "client_ref",
+            "required",
+            "must not be empty",
+        ));
+    }
+    if body.ends_at <= body.starts_at {
+        errors.push(FieldError::new(
+            "ends_at",
+            "not_after_start",
+            "must be after starts_at",
+        ));
+    } else if body.ends_at - body.starts_at > chrono::Duration::hours(MAX_HOURS) {
+        errors.push(FieldError::new(
+            "ends_at",
+            "too_long",
+            "appointments last at most 24 hours",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let new = NewAppointment {
+        user_id: body.user_id,
+        clinic_id: body.clinic_id,
+        client_ref: body.client_ref.trim().to_owned(),
+        starts_at: body.starts_at.naive_utc(),
+        ends_at: body.ends_at.naive_utc(),
+    };
+    let ctx = principal.audit();
+    let appointment = db::run(&state, move |c| appointments::book(c, &ctx, new)).await?;
+    Ok(HttpResponse::Created().json(AppointmentView::from(appointment)))
+}
+
+/// A user's diary: their appointments, only while their diary is enabled (`409
+/// diary_disabled` otherwise; the appointments stay in the report).
+#[utoipa::path(
+    tag = "appointments",
+    params(("id" = UserId, Path, description = "User id"), DiaryQuery),
+    responses(
+        (status = 200, body = AppointmentPage),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/users/{id}/diary")]
+pub async fn get_diary(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<UserId>,
+    query: ValidQuery<DiaryQuery>,
+) -> Result<web::Json<AppointmentPage>, ApiError> {
+    let q = query.0;
+    let query = AppointmentQuery {
+        user_id: None,
+        clinic_id: None,
+        from: q.from.map(|t| t.naive_utc()),
+        until: q.until.map(|t| t.naive_utc()),
+        limit: page_limit(q.limit)?,
+        cursor: q.cursor,
+    };
+    let (site, user) = (principal.site_id, id.into_inner());
+    let page = db::run(&state, move |c| appointments::diary(c, site, user, &query)).await?;
+    Ok(web::Json(AppointmentPage::from_page(page)))
+}
+
+/// Every appointment of the site in start order — including those of users who have since
+/// lost their diary or been deactivated.
+#[utoipa::path(
+    tag = "appointments",
+    params(ReportQuery),
+    responses(
+        (status = 200, body = AppointmentPage),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Unprocessable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/reports/appointments")]
+pub async fn appointment_report(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: ValidQuery<ReportQuery>,
+) -> Result<web::Json<AppointmentPage>, ApiError> {
+    let q = query.0;
+    let query = AppointmentQuery {
+        user_id: q.user_id,
+        clinic_id: q.clinic_id,
+        from: q.from.map(|t| t.naive_utc()),
+        until: q.until.map(|t| t.naive_utc()),
+        limit: page_limit(q.limit)?,
+        cursor: q.cursor,
+    };
+    let site = principal.site_id;
+    let page = db::run(&state, move |c| appointments::report(c, site, &query)).await?;
+    Ok(web::Json(AppointmentPage::from_page(page)))
+}

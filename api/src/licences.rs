@@ -1,0 +1,85 @@
+//! `GET /v1/site/licences` and `PUT /v1/site/plan`: licence usage against the plan, and
+//! changing the plan or its licence count.
+
+use actix_web::{HttpResponse, get, put, web};
+use serde::Deserialize;
+use staffroom_domain::{LicencePlan, LicenceReport, Permission, PlanKind};
+use staffroom_persistence::sites;
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::db;
+use crate::error::{
+    ApiError, Conflict, Forbidden, MalformedBody, PreconditionFailed, PreconditionRequired,
+    Unauthorized, Unprocessable,
+};
+use crate::extract::{IfMatch, ValidJson};
+use crate::site::SiteView;
+use crate::state::AppState;
+use crate::views::with_etag;
+
+/// Body of `PUT /v1/site/plan`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePlanRequest {
+    pub plan: PlanKind,
+    /// Licences of a flex or group plan (1–100000); omitted or 1 for solo.
+    #[schema(minimum = 1, maximum = 100_000)]
+    pub licences: Option<u32>,
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(get_licences).service(change_plan);
+}
+
+/// Licence usage of the site and which additions and type switches the plan allows now.
+#[utoipa::path(
+    tag = "licences",
+    responses((status = 200, body = LicenceReport), (status = 401, response = Unauthorized)),
+    security(("bearer" = []))
+)]
+#[get("/v1/site/licences")]
+pub async fn get_licences(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<web::Json<LicenceReport>, ApiError> {
+    let site = principal.site_id;
+    let report = db::run(&state, move |c| sites::licences(c, site)).await?;
+    Ok(web::Json(report))
+}
+
+/// Change the plan or its licence count (site administrators). Refused with
+/// `409 plan_does_not_fit` when the active users would not fit the new plan.
+#[utoipa::path(
+    tag = "licences",
+    params(("If-Match" = Option<String>, Header, description = "ETag of the site")),
+    request_body = ChangePlanRequest,
+    responses(
+        (status = 200, body = SiteView, headers(("ETag" = String))),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
+        (status = 428, response = PreconditionRequired),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/v1/site/plan")]
+pub async fn change_plan(
+    state: web::Data<AppState>,
+    principal: Principal,
+    if_match: IfMatch,
+    body: ValidJson<ChangePlanRequest>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let plan = LicencePlan::from_parts(body.0.plan, body.0.licences)
+        .map_err(|e| ApiError::validation(vec![e.for_field("licences")]))?;
+    let ctx = principal.audit();
+    let site = db::run(&state, move |c| {
+        sites::change_plan(c, &ctx, if_match.0, plan)
+    })
+    .await?;
+    Ok(with_etag(site.version, &SiteView::from(site)))
+}

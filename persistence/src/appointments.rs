@@ -1,0 +1,236 @@
+//! Appointments: bookings of clinical users at one of their clinics. Booking checks the
+//! user is bookable and free at that time under the site lock, so two bookings of one slot
+//! cannot both succeed.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use staffroom_domain::{ClinicId, SiteId, UserId, UserType};
+
+use crate::audit::{self, Change};
+use crate::error::Conflict;
+use crate::page::{Page, decode_cursor, page_from_rows};
+use crate::schema::{appointments, clinics};
+use crate::tx::{AuditContext, now, write_tx};
+use crate::{DbConnection, StoreError, StoreResult, users};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = appointments)]
+struct AppointmentRow {
+    id: String,
+    site_id: String,
+    user_id: String,
+    clinic_id: String,
+    client_ref: String,
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+    version: i64,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Appointment {
+    pub id: String,
+    pub user_id: UserId,
+    pub clinic_id: ClinicId,
+    pub client_ref: String,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+}
+
+impl TryFrom<AppointmentRow> for Appointment {
+    type Error = StoreError;
+
+    fn try_from(row: AppointmentRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.id,
+            user_id: row.user_id.parse().map_err(StoreError::corrupt)?,
+            clinic_id: row.clinic_id.parse().map_err(StoreError::corrupt)?,
+            client_ref: row.client_ref,
+            starts_at: row.starts_at,
+            ends_at: row.ends_at,
+            version: row.version,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// A booking request; `starts_at < ends_at` is checked at the edge.
+#[derive(Debug, Clone)]
+pub struct NewAppointment {
+    pub user_id: UserId,
+    pub clinic_id: ClinicId,
+    pub client_ref: String,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+}
+
+fn not_bookable(message: &str) -> StoreError {
+    StoreError::Unprocessable {
+        code: "not_bookable",
+        message: message.to_owned(),
+    }
+}
+
+pub fn book(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    new: NewAppointment,
+) -> StoreResult<Appointment> {
+    write_tx(conn, ctx.site_id, |conn| {
+        let user = users::get(conn, ctx.site_id, new.user_id).map_err(|e| match e {
+            StoreError::NotFound => {
+                StoreError::invalid("user_id", "unknown_user", "No such user in this site.")
+            }
+            other => other,
+        })?;
+        let clinic_exists = clinics::table
+            .filter(clinics::site_id.eq(ctx.site_id.to_string()))
+            .filter(clinics::id.eq(new.clinic_id.to_string()))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
+        if !clinic_exists {
+            return Err(StoreError::invalid(
+                "clinic_id",
+                "unknown_clinic",
+                "No such clinic in this site.",
+            ));
+        }
+        if !user.is_active() {
+            return Err(not_bookable("The user is deactivated."));
+        }
+        if user.user_type != UserType::Clinical {
+            return Err(not_bookable("Non-clinical users cannot be booked."));
+        }
+        if !user.diary_enabled {
+            return Err(not_bookable(
+                "The user's diary starts at their next login after becoming clinical.",
+            ));
+        }
+        if !user.clinic_ids.contains(&new.clinic_id) {
+            return Err(not_bookable("The user does not work at this clinic."));
+        }
+        let overlapping = appointments::table
+            .filter(appointments::user_id.eq(new.user_id.to_string()))
+            .filter(appointments::starts_at.lt(new.ends_at))
+            .filter(appointments::ends_at.gt(new.starts_at))
+            .count()
+            .get_result::<i64>(conn)?;
+        if overlapping > 0 {
+            return Err(StoreError::Conflict(Conflict::AppointmentOverlaps));
+        }
+        let row = AppointmentRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            site_id: ctx.site_id.to_string(),
+            user_id: new.user_id.to_string(),
+            clinic_id: new.clinic_id.to_string(),
+            client_ref: new.client_ref,
+            starts_at: new.starts_at,
+            ends_at: new.ends_at,
+            version: 1,
+            created_at: now(),
+        };
+        diesel::insert_into(appointments::table)
+            .values(&row)
+            .execute(conn)?;
+        let appointment = Appointment::try_from(row)?;
+        audit::record(
+            conn,
+            ctx,
+            Change {
+                action: "appointment.booked",
+                target_type: "appointment",
+                target_id: Some(appointment.id.clone()),
+                before: None,
+                after: serde_json::to_value(&appointment).ok(),
+            },
+        )?;
+        Ok(appointment)
+    })
+}
+
+/// Filters of a list of appointments, ordered by start time.
+#[derive(Debug, Clone)]
+pub struct AppointmentQuery {
+    pub user_id: Option<UserId>,
+    pub clinic_id: Option<ClinicId>,
+    /// Appointments ending after this instant.
+    pub from: Option<NaiveDateTime>,
+    /// Appointments starting before this instant.
+    pub until: Option<NaiveDateTime>,
+    pub limit: i64,
+    pub cursor: Option<String>,
+}
+
+/// Every appointment of the site matching `q`, whatever the diaries' state (the report).
+pub fn report(
+    conn: &mut DbConnection,
+    site: SiteId,
+    q: &AppointmentQuery,
+) -> StoreResult<Page<Appointment>> {
+    let mut query = appointments::table
+        .filter(appointments::site_id.eq(site.to_string()))
+        .select(AppointmentRow::as_select())
+        .order((appointments::starts_at.asc(), appointments::id.asc()))
+        .limit(q.limit + 1)
+        .into_boxed();
+    if let Some(user) = q.user_id {
+        query = query.filter(appointments::user_id.eq(user.to_string()));
+    }
+    if let Some(clinic) = q.clinic_id {
+        query = query.filter(appointments::clinic_id.eq(clinic.to_string()));
+    }
+    if let Some(from) = q.from {
+        query = query.filter(appointments::ends_at.gt(from));
+    }
+    if let Some(until) = q.until {
+        query = query.filter(appointments::starts_at.lt(until));
+    }
+    if let Some(cursor) = &q.cursor {
+        let (starts_at, id): (NaiveDateTime, String) = decode_cursor(cursor)?;
+        query = query.filter(
+            appointments::starts_at
+                .gt(starts_at)
+                .or(appointments::starts_at
+                    .eq(starts_at)
+                    .and(appointments::id.gt(id))),
+        );
+    }
+    let rows = query
+        .load(conn)?
+        .into_iter()
+        .map(Appointment::try_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(page_from_rows(rows, q.limit, |a| {
+        (a.starts_at, a.id.clone())
+    }))
+}
+
+/// A user's diary: their appointments, only while their diary is enabled.
+pub fn diary(
+    conn: &mut DbConnection,
+    site: SiteId,
+    user: UserId,
+    q: &AppointmentQuery,
+) -> StoreResult<Page<Appointment>> {
+    let owner = users::get(conn, site, user)?;
+    if !owner.diary_enabled {
+        return Err(StoreError::Conflict(Conflict::DiaryDisabled));
+    }
+    let q = AppointmentQuery {
+        user_id: Some(user),
+        ..q.clone()
+    };
+    report(conn, site, &q)
+}
+
+/// Whether any appointment takes place at the clinic (it then cannot be deleted).
+pub(crate) fn clinic_has_any(conn: &mut DbConnection, clinic: ClinicId) -> StoreResult<bool> {
+    Ok(appointments::table
+        .filter(appointments::clinic_id.eq(clinic.to_string()))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
