@@ -81,7 +81,7 @@ fn assert_one_winner<T>(
         .enumerate()
         .filter_map(|(i, r)| match r {
             Ok(_) => None,
-            Err(StoreError::Licence(e)) if e == expected => None,
+            Err(StoreError::Licence(e)) if e.error == *expected => None,
             Err(e) => Some(format!("racer {i}: {e:?}")),
         })
         .collect();

@@ -596,7 +596,7 @@ fn creation_respects_the_plan() {
         new_user("Ola", "O", "ola@example.com").non_clinical(),
     );
     match refused {
-        Err(StoreError::Licence(e)) => assert_eq!(e, limit_reached(2, 2)),
+        Err(StoreError::Licence(e)) => assert_eq!(e.error, limit_reached(2, 2)),
         other => panic!("expected a licence refusal, got {other:?}"),
     }
     assert_eq!(user_count(&mut conn), count);
@@ -618,7 +618,7 @@ fn creation_respects_the_plan() {
         );
     }
     match users::create(&mut conn, &ctx, new_user("Pia", "P", "pia@example.com")) {
-        Err(StoreError::Licence(e)) => assert_eq!(e, limit_reached(1, 1)),
+        Err(StoreError::Licence(e)) => assert_eq!(e.error, limit_reached(1, 1)),
         other => panic!("expected a licence refusal, got {other:?}"),
     }
 
@@ -636,7 +636,7 @@ fn creation_respects_the_plan() {
         new_user("Rex", "R", "rex@example.com").non_clinical(),
     ) {
         Err(StoreError::Licence(e)) => assert_eq!(
-            e,
+            e.error,
             LicenceError::SoloSlotTaken {
                 user_type: UserType::NonClinical
             }
@@ -645,7 +645,7 @@ fn creation_respects_the_plan() {
     }
     match users::create(&mut conn, &ctx, new_user("Sam", "S", "sam@example.com")) {
         Err(StoreError::Licence(e)) => assert_eq!(
-            e,
+            e.error,
             LicenceError::SoloSlotTaken {
                 user_type: UserType::Clinical
             }
@@ -674,7 +674,7 @@ fn reactivation_needs_a_licence() {
 
     let refused = users::set_status(&mut conn, &ctx, first.id, None, UserStatus::Active);
     match refused {
-        Err(StoreError::Licence(e)) => assert_eq!(e, limit_reached(2, 2)),
+        Err(StoreError::Licence(e)) => assert_eq!(e.error, limit_reached(2, 2)),
         other => panic!("expected a licence refusal, got {other:?}"),
     }
     let first_now = users::get(&mut conn, site.site_id, first.id).unwrap();
@@ -702,7 +702,7 @@ fn reactivation_needs_a_licence() {
     );
     match users::set_status(&mut conn, &ctx, c1.id, None, UserStatus::Active) {
         Err(StoreError::Licence(e)) => assert_eq!(
-            e,
+            e.error,
             LicenceError::SoloSlotTaken {
                 user_type: UserType::Clinical
             }
