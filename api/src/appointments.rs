@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use staffroom_domain::{ClinicId, FieldError, UserId};
+use staffroom_domain::{AppointmentId, ClinicId, FieldError, UserId};
 use staffroom_persistence::appointments::{self, Appointment, AppointmentQuery, NewAppointment};
 use utoipa::{IntoParams, ToSchema};
 
@@ -20,8 +20,7 @@ const MAX_HOURS: i64 = 24;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AppointmentView {
-    #[schema(format = Uuid)]
-    pub id: String,
+    pub id: AppointmentId,
     pub user_id: UserId,
     pub clinic_id: ClinicId,
     /// The practice-management system's reference of the client (patient).

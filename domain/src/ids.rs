@@ -75,6 +75,8 @@ id_newtype! {
     ServiceAccountId,
     /// Identifies an audit event.
     AuditEventId,
+    /// Identifies an appointment (a booking of a clinical user).
+    AppointmentId,
 }
 
 #[cfg(test)]

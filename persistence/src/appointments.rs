@@ -4,7 +4,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use staffroom_domain::{ClinicId, SiteId, UserId, UserType};
+use staffroom_domain::{AppointmentId, ClinicId, SiteId, UserId, UserType};
 
 use crate::audit::{self, Change};
 use crate::error::Conflict;
@@ -29,7 +29,7 @@ struct AppointmentRow {
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Appointment {
-    pub id: String,
+    pub id: AppointmentId,
     pub user_id: UserId,
     pub clinic_id: ClinicId,
     pub client_ref: String,
@@ -44,7 +44,7 @@ impl TryFrom<AppointmentRow> for Appointment {
 
     fn try_from(row: AppointmentRow) -> StoreResult<Self> {
         Ok(Self {
-            id: row.id,
+            id: row.id.parse().map_err(StoreError::corrupt)?,
             user_id: row.user_id.parse().map_err(StoreError::corrupt)?,
             clinic_id: row.clinic_id.parse().map_err(StoreError::corrupt)?,
             client_ref: row.client_ref,
@@ -122,7 +122,7 @@ pub fn book(
             return Err(StoreError::Conflict(Conflict::AppointmentOverlaps));
         }
         let row = AppointmentRow {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: AppointmentId::new().to_string(),
             site_id: ctx.site_id.to_string(),
             user_id: new.user_id.to_string(),
             clinic_id: new.clinic_id.to_string(),
@@ -142,7 +142,7 @@ pub fn book(
             Change {
                 action: "appointment.booked",
                 target_type: "appointment",
-                target_id: Some(appointment.id.clone()),
+                target_id: Some(appointment.id.to_string()),
                 before: None,
                 after: serde_json::to_value(&appointment).ok(),
             },
