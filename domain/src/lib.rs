@@ -9,6 +9,8 @@
 mod string_enum;
 mod string_schema;
 
+pub mod access;
+pub mod bulk;
 pub mod email;
 pub mod ids;
 pub mod licence;
@@ -24,6 +26,8 @@ pub mod site;
 pub mod user;
 pub mod validation;
 
+pub use access::*;
+pub use bulk::*;
 pub use email::*;
 pub use ids::*;
 pub use licence::*;

@@ -1,0 +1,171 @@
+//! SPEC §5: bulk update is the access judge folded over a selection. The fold decides, for
+//! every (user, change) pair, whether it is applied, refused (and why) or a no-op, and
+//! builds the report the screen shows: green (`success`), yellow (`partial`), red (`failed`).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use serde::Serialize;
+
+use crate::UserId;
+use crate::access::{AccessChange, Actor, ChangeKind, Mode, Refusal, Subject, Verdict, judge};
+
+/// One selected id, as found in the site.
+#[derive(Debug, Clone, Copy)]
+pub enum Selected<'a> {
+    /// A user of the site; `administered` says whether the actor may change them.
+    Found {
+        id: UserId,
+        subject: Subject<'a>,
+        administered: bool,
+    },
+    /// The id is not a user of the site.
+    Missing(UserId),
+}
+
+impl Selected<'_> {
+    pub const fn id(&self) -> UserId {
+        match self {
+            Self::Found { id, .. } | Self::Missing(id) => *id,
+        }
+    }
+
+    /// The judge's verdict on `change` for this user, in bulk mode.
+    fn verdict(&self, actor: &Actor<'_>, change: &AccessChange) -> Verdict {
+        match self {
+            Self::Missing(_) => Verdict::Refused(Refusal::UserNotFound),
+            Self::Found {
+                administered: false,
+                ..
+            } => Verdict::Refused(Refusal::NotAdministered),
+            Self::Found { subject, .. } => judge(actor, subject, change, Mode::Bulk),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Outcome {
+    /// Nothing refused (also when every change was a no-op).
+    Success,
+    /// Some changes applied, some refused.
+    Partial,
+    /// Something refused and nothing applied.
+    Failed,
+}
+
+/// Counts of (user, change) pairs of one kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangeCounts {
+    pub applied: u64,
+    pub refused: u64,
+    pub no_op: u64,
+}
+
+/// Refused pairs sharing a reason and kind, for the tooltip ("3 clinic changes were not
+/// made: default clinic cannot be removed").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefusalGroup {
+    pub reason: Refusal,
+    pub kind: ChangeKind,
+    /// Refused (user, change) pairs.
+    pub count: u64,
+    /// The users concerned, each once.
+    pub user_ids: Vec<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BulkReport {
+    pub outcome: Outcome,
+    pub dry_run: bool,
+    /// Users selected (explicit ids, or the filter's matches).
+    pub selected: u64,
+    /// Users with at least one applied change.
+    pub users_updated: u64,
+    pub permissions: ChangeCounts,
+    pub clinics: ChangeCounts,
+    pub refusals: Vec<RefusalGroup>,
+}
+
+/// The judged selection: the report and the changes to apply.
+#[derive(Debug, Clone)]
+pub struct BulkPlan {
+    pub report: BulkReport,
+    pub accepted: Vec<(UserId, AccessChange)>,
+}
+
+/// Judges every (selected user, change) pair. Duplicate changes count once.
+pub fn plan_bulk(
+    actor: &Actor<'_>,
+    selection: &[Selected<'_>],
+    changes: &[AccessChange],
+    dry_run: bool,
+) -> BulkPlan {
+    let mut seen = HashSet::new();
+    let changes: Vec<AccessChange> = changes
+        .iter()
+        .copied()
+        .filter(|c| seen.insert(*c))
+        .collect();
+    let mut permissions = ChangeCounts::default();
+    let mut clinics = ChangeCounts::default();
+    let mut groups: BTreeMap<(Refusal, ChangeKind), (u64, BTreeSet<UserId>)> = BTreeMap::new();
+    let mut accepted = Vec::new();
+    let mut updated = HashSet::new();
+    for selected in selection {
+        let id = selected.id();
+        for change in &changes {
+            let counts = match change.kind() {
+                ChangeKind::Permission => &mut permissions,
+                ChangeKind::Clinic => &mut clinics,
+            };
+            match selected.verdict(actor, change) {
+                Verdict::Accepted => {
+                    counts.applied += 1;
+                    accepted.push((id, *change));
+                    updated.insert(id);
+                }
+                Verdict::NoOp => counts.no_op += 1,
+                Verdict::Refused(reason) => {
+                    counts.refused += 1;
+                    let group = groups.entry((reason, change.kind())).or_default();
+                    group.0 += 1;
+                    group.1.insert(id);
+                }
+            }
+        }
+    }
+    let applied = permissions.applied + clinics.applied;
+    let refused = permissions.refused + clinics.refused;
+    let outcome = match (applied, refused) {
+        (_, 0) => Outcome::Success,
+        (0, _) => Outcome::Failed,
+        _ => Outcome::Partial,
+    };
+    BulkPlan {
+        report: BulkReport {
+            outcome,
+            dry_run,
+            selected: selection.len() as u64,
+            users_updated: updated.len() as u64,
+            permissions,
+            clinics,
+            refusals: groups
+                .into_iter()
+                .map(|((reason, kind), (count, users))| RefusalGroup {
+                    reason,
+                    kind,
+                    count,
+                    user_ids: users.into_iter().collect(),
+                })
+                .collect(),
+        },
+        accepted,
+    }
+}
+
+#[cfg(test)]
+mod tests;
