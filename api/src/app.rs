@@ -25,6 +25,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     crate::licences::configure(cfg);
     crate::clinics::configure(cfg);
     crate::permissions::configure(cfg);
+    crate::bulk::configure(cfg);
     crate::users::configure(cfg);
     crate::appointments::configure(cfg);
     crate::service_accounts::configure(cfg);

@@ -61,6 +61,7 @@ pub struct BookAppointmentRequest {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct DiaryQuery {
     /// Appointments ending after this instant (RFC 3339).
     pub from: Option<DateTime<Utc>>,
@@ -73,11 +74,15 @@ pub struct DiaryQuery {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     #[param(value_type = Option<String>, format = Uuid)]
     pub user_id: Option<UserId>,
     #[param(value_type = Option<String>, format = Uuid)]
     pub clinic_id: Option<ClinicId>,
+    /// One client's appointments.
+    #[param(max_length = 100)]
+    pub client_ref: Option<String>,
     /// Appointments ending after this instant (RFC 3339).
     pub from: Option<DateTime<Utc>>,
     /// Appointments starting before this instant (RFC 3339).
@@ -176,6 +181,7 @@ pub async fn get_diary(
     let query = AppointmentQuery {
         user_id: None,
         clinic_id: None,
+        client_ref: None,
         from: q.from.map(|t| t.naive_utc()),
         until: q.until.map(|t| t.naive_utc()),
         limit: page_limit(q.limit)?,
@@ -208,6 +214,7 @@ pub async fn appointment_report(
     let query = AppointmentQuery {
         user_id: q.user_id,
         clinic_id: q.clinic_id,
+        client_ref: q.client_ref,
         from: q.from.map(|t| t.naive_utc()),
         until: q.until.map(|t| t.naive_utc()),
         limit: page_limit(q.limit)?,

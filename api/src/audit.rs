@@ -56,6 +56,7 @@ page_of!(AuditEventPage, AuditEventView);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListAuditEventsQuery {
     pub action: Option<String>,
     pub target_type: Option<String>,

@@ -61,6 +61,7 @@ pub struct UpdateClinicRequest {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListClinicsQuery {
     /// Case-insensitive search in the name.
     #[param(max_length = 200)]

@@ -156,6 +156,12 @@ pub(crate) fn field_error(path: &str, message: &str) -> FieldError {
     {
         return FieldError::new(join(name), "required", format!("{name} is required."));
     }
+    if let Some(name) = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        return FieldError::new(join(name), "unknown_field", message.clone());
+    }
     let code = if message.starts_with("invalid type") {
         "invalid_type"
     } else if message.starts_with("unknown field") {

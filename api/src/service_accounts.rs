@@ -61,6 +61,7 @@ pub struct CreateServiceAccountRequest {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListServiceAccountsQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,

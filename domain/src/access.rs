@@ -45,6 +45,20 @@ impl Actor<'_> {
     fn has_clinic(&self, clinic: ClinicId) -> bool {
         self.site_admin || self.clinic_ids.contains(&clinic)
     }
+
+    /// Site administrators administer everyone; a clinic administrator (`clinic_admin`
+    /// given by the caller) those sharing a clinic with them, except site administrators.
+    pub fn administers(
+        &self,
+        clinic_admin: bool,
+        user_clinics: &[ClinicId],
+        user_is_site_admin: bool,
+    ) -> bool {
+        self.site_admin
+            || (clinic_admin
+                && !user_is_site_admin
+                && user_clinics.iter().any(|c| self.clinic_ids.contains(c)))
+    }
 }
 
 /// The user a change is about, as stored.

@@ -156,6 +156,8 @@ pub fn book(
 pub struct AppointmentQuery {
     pub user_id: Option<UserId>,
     pub clinic_id: Option<ClinicId>,
+    /// One client's appointments (SPEC §2: visible per client whatever the diary state).
+    pub client_ref: Option<String>,
     /// Appointments ending after this instant.
     pub from: Option<NaiveDateTime>,
     /// Appointments starting before this instant.
@@ -182,6 +184,9 @@ pub fn report(
     if let Some(clinic) = q.clinic_id {
         query = query.filter(appointments::clinic_id.eq(clinic.to_string()));
     }
+    if let Some(client) = &q.client_ref {
+        query = query.filter(appointments::client_ref.eq(client.clone()));
+    }
     if let Some(from) = q.from {
         query = query.filter(appointments::ends_at.gt(from));
     }
@@ -204,7 +209,7 @@ pub fn report(
         .map(Appointment::try_from)
         .collect::<StoreResult<Vec<_>>>()?;
     Ok(page_from_rows(rows, q.limit, |a| {
-        (a.starts_at, a.id.clone())
+        (a.starts_at, a.id.to_string())
     }))
 }
 

@@ -38,7 +38,26 @@ pub struct AuditEventRow {
 
 /// Records one change made by `ctx`.
 pub fn record(conn: &mut DbConnection, ctx: &AuditContext, change: Change<'_>) -> StoreResult<()> {
-    let row = AuditEventRow {
+    let row = event(ctx, change);
+    diesel::insert_into(audit_events::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records many changes made by `ctx` with a handful of statements.
+pub fn record_all(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    changes: Vec<Change<'_>>,
+) -> StoreResult<()> {
+    let rows: Vec<AuditEventRow> = changes.into_iter().map(|c| event(ctx, c)).collect();
+    crate::backend::insert_audit_events(conn, &rows)?;
+    Ok(())
+}
+
+fn event(ctx: &AuditContext, change: Change<'_>) -> AuditEventRow {
+    AuditEventRow {
         id: AuditEventId::new().to_string(),
         site_id: ctx.site_id.to_string(),
         occurred_at: now(),
@@ -51,11 +70,7 @@ pub fn record(conn: &mut DbConnection, ctx: &AuditContext, change: Change<'_>) -
         before_state: change.before.map(|v| v.to_string()),
         after_state: change.after.map(|v| v.to_string()),
         request_id: ctx.request_id.clone(),
-    };
-    diesel::insert_into(audit_events::table)
-        .values(&row)
-        .execute(conn)?;
-    Ok(())
+    }
 }
 
 /// Filters of the audit feed; all optional and combined with AND.

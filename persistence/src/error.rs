@@ -89,7 +89,7 @@ pub enum StoreError {
 }
 
 /// A change the licence rules refused, with the usage it was judged against, so the answer
-/// can say "5 of 5 licences in use".
+/// can say "5 of 5 licences in use". For a plan change, `plan` is the requested plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LicenceRefusal {
     pub error: LicenceError,

@@ -2,9 +2,12 @@
 //! PostgreSQL, and the use-cases that read and change stored state. Every change runs in
 //! a transaction that takes the site lock (see [`tx`]) and writes its audit event.
 
+pub mod access;
 pub mod appointments;
 pub mod audit;
+mod backend;
 pub mod bootstrap;
+pub mod bulk;
 pub mod clinics;
 mod connection;
 mod error;

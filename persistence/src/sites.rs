@@ -179,9 +179,15 @@ pub(crate) fn check_licence(
     site: SiteId,
     change: &LicenceChange,
 ) -> StoreResult<()> {
-    let plan = get(conn, site)?.plan;
+    let current = get(conn, site)?.plan;
     let usage = usage(conn, site)?;
-    plan.check(&usage, change)
+    // A plan change is refused in terms of the requested plan: "3 licences, 4 needed".
+    let plan = match change {
+        LicenceChange::ChangePlan(requested) => *requested,
+        _ => current,
+    };
+    current
+        .check(&usage, change)
         .map_err(|error| StoreError::Licence(Box::new(LicenceRefusal { error, plan, usage })))
 }
 

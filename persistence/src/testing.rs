@@ -23,6 +23,19 @@ pub fn postgres_server() -> Option<String> {
         .filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
 }
 
+/// The test server URL without TLS unless it asks for it: test servers are on loopback,
+/// and libpq's OpenSSL clean-up at process exit can crash while worker threads still hold
+/// TLS connections.
+fn without_tls(server: &str) -> String {
+    if server.contains("sslmode=") {
+        server.to_owned()
+    } else if server.contains('?') {
+        format!("{server}&sslmode=disable")
+    } else {
+        format!("{server}?sslmode=disable")
+    }
+}
+
 /// `postgres://host/db?x` with the database name replaced.
 fn with_database(server: &str, name: &str) -> String {
     let (base, query) = match server.split_once('?') {
@@ -56,14 +69,15 @@ impl TestDatabase {
     }
 
     pub fn postgres(server: &str) -> StoreResult<Self> {
+        let server = without_tls(server);
         let name = format!("staffroom_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::establish(server)
+        let mut admin = PgConnection::establish(&server)
             .map_err(|e| StoreError::Pool(format!("cannot reach {TEST_DATABASE_URL}: {e}")))?;
         admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
         Ok(Self {
-            url: DatabaseUrl::Postgres(with_database(server, &name)),
+            url: DatabaseUrl::Postgres(with_database(&server, &name)),
             _dir: None,
-            postgres: Some((server.to_owned(), name)),
+            postgres: Some((server, name)),
         })
     }
 
@@ -108,5 +122,17 @@ mod tests {
             "postgres://u:p@h/t2?sslmode=disable"
         );
         assert_eq!(with_database("postgres://h", "t3"), "postgres://h/t3");
+        assert_eq!(
+            without_tls("postgres://h/db"),
+            "postgres://h/db?sslmode=disable"
+        );
+        assert_eq!(
+            without_tls("postgres://h/db?x=1"),
+            "postgres://h/db?x=1&sslmode=disable"
+        );
+        assert_eq!(
+            without_tls("postgres://h/db?sslmode=require"),
+            "postgres://h/db?sslmode=require"
+        );
     }
 }

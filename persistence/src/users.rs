@@ -17,6 +17,9 @@ use crate::schema::{user_clinics, user_permissions, users};
 use crate::tx::{AuditContext, check_version, now, write_tx};
 use crate::{DbConnection, StoreError, StoreResult, clinics, sites};
 
+/// The backend type of `DbConnection` (either database).
+type Backend = <DbConnection as diesel::Connection>::Backend;
+
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 struct UserRow {
@@ -239,11 +242,10 @@ impl Default for UserQuery {
     }
 }
 
-pub fn list(conn: &mut DbConnection, site: SiteId, q: &UserQuery) -> StoreResult<Page<User>> {
+/// The site's users matching the filters of `q` (not its order or page).
+pub(crate) fn filtered(site: SiteId, q: &UserQuery) -> users::BoxedQuery<'static, Backend> {
     let mut query = users::table
         .filter(users::site_id.eq(site.to_string()))
-        .select(UserRow::as_select())
-        .limit(q.limit + 1)
         .into_boxed();
     if let Some(v) = q.user_type {
         query = query.filter(users::user_type.eq(v.as_str()));
@@ -260,13 +262,16 @@ pub fn list(conn: &mut DbConnection, site: SiteId, q: &UserQuery) -> StoreResult
             .select(user_clinics::user_id);
         query = query.filter(users::id.eq_any(members));
     }
-    if let Some(text) = q.q.as_deref().filter(|t| !t.trim().is_empty()) {
-        query = query.filter(
-            users::search_text
-                .like(like_pattern(text.trim()))
-                .escape('\\'),
-        );
+    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        query = query.filter(users::search_text.like(like_pattern(text)).escape('\\'));
     }
+    query
+}
+
+pub fn list(conn: &mut DbConnection, site: SiteId, q: &UserQuery) -> StoreResult<Page<User>> {
+    let query = filtered(site, q)
+        .select(UserRow::as_select())
+        .limit(q.limit + 1);
     let query = match q.sort {
         UserSort::LastName => keyset!(query, users::sort_last_name, q),
         UserSort::FirstName => keyset!(query, users::sort_first_name, q),

@@ -7,6 +7,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use staffroom_domain::{ClinicId, Permission, PrincipalKind, ServiceAccountId, SiteId, UserId};
+use staffroom_persistence::access::ActorScope;
 use staffroom_persistence::tx::AuditContext;
 use staffroom_persistence::users::User;
 use staffroom_persistence::{service_accounts, users};
@@ -74,17 +75,27 @@ impl Principal {
         }
     }
 
+    /// Who the principal is to the access rules of SPEC §4.
+    pub fn actor_scope(&self) -> ActorScope {
+        ActorScope {
+            site_admin: self.is_site_admin(),
+            clinic_admin: self.has(Permission::ClinicAdmin),
+            clinic_ids: self
+                .user
+                .as_ref()
+                .map(|u| u.clinic_ids.clone())
+                .unwrap_or_default(),
+        }
+    }
+
     /// Site admins administer every user; clinic admins those sharing a clinic with them,
     /// except site administrators (a clinic admin must not take over a site admin's account).
     pub fn administers(&self, user: &User) -> bool {
-        match self.clinic_scope() {
-            None => true,
-            Some(_) if user.has(Permission::SiteAdmin) => false,
-            Some(mine) => {
-                self.has(Permission::ClinicAdmin)
-                    && user.clinic_ids.iter().any(|c| mine.contains(c))
-            }
-        }
+        self.actor_scope().actor().administers(
+            self.has(Permission::ClinicAdmin),
+            &user.clinic_ids,
+            user.has(Permission::SiteAdmin),
+        )
     }
 
     /// `403` unless the principal administers `user`.

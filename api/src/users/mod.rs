@@ -13,5 +13,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(handlers::update_user)
         .service(handlers::deactivate_user)
         .service(handlers::reactivate_user)
-        .service(handlers::change_user_type);
+        .service(handlers::change_user_type)
+        .service(handlers::set_user_permissions)
+        .service(handlers::set_user_clinics);
 }

@@ -104,6 +104,22 @@ pub struct ChangeTypeRequest {
     pub user_type: UserType,
 }
 
+/// Body of `PUT /v1/users/{id}/permissions`: the user's whole permission set.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPermissionsRequest {
+    pub permissions: Vec<Permission>,
+}
+
+/// Body of `PUT /v1/users/{id}/clinics`: the user's clinics and their default among them.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetClinicsRequest {
+    #[schema(min_items = 1)]
+    pub clinic_ids: Vec<ClinicId>,
+    pub default_clinic_id: ClinicId,
+}
+
 /// Sort order of the user list; `-` prefix for descending.
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
 pub enum UserSortParam {
@@ -144,6 +160,7 @@ impl UserSortParam {
 /// Filters, order and page of `GET /v1/users`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListUsersQuery {
     /// The two tabs of the admin screen: `clinical` and `non_clinical`.
     pub user_type: Option<UserType>,

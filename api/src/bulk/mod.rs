@@ -1,0 +1,191 @@
+//! `POST /v1/users/bulk-update` (SPEC §5): add or remove permissions and clinics for up to
+//! 10,000 users in one transaction, with a report of what was applied, refused and why.
+
+use actix_web::{post, web};
+use serde::Deserialize;
+use staffroom_domain::{
+    AccessChange, BulkReport, ClinicId, FieldError, Permission, Profession, UserId, UserStatus,
+    UserType,
+};
+use staffroom_persistence::bulk::{self, BulkUpdate, MAX_SELECTION, Selection};
+use staffroom_persistence::users::UserQuery;
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::db;
+use crate::error::{
+    ApiError, Forbidden, MalformedBody, PayloadTooLarge, Unauthorized, Unprocessable,
+};
+use crate::extract::ValidJson;
+use crate::state::AppState;
+
+/// The filter of a `select_all` selection (the filters of `GET /v1/users`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkFilter {
+    pub user_type: Option<UserType>,
+    pub status: Option<UserStatus>,
+    pub profession: Option<Profession>,
+    pub clinic_id: Option<ClinicId>,
+    /// Case-insensitive search in name and email.
+    #[schema(max_length = 200)]
+    pub q: Option<String>,
+}
+
+/// Body of `POST /v1/users/bulk-update`: a selection (`user_ids`, or `filter` with
+/// `select_all: true`) and the changes to make.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkUpdateRequest {
+    /// Explicit users (at most 10,000); ids the actor does not administer are refused per
+    /// user (`not_administered`), ids of no user of the site as `user_not_found`.
+    #[schema(max_items = 10000)]
+    pub user_ids: Option<Vec<UserId>>,
+    /// Select every user matching this filter whom the actor administers.
+    pub filter: Option<BulkFilter>,
+    /// Must be `true` with `filter`, to confirm selecting every match.
+    #[serde(default)]
+    pub select_all: bool,
+    #[serde(default)]
+    pub add_permissions: Vec<Permission>,
+    #[serde(default)]
+    pub remove_permissions: Vec<Permission>,
+    #[serde(default)]
+    pub add_clinic_ids: Vec<ClinicId>,
+    #[serde(default)]
+    pub remove_clinic_ids: Vec<ClinicId>,
+    /// Judge and report without writing anything (the "review" step).
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl BulkUpdateRequest {
+    /// The selection and changes, or every reason the request is malformed.
+    fn into_update(self) -> Result<BulkUpdate, ApiError> {
+        let mut errors = Vec::new();
+        let selection = match (self.user_ids, self.filter, self.select_all) {
+            (Some(_), Some(_), _) => {
+                errors.push(FieldError::new(
+                    "filter",
+                    "conflicting_selection",
+                    "send user_ids or filter, not both",
+                ));
+                None
+            }
+            (Some(ids), None, _) if ids.len() > MAX_SELECTION => {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "selection_too_large",
+                    format!(
+                        "{} users are selected; a bulk update takes at most {MAX_SELECTION}.",
+                        ids.len()
+                    ),
+                ));
+            }
+            (Some(ids), None, _) => Some(Selection::Ids(ids)),
+            (None, Some(f), true) => Some(Selection::Filter(UserQuery {
+                user_type: f.user_type,
+                status: f.status,
+                profession: f.profession,
+                clinic_id: f.clinic_id,
+                q: f.q,
+                ..UserQuery::default()
+            })),
+            (None, Some(_), false) => {
+                errors.push(FieldError::new(
+                    "select_all",
+                    "required",
+                    "must be true to select every user matching filter",
+                ));
+                None
+            }
+            (None, None, _) => {
+                errors.push(FieldError::new(
+                    "user_ids",
+                    "required",
+                    "send user_ids, or filter with select_all",
+                ));
+                None
+            }
+        };
+        for p in &self.add_permissions {
+            if self.remove_permissions.contains(p) {
+                errors.push(FieldError::new(
+                    "remove_permissions",
+                    "conflicting_change",
+                    format!("{p} is both added and removed"),
+                ));
+            }
+        }
+        for c in &self.add_clinic_ids {
+            if self.remove_clinic_ids.contains(c) {
+                errors.push(FieldError::new(
+                    "remove_clinic_ids",
+                    "conflicting_change",
+                    format!("clinic {c} is both added and removed"),
+                ));
+            }
+        }
+        let Some(selection) = selection.filter(|_| errors.is_empty()) else {
+            return Err(ApiError::validation(errors));
+        };
+        let changes = self
+            .add_permissions
+            .into_iter()
+            .map(AccessChange::AddPermission)
+            .chain(
+                self.remove_permissions
+                    .into_iter()
+                    .map(AccessChange::RemovePermission),
+            )
+            .chain(self.add_clinic_ids.into_iter().map(AccessChange::AddClinic))
+            .chain(
+                self.remove_clinic_ids
+                    .into_iter()
+                    .map(AccessChange::RemoveClinic),
+            )
+            .collect();
+        Ok(BulkUpdate {
+            selection,
+            changes,
+            dry_run: self.dry_run,
+        })
+    }
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(bulk_update_users);
+}
+
+/// Add or remove permissions and clinics for many users at once (site and clinic
+/// administrators). Every (user, change) pair is judged by the rules of SPEC §4; accepted
+/// changes are applied in one transaction, refused ones skipped, no-ops ignored. The report's
+/// `outcome` is `success`, `partial` or `failed`; `dry_run` reports without writing.
+#[utoipa::path(
+    tag = "users",
+    request_body = BulkUpdateRequest,
+    responses(
+        (status = 200, body = BulkReport),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = Unprocessable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/users/bulk-update")]
+pub async fn bulk_update_users(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: ValidJson<BulkUpdateRequest>,
+) -> Result<web::Json<BulkReport>, ApiError> {
+    principal.require_admin()?;
+    let update = body.0.into_update()?;
+    let (ctx, actor) = (principal.audit(), principal.actor_scope());
+    let report = db::run(&state, move |c| {
+        bulk::apply_bulk_update(c, &ctx, &actor, update)
+    })
+    .await?;
+    Ok(web::Json(report))
+}
