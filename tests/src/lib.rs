@@ -285,6 +285,39 @@ impl TestApp {
     }
 }
 
+/// Sends a request with an optional `If-Match` header and JSON body.
+pub async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    if_match: Option<&str>,
+    body: Option<Value>,
+) -> Answer {
+    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(tag) = if_match {
+        request = request.header("If-Match", tag);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    TestApp::answer(request.send().await.expect("request sent")).await
+}
+
+/// Percent-encodes a query parameter value.
+pub fn enc(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let stop = self.handle.stop(false);

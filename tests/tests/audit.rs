@@ -8,7 +8,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use staffroom_tests::{Answer, PASSWORD, TestApp};
+use staffroom_tests::{Answer, PASSWORD, TestApp, enc};
 
 /// Sends a request with extra headers and an optional JSON body.
 async fn send(
@@ -27,20 +27,6 @@ async fn send(
         request = request.json(&body);
     }
     TestApp::answer(request.send().await.unwrap()).await
-}
-
-/// Percent-encodes a query parameter value.
-fn enc(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn new_user(first: &str, email: &str) -> Value {

@@ -7,40 +7,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use staffroom_tests::{Answer, PASSWORD, TestApp};
-
-/// Sends a request with an optional `If-Match` header and JSON body.
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    if_match: Option<&str>,
-    body: Option<Value>,
-) -> Answer {
-    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(tag) = if_match {
-        request = request.header("If-Match", tag);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    TestApp::answer(request.send().await.unwrap()).await
-}
-
-/// Percent-encodes a query parameter value.
-fn enc(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+use staffroom_tests::{Answer, PASSWORD, TestApp, enc, send};
 
 fn id_of(value: &Value) -> String {
     value["id"].as_str().unwrap().to_owned()

@@ -11,26 +11,7 @@ use std::collections::HashSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 use staffroom_domain::LicencePlan;
-use staffroom_tests::{Answer, Options, PASSWORD, TestApp};
-
-/// Sends a request with an optional `If-Match` header and JSON body.
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    if_match: Option<&str>,
-    body: Option<Value>,
-) -> Answer {
-    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(tag) = if_match {
-        request = request.header("If-Match", tag);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    TestApp::answer(request.send().await.unwrap()).await
-}
+use staffroom_tests::{Answer, Options, PASSWORD, TestApp, send};
 
 fn field_names(answer: &Answer) -> HashSet<String> {
     answer.body["errors"]

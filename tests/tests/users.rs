@@ -11,40 +11,7 @@ use std::collections::HashSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 use staffroom_domain::LicencePlan;
-use staffroom_tests::{Answer, Options, PASSWORD, TestApp};
-
-/// Sends a request with an optional `If-Match` header and JSON body.
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    if_match: Option<&str>,
-    body: Option<Value>,
-) -> Answer {
-    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(tag) = if_match {
-        request = request.header("If-Match", tag);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    TestApp::answer(request.send().await.unwrap()).await
-}
-
-/// Percent-encodes a query parameter value.
-fn enc(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+use staffroom_tests::{Answer, Options, PASSWORD, TestApp, enc, send};
 
 fn new_user(first: &str, last: &str, email: &str, user_type: &str) -> Value {
     json!({
