@@ -106,6 +106,9 @@ pub enum Refusal {
     /// The id is not a user of the site.
     #[error("no such user in this site")]
     UserNotFound,
+    /// Rule 5: the change would leave a clinic without an active clinic administrator.
+    #[error("the clinic would be left without an active clinic administrator")]
+    LastAdmin,
 }
 
 impl Refusal {
@@ -119,6 +122,7 @@ impl Refusal {
             Self::DefaultClinicProtected => "default_clinic_protected",
             Self::NotAdministered => "not_administered",
             Self::UserNotFound => "user_not_found",
+            Self::LastAdmin => "last_admin",
         }
     }
 }

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde::Serialize;
 
-use crate::UserId;
 use crate::access::{AccessChange, Actor, ChangeKind, Mode, Refusal, Subject, Verdict, judge};
+use crate::{ClinicId, UserId};
 
 /// One selected id, as found in the site.
 #[derive(Debug, Clone, Copy)]
@@ -98,10 +98,13 @@ pub struct BulkPlan {
 }
 
 /// Judges every (selected user, change) pair. Duplicate changes count once.
+/// `clinic_admins` lists, per clinic, the site's active clinic administrators having it
+/// (selected or not): a clinic never loses its last one (rule 5).
 pub fn plan_bulk(
     actor: &Actor<'_>,
     selection: &[Selected<'_>],
     changes: &[AccessChange],
+    clinic_admins: &BTreeMap<ClinicId, BTreeSet<UserId>>,
     dry_run: bool,
 ) -> BulkPlan {
     let mut seen = HashSet::new();
@@ -110,31 +113,38 @@ pub fn plan_bulk(
         .copied()
         .filter(|c| seen.insert(*c))
         .collect();
+    let mut judged: Vec<(UserId, AccessChange, Verdict)> = selection
+        .iter()
+        .flat_map(|selected| {
+            changes
+                .iter()
+                .map(move |change| (selected.id(), *change, selected.verdict(actor, change)))
+        })
+        .collect();
+    protect_last_clinic_admins(&mut judged, clinic_admins);
+
     let mut permissions = ChangeCounts::default();
     let mut clinics = ChangeCounts::default();
     let mut groups: BTreeMap<(Refusal, ChangeKind), (u64, BTreeSet<UserId>)> = BTreeMap::new();
     let mut accepted = Vec::new();
     let mut updated = HashSet::new();
-    for selected in selection {
-        let id = selected.id();
-        for change in &changes {
-            let counts = match change.kind() {
-                ChangeKind::Permission => &mut permissions,
-                ChangeKind::Clinic => &mut clinics,
-            };
-            match selected.verdict(actor, change) {
-                Verdict::Accepted => {
-                    counts.applied += 1;
-                    accepted.push((id, *change));
-                    updated.insert(id);
-                }
-                Verdict::NoOp => counts.no_op += 1,
-                Verdict::Refused(reason) => {
-                    counts.refused += 1;
-                    let group = groups.entry((reason, change.kind())).or_default();
-                    group.0 += 1;
-                    group.1.insert(id);
-                }
+    for (id, change, verdict) in judged {
+        let counts = match change.kind() {
+            ChangeKind::Permission => &mut permissions,
+            ChangeKind::Clinic => &mut clinics,
+        };
+        match verdict {
+            Verdict::Accepted => {
+                counts.applied += 1;
+                accepted.push((id, change));
+                updated.insert(id);
+            }
+            Verdict::NoOp => counts.no_op += 1,
+            Verdict::Refused(reason) => {
+                counts.refused += 1;
+                let group = groups.entry((reason, change.kind())).or_default();
+                group.0 += 1;
+                group.1.insert(id);
             }
         }
     }
@@ -164,6 +174,37 @@ pub fn plan_bulk(
                 .collect(),
         },
         accepted,
+    }
+}
+
+/// Refuses accepted clinic removals that would leave a clinic without any of its active
+/// clinic administrators — counting every administrator losing it in this request.
+fn protect_last_clinic_admins(
+    judged: &mut [(UserId, AccessChange, Verdict)],
+    clinic_admins: &BTreeMap<ClinicId, BTreeSet<UserId>>,
+) {
+    let mut losing: BTreeMap<ClinicId, BTreeSet<UserId>> = BTreeMap::new();
+    for (user, change, verdict) in judged.iter() {
+        if let (AccessChange::RemoveClinic(clinic), Verdict::Accepted) = (change, verdict)
+            && clinic_admins
+                .get(clinic)
+                .is_some_and(|admins| admins.contains(user))
+        {
+            losing.entry(*clinic).or_default().insert(*user);
+        }
+    }
+    for (clinic, losers) in losing {
+        let keeps_one = clinic_admins
+            .get(&clinic)
+            .is_some_and(|admins| admins.difference(&losers).next().is_some());
+        if keeps_one {
+            continue;
+        }
+        for (user, change, verdict) in judged.iter_mut() {
+            if *change == AccessChange::RemoveClinic(clinic) && losers.contains(user) {
+                *verdict = Verdict::Refused(Refusal::LastAdmin);
+            }
+        }
     }
 }
 

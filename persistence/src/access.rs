@@ -284,11 +284,19 @@ pub fn set_clinics(
             ));
         }
         if !desired.contains(&default_clinic) {
-            return Err(StoreError::invalid(
-                "default_clinic_id",
-                "not_in_clinic_ids",
-                "The default clinic must be one of clinic_ids.",
-            ));
+            return Err(if default_clinic == before.default_clinic_id {
+                StoreError::invalid(
+                    "clinic_ids",
+                    "default_clinic_protected",
+                    "The user's default clinic cannot be removed; move the default first.",
+                )
+            } else {
+                StoreError::invalid(
+                    "default_clinic_id",
+                    "not_in_clinic_ids",
+                    "The default clinic must be one of clinic_ids.",
+                )
+            });
         }
         let held: BTreeSet<ClinicId> = before.clinic_ids.iter().copied().collect();
         let changes: Vec<AccessChange> = desired

@@ -2,18 +2,18 @@
 //! pair with the domain's bulk fold, and apply what it accepts in one transaction with a
 //! handful of set-based statements. A dry run judges the same way and writes nothing.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use diesel::prelude::*;
 use staffroom_domain::{
-    AccessChange, BulkReport, ClinicId, Permission, Profession, Selected, Subject, UserId,
-    plan_bulk,
+    AccessChange, BulkReport, ClinicId, FieldError, Permission, Profession, Selected, Subject,
+    UserId, UserStatus, plan_bulk,
 };
 
 use crate::access::{ActorScope, apply_changes};
 use crate::audit::{self, Change};
 use crate::backend::CHUNK;
-use crate::schema::{user_clinics, user_permissions, users};
+use crate::schema::{clinics, user_clinics, user_permissions, users};
 use crate::tx::{AuditContext, write_tx};
 use crate::users::{UserQuery, filtered};
 use crate::{DbConnection, StoreError, StoreResult};
@@ -168,7 +168,15 @@ pub fn apply_bulk_update(
         if selection.len() > MAX_SELECTION {
             return Err(too_large(selection.len()));
         }
-        let plan = plan_bulk(&actor.actor(), &selection, &update.changes, update.dry_run);
+        check_clinics_of_site(conn, &site, &update.changes)?;
+        let clinic_admins = active_clinic_admins(conn, &site)?;
+        let plan = plan_bulk(
+            &actor.actor(),
+            &selection,
+            &update.changes,
+            &clinic_admins,
+            update.dry_run,
+        );
         if update.dry_run || plan.accepted.is_empty() {
             return Ok(plan.report);
         }
@@ -197,6 +205,68 @@ pub fn apply_bulk_update(
         audit::record_all(conn, ctx, events)?;
         Ok(plan.report)
     })
+}
+
+/// Every clinic a change names must be a clinic of the site (`422 unknown_clinic`): a site
+/// administrator has every clinic *of their site*, never another site's.
+fn check_clinics_of_site(
+    conn: &mut DbConnection,
+    site: &str,
+    changes: &[AccessChange],
+) -> StoreResult<()> {
+    let known: BTreeSet<String> = clinics::table
+        .filter(clinics::site_id.eq(site))
+        .select(clinics::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let mut errors = Vec::new();
+    for change in changes {
+        let (field, clinic) = match change {
+            AccessChange::AddClinic(c) => ("add_clinic_ids", c),
+            AccessChange::RemoveClinic(c) => ("remove_clinic_ids", c),
+            _ => continue,
+        };
+        if !known.contains(&clinic.to_string()) {
+            errors.push(FieldError::new(
+                field,
+                "unknown_clinic",
+                format!("{clinic} is not a clinic of this site"),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(errors))
+    }
+}
+
+/// The site's active clinic administrators per clinic.
+fn active_clinic_admins(
+    conn: &mut DbConnection,
+    site: &str,
+) -> StoreResult<BTreeMap<ClinicId, BTreeSet<UserId>>> {
+    let admins = user_permissions::table
+        .filter(user_permissions::site_id.eq(site))
+        .filter(user_permissions::permission.eq(Permission::ClinicAdmin.as_str()))
+        .select(user_permissions::user_id);
+    let active = users::table
+        .filter(users::site_id.eq(site))
+        .filter(users::status.eq(UserStatus::Active.as_str()))
+        .filter(users::id.eq_any(admins))
+        .select(users::id);
+    let rows: Vec<(String, String)> = user_clinics::table
+        .filter(user_clinics::user_id.eq_any(active))
+        .select((user_clinics::clinic_id, user_clinics::user_id))
+        .load(conn)?;
+    let mut map: BTreeMap<ClinicId, BTreeSet<UserId>> = BTreeMap::new();
+    for (clinic, user) in rows {
+        map.entry(clinic.parse().map_err(corrupt)?)
+            .or_default()
+            .insert(user.parse().map_err(corrupt)?);
+    }
+    Ok(map)
 }
 
 /// The applied changes of one user, for their audit event.

@@ -263,6 +263,7 @@ fn every_refusal_has_a_distinct_code() {
         Refusal::DefaultClinicProtected,
         Refusal::NotAdministered,
         Refusal::UserNotFound,
+        Refusal::LastAdmin,
     ];
     let codes: std::collections::HashSet<_> = all.iter().map(Refusal::code).collect();
     assert_eq!(codes.len(), all.len());

@@ -2,6 +2,8 @@
 
 use proptest::prelude::*;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::*;
 use crate::{ClinicId, Permission, Profession};
 
@@ -38,7 +40,7 @@ fn all_applied_is_success_and_no_ops_do_not_count() {
         AccessChange::AddPermission(Permission::ViewReports),
         AccessChange::AddPermission(Permission::ManageSchedule),
     ];
-    let plan = plan_bulk(&SITE_ADMIN, &selection, &changes, false);
+    let plan = plan_bulk(&SITE_ADMIN, &selection, &changes, &BTreeMap::new(), false);
     assert_eq!(plan.report.outcome, Outcome::Success);
     assert_eq!(
         plan.report.permissions,
@@ -88,7 +90,7 @@ fn some_refused_is_partial_with_grouped_reasons() {
         AccessChange::AddPermission(Permission::StartSoapNotes),
         AccessChange::RemoveClinic(home),
     ];
-    let report = plan_bulk(&SITE_ADMIN, &selection, &changes, true).report;
+    let report = plan_bulk(&SITE_ADMIN, &selection, &changes, &BTreeMap::new(), true).report;
     assert_eq!(report.outcome, Outcome::Partial);
     assert!(report.dry_run);
     assert_eq!(
@@ -142,6 +144,7 @@ fn nothing_applied_and_something_refused_is_failed() {
         &SITE_ADMIN,
         &selection,
         &[AccessChange::AddPermission(Permission::ViewReports)],
+        &BTreeMap::new(),
         false,
     )
     .report;
@@ -153,9 +156,80 @@ fn nothing_applied_and_something_refused_is_failed() {
 #[test]
 fn an_empty_change_list_is_success() {
     let selection = [Selected::Missing(UserId::new())];
-    let report = plan_bulk(&SITE_ADMIN, &selection, &[], false).report;
+    let report = plan_bulk(&SITE_ADMIN, &selection, &[], &BTreeMap::new(), false).report;
     assert_eq!(report.outcome, Outcome::Success);
     assert_eq!(report.selected, 1);
+}
+
+#[test]
+fn a_clinic_keeps_its_last_clinic_admin() {
+    let (home, north) = (ClinicId::new(), ClinicId::new());
+    let clinics = [home, north];
+    let held = [Permission::ClinicAdmin];
+    let admin = Subject {
+        profession: Profession::Other,
+        permissions: &held,
+        clinic_ids: &clinics,
+        default_clinic_id: home,
+    };
+    let plain = Subject {
+        permissions: &[],
+        ..admin
+    };
+    let (clara, dora, paul) = (UserId::new(), UserId::new(), UserId::new());
+    let remove_north = [AccessChange::RemoveClinic(north)];
+    let only_clara = BTreeMap::from([(north, BTreeSet::from([clara]))]);
+    let selection = [
+        Selected::Found {
+            id: clara,
+            subject: admin,
+            administered: true,
+        },
+        Selected::Found {
+            id: paul,
+            subject: plain,
+            administered: true,
+        },
+    ];
+    let report = plan_bulk(&SITE_ADMIN, &selection, &remove_north, &only_clara, false).report;
+    assert_eq!(report.outcome, Outcome::Partial);
+    assert_eq!(
+        report.clinics,
+        ChangeCounts {
+            applied: 1,
+            refused: 1,
+            no_op: 0
+        }
+    );
+    assert_eq!(report.refusals[0].reason.code(), "last_admin");
+    assert_eq!(report.refusals[0].user_ids, vec![clara]);
+
+    // Two admins both losing the clinic in one request: neither may.
+    let both = BTreeMap::from([(north, BTreeSet::from([clara, dora]))]);
+    let selection = [
+        Selected::Found {
+            id: clara,
+            subject: admin,
+            administered: true,
+        },
+        Selected::Found {
+            id: dora,
+            subject: admin,
+            administered: true,
+        },
+    ];
+    let report = plan_bulk(&SITE_ADMIN, &selection, &remove_north, &both, false).report;
+    assert_eq!(report.outcome, Outcome::Failed);
+    assert_eq!(report.clinics.refused, 2);
+
+    // One of two losing it is fine.
+    let selection = [Selected::Found {
+        id: clara,
+        subject: admin,
+        administered: true,
+    }];
+    let report = plan_bulk(&SITE_ADMIN, &selection, &remove_north, &both, false).report;
+    assert_eq!(report.outcome, Outcome::Success);
 }
 
 fn arb_profession() -> impl Strategy<Value = Profession> {
@@ -218,7 +292,7 @@ proptest! {
             .collect();
         let distinct: HashSet<AccessChange> = changes.iter().copied().collect();
         let per_kind = |k: ChangeKind| distinct.iter().filter(|c| c.kind() == k).count() as u64;
-        let plan = plan_bulk(&actor, &selection, &changes, false);
+        let plan = plan_bulk(&actor, &selection, &changes, &BTreeMap::new(), false);
         let r = &plan.report;
         let n = selection.len() as u64;
         prop_assert_eq!(r.selected, n);
