@@ -6,13 +6,22 @@ use diesel::prelude::*;
 use crate::schema::{audit_events, user_clinics, user_permissions};
 use crate::{DbConnection, StoreResult};
 
-/// Rows per multi-row statement: well under SQLite's 32,766 bound parameters.
-pub const CHUNK: usize = 1000;
+/// Bound parameters one statement may carry: under SQLite's 32,766 (PostgreSQL allows
+/// 65,535).
+const MAX_PARAMETERS: usize = 30_000;
+
+/// Ids per `IN (…)` list, one parameter each.
+pub const CHUNK: usize = 10_000;
+
+/// Rows per multi-row insert of rows with `columns` values each.
+const fn rows_per_insert(columns: usize) -> usize {
+    MAX_PARAMETERS / columns
+}
 
 macro_rules! insert_all {
-    ($conn:expr, $table:expr, $rows:expr) => {{
+    ($conn:expr, $table:expr, $rows:expr, $columns:expr) => {{
         let mut written = 0;
-        for chunk in $rows.chunks(CHUNK) {
+        for chunk in $rows.chunks(rows_per_insert($columns)) {
             written += match $conn {
                 DbConnection::Pg(c) => diesel::insert_into($table).values(chunk).execute(c)?,
                 DbConnection::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
@@ -37,7 +46,7 @@ pub fn insert_permissions(
             )
         })
         .collect();
-    insert_all!(conn, user_permissions::table, rows)
+    insert_all!(conn, user_permissions::table, rows, 3)
 }
 
 /// Grants `(user_id, clinic_id, site_id)` rows.
@@ -55,7 +64,7 @@ pub fn insert_clinics(
             )
         })
         .collect();
-    insert_all!(conn, user_clinics::table, rows)
+    insert_all!(conn, user_clinics::table, rows, 3)
 }
 
 /// Writes many audit events at once.
@@ -63,5 +72,5 @@ pub fn insert_audit_events(
     conn: &mut DbConnection,
     rows: &[crate::audit::AuditEventRow],
 ) -> StoreResult<usize> {
-    insert_all!(conn, audit_events::table, rows)
+    insert_all!(conn, audit_events::table, rows, 12)
 }
