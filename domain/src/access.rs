@@ -193,5 +193,33 @@ pub fn judge(
     }
 }
 
+/// Judges what creating a user grants: each permission and clinic is an addition to a user
+/// who holds nothing yet. Returns the refused grants with their reasons.
+pub fn judge_new_user(
+    actor: &Actor<'_>,
+    profession: Profession,
+    permissions: &[Permission],
+    clinics: &[ClinicId],
+) -> Vec<(AccessChange, Refusal)> {
+    let nobody = Subject {
+        profession,
+        permissions: &[],
+        clinic_ids: &[],
+        // Additions never consult the default clinic.
+        default_clinic_id: ClinicId::from_uuid(uuid::Uuid::nil()),
+    };
+    permissions
+        .iter()
+        .map(|p| AccessChange::AddPermission(*p))
+        .chain(clinics.iter().map(|c| AccessChange::AddClinic(*c)))
+        .filter_map(
+            |change| match judge(actor, &nobody, &change, Mode::Single) {
+                Verdict::Refused(reason) => Some((change, reason)),
+                Verdict::Accepted | Verdict::NoOp => None,
+            },
+        )
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;

@@ -147,7 +147,7 @@ fn judge_all(
 }
 
 /// Active users other than `except` holding `permission` (and, if given, `clinic`).
-fn other_active_holders(
+pub(crate) fn other_active_holders(
     conn: &mut DbConnection,
     site: SiteId,
     permission: Permission,

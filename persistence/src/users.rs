@@ -585,25 +585,6 @@ fn user_change<'a>(action: &'a str, before: &User, after: &User) -> Change<'a> {
     }
 }
 
-/// Active site administrators of a site other than `except`.
-fn other_active_site_admins(
-    conn: &mut DbConnection,
-    site: SiteId,
-    except: UserId,
-) -> StoreResult<i64> {
-    let admins = user_permissions::table
-        .filter(user_permissions::site_id.eq(site.to_string()))
-        .filter(user_permissions::permission.eq(Permission::SiteAdmin.as_str()))
-        .select(user_permissions::user_id);
-    Ok(users::table
-        .filter(users::site_id.eq(site.to_string()))
-        .filter(users::status.eq(UserStatus::Active.as_str()))
-        .filter(users::id.ne(except.to_string()))
-        .filter(users::id.eq_any(admins))
-        .count()
-        .get_result(conn)?)
-}
-
 /// Deactivates or reactivates a user. Setting the status a user already has changes
 /// nothing; reactivation needs a licence; the last active site admin stays active.
 pub fn set_status(
@@ -622,7 +603,13 @@ pub fn set_status(
         let action = match status {
             UserStatus::Inactive => {
                 if before.has(Permission::SiteAdmin)
-                    && other_active_site_admins(conn, ctx.site_id, id)? == 0
+                    && crate::access::other_active_holders(
+                        conn,
+                        ctx.site_id,
+                        Permission::SiteAdmin,
+                        None,
+                        id,
+                    )? == 0
                 {
                     return Err(StoreError::Conflict(Conflict::LastAdmin));
                 }

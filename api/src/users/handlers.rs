@@ -1,7 +1,9 @@
 //! Handlers of `/v1/users`: extract, validate, call one use-case, answer.
 
 use actix_web::{HttpResponse, get, patch, post, put, web};
-use staffroom_domain::{Password, Permission, Profession, UserId, UserStatus};
+use staffroom_domain::{
+    ClinicId, Password, Permission, Profession, Refusal, UserId, UserStatus, judge_new_user,
+};
 use staffroom_persistence::access;
 use staffroom_persistence::users::{self, NewUser, UserPatch, UserQuery};
 
@@ -85,25 +87,31 @@ pub async fn create_user(
     principal.require_admin()?;
     let body = body.0;
     let mut clinic_ids = body.clinic_ids;
-    if let Some(mine) = principal.clinic_scope() {
-        if body.permissions.contains(&Permission::SiteAdmin) {
-            return Err(ApiError::forbidden(
-                "Only site administrators grant site_admin.",
-            ));
-        }
-        if clinic_ids.is_empty() {
-            clinic_ids = body
-                .default_clinic_id
-                .or_else(|| principal.user.as_ref().map(|u| u.default_clinic_id))
-                .into_iter()
-                .collect();
-        }
-        let wanted = clinic_ids.iter().chain(body.default_clinic_id.iter());
-        if wanted.clone().any(|c| !mine.contains(c)) {
-            return Err(ApiError::forbidden(
-                "You can grant access only to clinics you have access to.",
-            ));
-        }
+    if principal.clinic_scope().is_some() && clinic_ids.is_empty() {
+        clinic_ids = body
+            .default_clinic_id
+            .or_else(|| principal.user.as_ref().map(|u| u.default_clinic_id))
+            .into_iter()
+            .collect();
+    }
+    let scope = principal.actor_scope();
+    let wanted: Vec<ClinicId> = clinic_ids
+        .iter()
+        .chain(&body.default_clinic_id)
+        .copied()
+        .collect();
+    let profession = body.profession.unwrap_or(Profession::Other);
+    let refused = judge_new_user(&scope.actor(), profession, &body.permissions, &wanted);
+    let refused_for = |reason| refused.iter().any(|(_, r)| *r == reason);
+    if refused_for(Refusal::PermissionNotGrantable) {
+        return Err(ApiError::forbidden(
+            "Only site administrators grant site_admin.",
+        ));
+    }
+    if refused_for(Refusal::ClinicNotAccessible) {
+        return Err(ApiError::forbidden(
+            "You can grant access only to clinics you have access to.",
+        ));
     }
 
     let password_hash = match body.initial_password {
@@ -116,7 +124,7 @@ pub async fn create_user(
         last_name: body.last_name,
         email: body.email,
         user_type: body.user_type,
-        profession: body.profession.unwrap_or(Profession::Other),
+        profession,
         permissions: body.permissions,
         clinic_ids,
         default_clinic_id: body.default_clinic_id,

@@ -271,3 +271,41 @@ fn every_refusal_has_a_distinct_code() {
         assert_eq!(serde_json::to_value(r).unwrap(), r.code());
     }
 }
+
+#[test]
+fn a_new_user_gets_only_what_the_actor_may_grant() {
+    let w = world();
+    let mine = [w.a];
+    let clinic_admin = Actor {
+        site_admin: false,
+        clinic_ids: &mine,
+    };
+    let refused = judge_new_user(
+        &clinic_admin,
+        Profession::Clerical,
+        &[
+            Permission::SiteAdmin,
+            Permission::StartSoapNotes,
+            Permission::ViewReports,
+        ],
+        &[w.a, w.b],
+    );
+    let codes: Vec<_> = refused.iter().map(|(_, r)| r.code()).collect();
+    assert_eq!(
+        codes,
+        vec![
+            "permission_not_grantable",
+            "soap_not_allowed_for_profession",
+            "clinic_not_accessible"
+        ]
+    );
+    assert!(
+        judge_new_user(
+            &SITE_ADMIN,
+            Profession::Pt,
+            &[Permission::SiteAdmin],
+            &[w.c]
+        )
+        .is_empty()
+    );
+}
