@@ -304,6 +304,47 @@ pub async fn send(
     TestApp::answer(request.send().await.expect("request sent")).await
 }
 
+/// The `id` of a JSON resource.
+pub fn id_of(value: &Value) -> String {
+    value["id"]
+        .as_str()
+        .expect("the resource has an id")
+        .to_owned()
+}
+
+/// Creates a clinic through the API and returns its id.
+pub async fn add_clinic(app: &TestApp, token: &str, name: &str) -> String {
+    id_of(
+        &app.post(token, "/v1/clinics", json!({ "name": name }))
+            .await
+            .expect(201)
+            .body,
+    )
+}
+
+/// Reads a user through the API.
+pub async fn read_user(app: &TestApp, token: &str, id: &str) -> Value {
+    app.get(token, &format!("/v1/users/{id}"))
+        .await
+        .expect(200)
+        .body
+}
+
+/// The strings of a JSON array, as a set.
+pub fn strings(value: &Value) -> std::collections::BTreeSet<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {value}"))
+        .iter()
+        .map(|v| v.as_str().expect("a string").to_owned())
+        .collect()
+}
+
+/// A set of owned strings.
+pub fn set(items: &[&str]) -> std::collections::BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
 /// Percent-encodes a query parameter value.
 pub fn enc(value: &str) -> String {
     value

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use staffroom_tests::{Answer, PASSWORD, TestApp, enc};
+use staffroom_tests::{Answer, PASSWORD, TestApp, add_clinic, enc, id_of};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -20,10 +20,6 @@ fn at(day: u32, hour: u32, minute: u32) -> String {
 
 fn email_of(first: &str) -> String {
     format!("{}@example.test", first.to_lowercase())
-}
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
 }
 
 fn ids(items: &[Value]) -> Vec<String> {
@@ -80,15 +76,6 @@ async fn user_at(
 /// Creates a user at the main clinic and returns the id.
 async fn user(app: &TestApp, admin: &str, first: &str, user_type: &str) -> String {
     id_of(&user_at(app, admin, first, user_type, &[&app.site.clinic_id]).await)
-}
-
-async fn add_clinic(app: &TestApp, token: &str, name: &str) -> String {
-    id_of(
-        &app.post(token, "/v1/clinics", json!({"name": name}))
-            .await
-            .expect(201)
-            .body,
-    )
 }
 
 async fn book(

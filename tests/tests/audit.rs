@@ -8,7 +8,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use staffroom_tests::{Answer, PASSWORD, TestApp, enc};
+use staffroom_tests::{Answer, PASSWORD, TestApp, enc, id_of};
 
 /// Sends a request with extra headers and an optional JSON body.
 async fn send(
@@ -36,10 +36,6 @@ fn new_user(first: &str, email: &str) -> Value {
         "email": email,
         "user_type": "clinical",
     })
-}
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
 }
 
 fn str_of<'a>(event: &'a Value, key: &str) -> &'a str {

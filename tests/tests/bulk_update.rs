@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
-use staffroom_tests::{Answer, Options, TestApp};
+use staffroom_tests::{Answer, Options, TestApp, add_clinic, id_of, read_user, set, strings};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -19,10 +19,6 @@ async fn bulk(app: &TestApp, token: &str, body: Value) -> Answer {
 
 async fn bulk_ok(app: &TestApp, token: &str, body: Value) -> Value {
     bulk(app, token, body).await.expect(200).body
-}
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
 }
 
 /// Creates a user and returns its id; the first clinic (if any) is the default.
@@ -48,34 +44,6 @@ async fn user(
         body["default_clinic_id"] = json!(clinics[0]);
     }
     id_of(&app.create_user(token, body).await)
-}
-
-async fn add_clinic(app: &TestApp, token: &str, name: &str) -> String {
-    let clinic = app
-        .post(token, "/v1/clinics", json!({ "name": name }))
-        .await
-        .expect(201);
-    id_of(&clinic.body)
-}
-
-async fn read(app: &TestApp, token: &str, id: &str) -> Value {
-    app.get(token, &format!("/v1/users/{id}"))
-        .await
-        .expect(200)
-        .body
-}
-
-fn strings(value: &Value) -> BTreeSet<String> {
-    value
-        .as_array()
-        .unwrap_or_else(|| panic!("not an array: {value}"))
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| (*s).to_owned()).collect()
 }
 
 fn counts(report: &Value, kind: &str) -> (u64, u64, u64) {
@@ -185,7 +153,7 @@ fn random_id() -> String {
 async fn snapshot(app: &TestApp, token: &str, ids: &[&String]) -> Vec<Value> {
     let mut out = Vec::new();
     for id in ids {
-        let u = read(app, token, id).await;
+        let u = read_user(app, token, id).await;
         out.push(json!({
             "permissions": strings(&u["permissions"]),
             "clinic_ids": strings(&u["clinic_ids"]),
@@ -285,7 +253,7 @@ async fn success_applies_everything_and_a_repeat_is_all_no_op_success() {
         })
     );
     for id in ids {
-        let u = read(&app, &admin, id).await;
+        let u = read_user(&app, &admin, id).await;
         assert!(
             strings(&u["permissions"]).is_superset(&set(&["start_soap_notes", "manage_schedule"]))
         );
@@ -309,7 +277,7 @@ async fn success_applies_everything_and_a_repeat_is_all_no_op_success() {
         })
     );
     for id in ids {
-        assert_eq!(read(&app, &admin, id).await["version"], 2);
+        assert_eq!(read_user(&app, &admin, id).await["version"], 2);
     }
     // Removing what nobody has is a no-op success too.
     let report = bulk_ok(
@@ -385,28 +353,28 @@ async fn partial_applies_the_accepted_pairs_and_groups_the_refusals() {
 
     let perms = |u: &Value| strings(&u["permissions"]);
     assert_eq!(
-        perms(&read(&app, &admin, &m.pt).await),
+        perms(&read_user(&app, &admin, &m.pt).await),
         set(&["start_soap_notes", "finish_soap_notes"])
     );
-    let ot = read(&app, &admin, &m.ot_both).await;
+    let ot = read_user(&app, &admin, &m.ot_both).await;
     assert_eq!(perms(&ot), set(&["start_soap_notes", "finish_soap_notes"]));
     assert_eq!(strings(&ot["clinic_ids"]), set(&[&m.main, &m.north]));
-    let clerk = read(&app, &admin, &m.clerk).await;
+    let clerk = read_user(&app, &admin, &m.clerk).await;
     assert!(perms(&clerk).is_empty());
     assert_eq!(clerk["version"], 1);
     assert_eq!(
-        perms(&read(&app, &admin, &m.pta).await),
+        perms(&read_user(&app, &admin, &m.pta).await),
         set(&["start_soap_notes"])
     );
     assert_eq!(
-        perms(&read(&app, &admin, &m.clinic_admin).await),
+        perms(&read_user(&app, &admin, &m.clinic_admin).await),
         set(&["clinic_admin", "start_soap_notes", "finish_soap_notes"])
     );
     // The other site is untouched.
     let other_admin = app
         .login("boss@elsewhere.test", staffroom_tests::PASSWORD)
         .await;
-    let theirs = read(&app, &other_admin, &foreign).await;
+    let theirs = read_user(&app, &other_admin, &foreign).await;
     assert_eq!(strings(&theirs["permissions"]), set(&["site_admin"]));
     assert_eq!(theirs["version"], 1);
 }
@@ -527,7 +495,7 @@ async fn ids_of_other_sites_and_random_ids_are_user_not_found() {
     let other_admin = app
         .login("boss@elsewhere.test", staffroom_tests::PASSWORD)
         .await;
-    let theirs = read(&app, &other_admin, &foreign).await;
+    let theirs = read_user(&app, &other_admin, &foreign).await;
     assert_eq!(strings(&theirs["permissions"]), set(&["site_admin"]));
     assert_eq!(strings(&theirs["clinic_ids"]), set(&[&other.clinic_id]));
 }
@@ -563,7 +531,7 @@ async fn assert_clinic_not_granted(app: &TestApp, admin: &str, pt: &str, clinic:
             answer.status, answer.body
         ),
     }
-    let u = read(app, admin, pt).await;
+    let u = read_user(app, admin, pt).await;
     assert_eq!(strings(&u["clinic_ids"]), set(&[&main]), "clinic {clinic}");
     assert_eq!(u["version"], 1);
 }
@@ -689,10 +657,10 @@ async fn filter_with_select_all_selects_by_type_clinic_search_and_status() {
     assert_eq!(report["outcome"], "success");
     assert_eq!(counts(&report, "permissions"), (4, 0, 0));
     for id in [&m.pt, &m.ot_both, &m.pta, &sleeper] {
-        assert!(has(&read(&app, &admin, id).await, "manage_schedule"));
+        assert!(has(&read_user(&app, &admin, id).await, "manage_schedule"));
     }
     for id in [&m.clerk, &m.clinic_admin, &me] {
-        assert!(!has(&read(&app, &admin, id).await, "manage_schedule"));
+        assert!(!has(&read_user(&app, &admin, id).await, "manage_schedule"));
     }
 
     // clinic_id: only ot_both is in North.
@@ -708,8 +676,14 @@ async fn filter_with_select_all_selects_by_type_clinic_search_and_status() {
     .await;
     assert_eq!(report["selected"], 1);
     assert_eq!(report["users_updated"], 1);
-    assert!(has(&read(&app, &admin, &m.ot_both).await, "manage_billing"));
-    assert!(!has(&read(&app, &admin, &m.pt).await, "manage_billing"));
+    assert!(has(
+        &read_user(&app, &admin, &m.ot_both).await,
+        "manage_billing"
+    ));
+    assert!(!has(
+        &read_user(&app, &admin, &m.pt).await,
+        "manage_billing"
+    ));
 
     // q: name or email, case-insensitively.
     let report = bulk_ok(
@@ -723,8 +697,8 @@ async fn filter_with_select_all_selects_by_type_clinic_search_and_status() {
     )
     .await;
     assert_eq!(report["selected"], 1);
-    assert!(has(&read(&app, &admin, &m.pta).await, "view_reports"));
-    assert!(!has(&read(&app, &admin, &m.pt).await, "view_reports"));
+    assert!(has(&read_user(&app, &admin, &m.pta).await, "view_reports"));
+    assert!(!has(&read_user(&app, &admin, &m.pt).await, "view_reports"));
 
     // Combined: active clinical users named "bulk" (pt, ot_both, pta; not the sleeper).
     let report = bulk_ok(
@@ -750,7 +724,10 @@ async fn filter_with_select_all_selects_by_type_clinic_search_and_status() {
     )
     .await;
     assert_eq!(report["selected"], 1);
-    assert!(has(&read(&app, &admin, &sleeper).await, "start_soap_notes"));
+    assert!(has(
+        &read_user(&app, &admin, &sleeper).await,
+        "start_soap_notes"
+    ));
 
     // A filter matching nobody: nothing selected, a success.
     let report = bulk_ok(
@@ -862,7 +839,7 @@ async fn the_selection_must_be_ids_or_filter_with_select_all() {
     .await
     .expect_problem(422, "validation_failed");
 
-    let u = read(&app, &admin, &pt).await;
+    let u = read_user(&app, &admin, &pt).await;
     assert_eq!(u["permissions"], json!([]));
     assert_eq!(u["version"], 1);
     assert!(
@@ -893,7 +870,7 @@ async fn more_than_10000_ids_are_selection_too_large() {
     )
     .await;
     answer.expect_problem(422, "selection_too_large");
-    let u = read(&app, &admin, &pt).await;
+    let u = read_user(&app, &admin, &pt).await;
     assert_eq!(u["permissions"], json!([]));
     assert_eq!(u["version"], 1);
 }
@@ -928,7 +905,7 @@ async fn a_10000_id_body_fits_the_default_body_limit() {
         assert_eq!(users.len(), 9_999);
         assert!(!users.contains(&pt));
     }
-    let u = read(&app, &admin, &pt).await;
+    let u = read_user(&app, &admin, &pt).await;
     assert_eq!(u["permissions"], json!(["view_reports"]));
     assert_eq!(u["version"], 2);
 }
@@ -1134,7 +1111,7 @@ async fn a_retry_with_its_idempotency_key_returns_the_first_report_and_acts_once
         .await
         .expect(200);
     assert_eq!(retry.body, first.body);
-    assert_eq!(read(&app, &admin, &m.pt).await["version"], 2);
+    assert_eq!(read_user(&app, &admin, &m.pt).await["version"], 2);
     assert_eq!(
         events(&app, &admin, "action=users.bulk_updated")
             .await
@@ -1146,5 +1123,7 @@ async fn a_retry_with_its_idempotency_key_returns_the_first_report_and_acts_once
     bulk_with_key(&app, &admin, "bulk-1", &other)
         .await
         .expect_problem(422, "idempotency_key_reused");
-    assert!(!strings(&read(&app, &admin, &m.pt).await["permissions"]).contains("view_reports"));
+    assert!(
+        !strings(&read_user(&app, &admin, &m.pt).await["permissions"]).contains("view_reports")
+    );
 }

@@ -7,11 +7,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use staffroom_tests::{Answer, PASSWORD, TestApp, enc, send};
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
+use staffroom_tests::{Answer, PASSWORD, TestApp, enc, id_of, send};
 
 fn names(items: &[Value]) -> Vec<String> {
     items

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 use staffroom_domain::LicencePlan;
-use staffroom_tests::{Answer, Options, PASSWORD, TestApp, send};
+use staffroom_tests::{Answer, Options, PASSWORD, TestApp, id_of, send};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -29,10 +29,6 @@ fn new_user(first: &str, email: &str, user_type: &str) -> Value {
         "email": email,
         "user_type": user_type,
     })
-}
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
 }
 
 /// Creates a user (with the harness password) and returns its id.

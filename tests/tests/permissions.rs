@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use staffroom_tests::{Answer, PASSWORD, TestApp};
+use staffroom_tests::{Answer, PASSWORD, TestApp, add_clinic, id_of, read_user, set, strings};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -99,10 +99,6 @@ fn new_user(first: &str, email: &str, user_type: &str, profession: &str) -> Valu
     })
 }
 
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
-
 /// Creates a user with the given profession, permissions and clinics (the first clinic is
 /// the default) and returns its id.
 async fn user(
@@ -127,40 +123,12 @@ async fn user(
     id_of(&app.create_user(token, body).await)
 }
 
-async fn add_clinic(app: &TestApp, token: &str, name: &str) -> String {
-    let clinic = app
-        .post(token, "/v1/clinics", json!({ "name": name }))
-        .await
-        .expect(201);
-    id_of(&clinic.body)
-}
-
-async fn read(app: &TestApp, token: &str, id: &str) -> Value {
-    app.get(token, &format!("/v1/users/{id}"))
-        .await
-        .expect(200)
-        .body
-}
-
-fn strings(value: &Value) -> BTreeSet<String> {
-    value
-        .as_array()
-        .unwrap_or_else(|| panic!("not an array: {value}"))
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| (*s).to_owned()).collect()
-}
-
 async fn permissions_of(app: &TestApp, token: &str, id: &str) -> BTreeSet<String> {
-    strings(&read(app, token, id).await["permissions"])
+    strings(&read_user(app, token, id).await["permissions"])
 }
 
 async fn clinics_of(app: &TestApp, token: &str, id: &str) -> BTreeSet<String> {
-    strings(&read(app, token, id).await["clinic_ids"])
+    strings(&read_user(app, token, id).await["clinic_ids"])
 }
 
 /// `(field, code)` of every error of a `422 validation_failed` answer.
@@ -286,14 +254,14 @@ async fn rule_1_clerical_and_billing_hold_no_soap_permission_single() {
     .await
     .expect_problem(422, "validation_failed");
     assert_eq!(field_errors(&answer).len(), 2, "{:#}", answer.body);
-    let clerk_now = read(&app, &admin, &clerk).await;
+    let clerk_now = read_user(&app, &admin, &clerk).await;
     assert_eq!(clerk_now["permissions"], json!([]));
     assert_eq!(clerk_now["version"], 1);
     assert_eq!(
         permissions_of(&app, &admin, &biller).await,
         set(&["view_reports"])
     );
-    assert_eq!(read(&app, &admin, &biller).await["version"], 1);
+    assert_eq!(read_user(&app, &admin, &biller).await["version"], 1);
 
     // What rule 1 allows.
     let ok = put_permissions(
@@ -697,7 +665,7 @@ async fn rule_4_the_default_clinic_cannot_be_removed_single() {
         "removing the default clinic should be refused as default_clinic_protected: {:#}",
         answer.body
     );
-    let now = read(&app, &admin, &id).await;
+    let now = read_user(&app, &admin, &id).await;
     assert_eq!(strings(&now["clinic_ids"]), set(&[&main, &north]));
     assert_eq!(now["default_clinic_id"], north.as_str());
     assert_eq!(now["version"], 1);
@@ -896,7 +864,7 @@ async fn rule_5_the_last_site_admin_keeps_site_admin() {
     put_permissions(&app, &admin, &me, json!(["clinic_admin", "view_reports"]))
         .await
         .expect_problem(409, "last_admin");
-    let now = read(&app, &admin, &me).await;
+    let now = read_user(&app, &admin, &me).await;
     assert_eq!(strings(&now["permissions"]), set(&["site_admin"]));
     assert_eq!(now["version"], 1);
 
@@ -1166,7 +1134,7 @@ async fn rule_6_a_profession_change_rechecks_the_permissions_held() {
         app.patch(&admin, &path, json!({ "profession": profession }))
             .await
             .expect_problem(409, code);
-        let now = read(&app, &admin, id).await;
+        let now = read_user(&app, &admin, id).await;
         assert_eq!(now["version"], 1, "{profession}: the user changed");
         assert_ne!(now["profession"], profession);
     }
@@ -1503,7 +1471,7 @@ async fn unknown_and_foreign_clinics_are_422() {
         .await
         .expect_problem(422, "validation_failed");
 
-    let now = read(&app, &admin, &id).await;
+    let now = read_user(&app, &admin, &id).await;
     assert_eq!(now["clinic_ids"], json!([main]));
     assert_eq!(now["version"], 1);
 }
@@ -1524,7 +1492,7 @@ async fn puts_honour_if_match_and_bump_the_version_once_per_change() {
     put_clinics_if(&app, &admin, &id, Some(&etag(7)), &[&main, &north], &main)
         .await
         .expect_problem(412, "precondition_failed");
-    assert_eq!(read(&app, &admin, &id).await["version"], 1);
+    assert_eq!(read_user(&app, &admin, &id).await["version"], 1);
 
     // Matching tag: applied, version and ETag bumped.
     let changed = put_permissions_if(
@@ -1575,7 +1543,7 @@ async fn puts_honour_if_match_and_bump_the_version_once_per_change() {
     )
     .await
     .expect_problem(409, "finish_notes_not_allowed_for_profession");
-    let now = read(&app, &admin, &id).await;
+    let now = read_user(&app, &admin, &id).await;
     assert_eq!(now["version"], 4);
     assert_eq!(now["profession"], "PT");
 }

@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use staffroom_tests::{Answer, Options, PASSWORD, TestApp, send};
+use staffroom_tests::{Answer, Options, PASSWORD, TestApp, id_of, send};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -12,10 +12,6 @@ use staffroom_tests::{Answer, Options, PASSWORD, TestApp, send};
 
 fn email_of(first: &str) -> String {
     format!("{}@example.test", first.to_lowercase())
-}
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
 }
 
 fn version_of(value: &Value) -> i64 {

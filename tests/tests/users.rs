@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 use staffroom_domain::LicencePlan;
-use staffroom_tests::{Answer, Options, PASSWORD, TestApp, enc, send};
+use staffroom_tests::{Answer, Options, PASSWORD, TestApp, add_clinic, enc, id_of, send};
 
 fn new_user(first: &str, last: &str, email: &str, user_type: &str) -> Value {
     json!({
@@ -20,10 +20,6 @@ fn new_user(first: &str, last: &str, email: &str, user_type: &str) -> Value {
         "email": email,
         "user_type": user_type,
     })
-}
-
-fn id_of(user: &Value) -> String {
-    user["id"].as_str().unwrap().to_owned()
 }
 
 fn ids(items: &[Value]) -> Vec<String> {
@@ -48,14 +44,6 @@ fn field_names(answer: &Answer) -> Vec<String> {
 
 fn etag_of(version: &Value) -> String {
     format!("\"{}\"", version.as_i64().unwrap())
-}
-
-async fn add_clinic(app: &TestApp, token: &str, name: &str) -> String {
-    let clinic = app
-        .post(token, "/v1/clinics", json!({"name": name}))
-        .await
-        .expect(201);
-    clinic.body["id"].as_str().unwrap().to_owned()
 }
 
 async fn deactivate(app: &TestApp, token: &str, id: &str) -> Answer {
