@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# Builds the `staffroom` binary and ships it on a slim Debian image.
+# Builds the `staffroom` and `provider-sim` binaries and ships them on a slim
+# Debian image.
 #   docker build -t staffroom .
 #   docker run --rm -p 8080:8080 staffroom serve --demo --listen 0.0.0.0:8080
 
@@ -13,7 +14,8 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p staffroom-api --bin staffroom \
- && install -m 0755 target/release/staffroom /usr/local/bin/staffroom
+       -p staffroom-connectors --bin provider-sim \
+ && install -m 0755 target/release/staffroom target/release/provider-sim /usr/local/bin/
 
 FROM debian:bookworm-slim
 # libpq5: Diesel's PostgreSQL backend links libpq.
@@ -22,12 +24,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/staffroom staffroom \
  && install -d -o staffroom -g staffroom /var/lib/staffroom
-COPY --from=builder /usr/local/bin/staffroom /usr/local/bin/staffroom
+COPY --from=builder /usr/local/bin/staffroom /usr/local/bin/provider-sim /usr/local/bin/
 # Embedded SQLite database and generated JWT secret live here when no
 # PostgreSQL URL is given; mount a volume to keep them.
 ENV STAFFROOM_DATA_DIR=/var/lib/staffroom
 WORKDIR /var/lib/staffroom
 USER staffroom
-EXPOSE 8080
+EXPOSE 8080 9090
 ENTRYPOINT ["staffroom"]
 CMD ["serve", "--listen", "0.0.0.0:8080"]

@@ -30,6 +30,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
     crate::appointments::configure(cfg);
     crate::service_accounts::configure(cfg);
     crate::audit::configure(cfg);
+    crate::integrations::configure(cfg);
+    crate::invitations::configure(cfg);
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -1,4 +1,4 @@
-//! The `staffroom` command line: `serve`, `migrate`, `bootstrap`, `openapi`. Every flag
+//! The `staffroom` command line: `serve`, `worker`, `migrate`, `bootstrap`, `openapi`, `mail list`. Every flag
 //! also reads a `STAFFROOM_*` variable; a configuration mistake is one clear line on
 //! stderr and exit code 2, never a panic.
 
@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use staffroom_domain::{
     Email, EntityName, LicencePlan, Password, PersonName, PlanKind, Profession, SiteSettings,
     UserType,
@@ -17,6 +18,7 @@ use staffroom_persistence::{DatabaseUrl, Pool};
 
 use crate::auth::password;
 use crate::auth::tokens::TokenKeys;
+use crate::providers::ProviderArgs;
 use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 
@@ -47,7 +49,7 @@ pub struct Cli {
     #[arg(long, env = "STAFFROOM_LOG", global = true, default_value = "info")]
     pub log: String,
     /// Log as JSON lines instead of text.
-    #[arg(long, env = "STAFFROOM_LOG_JSON", global = true)]
+    #[arg(long, env = "STAFFROOM_LOG_JSON", global = true, action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub log_json: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -63,6 +65,30 @@ pub enum Command {
     Bootstrap(BootstrapArgs),
     /// Print the OpenAPI document.
     Openapi,
+    /// Run only the outbox worker: provider calls and their retries (scaled deployments).
+    Worker(WorkerArgs),
+    /// Read the mail kept by the embedded email sink.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub providers: ProviderArgs,
+    /// Database connections in the pool.
+    #[arg(long, env = "STAFFROOM_POOL_SIZE", default_value_t = 8)]
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Print the mail sent, oldest first, as JSON lines (`to`, `subject`, `body`, `sent_at`).
+    List {
+        /// Only mail to this address.
+        #[arg(long)]
+        to: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -71,7 +97,7 @@ pub struct ServeArgs {
     #[arg(long, env = "STAFFROOM_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
     /// Create a sample site (unless it exists) and print how to log in.
-    #[arg(long, env = "STAFFROOM_DEMO")]
+    #[arg(long, env = "STAFFROOM_DEMO", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub demo: bool,
     /// HS256 signing secret, at least 32 bytes; required with PostgreSQL.
     #[arg(long, env = "STAFFROOM_JWT_SECRET", hide_env_values = true)]
@@ -86,7 +112,7 @@ pub struct ServeArgs {
     #[arg(long, env = "STAFFROOM_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
     /// Make `If-Match` mandatory on changes (`428` without it).
-    #[arg(long, env = "STAFFROOM_REQUIRE_IF_MATCH")]
+    #[arg(long, env = "STAFFROOM_REQUIRE_IF_MATCH", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub require_if_match: bool,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "STAFFROOM_WORKERS")]
@@ -99,11 +125,23 @@ pub struct ServeArgs {
     pub rate_limit_burst: u32,
     /// Behind a reverse proxy: rate-limit unauthenticated calls by the client address in
     /// `X-Forwarded-For`/`Forwarded` instead of the proxy's address.
-    #[arg(long, env = "STAFFROOM_BEHIND_PROXY")]
+    #[arg(long, env = "STAFFROOM_BEHIND_PROXY", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub behind_proxy: bool,
     /// Database connections in the pool.
     #[arg(long, env = "STAFFROOM_POOL_SIZE", default_value_t = 16)]
     pub pool_size: u32,
+    /// The product's address as people reach it (invitation links start with it); default:
+    /// `http://` and the listening address.
+    #[arg(long, env = "STAFFROOM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// How long an invitation link works, in hours.
+    #[arg(long, env = "STAFFROOM_INVITATION_TTL_HOURS", default_value_t = 168)]
+    pub invitation_ttl_hours: u32,
+    /// Do not work the outbox in this process (a separate `staffroom worker` does).
+    #[arg(long, env = "STAFFROOM_NO_OUTBOX_WORKER", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub no_outbox_worker: bool,
+    #[command(flatten)]
+    pub providers: ProviderArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -175,6 +213,8 @@ pub fn main() -> ExitCode {
             .map(|_| ()),
         Command::Bootstrap(args) => run_bootstrap(&cli, args),
         Command::Serve(args) => run_serve(&cli, args),
+        Command::Worker(args) => run_worker(&cli, args),
+        Command::Mail(MailCommand::List { to }) => run_mail_list(&cli, to.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -299,14 +339,35 @@ fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
     } else {
         None
     };
-    let state = AppState {
-        max_body_bytes: args.max_body_bytes,
-        require_if_match: args.require_if_match,
-        limiter: Arc::new(RateLimiter::new(args.rate_limit, args.rate_limit_burst)),
-        behind_proxy: args.behind_proxy,
-        ..AppState::new(pool, tokens)
-    };
+    let outbox = args.providers.outbox()?;
+    if args.invitation_ttl_hours == 0 {
+        return Err(Failure(
+            "STAFFROOM_INVITATION_TTL_HOURS must be at least 1".into(),
+        ));
+    }
+    if let Some(url) = &args.public_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(Failure(
+            "STAFFROOM_PUBLIC_URL must start with http:// or https://".into(),
+        ));
+    }
     actix_web::rt::System::new().block_on(async move {
+        let (providers, sim) = args.providers.build(&pool).await?;
+        let state = AppState {
+            max_body_bytes: args.max_body_bytes,
+            require_if_match: args.require_if_match,
+            limiter: Arc::new(RateLimiter::new(args.rate_limit, args.rate_limit_burst)),
+            behind_proxy: args.behind_proxy,
+            public_url: args
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", args.listen)),
+            invitation_ttl: chrono::Duration::hours(i64::from(args.invitation_ttl_hours)),
+            ..AppState::with_outbox(pool, tokens, providers, outbox)
+        };
+        let (stop_worker, stopped) = tokio::sync::watch::channel(false);
+        let worker = (!args.no_outbox_worker).then(|| state.outbox.spawn_worker(stopped));
         let running = crate::app::start(state, &args.listen, args.workers)
             .map_err(|e| Failure(format!("cannot listen on {}: {e}", args.listen)))?;
         let base = format!("http://{}", running.addr);
@@ -314,6 +375,9 @@ fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         println!("Staffroom is listening on {base}");
         println!("  API docs:  {base}/docs/");
         println!("  OpenAPI:   {base}/openapi.json");
+        if let Some(sim) = &sim {
+            println!("  provider simulator: {}", sim.base_url());
+        }
         if let Some(demo) = demo {
             println!("Demo site \"{}\" ({})", demo.site_name, demo.site_id);
             println!(
@@ -326,8 +390,54 @@ fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
                 demo.admin_email, demo.admin_password
             );
         }
-        running.server.await.map_err(Failure::from)
+        let served = running.server.await.map_err(Failure::from);
+        let _ = stop_worker.send(true);
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        if let Some(sim) = sim {
+            sim.stop().await;
+        }
+        served
     })
+}
+
+/// `staffroom worker`: the outbox loop alone, until SIGINT or SIGTERM.
+fn run_worker(cli: &Cli, args: &WorkerArgs) -> Result<(), Failure> {
+    let url = database_url(cli)?;
+    let pool = open_database(&url, args.pool_size.max(2))?;
+    let config = args.providers.outbox()?;
+    actix_web::rt::System::new().block_on(async move {
+        let (providers, sim) = args.providers.build(&pool).await?;
+        if sim.is_some() {
+            tracing::warn!(
+                "the worker uses its own provider simulator; set the provider URLs so that \
+                 it calls the same providers as the servers"
+            );
+        }
+        let outbox = Arc::new(crate::outbox::Outbox::new(pool, providers, config));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = outbox.spawn_worker(stopped);
+        println!("staffroom worker running; Ctrl-C stops it");
+        staffroom_connectors::shutdown_signal().await;
+        let _ = stop.send(true);
+        let _ = worker.await;
+        if let Some(sim) = sim {
+            sim.stop().await;
+        }
+        Ok(())
+    })
+}
+
+/// `staffroom mail list`: the embedded sink's mail as JSON lines.
+fn run_mail_list(cli: &Cli, to: Option<&str>) -> Result<(), Failure> {
+    let url = database_url(cli)?;
+    let pool = open_database(&url, 2)?;
+    let mut conn = pool.get().map_err(Failure::from)?;
+    for message in staffroom_persistence::mail::list(&mut conn, to)? {
+        println!("{}", serde_json::to_string(&message)?);
+    }
+    Ok(())
 }
 
 fn run_bootstrap(cli: &Cli, args: &BootstrapArgs) -> Result<(), Failure> {

@@ -201,6 +201,7 @@ impl From<StoreError> for ApiError {
             .with("current_etag", crate::etag::format(current)),
             StoreError::Invalid(errors) => Self::validation(errors),
             StoreError::Licence(refusal) => Self::from(refusal.as_ref()),
+            StoreError::Gone { code, message } => Self::new(StatusCode::GONE, code, message),
             StoreError::Unprocessable { code, message } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
@@ -269,4 +270,12 @@ problem_response!(
 problem_response!(
     PreconditionRequired,
     "This deployment requires `If-Match` on changes (`precondition_required`)."
+);
+problem_response!(
+    ProviderUnavailable,
+    "A provider is not answering right now (`provider_unavailable`); retry shortly."
+);
+problem_response!(
+    ProviderRefused,
+    "The provider refused the request (`provider_refused`); `detail` gives its reason and `provider_code` its code."
 );

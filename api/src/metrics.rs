@@ -146,7 +146,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(&state.pool))
+        .body(state.metrics.render(&state.pool) + &state.outbox.render_metrics())
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use utoipa_actix_web::AppExt;
 
 use crate::error::{
     Conflict, Forbidden, MalformedBody, NotFound, PayloadTooLarge, PreconditionFailed,
-    PreconditionRequired, Problem, Unauthorized, Unprocessable, UnsupportedMediaType,
+    PreconditionRequired, Problem, ProviderRefused, ProviderUnavailable, Unauthorized,
+    Unprocessable, UnsupportedMediaType,
 };
 
 #[derive(OpenApi)]
@@ -31,7 +32,8 @@ use crate::error::{
         schemas(Problem),
         responses(
             MalformedBody, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
-            PayloadTooLarge, UnsupportedMediaType, Unprocessable, PreconditionRequired
+            PayloadTooLarge, UnsupportedMediaType, Unprocessable, PreconditionRequired,
+            ProviderRefused, ProviderUnavailable
         )
     ),
     tags(
@@ -44,6 +46,7 @@ use crate::error::{
         (name = "permissions", description = "Permission catalogue and professions"),
         (name = "service-accounts", description = "Credentials for integrators and scripts"),
         (name = "audit", description = "Audit feed"),
+        (name = "integrations", description = "Third-party clinical tools and the provider jobs behind them"),
         (name = "operations", description = "Health and readiness")
     )
 )]

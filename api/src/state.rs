@@ -7,6 +7,7 @@ use staffroom_persistence::Pool;
 use crate::auth::tokens::TokenKeys;
 use crate::extract::DEFAULT_MAX_BODY_BYTES;
 use crate::metrics::Metrics;
+use crate::outbox::{Outbox, OutboxConfig, Providers};
 use crate::rate_limit::RateLimiter;
 
 #[derive(Clone)]
@@ -20,12 +21,31 @@ pub struct AppState {
     /// Take the client address from forwarding headers (only behind a trusted proxy).
     pub behind_proxy: bool,
     pub metrics: Arc<Metrics>,
+    /// Provider jobs: run at once by the request that wrote them, then by the worker.
+    pub outbox: Arc<Outbox>,
+    /// Where people reach the product: invitation links start with it.
+    pub public_url: String,
+    /// How long an invitation link works.
+    pub invitation_ttl: chrono::Duration,
 }
 
 impl AppState {
-    /// State with default limits: 1 MiB bodies, optional `If-Match`, no rate limit.
-    pub fn new(pool: Pool, tokens: TokenKeys) -> Self {
+    /// State with default limits (1 MiB bodies, optional `If-Match`, no rate limit) and the
+    /// default outbox settings.
+    pub fn new(pool: Pool, tokens: TokenKeys, providers: Providers) -> Self {
+        Self::with_outbox(pool, tokens, providers, OutboxConfig::default())
+    }
+
+    pub fn with_outbox(
+        pool: Pool,
+        tokens: TokenKeys,
+        providers: Providers,
+        outbox: OutboxConfig,
+    ) -> Self {
         Self {
+            outbox: Arc::new(Outbox::new(pool.clone(), providers, outbox)),
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            invitation_ttl: chrono::Duration::days(7),
             pool,
             tokens: Arc::new(tokens),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,

@@ -123,6 +123,31 @@ fn configuration_mistakes_are_one_clear_line() {
             vec![],
             "--licences",
         ),
+        (
+            vec!["serve"],
+            vec![("STAFFROOM_OUTBOX_MAX_ATTEMPTS", "0")],
+            "STAFFROOM_OUTBOX_MAX_ATTEMPTS",
+        ),
+        (
+            vec!["worker"],
+            vec![("STAFFROOM_OUTBOX_BATCH", "0")],
+            "STAFFROOM_OUTBOX_BATCH",
+        ),
+        (
+            vec!["worker"],
+            vec![("STAFFROOM_EXERCISE_URL", "ftp://provider.test/")],
+            "exercise provider",
+        ),
+        (
+            vec!["serve"],
+            vec![("STAFFROOM_INVITATION_TTL_HOURS", "0")],
+            "STAFFROOM_INVITATION_TTL_HOURS",
+        ),
+        (
+            vec!["serve"],
+            vec![("STAFFROOM_PUBLIC_URL", "example.com")],
+            "STAFFROOM_PUBLIC_URL",
+        ),
     ];
     for (args, env, expected) in cases {
         let mut cmd = staffroom(&db, data.path());

@@ -51,10 +51,10 @@ pub(crate) fn apply_changes(
         changed.insert(*user);
         match change {
             AccessChange::AddPermission(p) => {
-                grant_permissions.push((user.to_string(), site_id.clone(), p.as_str().to_owned()));
+                grant_permissions.push((user.to_string(), p.as_str()));
             }
             AccessChange::AddClinic(c) => {
-                grant_clinics.push((user.to_string(), c.to_string(), site_id.clone()));
+                grant_clinics.push((user.to_string(), c.to_string()));
             }
             AccessChange::RemovePermission(p) => {
                 revoke_permissions
@@ -67,8 +67,8 @@ pub(crate) fn apply_changes(
             }
         }
     }
-    backend::insert_permissions(conn, &grant_permissions)?;
-    backend::insert_clinics(conn, &grant_clinics)?;
+    backend::insert_permissions(conn, &site_id, &grant_permissions)?;
+    backend::insert_clinics(conn, &site_id, &grant_clinics)?;
     for (permission, ids) in &revoke_permissions {
         for chunk in ids.chunks(CHUNK) {
             diesel::delete(

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use staffroom_domain::{AuditEventId, SiteId};
 
+use crate::backend::{AuditConstants, insert_audit_events};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::audit_events;
 use crate::tx::{AuditContext, now};
@@ -51,8 +52,28 @@ pub fn record_all(
     ctx: &AuditContext,
     changes: Vec<Change<'_>>,
 ) -> StoreResult<()> {
-    let rows: Vec<AuditEventRow> = changes.into_iter().map(|c| event(ctx, c)).collect();
-    crate::backend::insert_audit_events(conn, &rows)?;
+    let shared = AuditConstants {
+        site_id: &ctx.site_id.to_string(),
+        occurred_at: now(),
+        actor_kind: &ctx.actor_kind,
+        actor_id: ctx.actor_id.as_deref(),
+        on_behalf_of: ctx.on_behalf_of.as_deref(),
+        request_id: ctx.request_id.as_deref(),
+    };
+    let rows = changes
+        .into_iter()
+        .map(|c| {
+            [
+                Some(AuditEventId::new().to_string()),
+                Some(c.action.to_owned()),
+                Some(c.target_type.to_owned()),
+                c.target_id,
+                c.before.map(|v| v.to_string()),
+                c.after.map(|v| v.to_string()),
+            ]
+        })
+        .collect();
+    insert_audit_events(conn, &shared, rows)?;
     Ok(())
 }
 

@@ -2,7 +2,8 @@
 //! stored state; the API decides which HTTP status that is.
 
 use staffroom_domain::{
-    FieldError, LicenceError, LicencePlan, LicenceReport, ProfessionRefusal, UsageSnapshot,
+    ExerciseRefusal, FieldError, LicenceError, LicencePlan, LicenceReport, ProfessionRefusal,
+    UsageSnapshot,
 };
 
 /// A conflict between a request and the stored state, with its stable code.
@@ -24,6 +25,14 @@ pub enum Conflict {
     AppointmentOverlaps,
     /// The user has no diary (non-clinical, or not yet switched at login).
     DiaryDisabled,
+    /// The exercise integration's rules refuse the action in the user's state.
+    Exercise(ExerciseRefusal),
+    /// The site has not connected the exercise integration.
+    ExerciseNotConnected,
+    /// Only active users can be given access to an integration.
+    UserInactive,
+    /// The user already has a password; there is nothing to invite them to.
+    PasswordAlreadySet,
 }
 
 impl Conflict {
@@ -37,6 +46,10 @@ impl Conflict {
             Self::ClinicHasAppointments => "clinic_has_appointments",
             Self::AppointmentOverlaps => "appointment_overlaps",
             Self::DiaryDisabled => "diary_disabled",
+            Self::Exercise(refusal) => refusal.code(),
+            Self::ExerciseNotConnected => "integration_not_connected",
+            Self::UserInactive => "user_inactive",
+            Self::PasswordAlreadySet => "password_already_set",
         }
     }
 
@@ -59,6 +72,14 @@ impl Conflict {
                 "The user has no diary: non-clinical users have none, and a type change \
                  takes effect at the user's next login."
             }
+            Self::Exercise(refusal) => refusal.message(),
+            Self::ExerciseNotConnected => {
+                "The site has not connected the exercise integration; PUT /v1/integrations/exercise first."
+            }
+            Self::UserInactive => "The user is inactive; reactivate them first.",
+            Self::PasswordAlreadySet => {
+                "The user has already set a password; an invitation would change nothing."
+            }
         }
     }
 }
@@ -75,6 +96,9 @@ pub enum StoreError {
     Invalid(Vec<FieldError>),
     #[error("{}", .0.error)]
     Licence(Box<LicenceRefusal>),
+    /// The thing asked for existed but is no longer usable (an expired invitation).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     /// The request cannot be carried out on this record (e.g. booking a non-clinical user).
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },

@@ -129,6 +129,84 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox_jobs (id) {
+        id -> Text,
+        site_id -> Text,
+        kind -> Text,
+        subject_id -> Nullable<Text>,
+        payload -> Text,
+        idempotency_key -> Text,
+        status -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        leased_until -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        result -> Nullable<Text>,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    exercise_integrations (site_id) {
+        site_id -> Text,
+        clm_id -> Text,
+        clinic_name -> Text,
+        connected_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    exercise_users (user_id) {
+        user_id -> Text,
+        site_id -> Text,
+        clm_id -> Text,
+        state -> Text,
+        pending_action -> Nullable<Text>,
+        first_name -> Text,
+        last_name -> Text,
+        provider_user_id -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        job_id -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sent_mail (id) {
+        id -> Text,
+        idempotency_key -> Text,
+        to_address -> Text,
+        subject -> Text,
+        body -> Text,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        site_id -> Text,
+        user_id -> Text,
+        email -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        superseded_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(clinics -> sites (site_id));
 diesel::joinable!(users -> sites (site_id));
 diesel::joinable!(user_permissions -> users (user_id));
@@ -138,6 +216,8 @@ diesel::joinable!(service_accounts -> sites (site_id));
 diesel::joinable!(audit_events -> sites (site_id));
 diesel::joinable!(appointments -> users (user_id));
 diesel::joinable!(appointments -> clinics (clinic_id));
+diesel::joinable!(exercise_users -> users (user_id));
+diesel::joinable!(invitations -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     sites,
@@ -149,4 +229,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     idempotency_keys,
     appointments,
+    outbox_jobs,
+    exercise_integrations,
+    exercise_users,
+    sent_mail,
+    invitations,
 );

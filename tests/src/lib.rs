@@ -9,14 +9,19 @@
 #![allow(clippy::missing_panics_doc)]
 
 use std::sync::{Arc, Once};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use staffroom_api::app;
 use staffroom_api::auth::password;
 use staffroom_api::auth::tokens::TokenKeys;
+use staffroom_api::outbox::OutboxConfig;
+use staffroom_api::providers::simulated;
 use staffroom_api::rate_limit::RateLimiter;
 use staffroom_api::state::AppState;
+use staffroom_connectors::sim::{self, Faults, SimHandle, SimOptions};
+use staffroom_domain::RetryPolicy;
 use staffroom_domain::{
     Email, EntityName, LicencePlan, PersonName, Profession, SiteId, SiteSettings, UserId, UserType,
 };
@@ -46,7 +51,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub pool: Pool,
     pub site: TestSite,
+    /// The provider simulator this server talks to (its own, on loopback).
+    pub sim: SimHandle,
     handle: actix_web::dev::ServerHandle,
+    stop_worker: tokio::sync::watch::Sender<bool>,
     /// Dropped last: drops the PostgreSQL database.
     pub db: TestDatabase,
 }
@@ -143,6 +151,30 @@ pub struct Options {
     pub require_if_match: bool,
     /// Requests per second and burst per credential; `(0, _)` disables the limit.
     pub rate_limit: (u32, u32),
+    /// How the outbox is worked: fast retries, a 1 s inline budget.
+    pub outbox: OutboxConfig,
+    /// Longest provider call.
+    pub provider_timeout: Duration,
+    /// Run the outbox worker in the server (off to watch jobs stay pending).
+    pub worker: bool,
+    /// Send email through the simulator instead of the database sink.
+    pub email_via_sim: bool,
+}
+
+/// Outbox settings for tests: retries after 50–100 ms, idle polls every 50 ms.
+pub fn test_outbox() -> OutboxConfig {
+    OutboxConfig {
+        policy: RetryPolicy {
+            base: Duration::from_millis(100),
+            cap: Duration::from_millis(500),
+            max_attempts: 50,
+        },
+        lease: Duration::from_secs(30),
+        poll: Duration::from_millis(50),
+        batch: 32,
+        inline_budget: Duration::from_secs(1),
+        worker_name: "test".to_owned(),
+    }
 }
 
 impl Default for Options {
@@ -152,6 +184,10 @@ impl Default for Options {
             max_body_bytes: 1024 * 1024,
             require_if_match: false,
             rate_limit: (0, 1),
+            outbox: test_outbox(),
+            provider_timeout: Duration::from_millis(500),
+            worker: true,
+            email_via_sim: false,
         }
     }
 }
@@ -166,12 +202,25 @@ impl TestApp {
         let db = TestDatabase::create().expect("test database");
         let pool = db.pool(8).expect("migrated pool");
         let site = create_site(&pool, "Test Practice", options.plan, "admin@example.test");
+        let sim = sim::start(([127, 0, 0, 1], 0).into(), SimOptions::default())
+            .await
+            .expect("simulator starts");
+        let providers = simulated(&sim, &pool, options.provider_timeout, options.email_via_sim);
         let state = AppState {
             max_body_bytes: options.max_body_bytes,
             require_if_match: options.require_if_match,
             limiter: Arc::new(RateLimiter::new(options.rate_limit.0, options.rate_limit.1)),
-            ..AppState::new(pool.clone(), TokenKeys::hs256(JWT_SECRET))
+            ..AppState::with_outbox(
+                pool.clone(),
+                TokenKeys::hs256(JWT_SECRET),
+                providers,
+                options.outbox.clone(),
+            )
         };
+        let (stop_worker, stopped) = tokio::sync::watch::channel(false);
+        if options.worker {
+            state.outbox.spawn_worker(stopped);
+        }
         let running = app::start(state, "127.0.0.1:0", Some(2)).expect("server starts");
         let handle = running.handle.clone();
         tokio::spawn(running.server);
@@ -180,7 +229,9 @@ impl TestApp {
             client: reqwest::Client::new(),
             pool,
             site,
+            sim,
             handle,
+            stop_worker,
             db,
         }
     }
@@ -359,11 +410,54 @@ pub fn enc(value: &str) -> String {
         .collect()
 }
 
+impl TestApp {
+    /// Everything the simulator holds (`GET /_sim/state`).
+    pub fn sim_state(&self) -> Value {
+        self.sim.state()
+    }
+
+    /// Injects provider faults.
+    pub fn set_faults(&self, faults: Faults) {
+        self.sim.set_faults(faults);
+    }
+
+    /// Mail kept by the database sink, oldest first, optionally only to `to`.
+    pub fn mail(&self, to: Option<&str>) -> Vec<Value> {
+        let mut conn = self.pool.get().unwrap();
+        staffroom_persistence::mail::list(&mut conn, to)
+            .unwrap()
+            .iter()
+            .map(|m| serde_json::to_value(m).unwrap())
+            .collect()
+    }
+
+    /// Polls `check` every 50 ms until it returns `Some`, for at most `within`.
+    pub async fn eventually<T, F, Fut>(&self, within: Duration, mut check: F) -> Option<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(found) = check().await {
+                return Some(found);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
+        let _ = self.stop_worker.send(true);
         let stop = self.handle.stop(false);
+        let sim = self.sim.clone();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(stop);
+            runtime.spawn(sim.stop());
         }
     }
 }

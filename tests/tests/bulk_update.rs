@@ -973,6 +973,10 @@ async fn one_bulk_event_per_request_and_one_access_event_per_updated_user() {
     for e in &access {
         assert_eq!(e["target_type"], "user");
         assert_eq!(e["request_id"], event["request_id"]);
+        assert_eq!(e["actor_id"], event["actor_id"]);
+        assert_eq!(e["actor_kind"], event["actor_kind"]);
+        // One request's events share one instant.
+        assert_eq!(e["occurred_at"], event["occurred_at"]);
     }
 
     // Per user, filtered by target: what was applied to that user.

@@ -69,6 +69,23 @@ async fn metrics_count_requests_per_route() {
     for _ in 0..3 {
         app.get(&token, "/v1/users").await.expect(200);
     }
+    // One provider call through the outbox.
+    app.call(
+        reqwest::Method::PUT,
+        "/v1/integrations/exercise",
+        Some(&token),
+        Some(serde_json::json!({"clm_id": "CLM-9"})),
+    )
+    .await
+    .expect(200);
+    let admin = app.site.admin_id;
+    app.post(
+        &token,
+        &format!("/v1/integrations/exercise/users/{admin}"),
+        serde_json::json!({"first_name": "Ada", "last_name": "Admin"}),
+    )
+    .await
+    .expect(200);
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(metrics.status(), 200);
     let text = metrics.text().await.unwrap();
@@ -80,6 +97,13 @@ async fn metrics_count_requests_per_route() {
     );
     assert!(text.contains("staffroom_http_request_duration_seconds_bucket"));
     assert!(text.contains("staffroom_db_pool_connections"));
+    assert!(text.contains("# TYPE staffroom_outbox_attempts_total counter"));
+    assert!(
+        text.contains(
+            r#"staffroom_outbox_attempts_total{kind="exercise.create_user",outcome="succeeded"} 1"#
+        ),
+        "{text}"
+    );
 }
 
 #[tokio::test]

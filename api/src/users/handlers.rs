@@ -62,8 +62,9 @@ pub async fn list_users(
     Ok(web::Json(UserPage::from_page(page)))
 }
 
-/// Create a user. Without `initial_password` the user cannot log in until they accept an
-/// invitation. Counts against the site's licences.
+/// Create a user. Without `initial_password` the user is emailed an invitation and cannot
+/// log in until they accept it (`POST /v1/invitations/{token}/accept`). Counts against the
+/// site's licences.
 #[utoipa::path(
     tag = "users",
     request_body = CreateUserRequest,
@@ -130,8 +131,15 @@ pub async fn create_user(
         default_clinic_id: body.default_clinic_id,
         password_hash,
     };
+    let invitation = new
+        .password_hash
+        .is_none()
+        .then(|| crate::invitations::new_invitation(&state, new.first_name.as_str()));
     let ctx = principal.audit();
-    let user = db::run(&state, move |c| users::create(c, &ctx, new)).await?;
+    let user = db::run(&state, move |c| {
+        staffroom_persistence::invitations::create_invited(c, &ctx, new, invitation)
+    })
+    .await?;
     Ok(created(
         format!("/v1/users/{}", user.id),
         user.version,

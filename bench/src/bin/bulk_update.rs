@@ -6,7 +6,6 @@
 //! equivalent `INSERT … SELECT` + version `UPDATE` in one transaction, and that raw SQL plus
 //! the audit rows the API also writes. See `bench/README.md`.
 
-use std::error::Error;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -15,7 +14,10 @@ use serde_json::{Value, json};
 use staffroom_api::app;
 use staffroom_api::auth::password;
 use staffroom_api::auth::tokens::TokenKeys;
+use staffroom_api::providers::simulated;
 use staffroom_api::state::AppState;
+use staffroom_bench::{login, median};
+use staffroom_connectors::sim::{self, SimOptions};
 use staffroom_domain::{
     ClinicId, Email, EntityName, LicencePlan, PersonName, Profession, SiteId, SiteSettings, UserId,
     UserType,
@@ -26,7 +28,7 @@ use staffroom_persistence::tx::AuditContext;
 use staffroom_persistence::users::NewUser;
 use staffroom_persistence::{DbConnection, Pool, clinics};
 
-type BoxError = Box<dyn Error + Send + Sync>;
+use staffroom_bench::BoxError;
 
 const USERS: usize = 10_000;
 const ROUNDS: usize = 5;
@@ -59,14 +61,19 @@ async fn main() -> Result<(), BoxError> {
     let seeded = seed(&pool)?;
     let seeding = started.elapsed();
 
+    let sim = sim::start(([127, 0, 0, 1], 0).into(), SimOptions::default()).await?;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let state = AppState::new(pool.clone(), TokenKeys::hs256(JWT_SECRET));
+    let state = AppState::new(
+        pool.clone(),
+        TokenKeys::hs256(JWT_SECRET),
+        simulated(&sim, &pool, Duration::from_secs(5), false),
+    );
     let running = app::start(state, "127.0.0.1:0", Some(workers))?;
     let handle = running.handle.clone();
     let server = tokio::spawn(running.server);
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::new();
-    let token = login(&http, &base).await?;
+    let token = login(&http, &base, ADMIN_EMAIL, PASSWORD).await?;
 
     println!(
         "staffroom bulk-update benchmark: backend {backend}, {} build, {USERS} users and 2 \
@@ -164,12 +171,6 @@ fn ratio(a: Duration, b: Duration) -> f64 {
     if b > 0.0 { a.as_secs_f64() / b } else { 0.0 }
 }
 
-fn median(times: &[Duration]) -> Duration {
-    let mut sorted = times.to_vec();
-    sorted.sort_unstable();
-    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
-}
-
 /// Bootstraps the site (as the test harness does), adds a second clinic, and inserts the
 /// users straight into the database with multi-row `INSERT`s: 10,000 API calls would take
 /// minutes and measure something else.
@@ -240,20 +241,6 @@ fn seed(pool: &Pool) -> Result<Seeded, BoxError> {
         north,
         users,
     })
-}
-
-async fn login(http: &reqwest::Client, base: &str) -> Result<String, BoxError> {
-    let response = http
-        .post(format!("{base}/v1/auth/login"))
-        .json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD}))
-        .send()
-        .await?;
-    let status = response.status();
-    let body: Value = response.json().await?;
-    match body["access_token"].as_str() {
-        Some(token) if status.is_success() => Ok(token.to_owned()),
-        _ => Err(format!("login failed: {status} {body}").into()),
-    }
 }
 
 /// Runs `f` on a pooled connection off the async runtime.

@@ -4,7 +4,6 @@
 //! with 10,000 licences and 200 users, then times 1,000 switches from one client and 1,000
 //! from 8 concurrent clients. See `bench/README.md`.
 
-use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +11,10 @@ use serde_json::{Value, json};
 use staffroom_api::app;
 use staffroom_api::auth::password;
 use staffroom_api::auth::tokens::TokenKeys;
+use staffroom_api::providers::simulated;
 use staffroom_api::state::AppState;
+use staffroom_bench::login;
+use staffroom_connectors::sim::{self, SimOptions};
 use staffroom_domain::{
     Email, EntityName, LicencePlan, PersonName, Profession, SiteSettings, UserType,
 };
@@ -22,7 +24,7 @@ use staffroom_persistence::testing::TestDatabase;
 use staffroom_persistence::users::NewUser;
 use tokio::sync::Barrier;
 
-type BoxError = Box<dyn Error + Send + Sync>;
+use staffroom_bench::BoxError;
 
 const USERS: usize = 200;
 const SWITCHES: usize = 1_000;
@@ -40,15 +42,20 @@ async fn main() -> Result<(), BoxError> {
     let backend = db.backend();
     let pool = db.pool(POOL_SIZE)?;
     create_site(&pool)?;
+    let sim = sim::start(([127, 0, 0, 1], 0).into(), SimOptions::default()).await?;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let state = AppState::new(pool, TokenKeys::hs256(JWT_SECRET));
+    let state = AppState::new(
+        pool.clone(),
+        TokenKeys::hs256(JWT_SECRET),
+        simulated(&sim, &pool, Duration::from_secs(5), false),
+    );
     let running = app::start(state, "127.0.0.1:0", Some(workers))?;
     let handle = running.handle.clone();
     let server = tokio::spawn(running.server);
     let base = format!("http://{}", running.addr);
 
     let http = reqwest::Client::new();
-    let token = login(&http, &base).await?;
+    let token = login(&http, &base, ADMIN_EMAIL, PASSWORD).await?;
     let mut users = create_users(&http, &base, &token).await?;
     println!(
         "staffroom type-switch benchmark: backend {backend}, {} build, {USERS} users on \
@@ -94,20 +101,6 @@ fn create_site(pool: &Pool) -> Result<(), BoxError> {
     };
     bootstrap::create_site(&mut *pool.get()?, new)?;
     Ok(())
-}
-
-async fn login(http: &reqwest::Client, base: &str) -> Result<String, BoxError> {
-    let response = http
-        .post(format!("{base}/v1/auth/login"))
-        .json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD}))
-        .send()
-        .await?;
-    let status = response.status();
-    let body: Value = response.json().await?;
-    match body["access_token"].as_str() {
-        Some(token) if status.is_success() => Ok(token.to_owned()),
-        _ => Err(format!("login failed: {status} {body}").into()),
-    }
 }
 
 /// A user being switched back and forth: its id and its current type.

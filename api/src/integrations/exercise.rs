@@ -1,0 +1,538 @@
+//! `/v1/integrations/exercise`: the exercise-prescription integration (SPEC §6.1). Site
+//! administrators connect the site's clinic (`clm_id`, confirmed with the provider) and
+//! add, deactivate and reactivate users at the provider; users get a launch link.
+//!
+//! Adding, deactivating and reactivating write the user's `pending` state and an outbox job
+//! in one transaction, then run the job at once: the answer is `200` with the new state when
+//! the provider answered within the budget, `202` with `pending` when it did not (a worker
+//! retries until it does), and a problem document when the provider refused (the state
+//! moved back).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use staffroom_domain::{
+    ExerciseAction, ExerciseNames, ExerciseState, Permission, PersonName, UserId, UserStatus,
+    settle,
+};
+use staffroom_persistence::exercise::{self, ExerciseUserView, IntegrationRow};
+use staffroom_persistence::outbox::Outcome;
+use utoipa::{IntoParams, ToSchema};
+
+use super::provider_problem;
+use crate::auth::Principal;
+use crate::db;
+use crate::error::{
+    ApiError, Conflict, Forbidden, MalformedBody, NotFound, ProviderRefused, ProviderUnavailable,
+    Unauthorized, Unprocessable,
+};
+use crate::extract::{ValidJson, ValidQuery};
+use crate::outbox::{RunNow, gave_up};
+use crate::state::AppState;
+use crate::views::{page_limit, page_of, utc};
+
+/// The site's connection.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExerciseIntegrationView {
+    pub connected: bool,
+    /// The provider clinic's id, e.g. `CLM-1234`.
+    pub clm_id: Option<String>,
+    /// The clinic's name at the provider.
+    pub clinic_name: Option<String>,
+    pub connected_at: Option<DateTime<Utc>>,
+}
+
+impl From<Option<IntegrationRow>> for ExerciseIntegrationView {
+    fn from(row: Option<IntegrationRow>) -> Self {
+        match row {
+            Some(r) => Self {
+                connected: true,
+                clm_id: Some(r.clm_id),
+                clinic_name: Some(r.clinic_name),
+                connected_at: Some(utc(r.connected_at)),
+            },
+            None => Self {
+                connected: false,
+                clm_id: None,
+                clinic_name: None,
+                connected_at: None,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectExerciseRequest {
+    /// The clinic id the provider gave the site (`CLM-` and digits).
+    #[schema(min_length = 1, max_length = 64, example = "CLM-1234")]
+    pub clm_id: String,
+}
+
+/// A site user with their state at the provider.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExerciseUserStateView {
+    pub user_id: UserId,
+    pub email: String,
+    /// The user's status in Staffroom.
+    pub user_status: UserStatus,
+    pub state: ExerciseState,
+    /// While `pending`: what the provider call in flight will do.
+    pub pending_action: Option<ExerciseAction>,
+    /// The names to send (guessed from the profile until edited), or the names sent.
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    /// Names cannot change once the user is added.
+    pub names_locked: bool,
+    /// The provider's reason when the last call was refused (while a call is retried, its
+    /// job shows the last error).
+    pub last_error: Option<String>,
+    /// The outbox job of the last action (`GET /v1/outbox-jobs/{id}`).
+    pub job_id: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<ExerciseUserView> for ExerciseUserStateView {
+    fn from(v: ExerciseUserView) -> Self {
+        Self {
+            user_id: v.user_id,
+            email: v.email,
+            user_status: v.user_status,
+            state: v.state,
+            pending_action: v.pending_action,
+            first_name: v.names.first_name,
+            last_name: v.names.last_name,
+            names_locked: v.names_locked,
+            last_error: v.last_error,
+            job_id: v.job_id,
+            updated_at: v.updated_at.map(utc),
+        }
+    }
+}
+
+page_of!(ExerciseUserPage, ExerciseUserStateView);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListExerciseUsersQuery {
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// The names to send to the provider.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExerciseNamesRequest {
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+}
+
+impl ExerciseNamesRequest {
+    fn names(self) -> ExerciseNames {
+        ExerciseNames {
+            first_name: self.first_name,
+            last_name: self.last_name,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LaunchLinkView {
+    /// Opens the exercise tool signed in as the user.
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(get_exercise_integration)
+        .service(connect_exercise_integration)
+        .service(disconnect_exercise_integration)
+        .service(list_exercise_users)
+        .service(get_exercise_user)
+        .service(rename_exercise_user)
+        .service(add_exercise_user)
+        .service(deactivate_exercise_user)
+        .service(reactivate_exercise_user)
+        .service(launch_exercise);
+}
+
+/// The site's connection to the exercise provider.
+#[utoipa::path(
+    tag = "integrations",
+    responses(
+        (status = 200, body = ExerciseIntegrationView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/integrations/exercise")]
+pub async fn get_exercise_integration(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<web::Json<ExerciseIntegrationView>, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let site = principal.site_id;
+    let row = db::run(&state, move |c| exercise::integration(c, site)).await?;
+    Ok(web::Json(row.into()))
+}
+
+/// Connect the site's primary clinic at the provider by its `clm_id`. The provider confirms
+/// the id first: an unknown one answers `422 invalid_clinic_id` and stores nothing.
+#[utoipa::path(
+    tag = "integrations",
+    request_body = ConnectExerciseRequest,
+    responses(
+        (status = 200, body = ExerciseIntegrationView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ProviderUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/v1/integrations/exercise")]
+pub async fn connect_exercise_integration(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: ValidJson<ConnectExerciseRequest>,
+) -> Result<web::Json<ExerciseIntegrationView>, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let clm_id = body.0.clm_id.trim().to_owned();
+    if clm_id.is_empty() || clm_id.chars().count() > 64 || clm_id.chars().any(char::is_control) {
+        return Err(ApiError::field(
+            "clm_id",
+            "invalid_clinic_id",
+            "clm_id must be 1 to 64 printable characters",
+        ));
+    }
+    let clinic = match state.outbox.providers().exercise.find_clinic(&clm_id).await {
+        Ok(clinic) => clinic,
+        Err(staffroom_connectors::ProviderError::Permanent { status: 404, .. }) => {
+            return Err(ApiError::field(
+                "clm_id",
+                "invalid_clinic_id",
+                format!("The provider does not know the clinic {clm_id}."),
+            ));
+        }
+        Err(e) => return Err(provider_problem(&e)),
+    };
+    let ctx = principal.audit();
+    let row = db::run(&state, move |c| {
+        exercise::connect(c, &ctx, &clinic.clm_id, &clinic.name)
+    })
+    .await?;
+    Ok(web::Json(Some(row).into()))
+}
+
+/// Disconnect the site. Users keep their state; nothing is deleted at the provider.
+#[utoipa::path(
+    tag = "integrations",
+    responses(
+        (status = 204, description = "Disconnected."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/v1/integrations/exercise")]
+pub async fn disconnect_exercise_integration(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let ctx = principal.audit();
+    db::run(&state, move |c| exercise::disconnect(c, &ctx)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Every user of the site with their state at the provider and the names to send.
+#[utoipa::path(
+    tag = "integrations",
+    params(ListExerciseUsersQuery),
+    responses(
+        (status = 200, body = ExerciseUserPage),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/integrations/exercise/users")]
+pub async fn list_exercise_users(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: ValidQuery<ListExerciseUsersQuery>,
+) -> Result<web::Json<ExerciseUserPage>, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let limit = page_limit(query.0.limit)?;
+    let (site, cursor) = (principal.site_id, query.0.cursor);
+    let page = db::run(&state, move |c| {
+        exercise::list_users(c, site, limit, cursor.as_deref())
+    })
+    .await?;
+    Ok(web::Json(ExerciseUserPage::from_page(page)))
+}
+
+/// One user's state at the provider.
+#[utoipa::path(
+    tag = "integrations",
+    params(("user_id" = UserId, Path, description = "User id")),
+    responses(
+        (status = 200, body = ExerciseUserStateView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/integrations/exercise/users/{user_id}")]
+pub async fn get_exercise_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    user_id: web::Path<UserId>,
+) -> Result<web::Json<ExerciseUserStateView>, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let (site, user) = (principal.site_id, user_id.into_inner());
+    let view = db::run(&state, move |c| exercise::get_user(c, site, user)).await?;
+    Ok(web::Json(view.into()))
+}
+
+/// Edit the names to send, before the user is added (`409 names_locked` afterwards).
+#[utoipa::path(
+    tag = "integrations",
+    params(("user_id" = UserId, Path, description = "User id")),
+    request_body = ExerciseNamesRequest,
+    responses(
+        (status = 200, body = ExerciseUserStateView),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/v1/integrations/exercise/users/{user_id}")]
+pub async fn rename_exercise_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    user_id: web::Path<UserId>,
+    body: ValidJson<ExerciseNamesRequest>,
+) -> Result<web::Json<ExerciseUserStateView>, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let (ctx, user, names) = (principal.audit(), user_id.into_inner(), body.0.names());
+    let view = db::run(&state, move |c| {
+        exercise::rename_user(c, &ctx, user, &names)
+    })
+    .await?;
+    Ok(web::Json(view.into()))
+}
+
+/// Starts `action`, runs its job at once, and answers with where the user stands.
+async fn act(
+    state: &AppState,
+    principal: &Principal,
+    user: UserId,
+    action: ExerciseAction,
+    names: Option<ExerciseNames>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let ctx = principal.audit();
+    let (_, job) = db::run(state, move |c| {
+        exercise::start(c, &ctx, user, action, names.as_ref())
+    })
+    .await?;
+    let ran = state.outbox.run_now(&job).await.map_err(ApiError::from)?;
+    let site = principal.site_id;
+    let view = db::run(state, move |c| exercise::get_user(c, site, user)).await?;
+    // The state read now says how the job stands, whoever finished it: this request within
+    // its budget, or the call it left running in the background.
+    let ours = view.job_id.as_deref() == Some(job.id.as_str());
+    let refused = match ran {
+        RunNow::Finished(Outcome::Failed { error }) => Some(error),
+        _ if ours && view.state == settle(action, false) => view.last_error.clone(),
+        _ => None,
+    };
+    if let Some(error) = refused {
+        let problem = if gave_up(&error) {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "provider_unavailable",
+                format!("The provider did not answer; nothing was changed ({error})."),
+            )
+        } else {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "provider_refused",
+                format!("The provider refused the request: {error}"),
+            )
+        };
+        return Err(problem
+            .with("state", view.state.as_str())
+            .with("job_id", job.id));
+    }
+    if view.state == ExerciseState::Pending {
+        Ok(HttpResponse::Accepted().json(ExerciseUserStateView::from(view)))
+    } else {
+        Ok(HttpResponse::Ok().json(ExerciseUserStateView::from(view)))
+    }
+}
+
+/// Add the user at the provider with these names, which are then locked. `200` with state
+/// `active`, or `202` with `pending` while the provider is slow or down (retried until it
+/// answers; the provider never gets the user twice).
+#[utoipa::path(
+    tag = "integrations",
+    params(("user_id" = UserId, Path, description = "User id")),
+    request_body = ExerciseNamesRequest,
+    responses(
+        (status = 200, body = ExerciseUserStateView, description = "Added."),
+        (status = 202, body = ExerciseUserStateView, description = "Pending: the provider has not answered yet."),
+        (status = 400, response = MalformedBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ProviderUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/integrations/exercise/users/{user_id}")]
+pub async fn add_exercise_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    user_id: web::Path<UserId>,
+    body: ValidJson<ExerciseNamesRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let names = body.0.names();
+    act(
+        &state,
+        &principal,
+        user_id.into_inner(),
+        ExerciseAction::Add,
+        Some(names),
+    )
+    .await
+}
+
+/// Deactivate the user: deletes them at the provider. `200` with `deactivated`, or `202`
+/// with `pending`.
+#[utoipa::path(
+    tag = "integrations",
+    params(("user_id" = UserId, Path, description = "User id")),
+    responses(
+        (status = 200, body = ExerciseUserStateView, description = "Deactivated."),
+        (status = 202, body = ExerciseUserStateView, description = "Pending: the provider has not answered yet."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ProviderUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/integrations/exercise/users/{user_id}/deactivate")]
+pub async fn deactivate_exercise_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    user_id: web::Path<UserId>,
+) -> Result<HttpResponse, ApiError> {
+    act(
+        &state,
+        &principal,
+        user_id.into_inner(),
+        ExerciseAction::Deactivate,
+        None,
+    )
+    .await
+}
+
+/// Reactivate the user: creates them at the provider again with the stored names. `200`
+/// with `active`, or `202` with `pending`.
+#[utoipa::path(
+    tag = "integrations",
+    params(("user_id" = UserId, Path, description = "User id")),
+    responses(
+        (status = 200, body = ExerciseUserStateView, description = "Reactivated."),
+        (status = 202, body = ExerciseUserStateView, description = "Pending: the provider has not answered yet."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = ProviderUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/integrations/exercise/users/{user_id}/reactivate")]
+pub async fn reactivate_exercise_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    user_id: web::Path<UserId>,
+) -> Result<HttpResponse, ApiError> {
+    act(
+        &state,
+        &principal,
+        user_id.into_inner(),
+        ExerciseAction::Reactivate,
+        None,
+    )
+    .await
+}
+
+/// A single-sign-on link into the exercise tool for the calling user; `403
+/// not_provisioned` unless a site administrator added them.
+#[utoipa::path(
+    tag = "integrations",
+    responses(
+        (status = 200, body = LaunchLinkView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = ProviderRefused),
+        (status = 503, response = ProviderUnavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/me/integrations/exercise/launch")]
+pub async fn launch_exercise(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<web::Json<LaunchLinkView>, ApiError> {
+    let not_provisioned = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_provisioned",
+            "You have not been added to the exercise-prescription tool; ask a site administrator.",
+        )
+    };
+    let user = principal
+        .user
+        .as_ref()
+        .map(|u| u.id)
+        .ok_or_else(not_provisioned)?;
+    let site = principal.site_id;
+    let (clm_id, provider_user) = db::run(&state, move |c| exercise::launch_target(c, site, user))
+        .await?
+        .ok_or_else(not_provisioned)?;
+    let key = format!("staffroom-launch-{}", uuid::Uuid::new_v4());
+    let link = state
+        .outbox
+        .providers()
+        .exercise
+        .launch(&clm_id, &provider_user, &key)
+        .await
+        .map_err(|e| provider_problem(&e))?;
+    Ok(web::Json(LaunchLinkView {
+        url: link.url,
+        expires_at: link.expires_at,
+    }))
+}

@@ -1,0 +1,143 @@
+//! `/v1/outbox-jobs`: the provider calls the site's changes made, with their attempts and
+//! last errors (site administrators).
+
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use staffroom_domain::{JobStatus, Permission};
+use staffroom_persistence::outbox::{self, JobQuery, JobRow};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Principal;
+use crate::db;
+use crate::error::{ApiError, Forbidden, NotFound, Unauthorized, Unprocessable};
+use crate::extract::ValidQuery;
+use crate::state::AppState;
+use crate::views::{page_limit, page_of, utc};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxJobView {
+    pub id: uuid::Uuid,
+    /// `exercise.create_user`, `exercise.delete_user` or `email.send`.
+    pub kind: String,
+    pub status: JobStatus,
+    /// The user the job is about, if any.
+    pub subject_id: Option<String>,
+    /// Attempts made so far.
+    pub attempts: i64,
+    /// When the next attempt is due (pending jobs).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last failure, transient or final.
+    pub last_error: Option<String>,
+    /// Whether a worker is running it right now.
+    pub running: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The request that made the job.
+    pub request_id: Option<String>,
+}
+
+impl TryFrom<JobRow> for OutboxJobView {
+    type Error = ApiError;
+
+    fn try_from(j: JobRow) -> Result<Self, ApiError> {
+        let status: JobStatus = j.status.parse().map_err(|_| ApiError::internal())?;
+        let now = staffroom_persistence::tx::now();
+        Ok(Self {
+            id: j.id.parse().map_err(|_| ApiError::internal())?,
+            kind: j.kind,
+            status,
+            subject_id: j.subject_id,
+            attempts: j.attempts,
+            next_attempt_at: (status == JobStatus::Pending).then(|| utc(j.next_attempt_at)),
+            last_error: j.last_error,
+            running: status == JobStatus::Pending && j.leased_until.is_some_and(|l| l > now),
+            created_at: utc(j.created_at),
+            updated_at: utc(j.updated_at),
+            finished_at: j.finished_at.map(utc),
+            request_id: j.request_id,
+        })
+    }
+}
+
+page_of!(OutboxJobPage, OutboxJobView);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListJobsQuery {
+    pub status: Option<JobStatus>,
+    pub kind: Option<String>,
+    /// Jobs about this user.
+    pub subject_id: Option<uuid::Uuid>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_outbox_jobs).service(get_outbox_job);
+}
+
+/// The site's provider jobs, newest first.
+#[utoipa::path(
+    tag = "integrations",
+    params(ListJobsQuery),
+    responses(
+        (status = 200, body = OutboxJobPage),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Unprocessable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/outbox-jobs")]
+pub async fn list_outbox_jobs(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: ValidQuery<ListJobsQuery>,
+) -> Result<web::Json<OutboxJobPage>, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let q = query.0;
+    let query = JobQuery {
+        status: q.status,
+        kind: q.kind,
+        subject_id: q.subject_id.map(|s| s.to_string()),
+        limit: page_limit(q.limit)?,
+        cursor: q.cursor,
+    };
+    let site = principal.site_id.to_string();
+    let page = db::run(&state, move |c| outbox::list(c, &site, &query)).await?;
+    Ok(web::Json(OutboxJobPage {
+        items: page
+            .items
+            .into_iter()
+            .map(OutboxJobView::try_from)
+            .collect::<Result<_, _>>()?,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// One provider job.
+#[utoipa::path(
+    tag = "integrations",
+    responses(
+        (status = 200, body = OutboxJobView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/outbox-jobs/{id}")]
+pub async fn get_outbox_job(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<uuid::Uuid>,
+) -> Result<web::Json<OutboxJobView>, ApiError> {
+    principal.require(Permission::SiteAdmin)?;
+    let (site, id) = (principal.site_id.to_string(), id.into_inner().to_string());
+    let job = db::run(&state, move |c| outbox::get(c, &site, &id)).await?;
+    Ok(web::Json(OutboxJobView::try_from(job)?))
+}

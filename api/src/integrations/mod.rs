@@ -1,0 +1,37 @@
+//! `/v1/integrations/...`: third-party clinical tools a site administrator enables (SPEC §6),
+//! and `/v1/outbox-jobs`, where site administrators see the provider calls behind them.
+
+pub mod exercise;
+pub mod jobs;
+
+use actix_web::http::StatusCode;
+use staffroom_connectors::ProviderError;
+
+use crate::error::ApiError;
+
+/// A provider's answer as a problem document: unreachable or failing → `503
+/// provider_unavailable`; a refusal → `422 provider_refused` with the provider's code and
+/// reason.
+pub fn provider_problem(e: &ProviderError) -> ApiError {
+    match e {
+        ProviderError::Transient { reason } => {
+            tracing::warn!(%reason, "provider unavailable");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "provider_unavailable",
+                "The provider is not answering right now; retry shortly.",
+            )
+        }
+        ProviderError::Permanent { code, reason, .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "provider_refused",
+            format!("The provider refused the request: {reason}"),
+        )
+        .with("provider_code", code.clone().unwrap_or_default()),
+    }
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    exercise::configure(cfg);
+    jobs::configure(cfg);
+}

@@ -1,0 +1,148 @@
+//! Invitations (SPEC §7): users created without `initial_password` are emailed a link with
+//! a single-use token; `POST /v1/invitations/{token}/accept` sets their password.
+//! Administrators can send a fresh invitation, which makes the earlier link stop working.
+
+use actix_web::{post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use staffroom_domain::{Password, UserId};
+use staffroom_persistence::invitations::{self, InvitationRow, NewInvitation};
+use staffroom_persistence::users;
+use utoipa::ToSchema;
+
+use crate::auth::{Principal, password};
+use crate::db;
+use crate::error::{
+    ApiError, Conflict, Forbidden, MalformedBody, NotFound, Unauthorized, Unprocessable,
+};
+use crate::extract::{RequestId, ValidJson};
+use crate::state::AppState;
+use crate::views::utc;
+
+/// Bytes of randomness in an invitation token.
+const TOKEN_BYTES: usize = 32;
+
+/// A new invitation of `first_name` at `email`: the raw token (for the caller to throw
+/// away) and what to store and send.
+pub fn new_invitation(state: &AppState, first_name: &str) -> NewInvitation {
+    let token = password::random_token(TOKEN_BYTES);
+    let expires_at = staffroom_persistence::tx::now() + state.invitation_ttl;
+    let link = format!(
+        "{}/accept-invitation?token={token}",
+        state.public_url.trim_end_matches('/')
+    );
+    NewInvitation {
+        token_hash: password::digest(&token),
+        expires_at,
+        subject: "You are invited to Staffroom".to_owned(),
+        body: format!(
+            "Hello {first_name},\n\nAn administrator of your practice has created your \
+             Staffroom account. Choose your password here:\n\n{link}\n\nThe link works once \
+             and until {} UTC.\n",
+            expires_at.format("%Y-%m-%d %H:%M")
+        ),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationView {
+    pub user_id: UserId,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+    /// The link stops working then.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl TryFrom<InvitationRow> for InvitationView {
+    type Error = ApiError;
+
+    fn try_from(r: InvitationRow) -> Result<Self, ApiError> {
+        Ok(Self {
+            user_id: r.user_id.parse().map_err(|_| ApiError::internal())?,
+            email: r.email,
+            created_at: utc(r.created_at),
+            expires_at: utc(r.expires_at),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitationRequest {
+    /// The password the user chooses (at least 10 characters).
+    pub password: Password,
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(accept_invitation).service(resend_invitation);
+}
+
+/// Accept an invitation with the token from its email and choose a password; then log in.
+/// The token works once; a resent invitation replaces it; an expired one answers `410
+/// invitation_expired`.
+#[utoipa::path(
+    tag = "users",
+    params(("token" = String, Path, description = "The token from the invitation link")),
+    request_body = AcceptInvitationRequest,
+    responses(
+        (status = 200, body = InvitationView, description = "Accepted: the user can log in."),
+        (status = 400, response = MalformedBody),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 410, description = "The invitation has expired (`invitation_expired`).", content_type = "application/problem+json", body = crate::error::Problem),
+        (status = 422, response = Unprocessable),
+    )
+)]
+#[post("/v1/invitations/{token}/accept")]
+pub async fn accept_invitation(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    request_id: RequestId,
+    body: ValidJson<AcceptInvitationRequest>,
+) -> Result<web::Json<InvitationView>, ApiError> {
+    let token_hash = password::digest(&token.into_inner());
+    let secret = body.0.password;
+    let hashed = web::block(move || password::hash(secret.expose()))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|_| ApiError::internal())?;
+    let request = Some(request_id.0);
+    let row = db::run(&state, move |c| {
+        invitations::accept(c, &token_hash, &hashed, request)
+    })
+    .await?;
+    Ok(web::Json(InvitationView::try_from(row)?))
+}
+
+/// Send a user who has not set a password a fresh invitation; the earlier link stops
+/// working (`409 password_already_set` once they have one).
+#[utoipa::path(
+    tag = "users",
+    params(("id" = UserId, Path, description = "User id")),
+    responses(
+        (status = 201, body = InvitationView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/users/{id}/invitation")]
+pub async fn resend_invitation(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<UserId>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    principal.require_admin()?;
+    let (site, user_id) = (principal.site_id, id.into_inner());
+    let user = db::run(&state, move |c| users::get(c, site, user_id)).await?;
+    principal.require_administers(&user)?;
+    let invitation = new_invitation(&state, &user.first_name);
+    let ctx = principal.audit();
+    let row = db::run(&state, move |c| {
+        invitations::resend(c, &ctx, user_id, invitation)
+    })
+    .await?;
+    Ok(actix_web::HttpResponse::Created().json(InvitationView::try_from(row)?))
+}

@@ -1,0 +1,397 @@
+//! Works the outbox (DESIGN.md): runs each job's provider call outside any transaction and
+//! records the outcome with `staffroom_persistence::outbox::finish`.
+//!
+//! * A request that wrote a job calls [`Outbox::run_now`]: the job runs at once and the
+//!   request waits for it up to a short budget. When the provider is slower, the call goes
+//!   on in the background and the request answers with the `pending` state.
+//! * [`Outbox::spawn_worker`] polls for due jobs (new ones nobody ran, and retries) in every
+//!   `serve` process and in `staffroom worker`. Jobs are leased, so several processes on one
+//!   database never work one job at the same time.
+//! * A transient failure is retried with exponential backoff and jitter
+//!   (`staffroom_domain::RetryPolicy`); a permanent one, or the last attempt, fails the job
+//!   and its effect moves the state back. Every attempt sends the job's idempotency key.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::Rng;
+use serde_json::{Value, json};
+use staffroom_connectors::{
+    EmailMessage, EmailSender, ExerciseProvider, ImagingProvider, NewExerciseUser, ProviderError,
+};
+use staffroom_domain::{AfterFailure, JobStatus, RetryPolicy};
+use staffroom_persistence::exercise::{self, JobPayload};
+use staffroom_persistence::mail::{self, MailPayload};
+use staffroom_persistence::outbox::{self, JobRow, Outcome};
+use staffroom_persistence::{DbConnection, Pool, StoreError, StoreResult};
+use tokio::sync::watch;
+
+/// How often a request checks on a job another worker is running.
+const AWAIT_POLL: Duration = Duration::from_millis(20);
+
+/// How a job that ran out of attempts records its last error.
+const GAVE_UP: &str = "gave up after ";
+
+/// Whether a failed job's error says the provider stayed unavailable (every attempt failed
+/// transiently) rather than refused the request.
+pub fn gave_up(error: &str) -> bool {
+    error.starts_with(GAVE_UP)
+}
+
+/// The providers jobs talk to.
+#[derive(Clone)]
+pub struct Providers {
+    pub exercise: Arc<dyn ExerciseProvider>,
+    pub imaging: Arc<dyn ImagingProvider>,
+    pub email: Arc<dyn EmailSender>,
+}
+
+/// How the outbox is worked.
+#[derive(Debug, Clone)]
+pub struct OutboxConfig {
+    pub policy: RetryPolicy,
+    /// How long a claim holds a job; longer than any provider call can take.
+    pub lease: Duration,
+    /// How often an idle worker looks for due jobs.
+    pub poll: Duration,
+    /// Jobs one worker runs at once.
+    pub batch: i64,
+    /// How long a request waits for the job it wrote before answering `pending`.
+    pub inline_budget: Duration,
+    /// Names this process in lease owners (`host:pid`).
+    pub worker_name: String,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            policy: RetryPolicy::default(),
+            lease: Duration::from_secs(60),
+            poll: Duration::from_millis(500),
+            batch: 32,
+            inline_budget: Duration::from_secs(2),
+            worker_name: format!("staffroom-{}", std::process::id()),
+        }
+    }
+}
+
+/// The outbox worker shared by handlers and the background loop.
+pub struct Outbox {
+    pool: Pool,
+    providers: Providers,
+    config: OutboxConfig,
+    /// Attempts made by this process, by job kind and outcome, for `/metrics`.
+    attempts: Mutex<BTreeMap<(String, &'static str), u64>>,
+}
+
+/// What running a job at once came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunNow {
+    /// Finished within the budget with this outcome.
+    Finished(Outcome),
+    /// Still running (or waiting for a retry, or taken by another worker).
+    Pending,
+}
+
+async fn blocking<T, F>(pool: &Pool, f: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> StoreResult<T> + Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().map_err(StoreError::from)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| StoreError::Pool(format!("blocking task failed: {e}")))?
+}
+
+fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+impl Outbox {
+    pub fn new(pool: Pool, providers: Providers, config: OutboxConfig) -> Self {
+        Self {
+            pool,
+            providers,
+            config,
+            attempts: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The Prometheus text of this process's attempts.
+    pub fn render_metrics(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::from(
+            "# HELP staffroom_outbox_attempts_total Provider calls made for outbox jobs.\n\
+             # TYPE staffroom_outbox_attempts_total counter\n",
+        );
+        if let Ok(attempts) = self.attempts.lock() {
+            for ((kind, outcome), n) in attempts.iter() {
+                let _ = writeln!(
+                    out,
+                    "staffroom_outbox_attempts_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {n}"
+                );
+            }
+        }
+        out
+    }
+
+    pub fn providers(&self) -> &Providers {
+        &self.providers
+    }
+
+    pub fn config(&self) -> &OutboxConfig {
+        &self.config
+    }
+
+    /// Runs the job the request just wrote, waiting up to the inline budget. If a worker
+    /// took the job first, waits the same budget for that worker's outcome instead.
+    pub async fn run_now(self: &Arc<Self>, job: &JobRow) -> StoreResult<RunNow> {
+        let deadline = tokio::time::Instant::now() + self.config.inline_budget;
+        let owner = outbox::new_owner(&self.config.worker_name);
+        let lease = chrono_duration(self.config.lease);
+        let (id, claimer) = (job.id.clone(), owner.clone());
+        let claimed = blocking(&self.pool, move |c| outbox::claim(c, &id, &claimer, lease)).await?;
+        let Some(job) = claimed else {
+            return self.await_outcome(job, deadline).await;
+        };
+        let this = Arc::clone(self);
+        let mut task = tokio::spawn(async move { this.work(owner, job).await });
+        match tokio::time::timeout_at(deadline, &mut task).await {
+            Ok(Ok(Ok(Some(outcome)))) => Ok(RunNow::Finished(outcome)),
+            Ok(Ok(Ok(None))) => Ok(RunNow::Pending),
+            Ok(Ok(Err(e))) => Err(e),
+            Ok(Err(e)) => Err(StoreError::Pool(format!("outbox task failed: {e}"))),
+            // The call goes on in the background and records its outcome itself.
+            Err(_) => Ok(RunNow::Pending),
+        }
+    }
+
+    /// Polls a job another worker holds until it is finished or `deadline` passes.
+    async fn await_outcome(
+        &self,
+        job: &JobRow,
+        deadline: tokio::time::Instant,
+    ) -> StoreResult<RunNow> {
+        loop {
+            let (site, id) = (job.site_id.clone(), job.id.clone());
+            let row = blocking(&self.pool, move |c| outbox::get(c, &site, &id)).await?;
+            match row.status.parse::<JobStatus>() {
+                Ok(JobStatus::Succeeded) => {
+                    let result = row
+                        .result
+                        .as_deref()
+                        .and_then(|r| serde_json::from_str(r).ok())
+                        .unwrap_or(Value::Null);
+                    return Ok(RunNow::Finished(Outcome::Succeeded { result }));
+                }
+                Ok(JobStatus::Failed) => {
+                    let error = row.last_error.unwrap_or_default();
+                    return Ok(RunNow::Finished(Outcome::Failed { error }));
+                }
+                _ => {}
+            }
+            if tokio::time::Instant::now() + AWAIT_POLL > deadline {
+                return Ok(RunNow::Pending);
+            }
+            tokio::time::sleep(AWAIT_POLL).await;
+        }
+    }
+
+    /// Claims due jobs and runs them together; returns how many it ran.
+    pub async fn tick(self: &Arc<Self>) -> StoreResult<usize> {
+        let (worker, lease, batch) = (
+            self.config.worker_name.clone(),
+            chrono_duration(self.config.lease),
+            self.config.batch,
+        );
+        let claimed = blocking(&self.pool, move |c| {
+            outbox::claim_due(c, &worker, lease, batch)
+        })
+        .await?;
+        let ran = claimed.len();
+        let mut running = tokio::task::JoinSet::new();
+        for (owner, job) in claimed {
+            let this = Arc::clone(self);
+            running.spawn(async move { this.work(owner, job).await });
+        }
+        while let Some(done) = running.join_next().await {
+            match done {
+                Ok(Err(e)) => tracing::error!(error = %e, "outbox job could not be recorded"),
+                Err(e) => tracing::error!(error = %e, "outbox job task failed"),
+                Ok(Ok(_)) => {}
+            }
+        }
+        Ok(ran)
+    }
+
+    /// Polls for due jobs until `shutdown` turns true.
+    pub fn spawn_worker(
+        self: &Arc<Self>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            tracing::info!(worker = %this.config.worker_name, "outbox worker started");
+            loop {
+                if *shutdown.borrow() {
+                    break;
+                }
+                let idle = match this.tick().await {
+                    Ok(0) => true,
+                    Ok(_) => false,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "outbox poll failed");
+                        true
+                    }
+                };
+                if idle {
+                    tokio::select! {
+                        _ = tokio::time::sleep(this.config.poll) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+            }
+            tracing::info!(worker = %this.config.worker_name, "outbox worker stopped");
+        })
+    }
+
+    /// One attempt: the provider call, then its outcome recorded under the lease. `None` if
+    /// the lease was lost meanwhile (another worker records the job).
+    async fn work(self: Arc<Self>, owner: String, job: JobRow) -> StoreResult<Option<Outcome>> {
+        let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
+        let outcome = match self.attempt(&job).await {
+            Ok(result) => Outcome::Succeeded { result },
+            Err(e) => {
+                let jitter = rand::thread_rng().r#gen::<f64>();
+                match self
+                    .config
+                    .policy
+                    .after_failure(attempts, e.is_transient(), jitter)
+                {
+                    AfterFailure::RetryIn(delay) => Outcome::RetryAt {
+                        at: staffroom_persistence::tx::now() + chrono_duration(delay),
+                        error: e.to_string(),
+                    },
+                    AfterFailure::GiveUp if e.is_transient() => Outcome::Failed {
+                        error: format!("{GAVE_UP}{attempts} attempts: {e}"),
+                    },
+                    AfterFailure::GiveUp => Outcome::Failed {
+                        error: e.to_string(),
+                    },
+                }
+            }
+        };
+        let label = match &outcome {
+            Outcome::Succeeded { .. } => "succeeded",
+            Outcome::RetryAt { .. } => "retry",
+            Outcome::Failed { .. } => "failed",
+        };
+        tracing::info!(job = %job.id, kind = %job.kind, attempt = attempts, outcome = label,
+            "outbox job attempted");
+        if let Ok(mut counts) = self.attempts.lock() {
+            *counts.entry((job.kind.clone(), label)).or_default() += 1;
+        }
+        let recorded = outcome.clone();
+        let finished = blocking(&self.pool, move |c| {
+            outbox::finish(c, &job, &owner, &recorded, |c, job, outcome| {
+                match job.kind.as_str() {
+                    exercise::CREATE_USER | exercise::DELETE_USER => {
+                        exercise::settle(c, job, outcome)
+                    }
+                    mail::SEND => mail::settle(c, job),
+                    _ => Ok(()),
+                }
+            })
+        })
+        .await?;
+        Ok(finished.then_some(outcome))
+    }
+
+    /// The provider call a job stands for.
+    async fn attempt(&self, job: &JobRow) -> Result<Value, ProviderError> {
+        let unreadable = |e: serde_json::Error| ProviderError::Permanent {
+            status: 0,
+            code: Some("unreadable_job".to_owned()),
+            reason: format!("the job's payload is not readable: {e}"),
+        };
+        let key = job.idempotency_key.as_str();
+        match job.kind.as_str() {
+            exercise::CREATE_USER => {
+                let p: JobPayload = serde_json::from_str(&job.payload).map_err(unreadable)?;
+                let user = NewExerciseUser {
+                    first_name: p.first_name,
+                    last_name: p.last_name,
+                    external_id: p.user_id,
+                };
+                let created = self
+                    .providers
+                    .exercise
+                    .create_user(&p.clm_id, &user, key)
+                    .await?;
+                Ok(json!({"id": created.id, "clm_id": created.clm_id}))
+            }
+            exercise::DELETE_USER => {
+                let p: JobPayload = serde_json::from_str(&job.payload).map_err(unreadable)?;
+                if let Some(provider_user) = &p.provider_user_id {
+                    self.providers
+                        .exercise
+                        .delete_user(&p.clm_id, provider_user, key)
+                        .await?;
+                }
+                Ok(json!({"deleted": p.provider_user_id}))
+            }
+            mail::SEND => {
+                let p: MailPayload = serde_json::from_str(&job.payload).map_err(unreadable)?;
+                let message = EmailMessage {
+                    to: p.to,
+                    subject: p.subject,
+                    body: p.body,
+                };
+                let sent = self.providers.email.send(&message, key).await?;
+                Ok(json!({"id": sent.id}))
+            }
+            other => Err(ProviderError::Permanent {
+                status: 0,
+                code: Some("unknown_job_kind".to_owned()),
+                reason: format!("no provider call is known for job kind {other}"),
+            }),
+        }
+    }
+}
+
+/// The embedded email sink: "sends" by keeping the message in the database, once per
+/// idempotency key, for `staffroom mail list`.
+pub struct StoredMail {
+    pool: Pool,
+}
+
+impl StoredMail {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait::async_trait]
+impl EmailSender for StoredMail {
+    async fn send(
+        &self,
+        message: &EmailMessage,
+        idempotency_key: &str,
+    ) -> Result<staffroom_connectors::SentEmail, ProviderError> {
+        let payload = MailPayload {
+            to: message.to.clone(),
+            subject: message.subject.clone(),
+            body: message.body.clone(),
+        };
+        let key = idempotency_key.to_owned();
+        let stored = blocking(&self.pool, move |c| mail::store(c, &key, &payload))
+            .await
+            .map_err(|e| ProviderError::unreachable(format!("mail store: {e}")))?;
+        Ok(staffroom_connectors::SentEmail { id: stored.id })
+    }
+}

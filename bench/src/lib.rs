@@ -1,0 +1,50 @@
+//! What the benchmarks share: starting the server in-process against its own provider
+//! simulator, logging in, and summarising timings.
+
+use std::error::Error;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub type BoxError = Box<dyn Error + Send + Sync>;
+
+/// Logs in and returns the bearer token.
+pub async fn login(
+    http: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> Result<String, BoxError> {
+    let response = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await?;
+    let status = response.status();
+    let body: Value = response.json().await?;
+    match body["access_token"].as_str() {
+        Some(token) if status.is_success() => Ok(token.to_owned()),
+        _ => Err(format!("login failed: {status} {body}").into()),
+    }
+}
+
+/// The median of `times` (zero when empty).
+pub fn median(times: &[Duration]) -> Duration {
+    percentile(times, 50.0)
+}
+
+/// The nearest-rank percentile `p` (0–100) of `times` (zero when empty).
+pub fn percentile(times: &[Duration], p: f64) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort_unstable();
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}

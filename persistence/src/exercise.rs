@@ -1,0 +1,548 @@
+//! The exercise-prescription integration (SPEC §6.1): the site's connection, each user's
+//! provider state, and the outbox jobs that carry a state change to the provider. The rules
+//! are the domain's (`staffroom_domain::exercise`); this module stores what they decide.
+//!
+//! A request that adds, deactivates or reactivates a user writes, in one transaction, the
+//! user's `pending` state, the outbox job and the audit event. When the job finishes,
+//! [`settle`] moves the state on (or back, if the provider refused) in the transaction that
+//! records the job's outcome, and sends the user a notice by email through the outbox.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use staffroom_domain::{
+    ExerciseAction, ExerciseNames, ExerciseState, PersonName, SiteId, UserId, UserStatus, begin,
+    guess_names, rename, settle as settle_state,
+};
+
+use crate::audit::{self, Change};
+use crate::error::Conflict;
+use crate::outbox::{self, JobRow, Outcome};
+use crate::page::{Page, decode_cursor, page_from_rows};
+use crate::schema::{exercise_integrations, exercise_users, users};
+use crate::tx::{AuditContext, now, write_tx};
+use crate::{DbConnection, StoreError, StoreResult};
+
+/// Job kinds this module writes.
+pub const CREATE_USER: &str = "exercise.create_user";
+pub const DELETE_USER: &str = "exercise.delete_user";
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = exercise_integrations)]
+pub struct IntegrationRow {
+    pub site_id: String,
+    pub clm_id: String,
+    pub clinic_name: String,
+    pub connected_at: NaiveDateTime,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = exercise_users, treat_none_as_null = true)]
+pub struct ExerciseUserRow {
+    pub user_id: String,
+    pub site_id: String,
+    pub clm_id: String,
+    pub state: String,
+    pub pending_action: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub provider_user_id: Option<String>,
+    pub last_error: Option<String>,
+    pub job_id: Option<String>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One site user as the integration screen shows them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExerciseUserView {
+    pub user_id: UserId,
+    pub email: String,
+    pub user_status: UserStatus,
+    pub state: ExerciseState,
+    pub pending_action: Option<ExerciseAction>,
+    /// The stored names, or the names guessed from the profile while nothing is stored.
+    pub names: ExerciseNames,
+    pub names_locked: bool,
+    pub last_error: Option<String>,
+    pub job_id: Option<String>,
+    pub provider_user_id: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// What the outbox job carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobPayload {
+    pub user_id: String,
+    pub action: ExerciseAction,
+    pub clm_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// The provider's user, for a deletion.
+    pub provider_user_id: Option<String>,
+}
+
+fn corrupt<E: std::fmt::Display>(e: E) -> StoreError {
+    StoreError::corrupt(e)
+}
+
+fn conflict(c: Conflict) -> StoreError {
+    StoreError::Conflict(c)
+}
+
+/// The site's connection, if any.
+pub fn integration(conn: &mut DbConnection, site: SiteId) -> StoreResult<Option<IntegrationRow>> {
+    Ok(exercise_integrations::table
+        .find(site.to_string())
+        .select(IntegrationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Connects the site to the provider clinic `clm_id` (already confirmed by the provider),
+/// replacing an earlier connection.
+pub fn connect(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    clm_id: &str,
+    clinic_name: &str,
+) -> StoreResult<IntegrationRow> {
+    write_tx(conn, ctx.site_id, |conn| {
+        let before = integration(conn, ctx.site_id)?;
+        let row = IntegrationRow {
+            site_id: ctx.site_id.to_string(),
+            clm_id: clm_id.to_owned(),
+            clinic_name: clinic_name.to_owned(),
+            connected_at: now(),
+            version: before.as_ref().map_or(1, |b| b.version + 1),
+        };
+        diesel::delete(exercise_integrations::table.find(&row.site_id)).execute(conn)?;
+        diesel::insert_into(exercise_integrations::table)
+            .values(&row)
+            .execute(conn)?;
+        audit::record(
+            conn,
+            ctx,
+            Change {
+                action: "exercise.connected",
+                target_type: "site",
+                target_id: Some(row.site_id.clone()),
+                before: before.map(|b| json!({"clm_id": b.clm_id})),
+                after: Some(json!({"clm_id": row.clm_id, "clinic_name": row.clinic_name})),
+            },
+        )?;
+        Ok(row)
+    })
+}
+
+/// Disconnects the site. Users keep their provider state; nothing is deleted there.
+pub fn disconnect(conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<()> {
+    write_tx(conn, ctx.site_id, |conn| {
+        let before = integration(conn, ctx.site_id)?.ok_or(StoreError::NotFound)?;
+        diesel::delete(exercise_integrations::table.find(&before.site_id)).execute(conn)?;
+        audit::record(
+            conn,
+            ctx,
+            Change {
+                action: "exercise.disconnected",
+                target_type: "site",
+                target_id: Some(before.site_id.clone()),
+                before: Some(json!({"clm_id": before.clm_id})),
+                after: None,
+            },
+        )
+    })
+}
+
+type UserColumns = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<ExerciseUserRow>,
+);
+
+fn view((id, email, status, first, last, stored): UserColumns) -> StoreResult<ExerciseUserView> {
+    let first = PersonName::parse(&first).map_err(corrupt)?;
+    let last = PersonName::parse(&last).map_err(corrupt)?;
+    let user_id = id.parse().map_err(corrupt)?;
+    let user_status = status.parse().map_err(corrupt)?;
+    let Some(row) = stored else {
+        return Ok(ExerciseUserView {
+            user_id,
+            email,
+            user_status,
+            state: ExerciseState::NotAdded,
+            pending_action: None,
+            names: guess_names(&first, &last),
+            names_locked: false,
+            last_error: None,
+            job_id: None,
+            provider_user_id: None,
+            updated_at: None,
+        });
+    };
+    let state: ExerciseState = row.state.parse().map_err(corrupt)?;
+    Ok(ExerciseUserView {
+        user_id,
+        email,
+        user_status,
+        state,
+        pending_action: row
+            .pending_action
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(corrupt)?,
+        names: ExerciseNames {
+            first_name: PersonName::parse(&row.first_name).map_err(corrupt)?,
+            last_name: PersonName::parse(&row.last_name).map_err(corrupt)?,
+        },
+        names_locked: state != ExerciseState::NotAdded,
+        last_error: row.last_error,
+        job_id: row.job_id,
+        provider_user_id: row.provider_user_id,
+        updated_at: Some(row.updated_at),
+    })
+}
+
+/// Every user of the site with their provider state, by user id.
+pub fn list_users(
+    conn: &mut DbConnection,
+    site: SiteId,
+    limit: i64,
+    cursor: Option<&str>,
+) -> StoreResult<Page<ExerciseUserView>> {
+    let mut query = users::table
+        .left_join(exercise_users::table)
+        .filter(users::site_id.eq(site.to_string()))
+        .select((
+            users::id,
+            users::email,
+            users::status,
+            users::first_name,
+            users::last_name,
+            Option::<ExerciseUserRow>::as_select(),
+        ))
+        .order(users::id.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(cursor) = cursor {
+        let after: String = decode_cursor(cursor)?;
+        query = query.filter(users::id.gt(after));
+    }
+    let rows: Vec<UserColumns> = query.load(conn)?;
+    let page = page_from_rows(rows, limit, |r| r.0.clone());
+    let items = page
+        .items
+        .into_iter()
+        .map(view)
+        .collect::<StoreResult<_>>()?;
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// One user of the site with their provider state; `NotFound` for another site's user.
+pub fn get_user(
+    conn: &mut DbConnection,
+    site: SiteId,
+    user: UserId,
+) -> StoreResult<ExerciseUserView> {
+    let row: UserColumns = users::table
+        .left_join(exercise_users::table)
+        .filter(users::site_id.eq(site.to_string()))
+        .filter(users::id.eq(user.to_string()))
+        .select((
+            users::id,
+            users::email,
+            users::status,
+            users::first_name,
+            users::last_name,
+            Option::<ExerciseUserRow>::as_select(),
+        ))
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    view(row)
+}
+
+fn stored_row(conn: &mut DbConnection, user: UserId) -> StoreResult<Option<ExerciseUserRow>> {
+    Ok(exercise_users::table
+        .find(user.to_string())
+        .select(ExerciseUserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+fn save(conn: &mut DbConnection, row: &ExerciseUserRow, exists: bool) -> StoreResult<()> {
+    if exists {
+        diesel::update(exercise_users::table.find(&row.user_id))
+            .set(row)
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(exercise_users::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn names_json(names: &ExerciseNames) -> serde_json::Value {
+    json!({"first_name": names.first_name.as_str(), "last_name": names.last_name.as_str()})
+}
+
+/// Stores edited names for a user not yet added (`409 names_locked` afterwards).
+pub fn rename_user(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    user: UserId,
+    names: &ExerciseNames,
+) -> StoreResult<ExerciseUserView> {
+    write_tx(conn, ctx.site_id, |conn| {
+        let integration = integration(conn, ctx.site_id)?
+            .ok_or_else(|| conflict(Conflict::ExerciseNotConnected))?;
+        let current = get_user(conn, ctx.site_id, user)?;
+        rename(current.state, &current.names, names)
+            .map_err(|r| conflict(Conflict::Exercise(r)))?;
+        if &current.names == names {
+            return Ok(current);
+        }
+        let stored = stored_row(conn, user)?;
+        let at = now();
+        let row = ExerciseUserRow {
+            user_id: user.to_string(),
+            site_id: ctx.site_id.to_string(),
+            clm_id: integration.clm_id,
+            state: ExerciseState::NotAdded.as_str().to_owned(),
+            pending_action: None,
+            first_name: names.first_name.to_string(),
+            last_name: names.last_name.to_string(),
+            provider_user_id: None,
+            last_error: stored.as_ref().and_then(|s| s.last_error.clone()),
+            job_id: stored.as_ref().and_then(|s| s.job_id.clone()),
+            version: stored.as_ref().map_or(1, |s| s.version + 1),
+            created_at: stored.as_ref().map_or(at, |s| s.created_at),
+            updated_at: at,
+        };
+        save(conn, &row, stored.is_some())?;
+        audit::record(
+            conn,
+            ctx,
+            Change {
+                action: "exercise.user_renamed",
+                target_type: "user",
+                target_id: Some(user.to_string()),
+                before: Some(names_json(&current.names)),
+                after: Some(names_json(names)),
+            },
+        )?;
+        get_user(conn, ctx.site_id, user)
+    })
+}
+
+/// Starts `action` for `user`: checks the rules, stores the `pending` state and writes the
+/// outbox job and the audit event, all in one transaction. `names` are the add's names; for
+/// a reactivation they must be the stored ones if sent (`409 names_locked`).
+pub fn start(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    user: UserId,
+    action: ExerciseAction,
+    names: Option<&ExerciseNames>,
+) -> StoreResult<(ExerciseUserView, JobRow)> {
+    write_tx(conn, ctx.site_id, |conn| {
+        let integration = integration(conn, ctx.site_id)?
+            .ok_or_else(|| conflict(Conflict::ExerciseNotConnected))?;
+        let current = get_user(conn, ctx.site_id, user)?;
+        begin(current.state, action).map_err(|r| conflict(Conflict::Exercise(r)))?;
+        if let Some(names) = names {
+            rename(current.state, &current.names, names)
+                .map_err(|r| conflict(Conflict::Exercise(r)))?;
+        }
+        if action != ExerciseAction::Deactivate && current.user_status != UserStatus::Active {
+            return Err(conflict(Conflict::UserInactive));
+        }
+        let names = names.cloned().unwrap_or_else(|| current.names.clone());
+        let stored = stored_row(conn, user)?;
+        // A deletion goes to the clinic the user was created at.
+        let clm_id = match (&stored, action) {
+            (Some(s), ExerciseAction::Deactivate) => s.clm_id.clone(),
+            _ => integration.clm_id,
+        };
+        let payload = JobPayload {
+            user_id: user.to_string(),
+            action,
+            clm_id: clm_id.clone(),
+            first_name: names.first_name.to_string(),
+            last_name: names.last_name.to_string(),
+            provider_user_id: current.provider_user_id.clone(),
+        };
+        let kind = if action == ExerciseAction::Deactivate {
+            DELETE_USER
+        } else {
+            CREATE_USER
+        };
+        let job = outbox::enqueue(
+            conn,
+            ctx,
+            kind,
+            Some(&payload.user_id),
+            &serde_json::to_value(&payload).map_err(corrupt)?,
+        )?;
+        let at = now();
+        let row = ExerciseUserRow {
+            user_id: user.to_string(),
+            site_id: ctx.site_id.to_string(),
+            clm_id,
+            state: ExerciseState::Pending.as_str().to_owned(),
+            pending_action: Some(action.as_str().to_owned()),
+            first_name: payload.first_name.clone(),
+            last_name: payload.last_name.clone(),
+            provider_user_id: current.provider_user_id.clone(),
+            last_error: None,
+            job_id: Some(job.id.clone()),
+            version: stored.as_ref().map_or(1, |s| s.version + 1),
+            created_at: stored.as_ref().map_or(at, |s| s.created_at),
+            updated_at: at,
+        };
+        save(conn, &row, stored.is_some())?;
+        audit::record(
+            conn,
+            ctx,
+            Change {
+                action: match action {
+                    ExerciseAction::Add => "exercise.user_add_requested",
+                    ExerciseAction::Deactivate => "exercise.user_deactivate_requested",
+                    ExerciseAction::Reactivate => "exercise.user_reactivate_requested",
+                },
+                target_type: "user",
+                target_id: Some(user.to_string()),
+                before: Some(json!({"state": current.state})),
+                after: Some(json!({
+                    "state": ExerciseState::Pending,
+                    "action": action,
+                    "job_id": job.id,
+                    "first_name": payload.first_name,
+                    "last_name": payload.last_name,
+                })),
+            },
+        )?;
+        Ok((get_user(conn, ctx.site_id, user)?, job))
+    })
+}
+
+/// Applies a finished job to the user's state: forward when the provider did it, back when
+/// it refused (keeping its reason). A job that is no longer the user's latest changes
+/// nothing. Runs inside the transaction of `outbox::finish`.
+pub fn settle(conn: &mut DbConnection, job: &JobRow, outcome: &Outcome) -> StoreResult<()> {
+    let payload: JobPayload = serde_json::from_str(&job.payload).map_err(corrupt)?;
+    let user: UserId = payload.user_id.parse().map_err(corrupt)?;
+    let Some(mut row) = stored_row(conn, user)? else {
+        return Ok(());
+    };
+    if row.job_id.as_deref() != Some(job.id.as_str()) {
+        return Ok(());
+    }
+    let succeeded = matches!(outcome, Outcome::Succeeded { .. });
+    let state = settle_state(payload.action, succeeded);
+    row.state = state.as_str().to_owned();
+    row.pending_action = None;
+    row.updated_at = now();
+    row.version += 1;
+    match outcome {
+        Outcome::Succeeded { result } => {
+            row.last_error = None;
+            row.provider_user_id = if payload.action == ExerciseAction::Deactivate {
+                None
+            } else {
+                result.get("id").and_then(|v| v.as_str()).map(str::to_owned)
+            };
+        }
+        Outcome::Failed { error } | Outcome::RetryAt { error, .. } => {
+            row.last_error = Some(error.clone());
+        }
+    }
+    save(conn, &row, true)?;
+    let ctx = job.audit_context()?;
+    let action = match (payload.action, succeeded) {
+        (ExerciseAction::Add, true) => "exercise.user_added",
+        (ExerciseAction::Deactivate, true) => "exercise.user_deactivated",
+        (ExerciseAction::Reactivate, true) => "exercise.user_reactivated",
+        (ExerciseAction::Add, false) => "exercise.user_add_failed",
+        (ExerciseAction::Deactivate, false) => "exercise.user_deactivate_failed",
+        (ExerciseAction::Reactivate, false) => "exercise.user_reactivate_failed",
+    };
+    audit::record(
+        conn,
+        &ctx,
+        Change {
+            action,
+            target_type: "user",
+            target_id: Some(payload.user_id.clone()),
+            before: Some(json!({"state": ExerciseState::Pending, "job_id": job.id})),
+            after: Some(json!({"state": state, "last_error": row.last_error})),
+        },
+    )?;
+    if succeeded {
+        notify(conn, &ctx, user, payload.action)?;
+    }
+    Ok(())
+}
+
+/// Tells the user by email that their access to the exercise tool changed.
+fn notify(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    user: UserId,
+    action: ExerciseAction,
+) -> StoreResult<()> {
+    let (email, first_name): (String, String) = users::table
+        .find(user.to_string())
+        .select((users::email, users::first_name))
+        .first(conn)?;
+    let (subject, body) = if action == ExerciseAction::Deactivate {
+        (
+            "Your exercise-prescription access has been removed",
+            format!(
+                "Hello {first_name},\n\nYour site administrator has removed your account \
+                 from the exercise-prescription tool. Ask them if you need it back.\n"
+            ),
+        )
+    } else {
+        (
+            "You can now use the exercise-prescription tool",
+            format!(
+                "Hello {first_name},\n\nYour site administrator has added you to the \
+                 exercise-prescription tool. Open it from Staffroom to start prescribing.\n"
+            ),
+        )
+    };
+    crate::mail::queue(conn, ctx, Some(&user.to_string()), &email, subject, &body)?;
+    Ok(())
+}
+
+/// Where a user's launch link comes from: the provider clinic and user, if the user is
+/// active at the provider.
+pub fn launch_target(
+    conn: &mut DbConnection,
+    site: SiteId,
+    user: UserId,
+) -> StoreResult<Option<(String, String)>> {
+    let row = exercise_users::table
+        .filter(exercise_users::site_id.eq(site.to_string()))
+        .filter(exercise_users::user_id.eq(user.to_string()))
+        .select(ExerciseUserRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.and_then(|r| {
+        (r.state == ExerciseState::Active.as_str())
+            .then_some(r.provider_user_id.map(|p| (r.clm_id, p)))
+            .flatten()
+    }))
+}
