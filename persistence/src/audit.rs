@@ -46,34 +46,49 @@ pub fn record(conn: &mut DbConnection, ctx: &AuditContext, change: Change<'_>) -
     Ok(())
 }
 
-/// Records many changes made by `ctx` with a handful of statements.
+/// Records many changes made by `ctx` with a handful of statements: one per distinct
+/// change (action, target type, before, after), whatever the number of targets.
 pub fn record_all(
     conn: &mut DbConnection,
     ctx: &AuditContext,
     changes: Vec<Change<'_>>,
 ) -> StoreResult<()> {
-    let shared = AuditConstants {
-        site_id: &ctx.site_id.to_string(),
-        occurred_at: now(),
-        actor_kind: &ctx.actor_kind,
-        actor_id: ctx.actor_id.as_deref(),
-        on_behalf_of: ctx.on_behalf_of.as_deref(),
-        request_id: ctx.request_id.as_deref(),
-    };
-    let rows = changes
-        .into_iter()
-        .map(|c| {
-            [
-                Some(AuditEventId::new().to_string()),
-                Some(c.action.to_owned()),
-                Some(c.target_type.to_owned()),
-                c.target_id,
-                c.before.map(|v| v.to_string()),
-                c.after.map(|v| v.to_string()),
-            ]
-        })
-        .collect();
-    insert_audit_events(conn, &shared, rows)?;
+    type Key<'a> = (&'a str, &'a str, Option<String>, Option<String>);
+    type Targets = Vec<(String, Option<String>)>;
+    let mut groups: Vec<(Key<'_>, Targets)> = Vec::new();
+    let mut index: std::collections::HashMap<Key<'_>, usize> = std::collections::HashMap::new();
+    for c in changes {
+        let key = (
+            c.action,
+            c.target_type,
+            c.before.map(|v| v.to_string()),
+            c.after.map(|v| v.to_string()),
+        );
+        let row = (AuditEventId::new().to_string(), c.target_id);
+        match index.get(&key) {
+            Some(&i) => groups[i].1.push(row),
+            None => {
+                index.insert(key.clone(), groups.len());
+                groups.push((key, vec![row]));
+            }
+        }
+    }
+    let (site, occurred_at) = (ctx.site_id.to_string(), now());
+    for ((action, target_type, before, after), rows) in &groups {
+        let shared = AuditConstants {
+            site_id: &site,
+            occurred_at,
+            actor_kind: &ctx.actor_kind,
+            actor_id: ctx.actor_id.as_deref(),
+            on_behalf_of: ctx.on_behalf_of.as_deref(),
+            request_id: ctx.request_id.as_deref(),
+            action,
+            target_type,
+            before_state: before.as_deref(),
+            after_state: after.as_deref(),
+        };
+        insert_audit_events(conn, &shared, rows)?;
+    }
     Ok(())
 }
 

@@ -34,11 +34,6 @@ fn json_column(i: usize) -> String {
     format!("value ->> {i}")
 }
 
-/// Column `i` of PostgreSQL's arrays.
-fn array_column(i: usize) -> String {
-    format!("c{i}")
-}
-
 /// Grants `permission` rows: `(user_id, permission)` pairs of users of `site`.
 pub fn insert_permissions(
     conn: &mut DbConnection,
@@ -102,7 +97,8 @@ pub fn insert_clinics(
     Ok(written)
 }
 
-/// What every audit event of one request shares.
+/// What the audit events of one statement share: the request's who and when, and the
+/// change (a bulk update records the same change for many users).
 pub struct AuditConstants<'a> {
     pub site_id: &'a str,
     pub occurred_at: NaiveDateTime,
@@ -110,83 +106,63 @@ pub struct AuditConstants<'a> {
     pub actor_id: Option<&'a str>,
     pub on_behalf_of: Option<&'a str>,
     pub request_id: Option<&'a str>,
+    pub action: &'a str,
+    pub target_type: &'a str,
+    pub before_state: Option<&'a str>,
+    pub after_state: Option<&'a str>,
 }
 
-/// What differs between the audit events of one request, in column order: `id`, `action`,
-/// `target_type`, `target_id`, `before_state`, `after_state`.
-pub type AuditVarying = [Option<String>; 6];
-
-const AUDIT_VARYING: [&str; 6] = [
-    "id",
-    "action",
-    "target_type",
-    "target_id",
-    "before_state",
-    "after_state",
-];
-
-/// Writes many audit events of one request with one statement.
+/// Writes audit events that differ only in `(id, target_id)` with one statement.
 pub fn insert_audit_events(
     conn: &mut DbConnection,
     shared: &AuditConstants<'_>,
-    rows: Vec<AuditVarying>,
+    rows: &[(String, Option<String>)],
 ) -> StoreResult<usize> {
     if rows.is_empty() {
         return Ok(0);
     }
-    let insert = |values: &dyn Fn(usize) -> String, constants: [&str; 6], from: &str| {
-        format!(
-            "INSERT INTO audit_events (site_id, occurred_at, actor_kind, actor_id, \
-             on_behalf_of, request_id, {}) SELECT {}, {} FROM {from}",
-            AUDIT_VARYING.join(", "),
-            constants.join(", "),
-            (0..AUDIT_VARYING.len())
-                .map(values)
-                .collect::<Vec<_>>()
-                .join(", "),
-        )
-    };
-    let written = match conn {
-        DbConnection::Pg(c) => {
-            let arrays = (0..AUDIT_VARYING.len())
-                .map(|i| format!("${}::text[]", i + 7))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let names = (0..AUDIT_VARYING.len())
-                .map(array_column)
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = insert(
-                &array_column,
-                ["$1", "$2", "$3", "$4", "$5", "$6"],
-                &format!("unnest({arrays}) AS t ({names})"),
-            );
-            let column = |i: usize| rows.iter().map(|r| r[i].clone()).collect::<Vec<_>>();
-            diesel::sql_query(sql)
+    const COLUMNS: &str = "INSERT INTO audit_events (site_id, occurred_at, actor_kind, \
+        actor_id, on_behalf_of, request_id, action, target_type, before_state, after_state, \
+        id, target_id)";
+    macro_rules! bind_constants {
+        ($query:expr) => {
+            $query
                 .bind::<Text, _>(shared.site_id)
                 .bind::<Timestamp, _>(shared.occurred_at)
                 .bind::<Text, _>(shared.actor_kind)
                 .bind::<Nullable<Text>, _>(shared.actor_id)
                 .bind::<Nullable<Text>, _>(shared.on_behalf_of)
                 .bind::<Nullable<Text>, _>(shared.request_id)
-                .bind::<Array<Nullable<Text>>, _>(column(0))
-                .bind::<Array<Nullable<Text>>, _>(column(1))
-                .bind::<Array<Nullable<Text>>, _>(column(2))
-                .bind::<Array<Nullable<Text>>, _>(column(3))
-                .bind::<Array<Nullable<Text>>, _>(column(4))
-                .bind::<Array<Nullable<Text>>, _>(column(5))
+                .bind::<Text, _>(shared.action)
+                .bind::<Text, _>(shared.target_type)
+                .bind::<Nullable<Text>, _>(shared.before_state)
+                .bind::<Nullable<Text>, _>(shared.after_state)
+        };
+    }
+    let written = match conn {
+        DbConnection::Pg(c) => {
+            let sql = format!(
+                "{COLUMNS} SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, i, t \
+                 FROM unnest($11::text[], $12::text[]) AS r (i, t)"
+            );
+            bind_constants!(diesel::sql_query(sql))
+                .bind::<Array<Text>, _>(rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>())
+                .bind::<Array<Nullable<Text>>, _>(
+                    rows.iter().map(|r| r.1.as_deref()).collect::<Vec<_>>(),
+                )
                 .execute(c)?
         }
         DbConnection::Sqlite(c) => {
-            let sql = insert(&json_column, ["?"; 6], "json_each(?)");
-            diesel::sql_query(sql)
-                .bind::<Text, _>(shared.site_id)
-                .bind::<Timestamp, _>(shared.occurred_at)
-                .bind::<Text, _>(shared.actor_kind)
-                .bind::<Nullable<Text>, _>(shared.actor_id)
-                .bind::<Nullable<Text>, _>(shared.on_behalf_of)
-                .bind::<Nullable<Text>, _>(shared.request_id)
-                .bind::<Text, _>(json_rows(rows.into_iter()))
+            let sql = format!(
+                "{COLUMNS} SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {}, {} FROM json_each(?)",
+                json_column(0),
+                json_column(1)
+            );
+            bind_constants!(diesel::sql_query(sql))
+                .bind::<Text, _>(json_rows(
+                    rows.iter()
+                        .map(|(id, target)| [Some(id.clone()), target.clone()]),
+                ))
                 .execute(c)?
         }
     };

@@ -269,25 +269,23 @@ fn active_clinic_admins(
     Ok(map)
 }
 
-/// The applied changes of one user, for their audit event.
+/// The applied changes of one user, for their audit event: the lists that are not empty,
+/// and `"bulk": true`.
 fn describe(changes: &[&AccessChange]) -> serde_json::Value {
-    let mut added_permissions = Vec::new();
-    let mut removed_permissions = Vec::new();
-    let mut added_clinics = Vec::new();
-    let mut removed_clinics = Vec::new();
+    let mut lists: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     for change in changes {
-        match change {
-            AccessChange::AddPermission(p) => added_permissions.push(p.as_str().to_owned()),
-            AccessChange::RemovePermission(p) => removed_permissions.push(p.as_str().to_owned()),
-            AccessChange::AddClinic(c) => added_clinics.push(c.to_string()),
-            AccessChange::RemoveClinic(c) => removed_clinics.push(c.to_string()),
-        }
+        let (key, value) = match change {
+            AccessChange::AddPermission(p) => ("added_permissions", p.as_str().to_owned()),
+            AccessChange::RemovePermission(p) => ("removed_permissions", p.as_str().to_owned()),
+            AccessChange::AddClinic(c) => ("added_clinic_ids", c.to_string()),
+            AccessChange::RemoveClinic(c) => ("removed_clinic_ids", c.to_string()),
+        };
+        lists.entry(key).or_default().push(value);
     }
-    serde_json::json!({
-        "added_permissions": added_permissions,
-        "removed_permissions": removed_permissions,
-        "added_clinic_ids": added_clinics,
-        "removed_clinic_ids": removed_clinics,
-        "bulk": true,
-    })
+    let mut detail: serde_json::Map<String, serde_json::Value> = lists
+        .into_iter()
+        .map(|(key, values)| (key.to_owned(), values.into()))
+        .collect();
+    detail.insert("bulk".to_owned(), true.into());
+    detail.into()
 }
