@@ -352,8 +352,17 @@ fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             "STAFFROOM_PUBLIC_URL must start with http:// or https://".into(),
         ));
     }
+    let shared_database = matches!(url, DatabaseUrl::Postgres(_));
     actix_web::rt::System::new().block_on(async move {
         let (providers, sim) = args.providers.build(&pool).await?;
+        if sim.is_some() && shared_database {
+            tracing::warn!(
+                "no provider URL configured on PostgreSQL: this process talks to its own \
+                 in-process simulator, so another instance retrying one of its jobs reaches a \
+                 different one; set STAFFROOM_EXERCISE_URL and STAFFROOM_IMAGING_URL when \
+                 several instances share the database"
+            );
+        }
         let state = AppState {
             max_body_bytes: args.max_body_bytes,
             require_if_match: args.require_if_match,

@@ -103,6 +103,14 @@ impl ApiError {
         }
     }
 
+    /// The same problem under another top-level `code` and `detail` (a refusal that names
+    /// its field, such as `422 invalid_clinic_id`).
+    pub fn with_code(mut self, code: &'static str, detail: impl Into<String>) -> Self {
+        self.code = code;
+        self.detail = detail.into();
+        self
+    }
+
     pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
         Self::validation(vec![FieldError::new(field, code, message)])
     }

@@ -52,9 +52,10 @@ pub struct ProviderArgs {
         default_value_t = 300_000
     )]
     pub outbox_backoff_max_ms: u64,
-    /// Attempts before a job that keeps failing transiently is given up.
-    #[arg(long, env = "STAFFROOM_OUTBOX_MAX_ATTEMPTS", default_value_t = 20)]
-    pub outbox_max_attempts: u32,
+    /// Attempts before a job that keeps failing transiently is given up and its effect
+    /// undone; unset, such jobs are retried for ever (at the longest delay).
+    #[arg(long, env = "STAFFROOM_OUTBOX_MAX_ATTEMPTS")]
+    pub outbox_max_attempts: Option<u32>,
     /// Jobs one worker runs at once.
     #[arg(long, env = "STAFFROOM_OUTBOX_BATCH", default_value_t = 32)]
     pub outbox_batch: i64,
@@ -67,7 +68,7 @@ impl ProviderArgs {
 
     /// The outbox settings; a lease always outlasts the longest provider call.
     pub fn outbox(&self) -> Result<OutboxConfig, Failure> {
-        if self.outbox_max_attempts == 0 {
+        if self.outbox_max_attempts == Some(0) {
             return Err(Failure(
                 "STAFFROOM_OUTBOX_MAX_ATTEMPTS must be at least 1".into(),
             ));
@@ -95,14 +96,27 @@ impl ProviderArgs {
         })
     }
 
+    /// A client of `url`; `key` is set for every configured URL (checked in `build`), and
+    /// the built-in simulator takes any key.
     fn http(&self, url: &str, key: Option<&String>) -> HttpConfig {
-        HttpConfig::new(url, key.map_or("staffroom", String::as_str))
+        HttpConfig::new(url, key.map_or("simulated", String::as_str))
             .with_timeouts(Duration::from_secs(2).min(self.timeout()), self.timeout())
     }
 
     /// Builds the providers; starts the simulator in-process when a provider URL is unset
     /// (the returned handle keeps it running).
     pub async fn build(&self, pool: &Pool) -> Result<(Providers, Option<SimHandle>), Failure> {
+        for (name, url, key) in [
+            ("EXERCISE", &self.exercise_url, &self.exercise_api_key),
+            ("IMAGING", &self.imaging_url, &self.imaging_api_key),
+            ("EMAIL", &self.email_url, &self.email_api_key),
+        ] {
+            if url.is_some() && key.as_deref().is_none_or(str::is_empty) {
+                return Err(Failure(format!(
+                    "STAFFROOM_{name}_API_KEY must be set when STAFFROOM_{name}_URL is"
+                )));
+            }
+        }
         let needs_sim = self.exercise_url.is_none() || self.imaging_url.is_none();
         let sim = if needs_sim {
             let handle = sim::start(([127, 0, 0, 1], 0).into(), SimOptions::default())

@@ -135,8 +135,16 @@ fn configuration_mistakes_are_one_clear_line() {
         ),
         (
             vec!["worker"],
-            vec![("STAFFROOM_EXERCISE_URL", "ftp://provider.test/")],
+            vec![
+                ("STAFFROOM_EXERCISE_URL", "ftp://provider.test/"),
+                ("STAFFROOM_EXERCISE_API_KEY", "key"),
+            ],
             "exercise provider",
+        ),
+        (
+            vec!["serve"],
+            vec![("STAFFROOM_IMAGING_URL", "http://127.0.0.1:9/imaging")],
+            "STAFFROOM_IMAGING_API_KEY",
         ),
         (
             vec!["serve"],
@@ -237,6 +245,13 @@ async fn demo_admin_logs_in_and_manages_users() {
     let printed = lines.join("\n");
     assert!(printed.contains("/docs/"), "{printed}");
     assert!(printed.contains("admin@demo.staffroom.test"), "{printed}");
+    // No provider URL is configured, so `serve` started the simulator in-process and said
+    // where.
+    let sim = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("provider simulator: "))
+        .unwrap_or_else(|| panic!("no simulator line: {printed}"))
+        .to_owned();
     let http = reqwest::Client::new();
     let login: Value = http
         .post(format!("{base}/v1/auth/login"))
@@ -274,6 +289,31 @@ async fn demo_admin_logs_in_and_manages_users() {
         .await
         .unwrap();
     assert_eq!(clinics["items"].as_array().unwrap().len(), 3);
+
+    // The exercise integration connects through that simulator.
+    let connected = http
+        .put(format!("{base}/v1/integrations/exercise"))
+        .bearer_auth(&token)
+        .json(&json!({"clm_id": "CLM-77"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(connected.status(), 200);
+    let held: Value = http
+        .get(format!("{sim}/_sim/state"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let known: Vec<&str> = held["exercise"]["clinics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["clm_id"].as_str())
+        .collect();
+    assert_eq!(known, ["CLM-77"], "{held:#}");
 
     let created = http
         .post(format!("{base}/v1/users"))

@@ -64,8 +64,12 @@ impl Api {
         body: Option<&Value>,
         idempotency_key: Option<&str>,
     ) -> reqwest::RequestBuilder {
+        // A mutating call must carry a key; `None` sends a fresh one (a call of its own).
+        let key = idempotency_key
+            .map(str::to_owned)
+            .or_else(|| (method != Method::GET).then(|| format!("fresh-{}", uuid::Uuid::new_v4())));
         let mut request = self.client.request(method, self.url(path)).bearer_auth(KEY);
-        if let Some(key) = idempotency_key {
+        if let Some(key) = key {
             request = request.header("Idempotency-Key", key);
         }
         if let Some(body) = body {
@@ -537,7 +541,7 @@ async fn an_idempotent_replay_answers_the_first_result_and_creates_once() {
     assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reused.code(), "idempotency_key_reused");
 
-    // Without a key every call creates (the provider does not deduplicate).
+    // Another key is another call: it creates (the provider does not deduplicate).
     api.create_exercise_user("CLM-1", "staff-1", None).await;
     api.create_exercise_user("CLM-1", "staff-1", None).await;
     let state = api.state().await;
@@ -546,6 +550,21 @@ async fn an_idempotent_replay_answers_the_first_result_and_creates_once() {
         .filter(|u| u["external_id"] == "staff-1")
         .collect();
     assert_eq!(same.len(), 3);
+
+    // A mutating call without a key is refused and does nothing.
+    let keyless = read(
+        api.client
+            .post(api.url("/exercise/v1/clinics/CLM-1/users"))
+            .bearer_auth(KEY)
+            .json(&json!({"first_name": "Ann", "last_name": "Lee", "external_id": "staff-9"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(keyless.status, StatusCode::BAD_REQUEST);
+    assert_eq!(keyless.code(), "missing_idempotency_key");
+    assert_eq!(exercise_users(&api.state().await).len(), 3);
 
     // Keys are scoped per API key.
     let other = read(

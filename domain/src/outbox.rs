@@ -1,6 +1,8 @@
 //! The outbox's retry rules (SPEC §9 outbound reliability): what happens to a provider job
 //! after an attempt fails. Transient failures are retried with exponential backoff and
-//! jitter until the job runs out of attempts; permanent failures are final at once.
+//! jitter — for ever unless a deployment sets a limit, because an operation that gave up
+//! after a timeout may have been carried out by the provider all the same; permanent
+//! failures are final at once.
 
 use std::time::Duration;
 
@@ -13,7 +15,8 @@ string_enum! {
         Pending => "pending",
         /// The provider carried it out.
         Succeeded => "succeeded",
-        /// The provider refused it, or it ran out of attempts; its effect was undone.
+        /// The provider refused it, or it ran out of the attempts a deployment allows; its
+        /// effect was undone.
         Failed => "failed",
     }
 }
@@ -25,8 +28,10 @@ pub struct RetryPolicy {
     pub base: Duration,
     /// No delay is longer than this.
     pub cap: Duration,
-    /// Attempts in all, the first included; after the last transient failure the job fails.
-    pub max_attempts: u32,
+    /// Attempts in all, the first included, after which a transient failure fails the job;
+    /// `None` retries transient failures for ever (a provider that is down never loses an
+    /// operation).
+    pub max_attempts: Option<u32>,
 }
 
 impl Default for RetryPolicy {
@@ -34,7 +39,7 @@ impl Default for RetryPolicy {
         Self {
             base: Duration::from_secs(1),
             cap: Duration::from_secs(300),
-            max_attempts: 20,
+            max_attempts: None,
         }
     }
 }
@@ -61,7 +66,7 @@ impl RetryPolicy {
 
     /// The decision after attempt number `attempts` (1 for the first) failed.
     pub fn after_failure(&self, attempts: u32, transient: bool, jitter: f64) -> AfterFailure {
-        if !transient || attempts >= self.max_attempts {
+        if !transient || self.max_attempts.is_some_and(|max| attempts >= max) {
             AfterFailure::GiveUp
         } else {
             AfterFailure::RetryIn(self.backoff(attempts, jitter))
@@ -78,7 +83,7 @@ mod tests {
         RetryPolicy {
             base: Duration::from_millis(100),
             cap: Duration::from_secs(10),
-            max_attempts: 5,
+            max_attempts: Some(5),
         }
     }
 
@@ -116,6 +121,22 @@ mod tests {
             ));
         }
         assert_eq!(p.after_failure(5, true, 0.5), AfterFailure::GiveUp);
+    }
+
+    #[test]
+    fn without_a_limit_transient_failures_are_retried_for_ever_at_the_cap() {
+        let p = RetryPolicy {
+            max_attempts: None,
+            ..policy()
+        };
+        for attempt in [1, 5, 1_000, u32::MAX] {
+            assert!(matches!(
+                p.after_failure(attempt, true, 1.0),
+                AfterFailure::RetryIn(d) if d <= p.cap
+            ));
+        }
+        assert_eq!(p.after_failure(1_000, false, 0.5), AfterFailure::GiveUp);
+        assert_eq!(RetryPolicy::default().max_attempts, None);
     }
 
     proptest! {

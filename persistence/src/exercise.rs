@@ -21,7 +21,7 @@ use crate::error::Conflict;
 use crate::outbox::{self, JobRow, Outcome};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::{exercise_integrations, exercise_users, users};
-use crate::tx::{AuditContext, now, write_tx};
+use crate::tx::{AuditContext, check_version, now, write_tx};
 use crate::{DbConnection, StoreError, StoreResult};
 
 /// Job kinds this module writes.
@@ -71,6 +71,8 @@ pub struct ExerciseUserView {
     pub job_id: Option<String>,
     pub provider_user_id: Option<String>,
     pub updated_at: Option<NaiveDateTime>,
+    /// The stored record's version (its ETag); 0 while nothing is stored.
+    pub version: i64,
 }
 
 /// What the outbox job carries.
@@ -103,15 +105,17 @@ pub fn integration(conn: &mut DbConnection, site: SiteId) -> StoreResult<Option<
 }
 
 /// Connects the site to the provider clinic `clm_id` (already confirmed by the provider),
-/// replacing an earlier connection.
+/// replacing an earlier connection. `expected_version` is the `If-Match` (0: not connected).
 pub fn connect(
     conn: &mut DbConnection,
     ctx: &AuditContext,
     clm_id: &str,
     clinic_name: &str,
+    expected_version: Option<i64>,
 ) -> StoreResult<IntegrationRow> {
     write_tx(conn, ctx.site_id, |conn| {
         let before = integration(conn, ctx.site_id)?;
+        check_version(expected_version, before.as_ref().map_or(0, |b| b.version))?;
         let row = IntegrationRow {
             site_id: ctx.site_id.to_string(),
             clm_id: clm_id.to_owned(),
@@ -139,9 +143,14 @@ pub fn connect(
 }
 
 /// Disconnects the site. Users keep their provider state; nothing is deleted there.
-pub fn disconnect(conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<()> {
+pub fn disconnect(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    expected_version: Option<i64>,
+) -> StoreResult<()> {
     write_tx(conn, ctx.site_id, |conn| {
         let before = integration(conn, ctx.site_id)?.ok_or(StoreError::NotFound)?;
+        check_version(expected_version, before.version)?;
         diesel::delete(exercise_integrations::table.find(&before.site_id)).execute(conn)?;
         audit::record(
             conn,
@@ -184,6 +193,7 @@ fn view((id, email, status, first, last, stored): UserColumns) -> StoreResult<Ex
             job_id: None,
             provider_user_id: None,
             updated_at: None,
+            version: 0,
         });
     };
     let state: ExerciseState = row.state.parse().map_err(corrupt)?;
@@ -207,6 +217,7 @@ fn view((id, email, status, first, last, stored): UserColumns) -> StoreResult<Ex
         job_id: row.job_id,
         provider_user_id: row.provider_user_id,
         updated_at: Some(row.updated_at),
+        version: row.version,
     })
 }
 
@@ -303,11 +314,13 @@ pub fn rename_user(
     ctx: &AuditContext,
     user: UserId,
     names: &ExerciseNames,
+    expected_version: Option<i64>,
 ) -> StoreResult<ExerciseUserView> {
     write_tx(conn, ctx.site_id, |conn| {
         let integration = integration(conn, ctx.site_id)?
             .ok_or_else(|| conflict(Conflict::ExerciseNotConnected))?;
         let current = get_user(conn, ctx.site_id, user)?;
+        check_version(expected_version, current.version)?;
         rename(current.state, &current.names, names)
             .map_err(|r| conflict(Conflict::Exercise(r)))?;
         if &current.names == names {
@@ -357,8 +370,7 @@ pub fn start(
     names: Option<&ExerciseNames>,
 ) -> StoreResult<(ExerciseUserView, JobRow)> {
     write_tx(conn, ctx.site_id, |conn| {
-        let integration = integration(conn, ctx.site_id)?
-            .ok_or_else(|| conflict(Conflict::ExerciseNotConnected))?;
+        let integration = integration(conn, ctx.site_id)?;
         let current = get_user(conn, ctx.site_id, user)?;
         begin(current.state, action).map_err(|r| conflict(Conflict::Exercise(r)))?;
         if let Some(names) = names {
@@ -370,10 +382,12 @@ pub fn start(
         }
         let names = names.cloned().unwrap_or_else(|| current.names.clone());
         let stored = stored_row(conn, user)?;
-        // A deletion goes to the clinic the user was created at.
-        let clm_id = match (&stored, action) {
-            (Some(s), ExerciseAction::Deactivate) => s.clm_id.clone(),
-            _ => integration.clm_id,
+        // A deletion goes to the clinic the user was created at, so users can still be
+        // removed at the provider after the site disconnected; adding needs the connection.
+        let clm_id = match (&stored, action, integration) {
+            (Some(s), ExerciseAction::Deactivate, _) => s.clm_id.clone(),
+            (_, _, Some(integration)) => integration.clm_id,
+            (_, _, None) => return Err(conflict(Conflict::ExerciseNotConnected)),
         };
         let payload = JobPayload {
             user_id: user.to_string(),
@@ -528,7 +542,8 @@ fn notify(
 }
 
 /// Where a user's launch link comes from: the provider clinic and user, if the user is
-/// active at the provider.
+/// active at the provider. While the site is disconnected, users who were added do not
+/// launch either (`409 integration_not_connected`).
 pub fn launch_target(
     conn: &mut DbConnection,
     site: SiteId,
@@ -540,9 +555,13 @@ pub fn launch_target(
         .select(ExerciseUserRow::as_select())
         .first(conn)
         .optional()?;
-    Ok(row.and_then(|r| {
+    let target = row.and_then(|r| {
         (r.state == ExerciseState::Active.as_str())
             .then_some(r.provider_user_id.map(|p| (r.clm_id, p)))
             .flatten()
-    }))
+    });
+    if target.is_some() && integration(conn, site)?.is_none() {
+        return Err(conflict(Conflict::ExerciseNotConnected));
+    }
+    Ok(target)
 }

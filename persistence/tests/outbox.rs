@@ -856,7 +856,7 @@ struct ExerciseSite {
 
 fn exercise_site(conn: &mut DbConnection, name: &str) -> ExerciseSite {
     let (site, ctx) = new_site(conn, name);
-    exercise::connect(conn, &ctx, "CLM-42", "Clinic CLM-42").unwrap();
+    exercise::connect(conn, &ctx, "CLM-42", "Clinic CLM-42", None).unwrap();
     ExerciseSite { site, ctx }
 }
 

@@ -167,7 +167,7 @@ pub fn test_outbox() -> OutboxConfig {
         policy: RetryPolicy {
             base: Duration::from_millis(100),
             cap: Duration::from_millis(500),
-            max_attempts: 50,
+            max_attempts: None,
         },
         lease: Duration::from_secs(30),
         poll: Duration::from_millis(50),

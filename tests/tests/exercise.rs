@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use staffroom_api::outbox::{Outbox, Providers, StoredMail};
 use staffroom_connectors::http::{HttpConfig, HttpExercise, HttpImaging};
 use staffroom_connectors::sim::Faults;
-use staffroom_tests::{Answer, Options, TestApp, enc, id_of, test_outbox};
+use staffroom_tests::{Answer, Options, TestApp, enc, id_of, send, test_outbox};
 
 const INTEGRATION: &str = "/v1/integrations/exercise";
 const USERS: &str = "/v1/integrations/exercise/users";
@@ -272,14 +272,26 @@ async fn the_site_connects_with_a_clinic_id_the_provider_confirms_and_disconnect
     assert_eq!(before["connected"], false, "{before:#}");
     assert!(before["clm_id"].is_null(), "{before:#}");
 
-    // An id the provider does not know: a field error, and nothing stored.
+    // An id the provider does not know: `422 invalid_clinic_id` naming the field, and
+    // nothing stored.
     let unknown = connect(&app, &admin, "XYZ-1")
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_problem(422, "invalid_clinic_id");
     assert_eq!(
         field_errors(&unknown),
         [("clm_id".to_owned(), "invalid_clinic_id".to_owned())]
     );
+    // An id that cannot be a path segment never reaches the provider.
+    for id in [".", ".."] {
+        let dots = connect(&app, &admin, id)
+            .await
+            .expect_problem(422, "validation_failed");
+        assert_eq!(
+            field_errors(&dots),
+            [("clm_id".to_owned(), "invalid_clinic_id".to_owned())],
+            "{id}"
+        );
+    }
     let empty = connect(&app, &admin, "   ")
         .await
         .expect_problem(422, "validation_failed");
@@ -306,7 +318,7 @@ async fn the_site_connects_with_a_clinic_id_the_provider_confirms_and_disconnect
     // A failed reconnect keeps the connection as it was.
     connect(&app, &admin, "CLM-")
         .await
-        .expect_problem(422, "validation_failed");
+        .expect_problem(422, "invalid_clinic_id");
     assert_eq!(
         app.get(&admin, INTEGRATION).await.expect(200).body["clm_id"],
         "CLM-100"
@@ -334,6 +346,133 @@ async fn the_site_connects_with_a_clinic_id_the_provider_confirms_and_disconnect
 // ---------------------------------------------------------------------------------------
 // The users list
 // ---------------------------------------------------------------------------------------
+
+/// SPEC §9: the connection and a user's provider record carry ETags, and `PUT`, `DELETE`
+/// and `PATCH` honour `If-Match` (`"0"` stands for "nothing stored yet"), or demand it when
+/// the deployment requires it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_connection_and_the_names_honour_if_match() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let unconnected = app.get(&admin, INTEGRATION).await.expect(200);
+    assert_eq!(unconnected.header("etag"), Some("\"0\""));
+    let put = |tag: &'static str, clm: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            send(
+                app,
+                Method::PUT,
+                INTEGRATION,
+                admin,
+                Some(tag),
+                Some(json!({"clm_id": clm})),
+            )
+            .await
+        }
+    };
+    put("\"3\"", "CLM-1")
+        .await
+        .expect_problem(412, "precondition_failed");
+    let first = put("\"0\"", "CLM-1").await.expect(200);
+    assert_eq!(first.header("etag"), Some("\"1\""));
+    put("\"0\"", "CLM-2")
+        .await
+        .expect_problem(412, "precondition_failed");
+    let kept = app.get(&admin, INTEGRATION).await.expect(200);
+    assert_eq!(kept.body["clm_id"], "CLM-1", "{:#}", kept.body);
+    assert_eq!(kept.header("etag"), Some("\"1\""));
+
+    let id = new_user(&app, &admin, "Etta", "Tag", "etta@example.test").await;
+    let path = format!("{USERS}/{id}");
+    let fresh = app.get(&admin, &path).await.expect(200);
+    assert_eq!(fresh.header("etag"), Some("\"0\""));
+    let names = json!({"first_name": "Etta", "last_name": "Tagg"});
+    send(
+        &app,
+        Method::PATCH,
+        &path,
+        &admin,
+        Some("\"1\""),
+        Some(names.clone()),
+    )
+    .await
+    .expect_problem(412, "precondition_failed");
+    let renamed = send(
+        &app,
+        Method::PATCH,
+        &path,
+        &admin,
+        Some("\"0\""),
+        Some(names),
+    )
+    .await
+    .expect(200);
+    assert_eq!(renamed.header("etag"), Some("\"1\""));
+    assert_eq!(renamed.body["last_name"], "Tagg");
+    let again = json!({"first_name": "Etta", "last_name": "Tague"});
+    send(
+        &app,
+        Method::PATCH,
+        &path,
+        &admin,
+        Some("\"0\""),
+        Some(again),
+    )
+    .await
+    .expect_problem(412, "precondition_failed");
+    assert_eq!(exercise_user(&app, &admin, &id).await["last_name"], "Tagg");
+
+    send(
+        &app,
+        Method::DELETE,
+        INTEGRATION,
+        &admin,
+        Some("\"7\""),
+        None,
+    )
+    .await
+    .expect_problem(412, "precondition_failed");
+    send(
+        &app,
+        Method::DELETE,
+        INTEGRATION,
+        &admin,
+        Some("\"1\""),
+        None,
+    )
+    .await
+    .expect(204);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployment_requiring_if_match_requires_it_here_too() {
+    let app = TestApp::spawn_with(Options {
+        require_if_match: true,
+        ..Options::default()
+    })
+    .await;
+    let admin = app.admin_token().await;
+    connect(&app, &admin, "CLM-1")
+        .await
+        .expect_problem(428, "precondition_required");
+    send(
+        &app,
+        Method::PUT,
+        INTEGRATION,
+        &admin,
+        Some("\"0\""),
+        Some(json!({"clm_id": "CLM-1"})),
+    )
+    .await
+    .expect(200);
+    let id = new_user(&app, &admin, "Reqa", "Tag", "reqa@example.test").await;
+    rename(&app, &admin, &id, "Reqa", "Tagg")
+        .await
+        .expect_problem(428, "precondition_required");
+    app.delete(&admin, INTEGRATION)
+        .await
+        .expect_problem(428, "precondition_required");
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_site_user_is_listed_not_added_with_names_guessed_from_the_profile() {
@@ -1539,7 +1678,7 @@ async fn a_provider_down_longer_than_the_retry_budget_fails_the_job_and_moves_th
     let app = TestApp::spawn_with(Options {
         outbox: staffroom_api::outbox::OutboxConfig {
             policy: staffroom_domain::RetryPolicy {
-                max_attempts: 2,
+                max_attempts: Some(2),
                 ..outbox.policy
             },
             ..outbox
@@ -1601,7 +1740,7 @@ async fn a_last_attempt_failing_inline_answers_provider_unavailable() {
     let app = TestApp::spawn_with(Options {
         outbox: staffroom_api::outbox::OutboxConfig {
             policy: staffroom_domain::RetryPolicy {
-                max_attempts: 1,
+                max_attempts: Some(1),
                 ..outbox.policy
             },
             ..outbox
@@ -1679,7 +1818,7 @@ async fn a_user_added_before_the_site_moved_clinics_is_removed_from_the_old_one(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn disconnecting_keeps_users_and_deletes_nothing_at_the_provider() {
+async fn disconnecting_keeps_users_stops_launches_and_still_lets_admins_deactivate() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     connect(&app, &admin, "CLM-100").await.expect(200);
@@ -1702,6 +1841,22 @@ async fn disconnecting_keeps_users_and_deletes_nothing_at_the_provider() {
         .await
         .expect_problem(409, "integration_not_connected");
     assert!(sim_users(&app, &other).is_empty());
+
+    // Nobody launches while the site is disconnected.
+    let kept_token = app
+        .login("kept@example.test", staffroom_tests::PASSWORD)
+        .await;
+    app.get(&kept_token, LAUNCH)
+        .await
+        .expect_problem(409, "integration_not_connected");
+    // An administrator can still remove the user at the clinic they were created at, but
+    // not add them back until the site connects again.
+    let gone = settled(&app, &admin, &id, deactivate(&app, &admin, &id).await).await;
+    assert_eq!(gone["state"], "deactivated", "{gone:#}");
+    assert!(sim_users(&app, &id).is_empty());
+    reactivate(&app, &admin, &id)
+        .await
+        .expect_problem(409, "integration_not_connected");
 }
 
 #[tokio::test(flavor = "multi_thread")]

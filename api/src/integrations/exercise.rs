@@ -12,9 +12,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use staffroom_connectors::ProviderError;
 use staffroom_domain::{
-    ExerciseAction, ExerciseNames, ExerciseState, Permission, PersonName, UserId, UserStatus,
-    settle,
+    ExerciseAction, ExerciseNames, ExerciseState, FieldError, Permission, PersonName, UserId,
+    UserStatus, settle,
 };
 use staffroom_persistence::exercise::{self, ExerciseUserView, IntegrationRow};
 use staffroom_persistence::outbox::Outcome;
@@ -24,13 +25,13 @@ use super::provider_problem;
 use crate::auth::Principal;
 use crate::db;
 use crate::error::{
-    ApiError, Conflict, Forbidden, MalformedBody, NotFound, ProviderRefused, ProviderUnavailable,
-    Unauthorized, Unprocessable,
+    ApiError, Conflict, Forbidden, MalformedBody, NotFound, PreconditionFailed,
+    PreconditionRequired, ProviderRefused, ProviderUnavailable, Unauthorized, Unprocessable,
 };
-use crate::extract::{ValidJson, ValidQuery};
+use crate::extract::{IfMatch, ValidJson, ValidQuery};
 use crate::outbox::{RunNow, gave_up};
 use crate::state::AppState;
-use crate::views::{page_limit, page_of, utc};
+use crate::views::{page_limit, page_of, utc, with_etag};
 
 /// The site's connection.
 #[derive(Debug, Serialize, ToSchema)]
@@ -159,11 +160,12 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(launch_exercise);
 }
 
-/// The site's connection to the exercise provider.
+/// The site's connection to the exercise provider. Its ETag is `"0"` while the site is not
+/// connected.
 #[utoipa::path(
     tag = "integrations",
     responses(
-        (status = 200, body = ExerciseIntegrationView),
+        (status = 200, body = ExerciseIntegrationView, headers(("ETag" = String))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
     ),
@@ -173,24 +175,34 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub async fn get_exercise_integration(
     state: web::Data<AppState>,
     principal: Principal,
-) -> Result<web::Json<ExerciseIntegrationView>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     principal.require(Permission::SiteAdmin)?;
     let site = principal.site_id;
     let row = db::run(&state, move |c| exercise::integration(c, site)).await?;
-    Ok(web::Json(row.into()))
+    Ok(integration_answer(row))
+}
+
+fn integration_answer(row: Option<IntegrationRow>) -> HttpResponse {
+    let version = row.as_ref().map_or(0, |r| r.version);
+    with_etag(version, &ExerciseIntegrationView::from(row))
 }
 
 /// Connect the site's primary clinic at the provider by its `clm_id`. The provider confirms
 /// the id first: an unknown one answers `422 invalid_clinic_id` and stores nothing.
 #[utoipa::path(
     tag = "integrations",
+    params(
+        ("If-Match" = Option<String>, Header, description = "ETag of the connection being replaced (`\"0\"`: none)"),
+    ),
     request_body = ConnectExerciseRequest,
     responses(
-        (status = 200, body = ExerciseIntegrationView),
+        (status = 200, body = ExerciseIntegrationView, headers(("ETag" = String))),
         (status = 400, response = MalformedBody),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 412, response = PreconditionFailed),
         (status = 422, response = Unprocessable),
+        (status = 428, response = PreconditionRequired),
         (status = 503, response = ProviderUnavailable),
     ),
     security(("bearer" = []))
@@ -199,8 +211,9 @@ pub async fn get_exercise_integration(
 pub async fn connect_exercise_integration(
     state: web::Data<AppState>,
     principal: Principal,
+    if_match: IfMatch,
     body: ValidJson<ConnectExerciseRequest>,
-) -> Result<web::Json<ExerciseIntegrationView>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     principal.require(Permission::SiteAdmin)?;
     let clm_id = body.0.clm_id.trim().to_owned();
     if clm_id.is_empty() || clm_id.chars().count() > 64 || clm_id.chars().any(char::is_control) {
@@ -212,31 +225,49 @@ pub async fn connect_exercise_integration(
     }
     let clinic = match state.outbox.providers().exercise.find_clinic(&clm_id).await {
         Ok(clinic) => clinic,
-        Err(staffroom_connectors::ProviderError::Permanent { status: 404, .. }) => {
+        Err(ProviderError::Permanent {
+            code: Some(code), ..
+        }) if code == "unknown_clinic" => {
+            let message = format!("The provider does not know the clinic {clm_id}.");
+            return Err(ApiError::validation(vec![FieldError::new(
+                "clm_id",
+                "invalid_clinic_id",
+                message.clone(),
+            )])
+            .with_code("invalid_clinic_id", message));
+        }
+        Err(ProviderError::Permanent {
+            code: Some(code), ..
+        }) if code == "invalid_identifier" => {
             return Err(ApiError::field(
                 "clm_id",
                 "invalid_clinic_id",
-                format!("The provider does not know the clinic {clm_id}."),
+                "clm_id cannot be a path segment such as . or ..",
             ));
         }
         Err(e) => return Err(provider_problem(&e)),
     };
     let ctx = principal.audit();
     let row = db::run(&state, move |c| {
-        exercise::connect(c, &ctx, &clinic.clm_id, &clinic.name)
+        exercise::connect(c, &ctx, &clinic.clm_id, &clinic.name, if_match.0)
     })
     .await?;
-    Ok(web::Json(Some(row).into()))
+    Ok(integration_answer(Some(row)))
 }
 
 /// Disconnect the site. Users keep their state; nothing is deleted at the provider.
 #[utoipa::path(
     tag = "integrations",
+    params(
+        ("If-Match" = Option<String>, Header, description = "ETag of the connection being removed"),
+    ),
     responses(
         (status = 204, description = "Disconnected."),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+        (status = 428, response = PreconditionRequired),
     ),
     security(("bearer" = []))
 )]
@@ -244,10 +275,11 @@ pub async fn connect_exercise_integration(
 pub async fn disconnect_exercise_integration(
     state: web::Data<AppState>,
     principal: Principal,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Permission::SiteAdmin)?;
     let ctx = principal.audit();
-    db::run(&state, move |c| exercise::disconnect(c, &ctx)).await?;
+    db::run(&state, move |c| exercise::disconnect(c, &ctx, if_match.0)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -284,7 +316,7 @@ pub async fn list_exercise_users(
     tag = "integrations",
     params(("user_id" = UserId, Path, description = "User id")),
     responses(
-        (status = 200, body = ExerciseUserStateView),
+        (status = 200, body = ExerciseUserStateView, headers(("ETag" = String))),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
@@ -296,26 +328,36 @@ pub async fn get_exercise_user(
     state: web::Data<AppState>,
     principal: Principal,
     user_id: web::Path<UserId>,
-) -> Result<web::Json<ExerciseUserStateView>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     principal.require(Permission::SiteAdmin)?;
     let (site, user) = (principal.site_id, user_id.into_inner());
     let view = db::run(&state, move |c| exercise::get_user(c, site, user)).await?;
-    Ok(web::Json(view.into()))
+    Ok(user_answer(view))
+}
+
+/// A user's state with the ETag of their provider record (`"0"` while nothing is stored).
+fn user_answer(view: ExerciseUserView) -> HttpResponse {
+    with_etag(view.version, &ExerciseUserStateView::from(view))
 }
 
 /// Edit the names to send, before the user is added (`409 names_locked` afterwards).
 #[utoipa::path(
     tag = "integrations",
-    params(("user_id" = UserId, Path, description = "User id")),
+    params(
+        ("user_id" = UserId, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the user's provider record"),
+    ),
     request_body = ExerciseNamesRequest,
     responses(
-        (status = 200, body = ExerciseUserStateView),
+        (status = 200, body = ExerciseUserStateView, headers(("ETag" = String))),
         (status = 400, response = MalformedBody),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
         (status = 422, response = Unprocessable),
+        (status = 428, response = PreconditionRequired),
     ),
     security(("bearer" = []))
 )]
@@ -324,15 +366,16 @@ pub async fn rename_exercise_user(
     state: web::Data<AppState>,
     principal: Principal,
     user_id: web::Path<UserId>,
+    if_match: IfMatch,
     body: ValidJson<ExerciseNamesRequest>,
-) -> Result<web::Json<ExerciseUserStateView>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     principal.require(Permission::SiteAdmin)?;
     let (ctx, user, names) = (principal.audit(), user_id.into_inner(), body.0.names());
     let view = db::run(&state, move |c| {
-        exercise::rename_user(c, &ctx, user, &names)
+        exercise::rename_user(c, &ctx, user, &names, if_match.0)
     })
     .await?;
-    Ok(web::Json(view.into()))
+    Ok(user_answer(view))
 }
 
 /// Starts `action`, runs its job at once, and answers with where the user stands.
@@ -349,7 +392,12 @@ async fn act(
         exercise::start(c, &ctx, user, action, names.as_ref())
     })
     .await?;
-    let ran = state.outbox.run_now(&job).await.map_err(ApiError::from)?;
+    // The job is committed: if running it at once fails for want of the database, a worker
+    // runs it later, and the answer is the pending state rather than an error.
+    let ran = state.outbox.run_now(&job).await.unwrap_or_else(|e| {
+        tracing::warn!(job = %job.id, error = %e, "could not run the job at once");
+        RunNow::Pending
+    });
     let site = principal.site_id;
     let view = db::run(state, move |c| exercise::get_user(c, site, user)).await?;
     // The state read now says how the job stands, whoever finished it: this request within
@@ -365,7 +413,10 @@ async fn act(
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "provider_unavailable",
-                format!("The provider did not answer; nothing was changed ({error})."),
+                format!(
+                    "The provider stayed unavailable and the request was given up; the \
+                     state is as before ({error})."
+                ),
             )
         } else {
             ApiError::new(
@@ -490,13 +541,15 @@ pub async fn reactivate_exercise_user(
 }
 
 /// A single-sign-on link into the exercise tool for the calling user; `403
-/// not_provisioned` unless a site administrator added them.
+/// not_provisioned` unless a site administrator added them, `409 integration_not_connected`
+/// while the site is disconnected.
 #[utoipa::path(
     tag = "integrations",
     responses(
         (status = 200, body = LaunchLinkView),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
         (status = 422, response = ProviderRefused),
         (status = 503, response = ProviderUnavailable),
     ),

@@ -56,7 +56,7 @@ async fn main() -> Result<(), BoxError> {
         policy: RetryPolicy {
             base: Duration::from_millis(200),
             cap: Duration::from_secs(2),
-            max_attempts: 30,
+            max_attempts: None,
         },
         lease: Duration::from_secs(30),
         poll: Duration::from_millis(100),

@@ -252,10 +252,15 @@ fn bearer_key(req: &HttpRequest, shared: &Shared) -> Result<String, Reply> {
     }
 }
 
-/// The `Idempotency-Key` of a mutating call, if any: 1 to 255 characters.
+/// The `Idempotency-Key` of a mutating call: 1 to 255 characters, and required (`400
+/// missing_idempotency_key`), so that a client that stops sending it fails loudly here.
 fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, Reply> {
     let Some(value) = req.headers().get("idempotency-key") else {
-        return Ok(None);
+        return Err(Reply::error(
+            400,
+            "missing_idempotency_key",
+            "every POST, PATCH, PUT and DELETE carries an Idempotency-Key",
+        ));
     };
     let invalid = || {
         Reply::error(

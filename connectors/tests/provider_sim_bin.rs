@@ -1,0 +1,120 @@
+//! The `provider-sim` binary as docker-compose runs it: it prints where it listens, serves
+//! the providers and its control endpoints there, enforces `--api-key`, refuses a bad
+//! `--listen` with exit code 2, and stops cleanly on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// The process, killed if a test fails before it stops it.
+struct Sim(Child);
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn provider_sim() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_provider-sim"));
+    cmd.env_remove("PROVIDER_SIM_LISTEN")
+        .env_remove("PROVIDER_SIM_API_KEY")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+#[tokio::test]
+async fn the_binary_serves_the_providers_where_it_says_and_stops_on_sigterm() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut child = provider_sim()
+        .args(["--listen", "127.0.0.1:0", "--api-key", "compose-key"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut sim = Sim(child);
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("provider-sim listening on ")
+        .unwrap_or_else(|| panic!("first line: {first:?}"))
+        .to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+
+    let http = reqwest::Client::new();
+    let state: Value = http
+        .get(format!("{base}/_sim/state"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["exercise"]["users"], json!([]), "{state:#}");
+    assert_eq!(state["email"]["messages"], json!([]), "{state:#}");
+
+    let user = json!({"first_name": "Ada", "last_name": "Sim", "external_id": "u-1"});
+    let path = format!("{base}/exercise/v1/clinics/CLM-9/users");
+    let wrong = http
+        .post(&path)
+        .bearer_auth("another-key")
+        .header("Idempotency-Key", "bin-1")
+        .json(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let created = http
+        .post(&path)
+        .bearer_auth("compose-key")
+        .header("Idempotency-Key", "bin-1")
+        .json(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let state: Value = http
+        .get(format!("{base}/_sim/state"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["exercise"]["users"][0]["external_id"], "u-1");
+
+    let pid = sim.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = sim.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no exit on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_bad_listen_address_exits_with_code_2() {
+    let out = provider_sim()
+        .args(["--listen", "not an address"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--listen"), "{stderr}");
+}
