@@ -27,6 +27,11 @@ fn provider_sim() -> Command {
     cmd
 }
 
+async fn sim_state(http: &reqwest::Client, base: &str) -> Value {
+    let answer = http.get(format!("{base}/_sim/state")).send().await.unwrap();
+    answer.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn the_binary_serves_the_providers_where_it_says_and_stops_on_sigterm() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -48,14 +53,7 @@ async fn the_binary_serves_the_providers_where_it_says_and_stops_on_sigterm() {
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
 
     let http = reqwest::Client::new();
-    let state: Value = http
-        .get(format!("{base}/_sim/state"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = sim_state(&http, &base).await;
     assert_eq!(state["exercise"]["users"], json!([]), "{state:#}");
     assert_eq!(state["email"]["messages"], json!([]), "{state:#}");
 
@@ -79,14 +77,7 @@ async fn the_binary_serves_the_providers_where_it_says_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
-    let state: Value = http
-        .get(format!("{base}/_sim/state"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = sim_state(&http, &base).await;
     assert_eq!(state["exercise"]["users"][0]["external_id"], "u-1");
 
     let pid = sim.0.id().to_string();
