@@ -134,14 +134,6 @@ fn rate_key(req: &ServiceRequest, state: &AppState) -> String {
     }
 }
 
-async fn no_route() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::new(
-        actix_web::http::StatusCode::NOT_FOUND,
-        "not_found",
-        "No such route; see /openapi.json.",
-    ))
-}
-
 /// The application with its routes, docs and shared state.
 pub fn build(
     state: AppState,
@@ -156,7 +148,7 @@ pub fn build(
 > {
     App::new()
         .app_data(web::Data::new(state))
-        .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
+        .app_data(web::PathConfig::default().error_handler(crate::fallback::path_rejected))
         .into_utoipa_app()
         .openapi(crate::openapi::base())
         .configure(routes)
@@ -164,7 +156,7 @@ pub fn build(
             SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::finish(api))
         })
         .into_app()
-        .default_service(web::to(no_route))
+        .default_service(web::to(crate::fallback::no_route))
         .wrap(from_fn(crate::idempotency::idempotency_key))
         .wrap(from_fn(request_context))
 }

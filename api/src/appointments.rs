@@ -13,7 +13,7 @@ use crate::db;
 use crate::error::{ApiError, Conflict, MalformedBody, NotFound, Unauthorized, Unprocessable};
 use crate::extract::{ValidJson, ValidQuery};
 use crate::state::AppState;
-use crate::views::{page_limit, page_of, utc};
+use crate::views::{page_limit, page_of, query_text, utc};
 
 /// Longest appointment accepted.
 const MAX_HOURS: i64 = 24;
@@ -211,6 +211,7 @@ pub async fn appointment_report(
     query: ValidQuery<ReportQuery>,
 ) -> Result<web::Json<AppointmentPage>, ApiError> {
     let q = query.0;
+    query_text("client_ref", q.client_ref.as_deref(), 100)?;
     let query = AppointmentQuery {
         user_id: q.user_id,
         clinic_id: q.clinic_id,

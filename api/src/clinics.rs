@@ -15,7 +15,7 @@ use crate::error::{
 };
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
 use crate::state::AppState;
-use crate::views::{created, page_limit, page_of, utc, with_etag};
+use crate::views::{created, page_limit, page_of, query_text, utc, with_etag};
 
 /// One location of the site.
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,6 +94,7 @@ pub async fn list_clinics(
 ) -> Result<web::Json<ClinicPage>, ApiError> {
     let q = query.0;
     let limit = page_limit(q.limit)?;
+    query_text("q", q.q.as_deref(), 200)?;
     let site = principal.site_id;
     let page = db::run(&state, move |c| {
         clinics::list(c, site, q.q.as_deref(), limit, q.cursor.as_deref())

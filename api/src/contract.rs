@@ -229,6 +229,20 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<FieldError>
         Value::String(s) => check_string(schema, s, path, errors),
         Value::Number(n) => check_number(schema, n, path, errors),
         Value::Array(items) => {
+            // `maxItems` is left to the handlers, which answer with their own codes (a bulk
+            // selection over 10,000 users is `422 selection_too_large`).
+            if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+                && (items.len() as u64) < min
+            {
+                errors.push(FieldError::new(
+                    field(path),
+                    "too_few_items",
+                    format!(
+                        "must have at least {min} item{}",
+                        if min == 1 { "" } else { "s" }
+                    ),
+                ));
+            }
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
                     check(
@@ -346,6 +360,15 @@ mod tests {
             .iter()
             .map(|e| (e.field.as_str(), e.code.as_str()))
             .collect()
+    }
+
+    #[test]
+    fn an_array_shorter_than_min_items_names_its_field() {
+        let errors = violations(
+            "SetClinicsRequest",
+            &json!({"clinic_ids": [], "default_clinic_id": "0190c5d2-0000-7000-8000-000000000000"}),
+        );
+        assert_eq!(fields(&errors), vec![("clinic_ids", "too_few_items")]);
     }
 
     #[test]

@@ -125,6 +125,7 @@ pub async fn accept_invitation(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 422, response = Unprocessable),
     ),
     security(("bearer" = []))
 )]

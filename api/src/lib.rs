@@ -15,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod etag;
 pub mod extract;
+pub mod fallback;
 pub mod health;
 pub mod idempotency;
 pub mod integrations;

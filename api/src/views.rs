@@ -42,6 +42,18 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
+/// Checks a text query parameter against the `max_length` its `IntoParams` documents.
+pub fn query_text(name: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
+    if value.is_some_and(|s| s.chars().count() > max) {
+        return Err(ApiError::field(
+            name,
+            "too_long",
+            format!("{name} is at most {max} characters."),
+        ));
+    }
+    Ok(())
+}
+
 /// Declares a list response `{items, next_cursor}` for one item type.
 macro_rules! page_of {
     ($name:ident, $item:ty) => {

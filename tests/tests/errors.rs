@@ -735,6 +735,48 @@ async fn bad_enum_filter_names_the_parameter() {
     }
 }
 
+/// The `maxLength` the contract documents for text query parameters holds.
+#[tokio::test]
+async fn search_texts_longer_than_documented_name_the_parameter() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    for (path, field, max) in [
+        ("/v1/users?q=", "q", 200),
+        ("/v1/clinics?q=", "q", 200),
+        ("/v1/reports/appointments?client_ref=", "client_ref", 100),
+    ] {
+        app.get(&admin, &format!("{path}{}", "a".repeat(max)))
+            .await
+            .expect(200);
+        let answer = app
+            .get(&admin, &format!("{path}{}", "a".repeat(max + 1)))
+            .await
+            .expect_problem(422, "validation_failed");
+        assert_names_field(&answer, field);
+        assert_eq!(answer.body["errors"][0]["code"], "too_long", "{path}");
+    }
+}
+
+/// `minItems` of a body array holds, before `If-Match` is looked at.
+#[tokio::test]
+async fn an_empty_clinic_list_names_the_field() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let path = format!("/v1/users/{}/clinics", app.site.admin_id);
+    let answer = with_headers(
+        &app,
+        Method::PUT,
+        &path,
+        &admin,
+        &[("If-Match", "\"99\"")],
+        Some(json!({"clinic_ids": [], "default_clinic_id": app.site.clinic_id})),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    assert_names_field(&answer, "clinic_ids");
+    assert_eq!(answer.body["errors"][0]["code"], "too_few_items");
+}
+
 #[tokio::test]
 async fn garbage_cursor_names_the_parameter() {
     let app = TestApp::spawn().await;

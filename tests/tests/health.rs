@@ -62,6 +62,55 @@ async fn unknown_routes_are_problem_documents() {
         .expect_problem(404, "not_found");
 }
 
+/// RFC 9110: a method a documented path does not take answers `405` with `Allow`.
+#[tokio::test]
+async fn an_undocumented_method_on_a_known_path_is_405_with_allow() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let bulk = app
+        .call(
+            reqwest::Method::TRACE,
+            "/v1/users/bulk-update",
+            Some(&token),
+            None,
+        )
+        .await
+        .expect_problem(405, "method_not_allowed");
+    assert_eq!(bulk.header("allow"), Some("POST"));
+    assert_eq!(bulk.body["allowed_methods"], serde_json::json!(["POST"]));
+    let clinics = app
+        .call(reqwest::Method::DELETE, "/v1/clinics", Some(&token), None)
+        .await
+        .expect_problem(405, "method_not_allowed");
+    assert_eq!(clinics.header("allow"), Some("GET, POST"));
+    let user = format!("/v1/users/{}", app.site.admin_id);
+    let answer = app
+        .call(reqwest::Method::PUT, &user, Some(&token), None)
+        .await
+        .expect_problem(405, "method_not_allowed");
+    assert_eq!(answer.header("allow"), Some("GET, PATCH"));
+    // `PATCH /v1/users/{id}` would take it, but `bulk-update` is no user id.
+    let patched = app
+        .call(
+            reqwest::Method::PATCH,
+            "/v1/users/bulk-update",
+            Some(&token),
+            None,
+        )
+        .await
+        .expect_problem(405, "method_not_allowed");
+    assert_eq!(patched.header("allow"), Some("POST"));
+    // A user id that is no UUID is still a resource that cannot exist.
+    app.call(
+        reqwest::Method::GET,
+        "/v1/users/not-a-uuid",
+        Some(&token),
+        None,
+    )
+    .await
+    .expect_problem(404, "not_found");
+}
+
 #[tokio::test]
 async fn metrics_count_requests_per_route() {
     let app = TestApp::spawn().await;

@@ -17,7 +17,7 @@ use crate::error::{
 };
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
 use crate::state::AppState;
-use crate::views::{created, page_limit, with_etag};
+use crate::views::{created, page_limit, query_text, with_etag};
 
 /// List the site's users with filters, sorting and cursor pagination.
 #[utoipa::path(
@@ -38,13 +38,7 @@ pub async fn list_users(
 ) -> Result<web::Json<UserPage>, ApiError> {
     let q = query.0;
     let limit = page_limit(q.limit)?;
-    if q.q.as_ref().is_some_and(|s| s.chars().count() > 200) {
-        return Err(ApiError::field(
-            "q",
-            "too_long",
-            "q is at most 200 characters.",
-        ));
-    }
+    query_text("q", q.q.as_deref(), 200)?;
     let (sort, descending) = q.sort.unwrap_or_default().order();
     let query = UserQuery {
         user_type: q.user_type,
@@ -271,6 +265,7 @@ async fn set_status(
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
         (status = 428, response = PreconditionRequired),
     ),
     security(("bearer" = []))
@@ -306,6 +301,7 @@ pub async fn deactivate_user(
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 412, response = PreconditionFailed),
+        (status = 422, response = Unprocessable),
         (status = 428, response = PreconditionRequired),
     ),
     security(("bearer" = []))
