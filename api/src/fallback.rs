@@ -73,36 +73,8 @@ fn allowed(path: &str) -> Option<&'static [&'static str]> {
 
 /// The default service of the app.
 pub async fn no_route(req: HttpRequest) -> HttpResponse {
-    answer(&req)
-}
-
-/// A path parameter that does not parse: `404` (the resource cannot exist), unless the
-/// path is a documented literal one that does not take this method — `PATCH
-/// /v1/users/bulk-update` reaches `PATCH /v1/users/{id}` — which is a `405`.
-pub fn path_rejected(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
-    let response = match allowed(req.path()) {
-        Some(methods) if !methods.contains(&req.method().as_str()) => answer(req),
-        _ => ApiError::not_found().error_response(),
-    };
-    actix_web::error::InternalError::from_response(err, response).into()
-}
-
-fn answer(req: &HttpRequest) -> HttpResponse {
     match allowed(req.path()) {
-        Some(methods) if !methods.is_empty() => {
-            let list = methods.join(", ");
-            let mut answer = ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("{} is not allowed on this path; use {list}.", req.method()),
-            )
-            .with("allowed_methods", methods.to_vec())
-            .error_response();
-            if let Ok(value) = HeaderValue::from_str(&list) {
-                answer.headers_mut().insert(header::ALLOW, value);
-            }
-            answer
-        }
+        Some(methods) if !methods.is_empty() => method_not_allowed(&req, methods),
         _ => ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -110,6 +82,35 @@ fn answer(req: &HttpRequest) -> HttpResponse {
         )
         .error_response(),
     }
+}
+
+/// A path parameter that does not parse: `404` (the resource cannot exist), unless the
+/// path is a documented literal one that does not take this method — `PATCH
+/// /v1/users/bulk-update` reaches `PATCH /v1/users/{id}` — which is a `405`.
+pub fn path_rejected(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    let response = match allowed(req.path()) {
+        Some(methods) if !methods.is_empty() && !methods.contains(&req.method().as_str()) => {
+            method_not_allowed(req, methods)
+        }
+        _ => ApiError::not_found().error_response(),
+    };
+    actix_web::error::InternalError::from_response(err, response).into()
+}
+
+/// `405 method_not_allowed` with `Allow: methods`.
+fn method_not_allowed(req: &HttpRequest, methods: &[&str]) -> HttpResponse {
+    let list = methods.join(", ");
+    let mut answer = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} is not allowed on this path; use {list}.", req.method()),
+    )
+    .with("allowed_methods", methods.to_vec())
+    .error_response();
+    if let Ok(value) = HeaderValue::from_str(&list) {
+        answer.headers_mut().insert(header::ALLOW, value);
+    }
+    answer
 }
 
 #[cfg(test)]

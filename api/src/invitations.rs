@@ -101,11 +101,7 @@ pub async fn accept_invitation(
     body: ValidJson<AcceptInvitationRequest>,
 ) -> Result<web::Json<InvitationView>, ApiError> {
     let token_hash = password::digest(&token.into_inner());
-    let secret = body.0.password;
-    let hashed = web::block(move || password::hash(secret.expose()))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|_| ApiError::internal())?;
+    let hashed = password::hash_off_executor(body.0.password).await?;
     let request = Some(request_id.0);
     let row = db::run(&state, move |c| {
         invitations::accept(c, &token_hash, &hashed, request)

@@ -99,13 +99,9 @@ where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> StoreResult<T> + Send + 'static,
 {
-    let pool = pool.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get().map_err(StoreError::from)?;
-        f(&mut conn)
-    })
-    .await
-    .map_err(|e| StoreError::Pool(format!("blocking task failed: {e}")))?
+    crate::db::blocking(pool, f)
+        .await
+        .map_err(|e| StoreError::Pool(format!("blocking task failed: {e}")))?
 }
 
 fn chrono_duration(d: Duration) -> chrono::Duration {

@@ -5,29 +5,21 @@
 //! other's tokens (one shared `STAFFROOM_JWT_SECRET`), and requests racing for the last
 //! licence through different processes never both succeed (SPEC §1).
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};
-use staffroom_persistence::DatabaseUrl;
 use staffroom_persistence::testing::TestDatabase;
+use support::{Process, database_url, spawn};
 
 const SECRET: &str = "multi-instance-secret-shared-by-all-123456";
 const ADMIN_EMAIL: &str = "boss@multi.test";
 const ADMIN_PASSWORD: &str = "a long passphrase";
 const CONTENDERS: usize = 20;
 const ROUNDS: usize = 10;
-
-fn database_url(db: &TestDatabase) -> String {
-    match &db.url {
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        DatabaseUrl::Postgres(url) => url.clone(),
-    }
-}
 
 /// The real binary with a clean environment: this database, no rate limit, one secret.
 fn staffroom(db: &TestDatabase, data: &Path) -> Command {
@@ -42,64 +34,11 @@ fn staffroom(db: &TestDatabase, data: &Path) -> Command {
     cmd
 }
 
-/// A `staffroom serve` process, killed when dropped. Its stdout lines arrive on `lines`
-/// (a thread drains the pipe so the server never writes to a closed one); stderr goes to a
-/// file shown if the start fails.
-struct Instance {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    stderr: PathBuf,
-    base: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts `serve` on port 0 without waiting for it to listen.
-fn start(db: &TestDatabase, data: &Path, name: &str) -> Instance {
-    let stderr = data.join(format!("{name}.stderr"));
-    let mut child = staffroom(db, data)
-        .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2"])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let _ = tx.send(line);
-        }
-    });
-    Instance {
-        child,
-        lines,
-        stderr,
-        base: String::new(),
-    }
-}
-
-impl Instance {
-    /// Waits for `Staffroom is listening on http://ADDR`, the first line of stdout.
-    fn wait_listening(&mut self) {
-        let Ok(first) = self.lines.recv_timeout(Duration::from_secs(120)) else {
-            let status = self.child.try_wait().ok().flatten();
-            panic!(
-                "the server did not start (exit: {status:?}): {}",
-                std::fs::read_to_string(&self.stderr).unwrap_or_default()
-            );
-        };
-        assert!(
-            first.starts_with("Staffroom is listening on http://"),
-            "{first}"
-        );
-        self.base = first.split_whitespace().last().unwrap().to_owned();
-    }
+fn start(db: &TestDatabase, data: &Path, name: &str) -> Process {
+    let mut cmd = staffroom(db, data);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--workers", "2"]);
+    spawn(cmd, data, name)
 }
 
 fn bootstrap(db: &TestDatabase, data: &Path, licences: u32) -> Value {

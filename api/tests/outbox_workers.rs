@@ -7,19 +7,20 @@
 //!
 //! Every process is killed when its handle drops, and every wait has a deadline.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use staffroom_connectors::sim::{self, Faults, SimHandle, SimOptions};
-use staffroom_persistence::DatabaseUrl;
 use staffroom_persistence::testing::TestDatabase;
+use support::{Process, database_url, spawn};
 
 const SECRET: &str = "outbox-workers-secret-shared-by-all-1234";
 const ADMIN_EMAIL: &str = "boss@outbox.test";
@@ -29,13 +30,6 @@ const CLM_ID: &str = "CLM-42";
 const USERS: usize = 40;
 /// The subject of the notice sent when a user is added.
 const ADDED_SUBJECT: &str = "You can now use the exercise-prescription tool";
-
-fn database_url(db: &TestDatabase) -> String {
-    match &db.url {
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        DatabaseUrl::Postgres(url) => url.clone(),
-    }
-}
 
 /// The real binary with a clean environment: this database, no rate limit, one secret,
 /// providers at `providers` (the exercise and imaging base URLs), mail kept in the
@@ -61,91 +55,6 @@ fn staffroom(db: &TestDatabase, data: &Path, providers: &str, extra: &[(&str, &s
         cmd.env(name, value);
     }
     cmd
-}
-
-/// A `staffroom` process (`serve` or `worker`), killed when dropped. Its stdout lines
-/// arrive on `lines` (a thread drains the pipe); stderr goes to a file shown on failures.
-struct Process {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    stderr: PathBuf,
-    base: String,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn(mut cmd: Command, data: &Path, name: &str) -> Process {
-    let stderr = data.join(format!("{name}.stderr"));
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let _ = tx.send(line);
-        }
-    });
-    Process {
-        child,
-        lines,
-        stderr,
-        base: String::new(),
-    }
-}
-
-impl Process {
-    /// Waits for the first line of stdout, which must start with `prefix`.
-    fn wait_first_line(&mut self, prefix: &str) -> String {
-        let Ok(first) = self.lines.recv_timeout(Duration::from_secs(120)) else {
-            let status = self.child.try_wait().ok().flatten();
-            panic!(
-                "the process did not start (exit: {status:?}): {}",
-                self.log()
-            );
-        };
-        assert!(first.starts_with(prefix), "{first}\n{}", self.log());
-        first
-    }
-
-    /// Waits for `Staffroom is listening on http://ADDR`.
-    fn wait_listening(&mut self) {
-        let first = self.wait_first_line("Staffroom is listening on http://");
-        self.base = first.split_whitespace().last().unwrap().to_owned();
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    /// Sends SIGTERM and waits (bounded) for a clean exit.
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the process did not stop on SIGTERM: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
 }
 
 fn serve(

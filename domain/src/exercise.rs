@@ -51,6 +51,10 @@ pub enum ExerciseRefusal {
     NotActive,
     NotDeactivated,
     OperationPending,
+    /// The site has not connected the integration.
+    NotConnected,
+    /// Only active users are added to or reactivated at the provider.
+    UserInactive,
 }
 
 impl ExerciseRefusal {
@@ -62,6 +66,8 @@ impl ExerciseRefusal {
             Self::NotActive => "not_active",
             Self::NotDeactivated => "not_deactivated",
             Self::OperationPending => "operation_pending",
+            Self::NotConnected => "integration_not_connected",
+            Self::UserInactive => "user_inactive",
         }
     }
 
@@ -78,6 +84,10 @@ impl ExerciseRefusal {
             Self::NotActive => "Only an active user can be deactivated.",
             Self::NotDeactivated => "Only a deactivated user can be reactivated.",
             Self::OperationPending => "A provider call for this user is still in progress.",
+            Self::NotConnected => {
+                "The site has not connected the exercise integration; PUT /v1/integrations/exercise first."
+            }
+            Self::UserInactive => "The user is inactive; reactivate them first.",
         }
     }
 }
@@ -103,6 +113,27 @@ pub fn begin(state: ExerciseState, action: ExerciseAction) -> Result<(), Exercis
         (S::NotAdded, A::Deactivate | A::Reactivate) => Err(ExerciseRefusal::NotAdded),
         (S::Deactivated, A::Deactivate) => Err(ExerciseRefusal::NotActive),
         (S::Active, A::Reactivate) => Err(ExerciseRefusal::NotDeactivated),
+    }
+}
+
+/// Whether the user and the site allow `action` (checked after [`begin`]): adding and
+/// reactivating need an active user and a connected site; a deactivation needs neither,
+/// since it goes to the clinic the user was created at, so people can still be removed at
+/// the provider after the site disconnected or they left.
+pub fn may_start(
+    action: ExerciseAction,
+    user_active: bool,
+    connected: bool,
+) -> Result<(), ExerciseRefusal> {
+    match action {
+        ExerciseAction::Deactivate => Ok(()),
+        ExerciseAction::Add | ExerciseAction::Reactivate if !user_active => {
+            Err(ExerciseRefusal::UserInactive)
+        }
+        ExerciseAction::Add | ExerciseAction::Reactivate if !connected => {
+            Err(ExerciseRefusal::NotConnected)
+        }
+        ExerciseAction::Add | ExerciseAction::Reactivate => Ok(()),
     }
 }
 
@@ -217,6 +248,26 @@ mod tests {
         ];
         for (state, action, expected) in cases {
             assert_eq!(begin(state, action), expected, "{state:?} {action:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_deactivation_goes_ahead_for_an_inactive_user_or_a_disconnected_site() {
+        for (user_active, connected) in [(true, true), (true, false), (false, true), (false, false)]
+        {
+            assert_eq!(may_start(A::Deactivate, user_active, connected), Ok(()));
+            for action in [A::Add, A::Reactivate] {
+                let expected = match (user_active, connected) {
+                    (false, _) => Err(ExerciseRefusal::UserInactive),
+                    (true, false) => Err(ExerciseRefusal::NotConnected),
+                    (true, true) => Ok(()),
+                };
+                assert_eq!(
+                    may_start(action, user_active, connected),
+                    expected,
+                    "{action:?}"
+                );
+            }
         }
     }
 

@@ -27,9 +27,7 @@ pub enum Conflict {
     DiaryDisabled,
     /// The exercise integration's rules refuse the action in the user's state.
     Exercise(ExerciseRefusal),
-    /// The site has not connected the exercise integration.
-    ExerciseNotConnected,
-    /// Only active users can be given access to an integration.
+    /// Only active users are invited.
     UserInactive,
     /// The user already has a password; there is nothing to invite them to.
     PasswordAlreadySet,
@@ -47,7 +45,6 @@ impl Conflict {
             Self::AppointmentOverlaps => "appointment_overlaps",
             Self::DiaryDisabled => "diary_disabled",
             Self::Exercise(refusal) => refusal.code(),
-            Self::ExerciseNotConnected => "integration_not_connected",
             Self::UserInactive => "user_inactive",
             Self::PasswordAlreadySet => "password_already_set",
         }
@@ -73,9 +70,6 @@ impl Conflict {
                  takes effect at the user's next login."
             }
             Self::Exercise(refusal) => refusal.message(),
-            Self::ExerciseNotConnected => {
-                "The site has not connected the exercise integration; PUT /v1/integrations/exercise first."
-            }
             Self::UserInactive => "The user is inactive; reactivate them first.",
             Self::PasswordAlreadySet => {
                 "The user has already set a password; an invitation would change nothing."

@@ -12,8 +12,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use staffroom_domain::{
-    ExerciseAction, ExerciseNames, ExerciseState, PersonName, SiteId, UserId, UserStatus, begin,
-    guess_names, rename, settle as settle_state,
+    ExerciseAction, ExerciseNames, ExerciseRefusal, ExerciseState, PersonName, SiteId, UserId,
+    UserStatus, begin, guess_names, may_start, rename, settle as settle_state,
 };
 
 use crate::audit::{self, Change};
@@ -91,8 +91,9 @@ fn corrupt<E: std::fmt::Display>(e: E) -> StoreError {
     StoreError::corrupt(e)
 }
 
-fn conflict(c: Conflict) -> StoreError {
-    StoreError::Conflict(c)
+/// The integration's rules refused (`409` with the refusal's code).
+fn refused(r: ExerciseRefusal) -> StoreError {
+    StoreError::Conflict(Conflict::Exercise(r))
 }
 
 /// The site's connection, if any.
@@ -317,12 +318,11 @@ pub fn rename_user(
     expected_version: Option<i64>,
 ) -> StoreResult<ExerciseUserView> {
     write_tx(conn, ctx.site_id, |conn| {
-        let integration = integration(conn, ctx.site_id)?
-            .ok_or_else(|| conflict(Conflict::ExerciseNotConnected))?;
+        let integration =
+            integration(conn, ctx.site_id)?.ok_or(refused(ExerciseRefusal::NotConnected))?;
         let current = get_user(conn, ctx.site_id, user)?;
         check_version(expected_version, current.version)?;
-        rename(current.state, &current.names, names)
-            .map_err(|r| conflict(Conflict::Exercise(r)))?;
+        rename(current.state, &current.names, names).map_err(refused)?;
         if &current.names == names {
             return Ok(current);
         }
@@ -372,22 +372,19 @@ pub fn start(
     write_tx(conn, ctx.site_id, |conn| {
         let integration = integration(conn, ctx.site_id)?;
         let current = get_user(conn, ctx.site_id, user)?;
-        begin(current.state, action).map_err(|r| conflict(Conflict::Exercise(r)))?;
+        begin(current.state, action).map_err(refused)?;
         if let Some(names) = names {
-            rename(current.state, &current.names, names)
-                .map_err(|r| conflict(Conflict::Exercise(r)))?;
+            rename(current.state, &current.names, names).map_err(refused)?;
         }
-        if action != ExerciseAction::Deactivate && current.user_status != UserStatus::Active {
-            return Err(conflict(Conflict::UserInactive));
-        }
+        let user_active = current.user_status == UserStatus::Active;
+        may_start(action, user_active, integration.is_some()).map_err(refused)?;
         let names = names.cloned().unwrap_or_else(|| current.names.clone());
         let stored = stored_row(conn, user)?;
-        // A deletion goes to the clinic the user was created at, so users can still be
-        // removed at the provider after the site disconnected; adding needs the connection.
+        // A deletion goes to the clinic the user was created at.
         let clm_id = match (&stored, action, integration) {
             (Some(s), ExerciseAction::Deactivate, _) => s.clm_id.clone(),
             (_, _, Some(integration)) => integration.clm_id,
-            (_, _, None) => return Err(conflict(Conflict::ExerciseNotConnected)),
+            (_, _, None) => return Err(refused(ExerciseRefusal::NotConnected)),
         };
         let payload = JobPayload {
             user_id: user.to_string(),
@@ -561,7 +558,7 @@ pub fn launch_target(
             .flatten()
     });
     if target.is_some() && integration(conn, site)?.is_none() {
-        return Err(conflict(Conflict::ExerciseNotConnected));
+        return Err(refused(ExerciseRefusal::NotConnected));
     }
     Ok(target)
 }

@@ -107,6 +107,20 @@ pub fn new_owner(worker: &str) -> String {
     format!("{worker}/{}", uuid::Uuid::new_v4())
 }
 
+/// Whether a job may be claimed at `at`: pending, due, and not leased (or its lease ran out).
+#[diesel::dsl::auto_type]
+fn claimable(at: NaiveDateTime) -> _ {
+    let pending: &'static str = JobStatus::Pending.as_str();
+    outbox_jobs::status
+        .eq(pending)
+        .and(outbox_jobs::next_attempt_at.le(at))
+        .and(
+            outbox_jobs::leased_until
+                .is_null()
+                .or(outbox_jobs::leased_until.lt(at)),
+        )
+}
+
 /// Leases the job `id` to `owner` for `lease` if it is pending, due and not leased; counts
 /// the attempt. `None` when another worker holds it, it is finished, or it is not due.
 pub fn claim(
@@ -119,13 +133,7 @@ pub fn claim(
     let claimed = diesel::update(
         outbox_jobs::table
             .filter(outbox_jobs::id.eq(id))
-            .filter(outbox_jobs::status.eq(JobStatus::Pending.as_str()))
-            .filter(outbox_jobs::next_attempt_at.le(at))
-            .filter(
-                outbox_jobs::leased_until
-                    .is_null()
-                    .or(outbox_jobs::leased_until.lt(at)),
-            ),
+            .filter(claimable(at)),
     )
     .set((
         outbox_jobs::leased_until.eq(at + lease),
@@ -155,13 +163,7 @@ pub fn claim_due(
 ) -> StoreResult<Vec<(String, JobRow)>> {
     let at = now();
     let candidates: Vec<String> = outbox_jobs::table
-        .filter(outbox_jobs::status.eq(JobStatus::Pending.as_str()))
-        .filter(outbox_jobs::next_attempt_at.le(at))
-        .filter(
-            outbox_jobs::leased_until
-                .is_null()
-                .or(outbox_jobs::leased_until.lt(at)),
-        )
+        .filter(claimable(at))
         .order((outbox_jobs::next_attempt_at.asc(), outbox_jobs::id.asc()))
         .limit(limit)
         .select(outbox_jobs::id)

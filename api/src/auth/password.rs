@@ -21,6 +21,19 @@ pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
         .to_string())
 }
 
+/// [`hash`] on the blocking pool, for handlers: Argon2id takes tens of milliseconds.
+pub async fn hash_off_executor(
+    password: staffroom_domain::Password,
+) -> Result<String, crate::error::ApiError> {
+    actix_web::web::block(move || hash(password.expose()))
+        .await
+        .map_err(|_| crate::error::ApiError::internal())?
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot hash password");
+            crate::error::ApiError::internal()
+        })
+}
+
 /// Checks a password against a stored PHC string; a malformed hash never matches.
 pub fn verify(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)

@@ -21,7 +21,7 @@ use staffroom_persistence::exercise::{self, ExerciseUserView, IntegrationRow};
 use staffroom_persistence::outbox::Outcome;
 use utoipa::{IntoParams, ToSchema};
 
-use super::provider_problem;
+use super::{provider_problem, provider_refused, provider_unavailable};
 use crate::auth::Principal;
 use crate::db;
 use crate::error::{
@@ -410,20 +410,12 @@ async fn act(
     };
     if let Some(error) = refused {
         let problem = if gave_up(&error) {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "provider_unavailable",
-                format!(
-                    "The provider stayed unavailable and the request was given up; the \
-                     state is as before ({error})."
-                ),
-            )
+            provider_unavailable(format!(
+                "The provider stayed unavailable and the request was given up; the state \
+                 is as before ({error})."
+            ))
         } else {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "provider_refused",
-                format!("The provider refused the request: {error}"),
-            )
+            provider_refused(&error)
         };
         return Err(problem
             .with("state", view.state.as_str())

@@ -16,19 +16,30 @@ pub fn provider_problem(e: &ProviderError) -> ApiError {
     match e {
         ProviderError::Transient { reason } => {
             tracing::warn!(%reason, "provider unavailable");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "provider_unavailable",
-                "The provider is not answering right now; retry shortly.",
-            )
+            provider_unavailable("The provider is not answering right now; retry shortly.")
         }
-        ProviderError::Permanent { code, reason, .. } => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "provider_refused",
-            format!("The provider refused the request: {reason}"),
-        )
-        .with("provider_code", code.clone().unwrap_or_default()),
+        ProviderError::Permanent { code, reason, .. } => {
+            provider_refused(reason).with("provider_code", code.clone().unwrap_or_default())
+        }
     }
+}
+
+/// `503 provider_unavailable`.
+pub fn provider_unavailable(detail: impl Into<String>) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "provider_unavailable",
+        detail,
+    )
+}
+
+/// `422 provider_refused` with the provider's reason.
+pub fn provider_refused(reason: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "provider_refused",
+        format!("The provider refused the request: {reason}"),
+    )
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, patch, post, put, web};
 use staffroom_domain::{
-    ClinicId, Password, Permission, Profession, Refusal, UserId, UserStatus, judge_new_user,
+    ClinicId, Permission, Profession, Refusal, UserId, UserStatus, judge_new_user,
 };
 use staffroom_persistence::access;
 use staffroom_persistence::users::{self, NewUser, UserPatch, UserQuery};
@@ -110,7 +110,7 @@ pub async fn create_user(
     }
 
     let password_hash = match body.initial_password {
-        Some(p) => Some(hash_password(p).await?),
+        Some(p) => Some(password::hash_off_executor(p).await?),
         None => None,
     };
     let new = NewUser {
@@ -139,16 +139,6 @@ pub async fn create_user(
         user.version,
         &UserView::from(user),
     ))
-}
-
-async fn hash_password(password: Password) -> Result<String, ApiError> {
-    web::block(move || password::hash(password.expose()))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot hash password");
-            ApiError::internal()
-        })
 }
 
 /// Read one user.

@@ -1,0 +1,106 @@
+//! What the process-level tests share: the database URL a `staffroom` child process is
+//! given, and a child process whose stdout lines arrive on a channel, killed when dropped.
+#![allow(dead_code, reason = "each test binary uses a part of it")]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use staffroom_persistence::DatabaseUrl;
+use staffroom_persistence::testing::TestDatabase;
+
+/// The `STAFFROOM_DATABASE_URL` of a test database.
+pub fn database_url(db: &TestDatabase) -> String {
+    match &db.url {
+        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        DatabaseUrl::Postgres(url) => url.clone(),
+    }
+}
+
+/// A `staffroom` process (`serve` or `worker`), killed when dropped. Its stdout lines
+/// arrive on `lines` (a thread drains the pipe); stderr goes to a file shown on failures.
+pub struct Process {
+    pub child: Child,
+    lines: mpsc::Receiver<String>,
+    stderr: PathBuf,
+    pub base: String,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `cmd` with stdout on the process's channel and stderr in `data/{name}.stderr`.
+pub fn spawn(mut cmd: Command, data: &Path, name: &str) -> Process {
+    let stderr = data.join(format!("{name}.stderr"));
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    Process {
+        child,
+        lines,
+        stderr,
+        base: String::new(),
+    }
+}
+
+impl Process {
+    /// Waits for the first line of stdout, which must start with `prefix`.
+    pub fn wait_first_line(&mut self, prefix: &str) -> String {
+        let Ok(first) = self.lines.recv_timeout(Duration::from_secs(120)) else {
+            let status = self.child.try_wait().ok().flatten();
+            panic!(
+                "the process did not start (exit: {status:?}): {}",
+                self.log()
+            );
+        };
+        assert!(first.starts_with(prefix), "{first}\n{}", self.log());
+        first
+    }
+
+    /// Waits for `Staffroom is listening on http://ADDR`.
+    pub fn wait_listening(&mut self) {
+        let first = self.wait_first_line("Staffroom is listening on http://");
+        self.base = first.split_whitespace().last().unwrap().to_owned();
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits (bounded) for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the process did not stop on SIGTERM: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
