@@ -174,7 +174,15 @@ pub fn start(
     listen: &str,
     workers: Option<usize>,
 ) -> std::io::Result<RunningServer> {
-    let listener = TcpListener::bind(listen)?;
+    start_on(state, TcpListener::bind(listen)?, workers)
+}
+
+/// Builds the server on a listener already bound; await `server` to run.
+pub fn start_on(
+    state: AppState,
+    listener: TcpListener,
+    workers: Option<usize>,
+) -> std::io::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let mut server = HttpServer::new(move || build(state.clone())).shutdown_timeout(10);
     if let Some(n) = workers {

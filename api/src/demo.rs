@@ -12,7 +12,7 @@ use staffroom_persistence::users::{self, NewUser};
 use staffroom_persistence::{Pool, clinics, sites};
 
 use crate::auth::password;
-use crate::cli::Failure;
+use crate::startup_error::StartupError;
 
 pub const SITE_NAME: &str = "Demo Physio Group";
 pub const ADMIN_EMAIL: &str = "admin@demo.staffroom.test";
@@ -130,12 +130,12 @@ const STAFF: &[Person] = &[
     ),
 ];
 
-fn parse<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, Failure> {
-    r.map_err(|e| Failure(format!("demo data: {e}")))
+fn parse<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StartupError> {
+    r.map_err(|e| StartupError(format!("demo data: {e}")))
 }
 
 /// Creates the demo site unless a site of that name exists.
-pub fn ensure(pool: &Pool) -> Result<DemoSite, Failure> {
+pub fn ensure(pool: &Pool) -> Result<DemoSite, StartupError> {
     let mut conn = pool.get()?;
     let found = |site_id| DemoSite {
         site_id,

@@ -29,6 +29,7 @@ pub mod providers;
 pub mod rate_limit;
 pub mod service_accounts;
 pub mod site;
+pub mod startup_error;
 pub mod state;
 pub mod users;
 pub mod views;

@@ -11,8 +11,8 @@ use staffroom_connectors::sim::{self, SimHandle, SimOptions};
 use staffroom_domain::RetryPolicy;
 use staffroom_persistence::Pool;
 
-use crate::cli::Failure;
 use crate::outbox::{OutboxConfig, Providers, StoredMail};
+use crate::startup_error::StartupError;
 
 #[derive(Debug, Clone, Args)]
 pub struct ProviderArgs {
@@ -67,14 +67,14 @@ impl ProviderArgs {
     }
 
     /// The outbox settings; a lease always outlasts the longest provider call.
-    pub fn outbox(&self) -> Result<OutboxConfig, Failure> {
+    pub fn outbox(&self) -> Result<OutboxConfig, StartupError> {
         if self.outbox_max_attempts == Some(0) {
-            return Err(Failure(
+            return Err(StartupError(
                 "STAFFROOM_OUTBOX_MAX_ATTEMPTS must be at least 1".into(),
             ));
         }
         if !(1..=1000).contains(&self.outbox_batch) {
-            return Err(Failure(
+            return Err(StartupError(
                 "STAFFROOM_OUTBOX_BATCH must be between 1 and 1000".into(),
             ));
         }
@@ -103,25 +103,32 @@ impl ProviderArgs {
             .with_timeouts(Duration::from_secs(2).min(self.timeout()), self.timeout())
     }
 
-    /// Builds the providers; starts the simulator in-process when a provider URL is unset
-    /// (the returned handle keeps it running).
-    pub async fn build(&self, pool: &Pool) -> Result<(Providers, Option<SimHandle>), Failure> {
+    /// A configured provider URL needs its API key: refused at start-up rather than every
+    /// call failing with `401`.
+    pub fn check_api_keys(&self) -> Result<(), StartupError> {
         for (name, url, key) in [
             ("EXERCISE", &self.exercise_url, &self.exercise_api_key),
             ("IMAGING", &self.imaging_url, &self.imaging_api_key),
             ("EMAIL", &self.email_url, &self.email_api_key),
         ] {
             if url.is_some() && key.as_deref().is_none_or(str::is_empty) {
-                return Err(Failure(format!(
+                return Err(StartupError(format!(
                     "STAFFROOM_{name}_API_KEY must be set when STAFFROOM_{name}_URL is"
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// Builds the providers; starts the simulator in-process when a provider URL is unset
+    /// (the returned handle keeps it running).
+    pub async fn build(&self, pool: &Pool) -> Result<(Providers, Option<SimHandle>), StartupError> {
+        self.check_api_keys()?;
         let needs_sim = self.exercise_url.is_none() || self.imaging_url.is_none();
         let sim = if needs_sim {
             let handle = sim::start(([127, 0, 0, 1], 0).into(), SimOptions::default())
                 .await
-                .map_err(|e| Failure(format!("cannot start the provider simulator: {e}")))?;
+                .map_err(|e| StartupError(format!("cannot start the provider simulator: {e}")))?;
             tracing::info!(
                 url = %handle.base_url(),
                 "no provider URL configured: using the built-in provider simulator"
@@ -137,7 +144,7 @@ impl ProviderArgs {
                 .unwrap_or_default()
         };
         let client_error = |what: &str, e: staffroom_connectors::ProviderError| {
-            Failure(format!("{what} provider: {e}"))
+            StartupError(format!("{what} provider: {e}"))
         };
         let exercise = HttpExercise::new(self.http(
             &url(&self.exercise_url, SimHandle::exercise_url),

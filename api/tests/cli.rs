@@ -8,26 +8,9 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::{Value, json};
 use staffroom_persistence::testing::TestDatabase;
+use support::staffroom;
 
-const SECRET: &str = "cli-test-secret-cli-test-secret-123456";
-
-fn staffroom(db: &TestDatabase, data: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_staffroom"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("STAFFROOM_DATABASE_URL", database_url(db))
-        .env("STAFFROOM_DATA_DIR", data)
-        .env("STAFFROOM_JWT_SECRET", SECRET)
-        .env("STAFFROOM_LOG", "warn");
-    cmd
-}
-
-fn database_url(db: &TestDatabase) -> String {
-    match &db.url {
-        staffroom_persistence::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        staffroom_persistence::DatabaseUrl::Postgres(url) => url.clone(),
-    }
-}
+mod support;
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -243,8 +226,17 @@ async fn demo_admin_logs_in_and_manages_users() {
     let data = tempfile::tempdir().unwrap();
     let (_server, base, lines) = serve_demo(&db, data.path());
     let printed = lines.join("\n");
-    assert!(printed.contains("/docs/"), "{printed}");
     assert!(printed.contains("admin@demo.staffroom.test"), "{printed}");
+    let http = reqwest::Client::new();
+    // The docs address it prints works as printed (`/docs` redirects to `/docs/`).
+    let docs = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("API docs:"))
+        .unwrap_or_else(|| panic!("no docs line: {printed}"))
+        .trim();
+    let page = http.get(docs).send().await.unwrap();
+    assert_eq!(page.status(), 200, "{docs}");
+    assert!(page.url().path().ends_with("/docs/"), "{}", page.url());
     // No provider URL is configured, so `serve` started the simulator in-process and said
     // where.
     let sim = lines
@@ -252,7 +244,6 @@ async fn demo_admin_logs_in_and_manages_users() {
         .find_map(|l| l.trim().strip_prefix("provider simulator: "))
         .unwrap_or_else(|| panic!("no simulator line: {printed}"))
         .to_owned();
-    let http = reqwest::Client::new();
     let login: Value = http
         .post(format!("{base}/v1/auth/login"))
         .json(&json!({"email": "admin@demo.staffroom.test", "password": "staffroom-demo"}))

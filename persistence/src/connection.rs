@@ -53,6 +53,17 @@ impl DatabaseUrl {
         matches!(self, Self::Postgres(_))
     }
 
+    /// The URL with libpq's `connect_timeout` added unless it names one (SQLite: as is).
+    fn with_connect_timeout(&self, seconds: u32) -> Self {
+        match self {
+            Self::Postgres(url) if !url.contains("connect_timeout=") => {
+                let separator = if url.contains('?') { '&' } else { '?' };
+                Self::Postgres(format!("{url}{separator}connect_timeout={seconds}"))
+            }
+            other => other.clone(),
+        }
+    }
+
     /// The URL with any password hidden, for logs.
     pub fn redacted(&self) -> String {
         match self {
@@ -131,6 +142,9 @@ impl ManageConnection for ConnectionManager {
     }
 }
 
+/// How long the first connection attempt may take to reach PostgreSQL (libpq's minimum is 2).
+const PROBE_TIMEOUT_SECS: u32 = 2;
+
 /// Builds a pool; fails fast when the database cannot be reached.
 pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, StoreError> {
     if let DatabaseUrl::Sqlite(path) = url
@@ -140,6 +154,11 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, StoreError> {
             StoreError::Pool(format!("cannot create directory {}: {e}", dir.display()))
         })?;
     }
+    // One attempt first: the pool retries a failing connection until its timeout, so a
+    // wrong role, host or path would take that long to be reported.
+    ConnectionManager::new(url.with_connect_timeout(PROBE_TIMEOUT_SECS))
+        .connect()
+        .map_err(|e| StoreError::Pool(e.to_string()))?;
     r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))

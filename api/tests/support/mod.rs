@@ -19,6 +19,22 @@ pub fn database_url(db: &TestDatabase) -> String {
     }
 }
 
+/// The signing secret the `staffroom` processes of the tests share.
+pub const SECRET: &str = "cli-test-secret-cli-test-secret-123456";
+
+/// The real binary with a clean environment: this database and data directory, one
+/// secret, warnings only.
+pub fn staffroom(db: &TestDatabase, data: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_staffroom"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("STAFFROOM_DATABASE_URL", database_url(db))
+        .env("STAFFROOM_DATA_DIR", data)
+        .env("STAFFROOM_JWT_SECRET", SECRET)
+        .env("STAFFROOM_LOG", "warn");
+    cmd
+}
+
 /// A `staffroom` process (`serve` or `worker`), killed when dropped. Its stdout lines
 /// arrive on `lines` (a thread drains the pipe); stderr goes to a file shown on failures.
 pub struct Process {
