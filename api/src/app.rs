@@ -156,6 +156,11 @@ pub fn build(
             SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::finish(api))
         })
         .into_app()
+        .service(web::redirect("/docs", "/docs/").permanent())
+        .route(
+            "/accept-invitation",
+            web::get().to(crate::invitation_page::show),
+        )
         .default_service(web::to(crate::fallback::no_route))
         .wrap(from_fn(crate::idempotency::idempotency_key))
         .wrap(from_fn(request_context))

@@ -19,6 +19,7 @@ pub mod fallback;
 pub mod health;
 pub mod idempotency;
 pub mod integrations;
+pub mod invitation_page;
 pub mod invitations;
 pub mod licences;
 pub mod metrics;
