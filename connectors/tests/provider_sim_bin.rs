@@ -1,6 +1,7 @@
 //! The `provider-sim` binary as docker-compose runs it: it prints where it listens, serves
-//! the providers and its control endpoints there, enforces `--api-key`, refuses a bad
-//! `--listen` with exit code 2, and stops cleanly on SIGTERM.
+//! the providers and its control endpoints there, enforces `--api-key`, starts launch links
+//! with `--public-url`, refuses a bad `--listen` or `--public-url` with exit code 2, and
+//! stops cleanly on SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
@@ -23,6 +24,7 @@ fn provider_sim() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_provider-sim"));
     cmd.env_remove("PROVIDER_SIM_LISTEN")
         .env_remove("PROVIDER_SIM_API_KEY")
+        .env_remove("PROVIDER_SIM_PUBLIC_URL")
         .env("RUST_LOG", "warn");
     cmd
 }
@@ -32,17 +34,17 @@ async fn sim_state(http: &reqwest::Client, base: &str) -> Value {
     answer.json().await.unwrap()
 }
 
-#[tokio::test]
-async fn the_binary_serves_the_providers_where_it_says_and_stops_on_sigterm() {
+/// Starts the binary with `args` and returns it with the address its first line names.
+fn start(args: &[&str]) -> (Sim, String) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut child = provider_sim()
-        .args(["--listen", "127.0.0.1:0", "--api-key", "compose-key"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let mut sim = Sim(child);
+    let sim = Sim(child);
     let mut first = String::new();
     BufReader::new(stdout).read_line(&mut first).unwrap();
     let base = first
@@ -50,6 +52,12 @@ async fn the_binary_serves_the_providers_where_it_says_and_stops_on_sigterm() {
         .strip_prefix("provider-sim listening on ")
         .unwrap_or_else(|| panic!("first line: {first:?}"))
         .to_owned();
+    (sim, base)
+}
+
+#[tokio::test]
+async fn the_binary_serves_the_providers_where_it_says_and_stops_on_sigterm() {
+    let (mut sim, base) = start(&["--listen", "127.0.0.1:0", "--api-key", "compose-key"]);
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
 
     let http = reqwest::Client::new();
@@ -108,4 +116,55 @@ fn a_bad_listen_address_exits_with_code_2() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--listen"), "{stderr}");
+}
+
+#[tokio::test]
+async fn launch_links_start_with_the_public_url() {
+    let public = "http://localhost:19090";
+    let (_sim, base) = start(&["--listen", "127.0.0.1:0", "--public-url", public]);
+    let http = reqwest::Client::new();
+    let clinic = format!("{base}/exercise/v1/clinics/CLM-5/users");
+    let created: Value = http
+        .post(&clinic)
+        .bearer_auth("any-key")
+        .header("Idempotency-Key", "public-1")
+        .json(&json!({"first_name": "Lin", "last_name": "Pub", "external_id": "u-9"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let launch: Value = http
+        .post(format!("{clinic}/{id}/launch"))
+        .bearer_auth("any-key")
+        .header("Idempotency-Key", "public-2")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = launch["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("{public}/exercise/launch/")),
+        "{url}"
+    );
+    // The link works where the simulator really listens.
+    let path = url.strip_prefix(public).unwrap();
+    let landed = http.get(format!("{base}{path}")).send().await.unwrap();
+    assert_eq!(landed.status(), 200);
+}
+
+#[test]
+fn a_public_url_that_is_not_http_exits_with_code_2() {
+    let out = provider_sim()
+        .args(["--listen", "127.0.0.1:0", "--public-url", "localhost:9090"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--public-url"), "{stderr}");
 }

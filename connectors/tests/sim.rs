@@ -832,6 +832,7 @@ async fn provider_calls_need_a_bearer_key() {
 
     let locked = Api::with(SimOptions {
         api_key: Some(KEY.to_owned()),
+        ..SimOptions::default()
     })
     .await;
     let wrong = read(

@@ -39,12 +39,16 @@
 //!   routes `404 not_found`, wrong methods `405 method_not_allowed`.
 //! * Exercise users are removed from the state when deleted; a clinic appears in the state
 //!   after the first successful call that names it, as `{"clm_id", "name": "Clinic CLM-…"}`.
-//! * Launch links (`{base}/exercise/launch/{token}`, valid 5 minutes) answer `GET` without
+//! * Launch links (`{base}/exercise/launch/{token}`, where `{base}` is
+//!   [`SimOptions::public_url`] or the simulator's own address, valid 5 minutes) answer `GET` without
 //!   authentication or faults: `200` with the user, `404 unknown_launch`, `410
 //!   launch_expired`.
 
+mod args;
 mod routes;
 mod state;
+
+pub use args::SimArgs;
 
 use std::fmt;
 use std::future::pending;
@@ -73,6 +77,9 @@ const REBIND_RETRY: Duration = Duration::from_millis(50);
 pub struct SimOptions {
     /// The only bearer key accepted; `None` (or an empty key) accepts any non-empty key.
     pub api_key: Option<String>,
+    /// Where people's browsers reach the simulator (`http://HOST:PORT`): exercise launch
+    /// links start with it. `None`: its own address, right when both run on one machine.
+    pub public_url: Option<String>,
 }
 
 /// The faults in force (`PUT /_sim/faults`); every field defaults to 0 / none.
@@ -209,6 +216,10 @@ pub async fn start(addr: SocketAddr, options: SimOptions) -> io::Result<SimHandl
         state: Mutex::new(SimState::default()),
         faults: Mutex::new(FaultState::default()),
         api_key: options.api_key.filter(|key| !key.is_empty()),
+        launch_base_url: options.public_url.map_or_else(
+            || base_url_for(addr),
+            |url| url.trim_end_matches('/').to_owned(),
+        ),
         base_url: base_url_for(addr),
         commands,
     });

@@ -44,6 +44,8 @@ pub(crate) struct Shared {
     /// `None`: any non-empty bearer key is accepted.
     pub api_key: Option<String>,
     pub base_url: String,
+    /// Where launch links point: the public URL, else `base_url`.
+    pub launch_base_url: String,
     pub commands: mpsc::UnboundedSender<Command>,
 }
 
@@ -212,7 +214,7 @@ fn authorised_call(
         query: &query,
         body,
         now: now(),
-        base_url: &shared.base_url,
+        base_url: &shared.launch_base_url,
     };
     let mut state = lock(&shared.state);
     match idempotency_key {
