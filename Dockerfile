@@ -2,7 +2,11 @@
 # Builds the `staffroom` and `provider-sim` binaries and ships them on a slim
 # Debian image.
 #   docker build -t staffroom .
-#   docker run --rm -p 8080:8080 staffroom serve --demo --listen 0.0.0.0:8080
+#   docker run --rm -p 8080:8080 staffroom serve --demo --listen 0.0.0.0:8080 \
+#     --public-url http://localhost:8080
+# `serve` on 0.0.0.0 needs the public URL (STAFFROOM_PUBLIC_URL): invitation links
+# start with it. The default command below assumes the container's port 8080 is
+# published as localhost:8080.
 
 FROM rust:1-bookworm AS builder
 RUN apt-get update \
@@ -31,5 +35,8 @@ ENV STAFFROOM_DATA_DIR=/var/lib/staffroom
 WORKDIR /var/lib/staffroom
 USER staffroom
 EXPOSE 8080 9090
+# The image has no curl: the binary checks its own readiness.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s \
+  CMD ["staffroom", "healthcheck", "--url", "http://127.0.0.1:8080/readyz"]
 ENTRYPOINT ["staffroom"]
-CMD ["serve", "--listen", "0.0.0.0:8080"]
+CMD ["serve", "--listen", "0.0.0.0:8080", "--public-url", "http://localhost:8080"]
