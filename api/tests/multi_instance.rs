@@ -13,9 +13,8 @@ use std::process::{Child, Command, Stdio};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use staffroom_persistence::testing::TestDatabase;
-use support::{Process, database_url, spawn};
+use support::{Process, spawn};
 
-const SECRET: &str = "multi-instance-secret-shared-by-all-123456";
 const ADMIN_EMAIL: &str = "boss@multi.test";
 const ADMIN_PASSWORD: &str = "a long passphrase";
 const CONTENDERS: usize = 20;
@@ -23,14 +22,8 @@ const ROUNDS: usize = 10;
 
 /// The real binary with a clean environment: this database, no rate limit, one secret.
 fn staffroom(db: &TestDatabase, data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_staffroom"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("STAFFROOM_DATABASE_URL", database_url(db))
-        .env("STAFFROOM_DATA_DIR", data)
-        .env("STAFFROOM_JWT_SECRET", SECRET)
-        .env("STAFFROOM_RATE_LIMIT", "0")
-        .env("STAFFROOM_LOG", "warn");
+    let mut cmd = support::staffroom(db, data);
+    cmd.env("STAFFROOM_RATE_LIMIT", "0");
     cmd
 }
 

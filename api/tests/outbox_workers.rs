@@ -20,9 +20,8 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use staffroom_connectors::sim::{self, Faults, SimHandle, SimOptions};
 use staffroom_persistence::testing::TestDatabase;
-use support::{Process, database_url, spawn};
+use support::{Process, spawn};
 
-const SECRET: &str = "outbox-workers-secret-shared-by-all-1234";
 const ADMIN_EMAIL: &str = "boss@outbox.test";
 const ADMIN_PASSWORD: &str = "a long passphrase";
 const CLM_ID: &str = "CLM-42";
@@ -35,14 +34,8 @@ const ADDED_SUBJECT: &str = "You can now use the exercise-prescription tool";
 /// providers at `providers` (the exercise and imaging base URLs), mail kept in the
 /// database (no `STAFFROOM_EMAIL_URL`), and a fast outbox.
 fn staffroom(db: &TestDatabase, data: &Path, providers: &str, extra: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_staffroom"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("STAFFROOM_DATABASE_URL", database_url(db))
-        .env("STAFFROOM_DATA_DIR", data)
-        .env("STAFFROOM_JWT_SECRET", SECRET)
-        .env("STAFFROOM_RATE_LIMIT", "0")
-        .env("STAFFROOM_LOG", "warn")
+    let mut cmd = support::staffroom(db, data);
+    cmd.env("STAFFROOM_RATE_LIMIT", "0")
         .env("STAFFROOM_EXERCISE_URL", format!("{providers}/exercise"))
         .env("STAFFROOM_EXERCISE_API_KEY", "outbox-workers")
         .env("STAFFROOM_IMAGING_URL", format!("{providers}/imaging"))
