@@ -118,35 +118,40 @@ fn a_bad_listen_address_exits_with_code_2() {
     assert!(stderr.contains("--listen"), "{stderr}");
 }
 
+/// A provider call with any key, and the JSON it answers.
+async fn post(http: &reqwest::Client, url: &str, idempotency_key: &str, body: Value) -> Value {
+    let answer = http
+        .post(url)
+        .bearer_auth("any-key")
+        .header("Idempotency-Key", idempotency_key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    answer.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn launch_links_start_with_the_public_url() {
     let public = "http://localhost:19090";
     let (_sim, base) = start(&["--listen", "127.0.0.1:0", "--public-url", public]);
     let http = reqwest::Client::new();
     let clinic = format!("{base}/exercise/v1/clinics/CLM-5/users");
-    let created: Value = http
-        .post(&clinic)
-        .bearer_auth("any-key")
-        .header("Idempotency-Key", "public-1")
-        .json(&json!({"first_name": "Lin", "last_name": "Pub", "external_id": "u-9"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = post(
+        &http,
+        &clinic,
+        "public-1",
+        json!({"first_name": "Lin", "last_name": "Pub", "external_id": "u-9"}),
+    )
+    .await;
     let id = created["id"].as_str().unwrap();
-    let launch: Value = http
-        .post(format!("{clinic}/{id}/launch"))
-        .bearer_auth("any-key")
-        .header("Idempotency-Key", "public-2")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let launch = post(
+        &http,
+        &format!("{clinic}/{id}/launch"),
+        "public-2",
+        json!({}),
+    )
+    .await;
     let url = launch["url"].as_str().unwrap();
     assert!(
         url.starts_with(&format!("{public}/exercise/launch/")),
