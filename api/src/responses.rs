@@ -97,18 +97,22 @@ error_response!(TooManyRequests, 429, "Rate limited.",
 error_response!(Unavailable, 503, "A dependency is not answering; retry shortly.",
     "Retry-After" => "Seconds to wait before retrying.");
 
-/// Declares a response set: the error statuses of one family of operations.
-macro_rules! response_set {
-    ($(#[$doc:meta])* $name:ident = [$($answer:ident),+ $(,)?]) => {
-        $(#[$doc])*
+/// Declares the response sets, one row each: a doc line, the name, optionally a smaller
+/// set it extends, and the component responses it adds.
+macro_rules! response_sets {
+    ($($doc:literal $name:ident = $($base:ident +)? [$($answer:ident),+];)+) => {$(
+        #[doc = $doc]
         pub struct $name;
 
         impl IntoResponses for $name {
             fn responses() -> BTreeMap<String, RefOr<Response>> {
-                BTreeMap::from([$(reference::<$answer>($answer::STATUS)),+])
+                let set: BTreeMap<String, RefOr<Response>> =
+                    BTreeMap::from([$(reference::<$answer>($answer::STATUS)),+]);
+                $(let mut set = set; set.extend($base::responses());)?
+                set
             }
         }
-    };
+    )+};
 }
 
 /// A reference to the component response `T` under its status.
@@ -120,95 +124,46 @@ fn reference<T: for<'r> ToResponse<'r>>(status: u16) -> (String, RefOr<Response>
     )
 }
 
-response_set!(
-    /// Reading something of the caller's own (`GET /v1/me`, `/v1/site`, …).
-    Read = [Unauthorized, TooManyRequests, Unavailable]
-);
-response_set!(
-    /// Reading something that needs a permission.
-    AdminRead = [Unauthorized, Forbidden, TooManyRequests, Unavailable]
-);
-response_set!(
-    /// Reading one resource by id.
-    ReadOne = [Unauthorized, NotFound, TooManyRequests, Unavailable]
-);
-response_set!(
-    /// Reading, or revoking without `If-Match`, one resource by id, with a permission.
-    AdminReadOne = [Unauthorized, Forbidden, NotFound, TooManyRequests, Unavailable]
-);
-response_set!(
-    /// A list with query parameters.
-    List = [Unauthorized, Unprocessable, TooManyRequests, Unavailable]
-);
-response_set!(
-    /// A list with query parameters that needs a permission.
-    AdminList = [Unauthorized, Forbidden, Unprocessable, TooManyRequests, Unavailable]
-);
-response_set!(
-    /// An authenticated `POST` with a JSON body that creates or changes things.
-    Create = [
-        MalformedBody, Unauthorized, Forbidden, Conflict, PayloadTooLarge,
-        UnsupportedMediaType, Unprocessable, TooManyRequests, Unavailable,
-    ]
-);
-response_set!(
-    /// A change of one resource by id with a JSON body, honouring `If-Match`.
-    Update = [
-        MalformedBody, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
-        PayloadTooLarge, UnsupportedMediaType, Unprocessable, PreconditionRequired,
-        TooManyRequests, Unavailable,
-    ]
-);
-response_set!(
-    /// A change of the caller's site (or its settings) with a JSON body, honouring `If-Match`.
-    UpdateSite = [
-        MalformedBody, Unauthorized, Forbidden, Conflict, PreconditionFailed, PayloadTooLarge,
-        UnsupportedMediaType, Unprocessable, PreconditionRequired, TooManyRequests,
-        Unavailable,
-    ]
-);
-response_set!(
-    /// An action `POST` on one resource by id, without a body.
-    Action = [
-        Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, Unprocessable,
-        TooManyRequests, Unavailable,
-    ]
-);
-response_set!(
-    /// An action `POST` on one resource by id, without a body, honouring `If-Match`.
-    ActionIfMatch = [
-        Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
-        Unprocessable, PreconditionRequired, TooManyRequests, Unavailable,
-    ]
-);
-response_set!(
-    /// An action `POST` on one resource by id with a JSON body.
-    ActionWithBody = [
-        MalformedBody, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge,
-        UnsupportedMediaType, Unprocessable, TooManyRequests, Unavailable,
-    ]
-);
-response_set!(
-    /// A `DELETE` honouring `If-Match`.
-    Delete = [
-        Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PreconditionRequired,
-        TooManyRequests, Unavailable,
-    ]
-);
-response_set!(
-    /// An unauthenticated `POST` that exchanges credentials for a token.
-    SignIn = [
-        MalformedBody, Unauthorized, PayloadTooLarge, UnsupportedMediaType, Unprocessable,
-        TooManyRequests, Unavailable,
-    ]
-);
-response_set!(
-    /// An unauthenticated `POST` that redeems a token from a link.
-    Redeem = [
-        MalformedBody, NotFound, Conflict, Gone, PayloadTooLarge, UnsupportedMediaType,
-        Unprocessable, TooManyRequests, Unavailable,
-    ]
-);
+response_sets! {
+    "What every `/v1` operation can answer: rate limited, or a dependency down."
+    Limited = [TooManyRequests, Unavailable];
+    "Reading something of the caller's own (`GET /v1/me`, `/v1/site`, …)."
+    Read = Limited + [Unauthorized];
+    "Reading something that needs a permission."
+    AdminRead = Read + [Forbidden];
+    "Reading one resource by id."
+    ReadOne = Read + [NotFound];
+    "Reading, or revoking without `If-Match`, one resource by id, with a permission."
+    AdminReadOne = AdminRead + [NotFound];
+    "A list with query parameters."
+    List = Read + [Unprocessable];
+    "A list with query parameters that needs a permission."
+    AdminList = AdminRead + [Unprocessable];
+    "An authenticated `POST` with a JSON body that creates or changes things."
+    Create = AdminRead + [
+        MalformedBody, Conflict, PayloadTooLarge, UnsupportedMediaType, Unprocessable
+    ];
+    "An action `POST` on one resource by id, without a body."
+    Action = AdminReadOne + [Conflict, PayloadTooLarge, Unprocessable];
+    "An action `POST` on one resource by id, without a body, honouring `If-Match`."
+    ActionIfMatch = Action + [PreconditionFailed, PreconditionRequired];
+    "An action `POST` on one resource by id with a JSON body."
+    ActionWithBody = Action + [MalformedBody, UnsupportedMediaType];
+    "A change of one resource by id with a JSON body, honouring `If-Match`."
+    Update = ActionWithBody + [PreconditionFailed, PreconditionRequired];
+    "A change of the caller's site (or its settings) with a JSON body, honouring `If-Match`."
+    UpdateSite = Create + [PreconditionFailed, PreconditionRequired];
+    "A `DELETE` honouring `If-Match`."
+    Delete = AdminReadOne + [Conflict, PreconditionFailed, PreconditionRequired];
+    "An unauthenticated `POST` that exchanges credentials for a token."
+    SignIn = Limited + [
+        MalformedBody, Unauthorized, PayloadTooLarge, UnsupportedMediaType, Unprocessable
+    ];
+    "An unauthenticated `POST` that redeems a token from a link."
+    Redeem = Limited + [
+        MalformedBody, NotFound, Conflict, Gone, PayloadTooLarge, UnsupportedMediaType, Unprocessable
+    ];
+}
 
 #[cfg(test)]
 mod tests {

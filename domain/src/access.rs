@@ -124,7 +124,7 @@ impl Refusal {
             Self::DefaultClinicProtected => "default_clinic_protected",
             Self::NotAdministered => "not_administered",
             Self::UserNotFound => "user_not_found",
-            Self::LastAdmin => "last_admin",
+            Self::LastAdmin => crate::ProblemCode::LastAdmin.as_str(),
         }
     }
 }

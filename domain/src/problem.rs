@@ -7,36 +7,25 @@
 //! Field-level codes inside `errors` (`invalid_email`, `too_long`, the §4 rule codes of
 //! [`crate::Refusal`], …) are a separate vocabulary: they say what is wrong with one field.
 
-/// Declares [`ProblemCode`] from one table row per code.
+use crate::string_enum::string_enum;
+
+/// Declares [`ProblemCode`] from one table row per code: a [`string_enum!`] of the wire
+/// names, plus the status, title and description of each.
 macro_rules! problem_codes {
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
-            // `tt`, not `literal`: utoipa cannot read a `literal` fragment in attributes.
             $( $variant:ident => ($wire:tt, $status:tt, $title:tt, $when:tt) ),+ $(,)?
         }
     ) => {
-        $(#[$meta])*
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
-            serde::Serialize, serde::Deserialize,
-        )]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        pub enum $name {
-            $( #[doc = $when] #[serde(rename = $wire)] $variant, )+
+        string_enum! {
+            $(#[$meta])*
+            pub enum $name {
+                $( #[doc = $when] $variant => $wire, )+
+            }
         }
 
         impl $name {
-            /// Every code, in declaration order (grouped by status).
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            /// The snake_case wire name, e.g. `email_taken`.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $( Self::$variant => $wire, )+
-                }
-            }
-
             /// The HTTP status this code is always answered with.
             pub const fn status(self) -> u16 {
                 match self {
@@ -55,14 +44,6 @@ macro_rules! problem_codes {
             pub const fn description(self) -> &'static str {
                 match self {
                     $( Self::$variant => $when, )+
-                }
-            }
-
-            /// The code of a wire name, if it is one.
-            pub fn parse(wire: &str) -> Option<Self> {
-                match wire {
-                    $( $wire => Some(Self::$variant), )+
-                    _ => None,
                 }
             }
         }
@@ -159,12 +140,6 @@ problem_codes! {
             "The database is not reachable right now; retry after `Retry-After` seconds."),
         ProviderUnavailable => ("provider_unavailable", 503, "Provider unavailable",
             "A provider is not answering, or stayed unavailable until the request was given up."),
-    }
-}
-
-impl std::fmt::Display for ProblemCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -275,11 +250,11 @@ mod tests {
                 wire.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
                 "{wire}"
             );
-            assert_eq!(ProblemCode::parse(wire), Some(*code));
+            assert_eq!(ProblemCode::parse(wire), Ok(*code));
             assert_eq!(serde_json::to_value(code).unwrap(), wire);
             assert!(!code.title().is_empty() && !code.description().is_empty());
         }
-        assert_eq!(ProblemCode::parse("no_such_code"), None);
+        assert!(ProblemCode::parse("no_such_code").is_err());
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub fn check_problem(answer: &Answer) {
         return;
     }
     let wire = answer.code();
-    let Some(code) = ProblemCode::parse(wire) else {
+    let Ok(code) = ProblemCode::parse(wire) else {
         panic!("undeclared problem code {wire:?}: {:#}", answer.body);
     };
     assert_eq!(
@@ -77,4 +77,18 @@ pub fn check_documented(method: &str, path: &str, answer: &Answer) {
         "{method} {path} answered {status}, which its OpenAPI entry does not document: {:#}",
         answer.body
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_found_by_their_most_literal_template() {
+        let get_user = documented_operation("GET", "/v1/users/0190c5d2?x=1").unwrap();
+        assert!(get_user["responses"].get("404").is_some());
+        assert!(documented_operation("POST", "/v1/users/bulk-update").is_some());
+        assert!(documented_operation("PATCH", "/v1/users/bulk-update").is_none());
+        assert!(documented_operation("GET", "/v1/no/such/route").is_none());
+    }
 }
