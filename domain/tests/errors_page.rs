@@ -1,6 +1,5 @@
 //! `docs/errors.md` is generated from `ProblemCode`; this fails when the committed page
 //! differs. `STAFFROOM_WRITE_ERRORS_PAGE=1` rewrites it instead.
-#![expect(clippy::expect_used, reason = "test")]
 
 use std::path::PathBuf;
 
