@@ -58,8 +58,7 @@ async fn request_context(
     {
         let seconds = wait.as_secs().max(1);
         let error = ApiError::new(
-            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            staffroom_domain::ProblemCode::RateLimited,
             format!("Too many requests; retry in {seconds} s."),
         );
         let mut res = req.error_response(error);

@@ -10,8 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::db;
-use crate::error::{ApiError, Conflict, MalformedBody, NotFound, Unauthorized, Unprocessable};
+use crate::error::ApiError;
 use crate::extract::{ValidJson, ValidQuery};
+use crate::responses::{Conflict, Create, List, ReadOne, Unprocessable};
 use crate::state::AppState;
 use crate::views::{page_limit, page_of, query_text, utc};
 
@@ -106,10 +107,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     request_body = BookAppointmentRequest,
     responses(
         (status = 201, body = AppointmentView),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 409, response = Conflict),
-        (status = 422, response = Unprocessable),
+        Create,
     ),
     security(("bearer" = []))
 )]
@@ -163,8 +161,7 @@ pub async fn book_appointment(
     params(("id" = UserId, Path, description = "User id"), DiaryQuery),
     responses(
         (status = 200, body = AppointmentPage),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
+        ReadOne,
         (status = 409, response = Conflict),
         (status = 422, response = Unprocessable),
     ),
@@ -199,8 +196,7 @@ pub async fn get_diary(
     params(ReportQuery),
     responses(
         (status = 200, body = AppointmentPage),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = Unprocessable),
+        List,
     ),
     security(("bearer" = []))
 )]

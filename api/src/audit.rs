@@ -9,8 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::db;
-use crate::error::{ApiError, Forbidden, Unauthorized, Unprocessable};
+use crate::error::ApiError;
 use crate::extract::ValidQuery;
+use crate::responses::AdminList;
 use crate::state::AppState;
 use crate::views::{page_limit, page_of, utc};
 
@@ -82,9 +83,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     params(ListAuditEventsQuery),
     responses(
         (status = 200, body = AuditEventPage),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Unprocessable),
+        AdminList,
     ),
     security(("bearer" = []))
 )]

@@ -9,11 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::db;
-use crate::error::{
-    ApiError, Conflict, Forbidden, MalformedBody, NotFound, PreconditionFailed,
-    PreconditionRequired, Unauthorized, Unprocessable,
-};
+use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
+use crate::responses::{Create, Delete, List, ReadOne, Update};
 use crate::state::AppState;
 use crate::views::{created, page_limit, page_of, query_text, utc, with_etag};
 
@@ -83,7 +81,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[utoipa::path(
     tag = "clinics",
     params(ListClinicsQuery),
-    responses((status = 200, body = ClinicPage), (status = 401, response = Unauthorized), (status = 422, response = Unprocessable)),
+    responses(
+        (status = 200, body = ClinicPage),
+        List,
+    ),
     security(("bearer" = []))
 )]
 #[get("/v1/clinics")]
@@ -109,10 +110,7 @@ pub async fn list_clinics(
     request_body = CreateClinicRequest,
     responses(
         (status = 201, body = ClinicView, headers(("ETag" = String), ("Location" = String))),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Unprocessable),
+        Create,
     ),
     security(("bearer" = []))
 )]
@@ -140,7 +138,10 @@ pub async fn create_clinic(
 #[utoipa::path(
     tag = "clinics",
     params(("id" = ClinicId, Path, description = "Clinic id")),
-    responses((status = 200, body = ClinicView, headers(("ETag" = String))), (status = 401, response = Unauthorized), (status = 404, response = NotFound)),
+    responses(
+        (status = 200, body = ClinicView, headers(("ETag" = String))),
+        ReadOne,
+    ),
     security(("bearer" = []))
 )]
 #[get("/v1/clinics/{id}")]
@@ -165,13 +166,7 @@ pub async fn get_clinic(
     request_body = UpdateClinicRequest,
     responses(
         (status = 200, body = ClinicView, headers(("ETag" = String))),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = Unprocessable),
-        (status = 428, response = PreconditionRequired),
+        Update,
     ),
     security(("bearer" = []))
 )]
@@ -216,12 +211,7 @@ pub async fn update_clinic(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 428, response = PreconditionRequired),
+        Delete,
     ),
     security(("bearer" = []))
 )]

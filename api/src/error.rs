@@ -7,39 +7,42 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use staffroom_domain::FieldError;
-use staffroom_persistence::{LicenceRefusal, StoreError};
-use utoipa::{ToResponse, ToSchema};
+use staffroom_domain::{FieldError, ProblemCode};
+use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
+use utoipa::ToSchema;
 
 /// The media type of every error response.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// An RFC 9457 problem document (documentation schema of every error response). Conflicts
-/// may carry further members that describe the conflict (e.g. `licences_used`).
+/// An RFC 9457 problem document: the body of every error response, as sent. Some problems
+/// carry further members that describe them (e.g. `licences_used`, `current_etag`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the problem type: `urn:staffroom:problem:<code>`.
     #[serde(rename = "type")]
     pub problem_type: String,
-    /// A short summary of the problem type.
+    /// A short summary of the problem type; the same for every problem of one `code`.
     pub title: String,
-    /// The HTTP status code.
+    /// The HTTP status code; one per `code`.
     pub status: u16,
     /// What went wrong in this occurrence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// Stable, machine-readable snake_case code (e.g. `email_taken`).
-    pub code: String,
-    /// Per-field validation errors (`validation_failed`), all of them at once.
+    /// Stable, machine-readable code (see `docs/errors.md`).
+    pub code: ProblemCode,
+    /// Per-field errors (`validation_failed`), all of them at once.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Further members that describe this problem.
+    #[serde(flatten)]
+    pub extensions: Map<String, Value>,
 }
 
-/// An error answered to the client.
+/// An error answered to the client: a problem code (which fixes the status), what went
+/// wrong, and any field errors or extra members.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ProblemCode,
     pub detail: String,
     pub errors: Vec<FieldError>,
     /// Extra members of the problem document (e.g. `licences_used`).
@@ -48,14 +51,18 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+        write!(f, "{} {}: {}", self.code.status(), self.code, self.detail)
     }
 }
 
+/// The HTTP status of a problem code.
+pub fn status_of(code: ProblemCode) -> StatusCode {
+    StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(code: ProblemCode, detail: impl Into<String>) -> Self {
         Self {
-            status,
             code,
             detail: detail.into(),
             errors: Vec::new(),
@@ -69,23 +76,19 @@ impl ApiError {
     }
 
     pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "No such resource in this site.",
-        )
+        Self::new(ProblemCode::NotFound, "No such resource in this site.")
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::new(ProblemCode::Forbidden, detail)
     }
 
     pub fn invalid_token(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_token", detail)
+        Self::new(ProblemCode::InvalidToken, detail)
     }
 
     pub fn malformed_body(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed_body", detail)
+        Self::new(ProblemCode::MalformedBody, detail)
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
@@ -95,17 +98,13 @@ impl ApiError {
         };
         Self {
             errors,
-            ..Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                detail,
-            )
+            ..Self::new(ProblemCode::ValidationFailed, detail)
         }
     }
 
     /// The same problem under another top-level `code` and `detail` (a refusal that names
     /// its field, such as `422 invalid_clinic_id`).
-    pub fn with_code(mut self, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn with_code(mut self, code: ProblemCode, detail: impl Into<String>) -> Self {
         self.code = code;
         self.detail = detail.into();
         self
@@ -117,52 +116,41 @@ impl ApiError {
 
     pub fn internal() -> Self {
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ProblemCode::InternalError,
             "The server failed to handle the request; it has been logged.",
         )
     }
 
-    fn title(&self) -> &'static str {
-        self.status.canonical_reason().unwrap_or("Error")
+    /// The problem document this error is answered with.
+    pub fn problem(&self) -> Problem {
+        Problem {
+            problem_type: format!("urn:staffroom:problem:{}", self.code),
+            title: self.code.title().to_owned(),
+            status: self.code.status(),
+            detail: Some(self.detail.clone()),
+            code: self.code,
+            errors: self.errors.clone(),
+            extensions: self.extensions.clone(),
+        }
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        status_of(self.code)
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut body = Map::new();
-        body.insert(
-            "type".into(),
-            format!("urn:staffroom:problem:{}", self.code).into(),
-        );
-        body.insert("title".into(), self.title().into());
-        body.insert("status".into(), self.status.as_u16().into());
-        body.insert("detail".into(), self.detail.clone().into());
-        body.insert("code".into(), self.code.into());
-        if !self.errors.is_empty() {
-            body.insert(
-                "errors".into(),
-                serde_json::to_value(&self.errors).unwrap_or_default(),
-            );
-        }
-        for (k, v) in &self.extensions {
-            body.insert(k.clone(), v.clone());
-        }
-        let mut response = HttpResponse::build(self.status);
+        let status = self.status_code();
+        let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        if self.status == StatusCode::TOO_MANY_REQUESTS
-            || self.status == StatusCode::SERVICE_UNAVAILABLE
-        {
+        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
         }
-        if self.status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
-        response.body(Value::Object(body).to_string())
+        response.json(self.problem())
     }
 }
 
@@ -187,11 +175,7 @@ impl From<&LicenceRefusal> for ApiError {
         }
         Self {
             extensions,
-            ..Self::new(
-                StatusCode::CONFLICT,
-                refusal.error.code(),
-                refusal.error.to_string(),
-            )
+            ..Self::new(refusal.error.code(), refusal.error.to_string())
         }
     }
 }
@@ -200,24 +184,37 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::not_found(),
-            StoreError::Conflict(c) => Self::new(StatusCode::CONFLICT, c.code(), c.message()),
+            StoreError::Conflict(c) => Self::from(c),
             StoreError::VersionMismatch { current } => Self::new(
-                StatusCode::PRECONDITION_FAILED,
-                "precondition_failed",
+                ProblemCode::PreconditionFailed,
                 "The resource has changed since it was read (If-Match does not match).",
             )
             .with("current_etag", crate::etag::format(current)),
             StoreError::Invalid(errors) => Self::validation(errors),
             StoreError::Licence(refusal) => Self::from(refusal.as_ref()),
-            StoreError::Gone { code, message } => Self::new(StatusCode::GONE, code, message),
-            StoreError::Unprocessable { code, message } => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-            }
+            StoreError::InvitationExpired => Self::new(
+                ProblemCode::InvitationExpired,
+                "The invitation has expired; ask an administrator to send a new one.",
+            ),
+            StoreError::NotBookable(why) => Self::new(
+                ProblemCode::NotBookable,
+                match why {
+                    Unbookable::Inactive => "The user is deactivated.",
+                    Unbookable::NonClinical => "Non-clinical users cannot be booked.",
+                    Unbookable::DiaryNotStarted => {
+                        "The user's diary starts at their next login after becoming clinical."
+                    }
+                    Unbookable::NoClinicAccess => "The user does not work at this clinic.",
+                },
+            ),
+            StoreError::SelectionTooLarge { selected, limit } => Self::new(
+                ProblemCode::SelectionTooLarge,
+                format!("{selected} users are selected; a bulk update takes at most {limit}."),
+            ),
             StoreError::Pool(msg) => {
                 tracing::error!(error = %msg, "database pool unavailable");
                 Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "service_unavailable",
+                    ProblemCode::ServiceUnavailable,
                     "The database is not reachable right now; retry shortly.",
                 )
             }
@@ -229,61 +226,55 @@ impl From<StoreError> for ApiError {
     }
 }
 
-macro_rules! problem_response {
-    ($name:ident, $description:literal) => {
-        #[doc = $description]
-        #[derive(ToResponse)]
-        #[response(description = $description, content_type = "application/problem+json")]
-        #[expect(dead_code, reason = "documentation type: only its schema is used")]
-        pub struct $name(Problem);
-    };
+impl From<Conflict> for ApiError {
+    /// The problem and the words for a conflict with the stored state. A profession the
+    /// held permissions forbid is a SPEC §4 refusal: `422` naming the field `profession`.
+    fn from(conflict: Conflict) -> Self {
+        let (code, detail) = match conflict {
+            Conflict::EmailTaken => (
+                ProblemCode::EmailTaken,
+                "Another user of this site already has this email address.",
+            ),
+            Conflict::ClinicInUse => (
+                ProblemCode::ClinicInUse,
+                "The clinic is the default clinic of at least one user; change their default first.",
+            ),
+            Conflict::LastClinic => (ProblemCode::LastClinic, "A site needs at least one clinic."),
+            Conflict::LastAdmin => (
+                ProblemCode::LastAdmin,
+                "The change would leave the site without an active site administrator, or a \
+                 clinic without an active clinic administrator.",
+            ),
+            Conflict::ProfessionNotAllowed(refusal) => {
+                return Self::field(
+                    "profession",
+                    refusal.code(),
+                    format!("{refusal}; remove those permissions first."),
+                );
+            }
+            Conflict::ClinicHasAppointments => (
+                ProblemCode::ClinicHasAppointments,
+                "The clinic has appointments, which must stay visible in reports.",
+            ),
+            Conflict::AppointmentOverlaps => (
+                ProblemCode::AppointmentOverlaps,
+                "The user already has an appointment at that time.",
+            ),
+            Conflict::DiaryDisabled => (
+                ProblemCode::DiaryDisabled,
+                "The user has no diary: non-clinical users have none, and a type change takes \
+                 effect at the user's next login.",
+            ),
+            Conflict::Exercise(refusal) => (refusal.code(), refusal.message()),
+            Conflict::UserInactive => (
+                ProblemCode::UserInactive,
+                "The user is inactive; reactivate them first.",
+            ),
+            Conflict::PasswordAlreadySet => (
+                ProblemCode::PasswordAlreadySet,
+                "The user has already set a password; an invitation would change nothing.",
+            ),
+        };
+        Self::new(code, detail)
+    }
 }
-
-problem_response!(
-    MalformedBody,
-    "The body is not parseable JSON (`malformed_body`)."
-);
-problem_response!(
-    Unauthorized,
-    "Missing, forged, expired or revoked bearer token (`invalid_token`)."
-);
-problem_response!(
-    Forbidden,
-    "The principal lacks the permission for this operation (`forbidden`)."
-);
-problem_response!(
-    NotFound,
-    "No such resource in the caller's site (`not_found`)."
-);
-problem_response!(
-    Conflict,
-    "The request conflicts with the stored state; `code` says how."
-);
-problem_response!(
-    PreconditionFailed,
-    "`If-Match` does not match the current `ETag` (`precondition_failed`)."
-);
-problem_response!(
-    PayloadTooLarge,
-    "The body is larger than the configured limit (`body_too_large`)."
-);
-problem_response!(
-    UnsupportedMediaType,
-    "The body is not `application/json` (`unsupported_media_type`)."
-);
-problem_response!(
-    Unprocessable,
-    "Validation failed (`validation_failed`); `errors` lists every bad field."
-);
-problem_response!(
-    PreconditionRequired,
-    "This deployment requires `If-Match` on changes (`precondition_required`)."
-);
-problem_response!(
-    ProviderUnavailable,
-    "A provider is not answering right now (`provider_unavailable`); retry shortly."
-);
-problem_response!(
-    ProviderRefused,
-    "The provider refused the request (`provider_refused`); `detail` gives its reason and `provider_code` its code."
-);

@@ -5,13 +5,13 @@
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::web::BytesMut;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
-use staffroom_domain::FieldError;
+use staffroom_domain::{FieldError, ProblemCode};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
@@ -27,8 +27,7 @@ pub struct ValidJson<T>(pub T);
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
+        ProblemCode::BodyTooLarge,
         format!("The body is larger than the limit of {limit} bytes."),
     )
     .with("limit_bytes", limit)
@@ -114,8 +113,7 @@ impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for ValidJson<T> {
         Box::pin(async move {
             if !is_json(&req) {
                 return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
+                    ProblemCode::UnsupportedMediaType,
                     "Send the body as application/json.",
                 ));
             }
@@ -225,8 +223,7 @@ impl FromRequest for IfMatch {
         ready(match header {
             Some(value) => Ok(IfMatch(etag::parse_if_match(value))),
             None if required => Err(ApiError::new(
-                StatusCode::PRECONDITION_REQUIRED,
-                "precondition_required",
+                ProblemCode::PreconditionRequired,
                 "This deployment requires If-Match with the resource's ETag on every change.",
             )),
             None => Ok(IfMatch(None)),

@@ -5,9 +5,9 @@
 
 use std::sync::LazyLock;
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use staffroom_domain::ProblemCode;
 
 use crate::error::ApiError;
 
@@ -75,12 +75,8 @@ fn allowed(path: &str) -> Option<&'static [&'static str]> {
 pub async fn no_route(req: HttpRequest) -> HttpResponse {
     match allowed(req.path()) {
         Some(methods) if !methods.is_empty() => method_not_allowed(&req, methods),
-        _ => ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "No such route; see /openapi.json.",
-        )
-        .error_response(),
+        _ => ApiError::new(ProblemCode::NotFound, "No such route; see /openapi.json.")
+            .error_response(),
     }
 }
 
@@ -101,8 +97,7 @@ pub fn path_rejected(err: actix_web::error::PathError, req: &HttpRequest) -> act
 fn method_not_allowed(req: &HttpRequest, methods: &[&str]) -> HttpResponse {
     let list = methods.join(", ");
     let mut answer = ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ProblemCode::MethodNotAllowed,
         format!("{} is not allowed on this path; use {list}.", req.method()),
     )
     .with("allowed_methods", methods.to_vec())

@@ -12,6 +12,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, web};
 use sha2::{Digest, Sha256};
+use staffroom_domain::ProblemCode;
 use staffroom_persistence::idempotency::{self, Reservation, StoredResponse};
 
 use crate::db;
@@ -119,16 +120,14 @@ pub async fn idempotency_key(
         }
         Ok(Reservation::Mismatch) => {
             let error = ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
+                ProblemCode::IdempotencyKeyReused,
                 "This Idempotency-Key was used with a different request.",
             );
             return Ok(req.error_response(error));
         }
         Ok(Reservation::InFlight) => {
             let error = ApiError::new(
-                StatusCode::CONFLICT,
-                "idempotency_key_in_use",
+                ProblemCode::IdempotencyKeyInUse,
                 "A request with this Idempotency-Key is still being processed; retry shortly.",
             );
             return Ok(req.error_response(error));

@@ -12,10 +12,9 @@ use utoipa::ToSchema;
 
 use crate::auth::{Principal, password};
 use crate::db;
-use crate::error::{
-    ApiError, Conflict, Forbidden, MalformedBody, NotFound, Unauthorized, Unprocessable,
-};
+use crate::error::ApiError;
 use crate::extract::{RequestId, ValidJson};
+use crate::responses::{Action, Redeem};
 use crate::state::AppState;
 use crate::views::utc;
 
@@ -86,11 +85,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     request_body = AcceptInvitationRequest,
     responses(
         (status = 200, body = InvitationView, description = "Accepted: the user can log in."),
-        (status = 400, response = MalformedBody),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 410, description = "The invitation has expired (`invitation_expired`).", content_type = "application/problem+json", body = crate::error::Problem),
-        (status = 422, response = Unprocessable),
+        Redeem,
     )
 )]
 #[post("/v1/invitations/{token}/accept")]
@@ -117,11 +112,7 @@ pub async fn accept_invitation(
     params(("id" = UserId, Path, description = "User id")),
     responses(
         (status = 201, body = InvitationView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = Unprocessable),
+        Action,
     ),
     security(("bearer" = []))
 )]

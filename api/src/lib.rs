@@ -28,6 +28,7 @@ pub mod outbox;
 pub mod permissions;
 pub mod providers;
 pub mod rate_limit;
+pub mod responses;
 pub mod service_accounts;
 pub mod site;
 pub mod startup_error;

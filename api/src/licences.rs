@@ -9,11 +9,9 @@ use utoipa::ToSchema;
 
 use crate::auth::Principal;
 use crate::db;
-use crate::error::{
-    ApiError, Conflict, Forbidden, MalformedBody, PreconditionFailed, PreconditionRequired,
-    Unauthorized, Unprocessable,
-};
+use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson};
+use crate::responses::{Read, UpdateSite};
 use crate::site::SiteView;
 use crate::state::AppState;
 use crate::views::with_etag;
@@ -35,7 +33,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// Licence usage of the site and which additions and type switches the plan allows now.
 #[utoipa::path(
     tag = "licences",
-    responses((status = 200, body = LicenceReport), (status = 401, response = Unauthorized)),
+    responses(
+        (status = 200, body = LicenceReport),
+        Read,
+    ),
     security(("bearer" = []))
 )]
 #[get("/v1/site/licences")]
@@ -56,13 +57,7 @@ pub async fn get_licences(
     request_body = ChangePlanRequest,
     responses(
         (status = 200, body = SiteView, headers(("ETag" = String))),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = Unprocessable),
-        (status = 428, response = PreconditionRequired),
+        UpdateSite,
     ),
     security(("bearer" = []))
 )]

@@ -9,11 +9,13 @@ use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
-use crate::error::{
-    Conflict, Forbidden, MalformedBody, NotFound, PayloadTooLarge, PreconditionFailed,
-    PreconditionRequired, Problem, ProviderRefused, ProviderUnavailable, Unauthorized,
-    Unprocessable, UnsupportedMediaType,
+use crate::error::Problem;
+use crate::responses::{
+    Conflict, Forbidden, Gone, MalformedBody, NotFound, PayloadTooLarge, PreconditionFailed,
+    PreconditionRequired, TooManyRequests, Unauthorized, Unavailable, Unprocessable,
+    UnsupportedMediaType,
 };
+use staffroom_domain::ProblemCode;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,11 +31,11 @@ use crate::error::{
     ),
     modifiers(&BearerAuth),
     components(
-        schemas(Problem),
+        schemas(Problem, ProblemCode),
         responses(
-            MalformedBody, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
+            MalformedBody, Unauthorized, Forbidden, NotFound, Conflict, Gone, PreconditionFailed,
             PayloadTooLarge, UnsupportedMediaType, Unprocessable, PreconditionRequired,
-            ProviderRefused, ProviderUnavailable
+            TooManyRequests, Unavailable
         )
     ),
     tags(

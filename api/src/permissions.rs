@@ -6,7 +6,7 @@ use staffroom_domain::{Permission, PermissionInfo, Profession};
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
-use crate::error::Unauthorized;
+use crate::responses::Read;
 
 /// A profession and whether it is an assistant or student profession.
 #[derive(Debug, Serialize, ToSchema)]
@@ -31,7 +31,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// The permission catalogue and professions, for building the permission screens.
 #[utoipa::path(
     tag = "permissions",
-    responses((status = 200, body = Catalogue), (status = 401, response = Unauthorized)),
+    responses(
+        (status = 200, body = Catalogue),
+        Read,
+    ),
     security(("bearer" = []))
 )]
 #[get("/v1/permissions")]

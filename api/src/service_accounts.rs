@@ -10,8 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Principal, password};
 use crate::db;
-use crate::error::{ApiError, Forbidden, MalformedBody, NotFound, Unauthorized, Unprocessable};
+use crate::error::ApiError;
 use crate::extract::{ValidJson, ValidQuery};
+use crate::responses::{AdminList, AdminReadOne, Create};
 use crate::state::AppState;
 use crate::views::{page_limit, page_of, utc};
 
@@ -80,9 +81,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     params(ListServiceAccountsQuery),
     responses(
         (status = 200, body = ServiceAccountPage),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Unprocessable),
+        AdminList,
     ),
     security(("bearer" = []))
 )]
@@ -108,10 +107,7 @@ pub async fn list_service_accounts(
     request_body = CreateServiceAccountRequest,
     responses(
         (status = 201, body = CreatedServiceAccount),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Unprocessable),
+        Create,
     ),
     security(("bearer" = []))
 )]
@@ -159,9 +155,7 @@ pub async fn create_service_account(
     params(("id" = ServiceAccountId, Path, description = "Service account id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        AdminReadOne,
     ),
     security(("bearer" = []))
 )]

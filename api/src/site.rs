@@ -9,11 +9,9 @@ use utoipa::ToSchema;
 
 use crate::auth::Principal;
 use crate::db;
-use crate::error::{
-    ApiError, Forbidden, MalformedBody, PreconditionFailed, PreconditionRequired, Unauthorized,
-    Unprocessable,
-};
+use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson};
+use crate::responses::{Read, UpdateSite};
 use crate::state::AppState;
 use crate::views::{utc, with_etag};
 
@@ -58,7 +56,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// The caller's site.
 #[utoipa::path(
     tag = "site",
-    responses((status = 200, body = SiteView, headers(("ETag" = String))), (status = 401, response = Unauthorized)),
+    responses(
+        (status = 200, body = SiteView, headers(("ETag" = String))),
+        Read,
+    ),
     security(("bearer" = []))
 )]
 #[get("/v1/site")]
@@ -78,12 +79,7 @@ pub async fn get_site(
     request_body = UpdateSiteRequest,
     responses(
         (status = 200, body = SiteView, headers(("ETag" = String))),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = Unprocessable),
-        (status = 428, response = PreconditionRequired),
+        UpdateSite,
     ),
     security(("bearer" = []))
 )]

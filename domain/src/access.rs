@@ -77,7 +77,7 @@ pub enum Mode {
     Bulk,
 }
 
-/// Why a change is not made; each maps to one problem / report code.
+/// Why a change is not made (the SPEC §4 rules and the actor's scope); each has one code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, thiserror::Error)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -112,6 +112,8 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The rule's field-level code: on the refused field of a `422 validation_failed`, and
+    /// as the `reason` of a bulk report.
     pub const fn code(&self) -> &'static str {
         match self {
             Self::AdminPermissionProtected => "admin_permission_protected",
@@ -122,7 +124,7 @@ impl Refusal {
             Self::DefaultClinicProtected => "default_clinic_protected",
             Self::NotAdministered => "not_administered",
             Self::UserNotFound => "user_not_found",
-            Self::LastAdmin => "last_admin",
+            Self::LastAdmin => crate::ProblemCode::LastAdmin.as_str(),
         }
     }
 }
@@ -157,12 +159,7 @@ pub fn judge(
             }
             match subject.profession.may_hold(p) {
                 Ok(()) => Accepted,
-                Err(crate::ProfessionRefusal::SoapNotAllowedForProfession { .. }) => {
-                    Refused(Refusal::SoapNotAllowedForProfession)
-                }
-                Err(crate::ProfessionRefusal::FinishNotesNotAllowedForProfession { .. }) => {
-                    Refused(Refusal::FinishNotesNotAllowedForProfession)
-                }
+                Err(refusal) => Refused(refusal.into()),
             }
         }
         AccessChange::RemovePermission(p) => {

@@ -13,6 +13,7 @@
 //! add unlocks them again.
 
 use crate::PersonName;
+use crate::problem::ProblemCode;
 use crate::string_enum::string_enum;
 
 string_enum! {
@@ -42,7 +43,7 @@ pub struct ExerciseNames {
     pub last_name: PersonName,
 }
 
-/// Why an action is refused (`409`, with this code).
+/// Why an action is refused (a `409` problem with [`ExerciseRefusal::code`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExerciseRefusal {
     AlreadyAdded,
@@ -58,16 +59,17 @@ pub enum ExerciseRefusal {
 }
 
 impl ExerciseRefusal {
-    pub const fn code(&self) -> &'static str {
+    /// The problem code of this refusal.
+    pub const fn code(&self) -> ProblemCode {
         match self {
-            Self::AlreadyAdded => "already_added",
-            Self::NamesLocked => "names_locked",
-            Self::NotAdded => "not_added",
-            Self::NotActive => "not_active",
-            Self::NotDeactivated => "not_deactivated",
-            Self::OperationPending => "operation_pending",
-            Self::NotConnected => "integration_not_connected",
-            Self::UserInactive => "user_inactive",
+            Self::AlreadyAdded => ProblemCode::AlreadyAdded,
+            Self::NamesLocked => ProblemCode::NamesLocked,
+            Self::NotAdded => ProblemCode::NotAdded,
+            Self::NotActive => ProblemCode::NotActive,
+            Self::NotDeactivated => ProblemCode::NotDeactivated,
+            Self::OperationPending => ProblemCode::OperationPending,
+            Self::NotConnected => ProblemCode::IntegrationNotConnected,
+            Self::UserInactive => ProblemCode::UserInactive,
         }
     }
 
@@ -307,7 +309,7 @@ mod tests {
             ExerciseRefusal::OperationPending,
         ]
         .iter()
-        .map(ExerciseRefusal::code)
+        .map(|r| r.code().as_str())
         .collect();
         assert_eq!(
             codes,

@@ -2,7 +2,8 @@
 //!
 //! Value types that parse (`Email`, `PersonName`, `Password`, …), typed ids, the closed
 //! vocabularies of the API (`UserType`, `Profession`, `Permission`, …) and the licence rules
-//! of SPEC §1 (`LicencePlan::check`). Everything is re-exported at the crate root. With the
+//! of SPEC §1 (`LicencePlan::check`), and every problem code the API answers with
+//! (`ProblemCode`). Everything is re-exported at the crate root. With the
 //! `openapi` feature, every type that appears in the HTTP API implements `utoipa::ToSchema`.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -22,6 +23,7 @@ pub mod password;
 pub mod permission;
 pub mod plan;
 pub mod principal;
+pub mod problem;
 pub mod profession;
 pub mod profession_rules;
 pub mod site;
@@ -41,6 +43,7 @@ pub use password::*;
 pub use permission::*;
 pub use plan::*;
 pub use principal::*;
+pub use problem::*;
 pub use profession::*;
 pub use profession_rules::*;
 pub use site::*;

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::plan::LicencePlan;
+use crate::problem::ProblemCode;
 use crate::user::UserType;
 
 /// How many **active** users of each type a site has; inactive users hold no licence or slot.
@@ -93,12 +94,12 @@ pub enum LicenceError {
 }
 
 impl LicenceError {
-    /// The problem `code` of this refusal.
-    pub const fn code(&self) -> &'static str {
+    /// The problem code of this refusal.
+    pub const fn code(&self) -> ProblemCode {
         match self {
-            Self::LicenceLimitReached { .. } => "licence_limit_reached",
-            Self::SoloSlotTaken { .. } => "solo_slot_taken",
-            Self::PlanDoesNotFit { .. } => "plan_does_not_fit",
+            Self::LicenceLimitReached { .. } => ProblemCode::LicenceLimitReached,
+            Self::SoloSlotTaken { .. } => ProblemCode::SoloSlotTaken,
+            Self::PlanDoesNotFit { .. } => ProblemCode::PlanDoesNotFit,
         }
     }
 }

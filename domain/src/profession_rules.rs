@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::{Permission, Profession};
+use crate::{Permission, Profession, Refusal};
 
 /// Why a profession may not hold a permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, thiserror::Error)]
@@ -18,13 +18,25 @@ pub enum ProfessionRefusal {
 }
 
 impl ProfessionRefusal {
-    pub const fn code(&self) -> &'static str {
+    /// The §4 rule that refuses, whose code the answers carry.
+    pub const fn rule(&self) -> Refusal {
         match self {
-            Self::SoapNotAllowedForProfession { .. } => "soap_not_allowed_for_profession",
+            Self::SoapNotAllowedForProfession { .. } => Refusal::SoapNotAllowedForProfession,
             Self::FinishNotesNotAllowedForProfession { .. } => {
-                "finish_notes_not_allowed_for_profession"
+                Refusal::FinishNotesNotAllowedForProfession
             }
         }
+    }
+
+    /// The rule's field-level code (that of [`ProfessionRefusal::rule`]).
+    pub const fn code(&self) -> &'static str {
+        self.rule().code()
+    }
+}
+
+impl From<ProfessionRefusal> for Refusal {
+    fn from(refusal: ProfessionRefusal) -> Self {
+        refusal.rule()
     }
 }
 
@@ -62,8 +74,8 @@ mod tests {
                 let result = profession.may_hold(*permission);
                 if permission.is_soap_note() {
                     assert_eq!(
-                        result.unwrap_err().code(),
-                        "soap_not_allowed_for_profession"
+                        result.unwrap_err().rule(),
+                        Refusal::SoapNotAllowedForProfession
                     );
                 } else {
                     assert!(result.is_ok(), "{profession} may hold {permission}");
@@ -82,8 +94,8 @@ mod tests {
                 profession
                     .may_hold(Permission::FinishSoapNotes)
                     .unwrap_err()
-                    .code(),
-                "finish_notes_not_allowed_for_profession"
+                    .rule(),
+                Refusal::FinishNotesNotAllowedForProfession
             );
             assert!(profession.may_hold(Permission::StartSoapNotes).is_ok());
             assert!(profession.may_hold(Permission::ForwardSoapNotes).is_ok());

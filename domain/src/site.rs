@@ -4,9 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::validation::ParseError;
 
-/// Settings of a site; missing keys take their defaults so stored settings can grow.
+/// Settings of a site; missing keys take their defaults so stored settings can grow, and
+/// unknown keys are refused (`unknown_field`) rather than dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SiteSettings {
     /// IANA time-zone name used for the site's diaries and reports, e.g. `Europe/Dublin`.
@@ -113,6 +114,7 @@ mod tests {
     fn serde_uses_defaults_for_missing_keys() {
         let parsed: SiteSettings = serde_json::from_str("{}").unwrap();
         assert_eq!(parsed, SiteSettings::default());
+        assert!(serde_json::from_str::<SiteSettings>(r#"{"no_such_setting": true}"#).is_err());
         let json = serde_json::to_value(settings("Europe/Dublin")).unwrap();
         assert_eq!(json, serde_json::json!({"timezone": "Europe/Dublin"}));
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::prelude::*;
 use staffroom_domain::{
-    AccessChange, Actor, ClinicId, FieldError, Mode, Permission, SiteId, Subject, UserId,
+    AccessChange, Actor, ClinicId, FieldError, Mode, Permission, Refusal, SiteId, Subject, UserId,
     UserStatus, Verdict, judge,
 };
 
@@ -287,7 +287,7 @@ pub fn set_clinics(
             return Err(if default_clinic == before.default_clinic_id {
                 StoreError::invalid(
                     "clinic_ids",
-                    "default_clinic_protected",
+                    Refusal::DefaultClinicProtected.code(),
                     "The user's default clinic cannot be removed; move the default first.",
                 )
             } else {

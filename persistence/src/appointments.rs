@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use staffroom_domain::{AppointmentId, ClinicId, SiteId, UserId, UserType};
 
 use crate::audit::{self, Change};
-use crate::error::Conflict;
+use crate::error::{Conflict, Unbookable};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::{appointments, clinics};
 use crate::tx::{AuditContext, now, write_tx};
@@ -66,13 +66,6 @@ pub struct NewAppointment {
     pub ends_at: NaiveDateTime,
 }
 
-fn not_bookable(message: &str) -> StoreError {
-    StoreError::Unprocessable {
-        code: "not_bookable",
-        message: message.to_owned(),
-    }
-}
-
 pub fn book(
     conn: &mut DbConnection,
     ctx: &AuditContext,
@@ -99,18 +92,16 @@ pub fn book(
             ));
         }
         if !user.is_active() {
-            return Err(not_bookable("The user is deactivated."));
+            return Err(StoreError::NotBookable(Unbookable::Inactive));
         }
         if user.user_type != UserType::Clinical {
-            return Err(not_bookable("Non-clinical users cannot be booked."));
+            return Err(StoreError::NotBookable(Unbookable::NonClinical));
         }
         if !user.diary_enabled {
-            return Err(not_bookable(
-                "The user's diary starts at their next login after becoming clinical.",
-            ));
+            return Err(StoreError::NotBookable(Unbookable::DiaryNotStarted));
         }
         if !user.clinic_ids.contains(&new.clinic_id) {
-            return Err(not_bookable("The user does not work at this clinic."));
+            return Err(StoreError::NotBookable(Unbookable::NoClinicAccess));
         }
         let overlapping = appointments::table
             .filter(appointments::user_id.eq(new.user_id.to_string()))

@@ -51,9 +51,9 @@ fn corrupt<E: std::fmt::Display>(e: E) -> StoreError {
 }
 
 fn too_large(n: usize) -> StoreError {
-    StoreError::Unprocessable {
-        code: "selection_too_large",
-        message: format!("{n} users are selected; a bulk update takes at most {MAX_SELECTION}."),
+    StoreError::SelectionTooLarge {
+        selected: n,
+        limit: MAX_SELECTION,
     }
 }
 

@@ -6,7 +6,8 @@ use staffroom_domain::{
     UsageSnapshot,
 };
 
-/// A conflict between a request and the stored state, with its stable code.
+/// A conflict between a request and the stored state. It names what conflicts; the API
+/// chooses the problem code, status and words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conflict {
     /// Another user of the site already has this email.
@@ -15,7 +16,8 @@ pub enum Conflict {
     ClinicInUse,
     /// The site's only clinic cannot be deleted.
     LastClinic,
-    /// The operation would leave the site without an active site administrator.
+    /// The operation would leave the site without an active site administrator, or a clinic
+    /// without an active clinic administrator.
     LastAdmin,
     /// The new profession may not hold a permission the user holds (SPEC §4 rule 6).
     ProfessionNotAllowed(ProfessionRefusal),
@@ -33,56 +35,24 @@ pub enum Conflict {
     PasswordAlreadySet,
 }
 
-impl Conflict {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::EmailTaken => "email_taken",
-            Self::ClinicInUse => "clinic_in_use",
-            Self::LastClinic => "last_clinic",
-            Self::LastAdmin => "last_admin",
-            Self::ProfessionNotAllowed(refusal) => refusal.code(),
-            Self::ClinicHasAppointments => "clinic_has_appointments",
-            Self::AppointmentOverlaps => "appointment_overlaps",
-            Self::DiaryDisabled => "diary_disabled",
-            Self::Exercise(refusal) => refusal.code(),
-            Self::UserInactive => "user_inactive",
-            Self::PasswordAlreadySet => "password_already_set",
-        }
-    }
-
-    pub fn message(&self) -> &'static str {
-        match self {
-            Self::EmailTaken => "Another user of this site already has this email address.",
-            Self::ClinicInUse => {
-                "The clinic is the default clinic of at least one user; change their default first."
-            }
-            Self::LastClinic => "A site needs at least one clinic.",
-            Self::LastAdmin => "The site would be left without an active site administrator.",
-            Self::ProfessionNotAllowed(_) => {
-                "The user holds permissions the new profession may not hold; remove them first."
-            }
-            Self::ClinicHasAppointments => {
-                "The clinic has appointments, which must stay visible in reports."
-            }
-            Self::AppointmentOverlaps => "The user already has an appointment at that time.",
-            Self::DiaryDisabled => {
-                "The user has no diary: non-clinical users have none, and a type change \
-                 takes effect at the user's next login."
-            }
-            Self::Exercise(refusal) => refusal.message(),
-            Self::UserInactive => "The user is inactive; reactivate them first.",
-            Self::PasswordAlreadySet => {
-                "The user has already set a password; an invitation would change nothing."
-            }
-        }
-    }
+/// Why a user cannot be booked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unbookable {
+    /// The user is deactivated.
+    Inactive,
+    /// Only clinical users have appointments.
+    NonClinical,
+    /// A user made clinical gets a diary at their next login.
+    DiaryNotStarted,
+    /// The user has no access to the appointment's clinic.
+    NoClinicAccess,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    #[error("conflict: {}", .0.code())]
+    #[error("conflict: {0:?}")]
     Conflict(Conflict),
     #[error("the stored version is {current}")]
     VersionMismatch { current: i64 },
@@ -90,12 +60,15 @@ pub enum StoreError {
     Invalid(Vec<FieldError>),
     #[error("{}", .0.error)]
     Licence(Box<LicenceRefusal>),
-    /// The thing asked for existed but is no longer usable (an expired invitation).
-    #[error("{message}")]
-    Gone { code: &'static str, message: String },
-    /// The request cannot be carried out on this record (e.g. booking a non-clinical user).
-    #[error("{message}")]
-    Unprocessable { code: &'static str, message: String },
+    /// The invitation existed but has expired.
+    #[error("the invitation has expired")]
+    InvitationExpired,
+    /// The user cannot be booked.
+    #[error("the user cannot be booked: {0:?}")]
+    NotBookable(Unbookable),
+    /// A bulk selection larger than one request may change.
+    #[error("{selected} users are selected; at most {limit} are allowed")]
+    SelectionTooLarge { selected: usize, limit: usize },
     #[error("database error: {0}")]
     Database(#[from] diesel::result::Error),
     #[error("connection pool: {0}")]

@@ -133,7 +133,7 @@ pub fn resend(
 
 /// Accepts the invitation whose token has this digest: sets the user's password and uses
 /// the invitation up. Unknown, used and superseded tokens are `NotFound`; expired ones
-/// `Gone`.
+/// `InvitationExpired`.
 pub fn accept(
     conn: &mut DbConnection,
     token_hash: &str,
@@ -154,12 +154,7 @@ pub fn accept(
         if used == 0 {
             let expired = usable.count().get_result::<i64>(conn)? > 0;
             return Err(if expired {
-                StoreError::Gone {
-                    code: "invitation_expired",
-                    message: "The invitation has expired; ask an administrator to send a new \
-                              one."
-                        .to_owned(),
-                }
+                StoreError::InvitationExpired
             } else {
                 StoreError::NotFound
             });

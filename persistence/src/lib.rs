@@ -26,5 +26,5 @@ pub mod tx;
 pub mod users;
 
 pub use connection::{DatabaseUrl, DbConnection, Pool, PooledConnection, connect, ping};
-pub use error::{Conflict, LicenceRefusal, StoreError, StoreResult};
+pub use error::{Conflict, LicenceRefusal, StoreError, StoreResult, Unbookable};
 pub use migrate::run_migrations;

@@ -8,6 +8,8 @@
 )]
 #![allow(clippy::missing_panics_doc)]
 
+pub mod conformance;
+
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
@@ -248,6 +250,7 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Answer {
+        let method_name = method.to_string();
         let mut request = self.client.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -255,10 +258,12 @@ impl TestApp {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        Self::answer(request.send().await.expect("request sent")).await
+        let answer = Self::answer(request.send().await.expect("request sent")).await;
+        conformance::check_documented(&method_name, path, &answer);
+        answer
     }
 
-    /// Turns a response into an `Answer`.
+    /// Turns a response into an `Answer`, checking a problem answer's code and status.
     pub async fn answer(response: reqwest::Response) -> Answer {
         let status = response.status();
         let headers = response.headers().clone();
@@ -269,11 +274,13 @@ impl TestApp {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        Answer {
+        let answer = Answer {
             status,
             headers,
             body,
-        }
+        };
+        conformance::check_problem(&answer);
+        answer
     }
 
     pub async fn get(&self, token: &str, path: &str) -> Answer {
@@ -345,6 +352,7 @@ pub async fn send(
     if_match: Option<&str>,
     body: Option<Value>,
 ) -> Answer {
+    let method_name = method.to_string();
     let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
     if let Some(tag) = if_match {
         request = request.header("If-Match", tag);
@@ -352,7 +360,9 @@ pub async fn send(
     if let Some(body) = body {
         request = request.json(&body);
     }
-    TestApp::answer(request.send().await.expect("request sent")).await
+    let answer = TestApp::answer(request.send().await.expect("request sent")).await;
+    conformance::check_documented(&method_name, path, &answer);
+    answer
 }
 
 /// The `id` of a JSON resource.

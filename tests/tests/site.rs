@@ -245,6 +245,44 @@ async fn bad_timezones_and_names_are_422() {
 }
 
 #[tokio::test]
+async fn unknown_settings_are_refused_not_dropped() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    for settings in [
+        json!({"no_such_setting": true}),
+        json!({"timezone": "Europe/Dublin", "no_such_setting": true}),
+    ] {
+        let answer = app
+            .patch(&admin, "/v1/site", json!({ "settings": settings }))
+            .await
+            .expect_problem(422, "validation_failed");
+        let errors: Vec<(String, String)> = answer.body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["field"].as_str().unwrap().to_owned(),
+                    e["code"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            errors,
+            [(
+                "settings.no_such_setting".to_owned(),
+                "unknown_field".to_owned()
+            )],
+            "{settings}: {:#}",
+            answer.body
+        );
+    }
+    let read = app.get(&admin, "/v1/site").await.expect(200);
+    assert_eq!(read.body["settings"], json!({"timezone": "UTC"}));
+    assert_eq!(read.body["version"], 1);
+}
+
+#[tokio::test]
 async fn patch_site_honours_if_match() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;

@@ -1,16 +1,16 @@
 //! `POST /v1/auth/login`, `POST /v1/auth/token` (client credentials) and `GET /v1/me`.
 
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, get, post, web};
+use actix_web::{HttpMessage, HttpRequest, get, post, web};
 use serde::{Deserialize, Serialize};
-use staffroom_domain::{Email, Permission, PrincipalKind, SiteId};
+use staffroom_domain::{Email, Permission, PrincipalKind, ProblemCode, SiteId};
 use staffroom_persistence::{service_accounts, sites, users};
 use utoipa::ToSchema;
 
 use super::{Principal, password};
 use crate::db;
-use crate::error::{ApiError, MalformedBody, Unauthorized, Unprocessable};
+use crate::error::ApiError;
 use crate::extract::{ValidJson, body_limit, from_json_value, read_body};
+use crate::responses::{Conflict, Read, SignIn};
 use crate::state::AppState;
 use crate::users::UserView;
 
@@ -51,8 +51,7 @@ pub struct TokenRequest {
 
 fn invalid_credentials() -> ApiError {
     ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
+        ProblemCode::InvalidCredentials,
         "The credentials do not match an active account.",
     )
 }
@@ -76,10 +75,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     request_body = LoginRequest,
     responses(
         (status = 200, body = TokenResponse),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 409, response = crate::error::Conflict),
-        (status = 422, response = Unprocessable),
+        SignIn,
+        (status = 409, response = Conflict),
     )
 )]
 #[post("/v1/auth/login")]
@@ -108,8 +105,7 @@ pub async fn login(
         [one] => one.clone(),
         _ => {
             return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "site_required",
+                ProblemCode::SiteRequired,
                 "These credentials belong to users of several sites; send site_id.",
             ));
         }
@@ -140,9 +136,7 @@ pub async fn login(
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, body = TokenResponse),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = Unprocessable),
+        SignIn,
     )
 )]
 #[post("/v1/auth/token")]
@@ -151,12 +145,8 @@ pub async fn issue_token(
     req: HttpRequest,
     mut payload: web::Payload,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
+    let is_form = is_form(&req)?;
     let body = read_body(&req, &mut payload, body_limit(&req)).await?;
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let value: serde_json::Value = if is_form {
         form_urlencoded::parse(&body)
             .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
@@ -200,6 +190,25 @@ pub async fn issue_token(
     Ok(bearer(token))
 }
 
+/// Whether a token request is a form (`false`: JSON, also when no media type is sent);
+/// any other media type is `415 unsupported_media_type`.
+fn is_form(req: &HttpRequest) -> Result<bool, ApiError> {
+    use actix_web::mime;
+    let unsupported = || {
+        ApiError::new(
+            ProblemCode::UnsupportedMediaType,
+            "Send the body as application/x-www-form-urlencoded or application/json.",
+        )
+    };
+    match req.mime_type().map_err(|_| unsupported())? {
+        None => Ok(false),
+        Some(m) if m.type_() != mime::APPLICATION => Err(unsupported()),
+        Some(m) if m.subtype() == mime::WWW_FORM_URLENCODED => Ok(true),
+        Some(m) if m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON) => Ok(false),
+        Some(_) => Err(unsupported()),
+    }
+}
+
 /// Who the caller is.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeView {
@@ -217,7 +226,10 @@ pub struct MeView {
 /// Who am I: kind, site, user and permissions.
 #[utoipa::path(
     tag = "auth",
-    responses((status = 200, body = MeView), (status = 401, response = Unauthorized)),
+    responses(
+        (status = 200, body = MeView),
+        Read,
+    ),
     security(("bearer" = []))
 )]
 #[get("/v1/me")]

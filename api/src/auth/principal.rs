@@ -6,7 +6,9 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
-use staffroom_domain::{ClinicId, Permission, PrincipalKind, ServiceAccountId, SiteId, UserId};
+use staffroom_domain::{
+    ClinicId, Permission, PrincipalKind, ProblemCode, ServiceAccountId, SiteId, UserId,
+};
 use staffroom_persistence::access::ActorScope;
 use staffroom_persistence::tx::AuditContext;
 use staffroom_persistence::users::User;
@@ -139,7 +141,7 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
 }
 
 fn gone(e: ApiError) -> ApiError {
-    if e.code == "not_found" {
+    if e.code == ProblemCode::NotFound {
         ApiError::invalid_token("The token's principal no longer exists.")
     } else {
         e

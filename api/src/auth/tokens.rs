@@ -136,7 +136,10 @@ mod tests {
         let expired = k
             .issue(PrincipalKind::User, "u1", SiteId::new(), vec![], -120)
             .unwrap();
-        assert_eq!(k.verify(&expired.token).unwrap_err().code, "invalid_token");
+        assert_eq!(
+            k.verify(&expired.token).unwrap_err().code,
+            staffroom_domain::ProblemCode::InvalidToken
+        );
         let other = TokenKeys::hs256(b"another secret that is long enough!!");
         let t = other
             .issue(PrincipalKind::User, "u1", SiteId::new(), vec![], 60)

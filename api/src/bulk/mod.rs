@@ -7,16 +7,16 @@ use staffroom_domain::{
     AccessChange, BulkReport, ClinicId, FieldError, Permission, Profession, UserId, UserStatus,
     UserType,
 };
+use staffroom_persistence::StoreError;
 use staffroom_persistence::bulk::{self, BulkUpdate, MAX_SELECTION, Selection};
 use staffroom_persistence::users::UserQuery;
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
 use crate::db;
-use crate::error::{
-    ApiError, Forbidden, MalformedBody, PayloadTooLarge, Unauthorized, Unprocessable,
-};
+use crate::error::ApiError;
 use crate::extract::ValidJson;
+use crate::responses::Create;
 use crate::state::AppState;
 
 /// The filter of a `select_all` selection (the filters of `GET /v1/users`).
@@ -73,14 +73,11 @@ impl BulkUpdateRequest {
                 None
             }
             (Some(ids), None, _) if ids.len() > MAX_SELECTION => {
-                return Err(ApiError::new(
-                    actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                    "selection_too_large",
-                    format!(
-                        "{} users are selected; a bulk update takes at most {MAX_SELECTION}.",
-                        ids.len()
-                    ),
-                ));
+                return Err(StoreError::SelectionTooLarge {
+                    selected: ids.len(),
+                    limit: MAX_SELECTION,
+                }
+                .into());
             }
             (Some(ids), None, _) => Some(Selection::Ids(ids)),
             (None, Some(f), true) => Some(Selection::Filter(UserQuery {
@@ -166,11 +163,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     request_body = BulkUpdateRequest,
     responses(
         (status = 200, body = BulkReport),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 422, response = Unprocessable),
+        Create,
     ),
     security(("bearer" = []))
 )]

@@ -8,14 +8,13 @@
 //! retries until it does), and a problem document when the provider refused (the state
 //! moved back).
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use staffroom_connectors::ProviderError;
 use staffroom_domain::{
-    ExerciseAction, ExerciseNames, ExerciseState, FieldError, Permission, PersonName, UserId,
-    UserStatus, settle,
+    ExerciseAction, ExerciseNames, ExerciseState, FieldError, Permission, PersonName, ProblemCode,
+    UserId, UserStatus, settle,
 };
 use staffroom_persistence::exercise::{self, ExerciseUserView, IntegrationRow};
 use staffroom_persistence::outbox::Outcome;
@@ -24,12 +23,13 @@ use utoipa::{IntoParams, ToSchema};
 use super::{provider_problem, provider_refused, provider_unavailable};
 use crate::auth::Principal;
 use crate::db;
-use crate::error::{
-    ApiError, Conflict, Forbidden, MalformedBody, NotFound, PreconditionFailed,
-    PreconditionRequired, ProviderRefused, ProviderUnavailable, Unauthorized, Unprocessable,
-};
+use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
 use crate::outbox::{RunNow, gave_up};
+use crate::responses::{
+    Action, ActionWithBody, AdminList, AdminRead, AdminReadOne, Conflict, Delete, Forbidden, Read,
+    Unprocessable, Update, UpdateSite,
+};
 use crate::state::AppState;
 use crate::views::{page_limit, page_of, utc, with_etag};
 
@@ -166,8 +166,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     tag = "integrations",
     responses(
         (status = 200, body = ExerciseIntegrationView, headers(("ETag" = String))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        AdminRead,
     ),
     security(("bearer" = []))
 )]
@@ -197,13 +196,7 @@ fn integration_answer(row: Option<IntegrationRow>) -> HttpResponse {
     request_body = ConnectExerciseRequest,
     responses(
         (status = 200, body = ExerciseIntegrationView, headers(("ETag" = String))),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = Unprocessable),
-        (status = 428, response = PreconditionRequired),
-        (status = 503, response = ProviderUnavailable),
+        UpdateSite,
     ),
     security(("bearer" = []))
 )]
@@ -234,7 +227,7 @@ pub async fn connect_exercise_integration(
                 "invalid_clinic_id",
                 message.clone(),
             )])
-            .with_code("invalid_clinic_id", message));
+            .with_code(ProblemCode::InvalidClinicId, message));
         }
         Err(ProviderError::Permanent {
             code: Some(code), ..
@@ -263,11 +256,7 @@ pub async fn connect_exercise_integration(
     ),
     responses(
         (status = 204, description = "Disconnected."),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 412, response = PreconditionFailed),
-        (status = 428, response = PreconditionRequired),
+        Delete,
     ),
     security(("bearer" = []))
 )]
@@ -289,9 +278,7 @@ pub async fn disconnect_exercise_integration(
     params(ListExerciseUsersQuery),
     responses(
         (status = 200, body = ExerciseUserPage),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Unprocessable),
+        AdminList,
     ),
     security(("bearer" = []))
 )]
@@ -317,9 +304,7 @@ pub async fn list_exercise_users(
     params(("user_id" = UserId, Path, description = "User id")),
     responses(
         (status = 200, body = ExerciseUserStateView, headers(("ETag" = String))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        AdminReadOne,
     ),
     security(("bearer" = []))
 )]
@@ -350,14 +335,7 @@ fn user_answer(view: ExerciseUserView) -> HttpResponse {
     request_body = ExerciseNamesRequest,
     responses(
         (status = 200, body = ExerciseUserStateView, headers(("ETag" = String))),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = Unprocessable),
-        (status = 428, response = PreconditionRequired),
+        Update,
     ),
     security(("bearer" = []))
 )]
@@ -438,13 +416,7 @@ async fn act(
     responses(
         (status = 200, body = ExerciseUserStateView, description = "Added."),
         (status = 202, body = ExerciseUserStateView, description = "Pending: the provider has not answered yet."),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = Unprocessable),
-        (status = 503, response = ProviderUnavailable),
+        ActionWithBody,
     ),
     security(("bearer" = []))
 )]
@@ -474,12 +446,7 @@ pub async fn add_exercise_user(
     responses(
         (status = 200, body = ExerciseUserStateView, description = "Deactivated."),
         (status = 202, body = ExerciseUserStateView, description = "Pending: the provider has not answered yet."),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = Unprocessable),
-        (status = 503, response = ProviderUnavailable),
+        Action,
     ),
     security(("bearer" = []))
 )]
@@ -507,12 +474,7 @@ pub async fn deactivate_exercise_user(
     responses(
         (status = 200, body = ExerciseUserStateView, description = "Reactivated."),
         (status = 202, body = ExerciseUserStateView, description = "Pending: the provider has not answered yet."),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = Unprocessable),
-        (status = 503, response = ProviderUnavailable),
+        Action,
     ),
     security(("bearer" = []))
 )]
@@ -539,11 +501,10 @@ pub async fn reactivate_exercise_user(
     tag = "integrations",
     responses(
         (status = 200, body = LaunchLinkView),
-        (status = 401, response = Unauthorized),
+        Read,
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
-        (status = 422, response = ProviderRefused),
-        (status = 503, response = ProviderUnavailable),
+        (status = 422, response = Unprocessable),
     ),
     security(("bearer" = []))
 )]
@@ -554,8 +515,7 @@ pub async fn launch_exercise(
 ) -> Result<web::Json<LaunchLinkView>, ApiError> {
     let not_provisioned = || {
         ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not_provisioned",
+            ProblemCode::NotProvisioned,
             "You have not been added to the exercise-prescription tool; ask a site administrator.",
         )
     };

@@ -10,8 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
 use crate::db;
-use crate::error::{ApiError, Forbidden, NotFound, Unauthorized, Unprocessable};
+use crate::error::ApiError;
 use crate::extract::ValidQuery;
+use crate::responses::{AdminList, AdminReadOne};
 use crate::state::AppState;
 use crate::views::{page_limit, page_of, utc};
 
@@ -86,9 +87,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     params(ListJobsQuery),
     responses(
         (status = 200, body = OutboxJobPage),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = Unprocessable),
+        AdminList,
     ),
     security(("bearer" = []))
 )]
@@ -124,9 +123,7 @@ pub async fn list_outbox_jobs(
     tag = "integrations",
     responses(
         (status = 200, body = OutboxJobView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        AdminReadOne,
     ),
     security(("bearer" = []))
 )]

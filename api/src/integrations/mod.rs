@@ -4,8 +4,8 @@
 pub mod exercise;
 pub mod jobs;
 
-use actix_web::http::StatusCode;
 use staffroom_connectors::ProviderError;
+use staffroom_domain::ProblemCode;
 
 use crate::error::ApiError;
 
@@ -26,18 +26,13 @@ pub fn provider_problem(e: &ProviderError) -> ApiError {
 
 /// `503 provider_unavailable`.
 pub fn provider_unavailable(detail: impl Into<String>) -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "provider_unavailable",
-        detail,
-    )
+    ApiError::new(ProblemCode::ProviderUnavailable, detail)
 }
 
 /// `422 provider_refused` with the provider's reason.
 pub fn provider_refused(reason: &str) -> ApiError {
     ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "provider_refused",
+        ProblemCode::ProviderRefused,
         format!("The provider refused the request: {reason}"),
     )
 }

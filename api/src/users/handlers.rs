@@ -11,11 +11,8 @@ use super::types::*;
 use crate::auth::{Principal, password};
 use crate::db;
 use crate::error::ApiError;
-use crate::error::{
-    Conflict, Forbidden, MalformedBody, NotFound, PayloadTooLarge, PreconditionFailed,
-    PreconditionRequired, Unauthorized, Unprocessable,
-};
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
+use crate::responses::{ActionIfMatch, Create, List, ReadOne, Update};
 use crate::state::AppState;
 use crate::views::{created, page_limit, query_text, with_etag};
 
@@ -25,8 +22,7 @@ use crate::views::{created, page_limit, query_text, with_etag};
     params(ListUsersQuery),
     responses(
         (status = 200, body = UserPage),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = Unprocessable),
+        List,
     ),
     security(("bearer" = []))
 )]
@@ -64,12 +60,7 @@ pub async fn list_users(
     request_body = CreateUserRequest,
     responses(
         (status = 201, body = UserView, headers(("ETag" = String), ("Location" = String))),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 422, response = Unprocessable),
+        Create,
     ),
     security(("bearer" = []))
 )]
@@ -147,8 +138,7 @@ pub async fn create_user(
     params(("id" = UserId, Path, description = "User id")),
     responses(
         (status = 200, body = UserView, headers(("ETag" = String))),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
+        ReadOne,
     ),
     security(("bearer" = []))
 )]
@@ -187,14 +177,7 @@ async fn administered(
     request_body = UpdateUserRequest,
     responses(
         (status = 200, body = UserView, headers(("ETag" = String))),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = Unprocessable),
-        (status = 428, response = PreconditionRequired),
+        Update,
     ),
     security(("bearer" = []))
 )]
@@ -250,13 +233,7 @@ async fn set_status(
     ),
     responses(
         (status = 200, body = UserView, headers(("ETag" = String))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = Unprocessable),
-        (status = 428, response = PreconditionRequired),
+        ActionIfMatch,
     ),
     security(("bearer" = []))
 )]
@@ -286,13 +263,7 @@ pub async fn deactivate_user(
     ),
     responses(
         (status = 200, body = UserView, headers(("ETag" = String))),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = Unprocessable),
-        (status = 428, response = PreconditionRequired),
+        ActionIfMatch,
     ),
     security(("bearer" = []))
 )]
@@ -325,14 +296,7 @@ pub async fn reactivate_user(
     request_body = ChangeTypeRequest,
     responses(
         (status = 200, body = UserView, headers(("ETag" = String))),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = Unprocessable),
-        (status = 428, response = PreconditionRequired),
+        Update,
     ),
     security(("bearer" = []))
 )]
@@ -366,14 +330,7 @@ pub async fn change_user_type(
     request_body = SetPermissionsRequest,
     responses(
         (status = 200, body = UserView, headers(("ETag" = String))),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = Unprocessable),
-        (status = 428, response = PreconditionRequired),
+        Update,
     ),
     security(("bearer" = []))
 )]
@@ -411,14 +368,7 @@ pub async fn set_user_permissions(
     request_body = SetClinicsRequest,
     responses(
         (status = 200, body = UserView, headers(("ETag" = String))),
-        (status = 400, response = MalformedBody),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 412, response = PreconditionFailed),
-        (status = 422, response = Unprocessable),
-        (status = 428, response = PreconditionRequired),
+        Update,
     ),
     security(("bearer" = []))
 )]

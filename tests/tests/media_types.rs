@@ -1,0 +1,74 @@
+//! Every operation that takes a body refuses a body of another media type with `415
+//! unsupported_media_type`, and documents that it does (SPEC §9).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure should panic"
+)]
+
+use staffroom_tests::{TestApp, conformance};
+
+#[tokio::test]
+async fn every_operation_with_a_body_answers_and_documents_415_for_text_plain() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let document = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    let document: serde_json::Value = document.json().await.unwrap();
+
+    let mut walked = Vec::new();
+    for (template, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if operation.get("requestBody").is_none() {
+                continue;
+            }
+            let path: String = template
+                .split('/')
+                .map(|segment| {
+                    if segment.starts_with('{') {
+                        uuid::Uuid::new_v4().to_string()
+                    } else {
+                        segment.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            let request = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), app.url(&path))
+                .bearer_auth(&admin)
+                .header("content-type", "text/plain")
+                .body(r#"{"plain": "text"}"#);
+            let answer = TestApp::answer(request.send().await.unwrap()).await;
+            assert_eq!(
+                (answer.status.as_u16(), answer.code()),
+                (415, "unsupported_media_type"),
+                "{method} {template}: {:#}",
+                answer.body
+            );
+            conformance::check_documented(method, &path, &answer);
+            assert!(
+                operation["responses"].get("415").is_some(),
+                "{method} {template} does not document 415"
+            );
+            walked.push(format!("{method} {template}"));
+        }
+    }
+    for expected in [
+        "post /v1/users",
+        "patch /v1/users/{id}",
+        "patch /v1/site",
+        "post /v1/auth/login",
+        "post /v1/auth/token",
+        "post /v1/invitations/{token}/accept",
+    ] {
+        assert!(
+            walked.iter().any(|w| w == expected),
+            "{expected} not walked: {walked:?}"
+        );
+    }
+}
