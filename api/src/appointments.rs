@@ -189,10 +189,12 @@ pub async fn get_diary(
     Ok(web::Json(AppointmentPage::from_page(page)))
 }
 
-/// Every appointment of the site in start order — including those of users who have since
-/// lost their diary or been deactivated.
+/// The appointment report: every appointment of the site, in start order.
+///
+/// Includes the appointments of users who have since lost their diary or been deactivated.
 #[utoipa::path(
     tag = "appointments",
+    operation_id = "get_appointment_report",
     params(ReportQuery),
     responses(
         (status = 200, body = AppointmentPage),

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use crate::db;
 use crate::state::AppState;
 
+/// The answer of the liveness and readiness checks.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
     /// `ok`, or `unavailable` when a dependency does not answer.
@@ -17,8 +18,13 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(healthz).service(readyz);
 }
 
-/// The process is up.
-#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+/// Whether the process is up (liveness).
+#[utoipa::path(
+    tag = "operations",
+    operation_id = "get_health",
+    responses((status = 200, body = Health, description = "The process answers.")),
+    security(())
+)]
 #[get("/healthz")]
 pub async fn healthz() -> web::Json<Health> {
     web::Json(Health {
@@ -26,10 +32,15 @@ pub async fn healthz() -> web::Json<Health> {
     })
 }
 
-/// The database is reachable.
+/// Whether the process can serve requests: its database answers (readiness).
 #[utoipa::path(
     tag = "operations",
-    responses((status = 200, body = Health), (status = 503, body = Health, description = "The database does not answer"))
+    operation_id = "get_readiness",
+    responses(
+        (status = 200, body = Health, description = "Ready: the database answers."),
+        (status = 503, body = Health, description = "Not ready: the database does not answer.")
+    ),
+    security(())
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {

@@ -68,7 +68,7 @@ impl TryFrom<InvitationRow> for InvitationView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitationRequest {
-    /// The password the user chooses (at least 10 characters).
+    /// The password the user will log in with.
     pub password: Password,
 }
 
@@ -76,17 +76,20 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(accept_invitation).service(resend_invitation);
 }
 
-/// Accept an invitation with the token from its email and choose a password; then log in.
-/// The token works once; a resent invitation replaces it; an expired one answers `410
-/// invitation_expired`.
+/// Accept an invitation and choose a password.
+///
+/// Uses the token from the invitation email; afterwards the user logs in with
+/// `POST /v1/auth/login`. The token works once; a resent invitation replaces it; an
+/// expired one answers `410 invitation_expired`.
 #[utoipa::path(
     tag = "users",
-    params(("token" = String, Path, description = "The token from the invitation link")),
+    params(("token" = String, Path, description = "The token from the invitation link.")),
     request_body = AcceptInvitationRequest,
     responses(
         (status = 200, body = InvitationView, description = "Accepted: the user can log in."),
         Redeem,
-    )
+    ),
+    security(())
 )]
 #[post("/v1/invitations/{token}/accept")]
 pub async fn accept_invitation(

@@ -137,10 +137,14 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(get_metrics);
 }
 
-/// Prometheus metrics of this process.
+/// Metrics of this process for Prometheus.
+///
+/// Request counts and latency per route and status, database pool and provider job
+/// gauges, in the Prometheus text exposition format.
 #[utoipa::path(
     tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String))
+    responses((status = 200, description = "The metrics, as Prometheus text.", content_type = "text/plain", body = String)),
+    security(())
 )]
 #[get("/metrics")]
 pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {

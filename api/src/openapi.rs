@@ -1,11 +1,16 @@
 //! The OpenAPI 3.1 document: the routes registered in [`crate::app::routes`] plus the
 //! shared components declared here. `staffroom openapi` prints it; `/openapi.json`
 //! serves it; `openapi/openapi.json` is the committed copy.
+//!
+//! Every operation needs a bearer token unless its `#[utoipa::path]` says `security(())`
+//! (login, token exchange, invitation acceptance and the operations endpoints).
 
 use actix_web::App;
-use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{ObjectBuilder, Required, Type};
+use serde_json::json;
+use staffroom_persistence::page::{DEFAULT_LIMIT, MAX_LIMIT};
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ObjectBuilder, RefOr, Required, Schema, Type};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
@@ -29,6 +34,12 @@ use staffroom_domain::ProblemCode;
                        (`next_cursor`). Resources carry an `ETag`; changes honour `If-Match`.",
         license(name = "MIT", identifier = "MIT")
     ),
+    servers((
+        url = "/",
+        description = "The server that serves this document: a client sets its own base URL, \
+                       e.g. `http://127.0.0.1:8080` for a local `staffroom serve`."
+    )),
+    security(("bearer" = [])),
     modifiers(&BearerAuth),
     components(
         schemas(Problem, ProblemCode),
@@ -80,14 +91,18 @@ pub fn document() -> utoipa::openapi::OpenApi {
     finish(api)
 }
 
-/// Completes the collected document with what middleware adds to operations: the
-/// `Idempotency-Key` header of every authenticated `POST`.
+/// Completes the collected document with what is the same for many operations: the
+/// `Idempotency-Key` header that middleware reads on every authenticated `POST`, and the
+/// meaning, bounds and default of every list's `limit` and `cursor`.
 pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     for item in api.paths.paths.values_mut() {
+        if let Some(get) = item.get.as_mut() {
+            describe_paging(get);
+        }
         let Some(post) = item.post.as_mut() else {
             continue;
         };
-        if post.security.is_none() {
+        if !needs_credentials(post) {
             continue;
         }
         let parameter = ParameterBuilder::new()
@@ -97,7 +112,8 @@ pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
             .description(Some(
                 "Makes the request safe to retry: a retry with the same key and body returns \
                  the first answer (`Idempotent-Replayed: true`); the same key with another \
-                 body answers `422 idempotency_key_reused`. Kept 24 hours per principal.",
+                 body answers `422 idempotency_key_reused`. Kept 24 hours per caller; any \
+                 string of 1–255 characters, e.g. a UUID.",
             ))
             .schema(Some(
                 ObjectBuilder::new()
@@ -111,9 +127,163 @@ pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     api
 }
 
+/// Whether `operation` needs credentials: it names a scheme, or inherits the document's.
+/// An empty requirement (`security(())`) makes it public.
+fn needs_credentials(operation: &Operation) -> bool {
+    operation
+        .security
+        .as_ref()
+        .is_none_or(|requirements| !requirements.contains(&SecurityRequirement::default()))
+}
+
+/// Describes the `limit` and `cursor` query parameters of a list in one place, so every
+/// list states the same bounds and default as the code that reads them.
+fn describe_paging(operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if !matches!(parameter.parameter_in, ParameterIn::Query) {
+            continue;
+        }
+        match parameter.name.as_str() {
+            "limit" => {
+                parameter.description = Some(format!(
+                    "Items per page, 1–{MAX_LIMIT}; {DEFAULT_LIMIT} when omitted."
+                ));
+                set_default(parameter, DEFAULT_LIMIT);
+            }
+            "cursor" => {
+                parameter.description = Some(
+                    "Where the page starts: the `next_cursor` of the previous page; omitted \
+                     for the first page."
+                        .to_owned(),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+fn set_default(parameter: &mut Parameter, value: i64) {
+    if let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut() {
+        schema.default = Some(json!(value));
+    }
+}
+
 /// The document as pretty JSON with a trailing newline (the committed form).
 pub fn document_json() -> String {
     let mut json = document().to_pretty_json().unwrap_or_default();
     json.push('\n');
     json
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    fn operations() -> Vec<(String, String, Value)> {
+        let document = serde_json::to_value(document()).unwrap();
+        let mut found = Vec::new();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                found.push((method.to_uppercase(), path.clone(), operation.clone()));
+            }
+        }
+        found
+    }
+
+    fn parameter_names(operation: &Value) -> Vec<&str> {
+        operation["parameters"]
+            .as_array()
+            .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn only_the_sign_in_and_operations_endpoints_are_public() {
+        let public: Vec<String> = operations()
+            .into_iter()
+            .filter(|(_, _, op)| op["security"] == serde_json::json!([{}]))
+            .map(|(method, path, _)| format!("{method} {path}"))
+            .collect();
+        assert_eq!(
+            public,
+            [
+                "GET /healthz",
+                "GET /metrics",
+                "GET /readyz",
+                "POST /v1/auth/login",
+                "POST /v1/auth/token",
+                "POST /v1/invitations/{token}/accept",
+            ]
+        );
+        let document = serde_json::to_value(document()).unwrap();
+        assert_eq!(document["security"], serde_json::json!([{"bearer": []}]));
+    }
+
+    #[test]
+    fn idempotency_key_is_offered_on_authenticated_posts_only() {
+        for (method, path, op) in operations() {
+            let offered = parameter_names(&op).contains(&"Idempotency-Key");
+            let public = op["security"] == serde_json::json!([{}]);
+            assert_eq!(offered, method == "POST" && !public, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn every_page_size_states_its_bounds_and_default() {
+        let mut lists = 0;
+        for (method, path, op) in operations() {
+            for parameter in op["parameters"].as_array().into_iter().flatten() {
+                match parameter["name"].as_str() {
+                    Some("limit") => {
+                        lists += 1;
+                        assert_eq!(parameter["schema"]["default"], DEFAULT_LIMIT, "{path}");
+                        assert_eq!(parameter["schema"]["maximum"], MAX_LIMIT, "{path}");
+                        let description = parameter["description"].as_str().unwrap();
+                        assert!(description.contains("1–200"), "{method} {path}");
+                    }
+                    Some("cursor") => {
+                        assert!(parameter["description"].is_string(), "{method} {path}")
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert!(lists >= 8, "{lists} lists");
+    }
+
+    #[test]
+    fn operation_ids_read_as_verb_and_noun() {
+        const VERBS: [&str; 19] = [
+            "list",
+            "get",
+            "create",
+            "update",
+            "delete",
+            "set",
+            "change",
+            "add",
+            "rename",
+            "deactivate",
+            "reactivate",
+            "connect",
+            "disconnect",
+            "accept",
+            "resend",
+            "book",
+            "bulk",
+            "issue",
+            "login",
+        ];
+        for (method, path, op) in operations() {
+            let id = op["operationId"].as_str().unwrap();
+            let verb = id.split('_').next().unwrap();
+            assert!(VERBS.contains(&verb), "{method} {path}: {id}");
+            assert!(
+                id.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{method} {path}: {id}"
+            );
+        }
+    }
 }

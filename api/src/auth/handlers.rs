@@ -68,16 +68,19 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(login).service(issue_token).service(get_me);
 }
 
-/// Log in with email and password. Records `last_login_at`; a pending diary change
-/// (after a type change) takes effect now.
+/// Log in with email and password.
+///
+/// Answers a bearer token for the other operations. Records `last_login_at`; a diary
+/// change pending since a type change takes effect now.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, body = TokenResponse),
+        (status = 200, body = TokenResponse, description = "Logged in."),
         SignIn,
         (status = 409, response = Conflict),
-    )
+    ),
+    security(())
 )]
 #[post("/v1/auth/login")]
 pub async fn login(
@@ -129,15 +132,19 @@ pub async fn login(
     Ok(bearer(token))
 }
 
-/// Exchange a service account's client id and secret for a short-lived token
-/// (`grant_type=client_credentials`, as a form or JSON).
+/// Exchange a service account's credentials for a token.
+///
+/// The OAuth 2.0 client-credentials grant: `grant_type=client_credentials` with the
+/// account's `client_id` and `client_secret`, as a form or as JSON. The token is
+/// short-lived (`expires_in` seconds); ask for a new one when it expires.
 #[utoipa::path(
     tag = "auth",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, body = TokenResponse),
+        (status = 200, body = TokenResponse, description = "A token with the account's permissions."),
         SignIn,
-    )
+    ),
+    security(())
 )]
 #[post("/v1/auth/token")]
 pub async fn issue_token(

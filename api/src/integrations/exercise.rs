@@ -494,11 +494,13 @@ pub async fn reactivate_exercise_user(
     .await
 }
 
-/// A single-sign-on link into the exercise tool for the calling user; `403
-/// not_provisioned` unless a site administrator added them, `409 integration_not_connected`
-/// while the site is disconnected.
+/// A single-sign-on link into the exercise tool for the calling user.
+///
+/// Answers `403 not_provisioned` unless a site administrator added the user at the
+/// provider, and `409 integration_not_connected` while the site is not connected.
 #[utoipa::path(
     tag = "integrations",
+    operation_id = "get_exercise_launch_link",
     responses(
         (status = 200, body = LaunchLinkView),
         Read,
