@@ -22,6 +22,8 @@ pub mod outbox;
 pub mod password;
 pub mod permission;
 pub mod plan;
+#[cfg(feature = "openapi")]
+mod plan_schema;
 pub mod principal;
 pub mod problem;
 pub mod profession;

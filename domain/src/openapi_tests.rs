@@ -51,18 +51,34 @@ fn enums_list_their_wire_strings() {
 }
 
 #[test]
-fn plan_is_a_tagged_union_with_licence_bounds() {
+fn plan_is_a_discriminated_union_of_named_plans() {
     let schema = schema_of::<LicencePlan>();
-    let text = schema.to_string();
-    for needle in [
-        "\"flex\"",
-        "\"solo\"",
-        "\"group\"",
-        "\"plan\"",
-        "\"maximum\":100000",
-    ] {
-        assert!(text.contains(needle), "{needle} missing from {text}");
-    }
+    assert_eq!(schema["discriminator"]["propertyName"], "plan");
+    assert_eq!(
+        schema["discriminator"]["mapping"]["solo"],
+        "#/components/schemas/SoloPlan"
+    );
+    assert_eq!(
+        schema["oneOf"],
+        json!([
+            {"$ref": "#/components/schemas/FlexPlan"},
+            {"$ref": "#/components/schemas/SoloPlan"},
+            {"$ref": "#/components/schemas/GroupPlan"},
+        ])
+    );
+    let mut parts = Vec::new();
+    <LicencePlan as utoipa::ToSchema>::schemas(&mut parts);
+    let parts: std::collections::BTreeMap<String, Value> = parts
+        .into_iter()
+        .map(|(name, schema)| (name, serde_json::to_value(schema).unwrap()))
+        .collect();
+    assert_eq!(parts["FlexPlan"]["properties"]["plan"]["const"], "flex");
+    assert_eq!(
+        parts["GroupPlan"]["properties"]["licences"]["maximum"],
+        100_000
+    );
+    assert_eq!(parts["SoloPlan"]["required"], json!(["plan"]));
+    assert_eq!(parts["SoloPlan"]["title"], "SoloPlan");
 }
 
 #[test]

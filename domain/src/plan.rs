@@ -20,25 +20,17 @@ string_enum! {
 
 /// A site's plan, as JSON `{"plan": "flex", "licences": 5}` or `{"plan": "solo"}`.
 ///
-/// Flex and group carry 1–100000 licences; solo always has one (the clinical user's).
+/// Flex and group carry 1–100000 licences; solo always has one (the clinical user's). Its
+/// OpenAPI schema, one named schema per plan, is in `plan_schema.rs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "plan", rename_all = "snake_case", try_from = "PlanInput")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LicencePlan {
     /// Every active user, clinical or not, needs one of `licences`.
-    Flex {
-        /// Number of licences bought.
-        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000))]
-        licences: u32,
-    },
+    Flex { licences: u32 },
     /// At most one active clinical and one active non-clinical user.
     Solo,
     /// Active clinical users need one of `licences`; non-clinical users are unlimited.
-    Group {
-        /// Number of licences bought.
-        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000))]
-        licences: u32,
-    },
+    Group { licences: u32 },
 }
 
 impl LicencePlan {
