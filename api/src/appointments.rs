@@ -51,12 +51,16 @@ page_of!(AppointmentPage, AppointmentView);
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BookAppointmentRequest {
+    /// The clinical user to book.
     pub user_id: UserId,
+    /// Where: one of the user's clinics.
     pub clinic_id: ClinicId,
+    /// The practice-management system's reference of the client (patient).
     #[schema(min_length = 1, max_length = 100)]
     pub client_ref: String,
+    /// Start, an RFC 3339 date-time; stored in UTC to the microsecond.
     pub starts_at: DateTime<Utc>,
-    /// After `starts_at`, at most 24 hours later.
+    /// End, an RFC 3339 date-time after `starts_at` and at most 24 hours later.
     pub ends_at: DateTime<Utc>,
 }
 
@@ -77,8 +81,10 @@ pub struct DiaryQuery {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
+    /// Only this user's appointments.
     #[param(value_type = Option<String>, format = Uuid)]
     pub user_id: Option<UserId>,
+    /// Only appointments at this clinic.
     #[param(value_type = Option<String>, format = Uuid)]
     pub clinic_id: Option<ClinicId>,
     /// One client's appointments.
@@ -99,8 +105,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(appointment_report);
 }
 
-/// Book a clinical user at one of their clinics. Non-clinical, deactivated users and users
-/// whose diary has not started yet answer `422 not_bookable`; a clash with another of the
+/// Book an appointment with a clinical user at one of their clinics.
+///
+/// The user must be active, clinical, have their diary enabled and have access to the
+/// clinic; otherwise `422 not_bookable` says which is missing. A clash with another of the
 /// user's appointments answers `409 appointment_overlaps`.
 #[utoipa::path(
     tag = "appointments",
@@ -154,8 +162,10 @@ pub async fn book_appointment(
     Ok(HttpResponse::Created().json(AppointmentView::from(appointment)))
 }
 
-/// A user's diary: their appointments, only while their diary is enabled (`409
-/// diary_disabled` otherwise; the appointments stay in the report).
+/// A user's diary: their appointments, in start order.
+///
+/// Only while the user's diary is enabled; otherwise `409 diary_disabled` (the
+/// appointments stay in the appointment report).
 #[utoipa::path(
     tag = "appointments",
     params(("id" = UserId, Path, description = "User id"), DiaryQuery),

@@ -59,10 +59,15 @@ page_of!(AuditEventPage, AuditEventView);
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListAuditEventsQuery {
+    /// Only events of this action, e.g. `user.created`.
     pub action: Option<String>,
+    /// Only events about this kind of resource, e.g. `user` or `clinic`.
     pub target_type: Option<String>,
+    /// Only events about the resource with this id.
     pub target_id: Option<String>,
+    /// Only events caused by this user, assistant or service account (its id).
     pub actor_id: Option<String>,
+    /// Only events of the request with this `X-Request-Id`.
     pub request_id: Option<String>,
     /// Events at or after this instant (RFC 3339).
     pub since: Option<DateTime<Utc>>,
@@ -77,7 +82,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_audit_events);
 }
 
-/// The site's audit events, newest first, with filters.
+/// List the site's audit events, newest first (site administrators).
 #[utoipa::path(
     tag = "audit",
     params(ListAuditEventsQuery),

@@ -42,14 +42,19 @@ impl From<Clinic> for ClinicView {
 
 page_of!(ClinicPage, ClinicView);
 
+/// Body of `POST /v1/clinics`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClinicRequest {
     pub name: EntityName,
+    /// Whether assistants may finish SOAP notes here (assistant and student professions
+    /// never may); `false` when omitted.
     #[serde(default)]
+    #[schema(default = false)]
     pub assistants_may_finish_notes: bool,
 }
 
+/// Body of `PATCH /v1/clinics/{id}`; absent fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateClinicRequest {
@@ -155,8 +160,9 @@ pub async fn get_clinic(
     Ok(with_etag(clinic.version, &ClinicView::from(clinic)))
 }
 
-/// Rename a clinic or change its settings: site administrators, or clinic administrators
-/// of that clinic.
+/// Rename a clinic or change its settings.
+///
+/// Site administrators, or clinic administrators of that clinic.
 #[utoipa::path(
     tag = "clinics",
     params(
@@ -201,8 +207,11 @@ pub async fn update_clinic(
     Ok(with_etag(clinic.version, &ClinicView::from(clinic)))
 }
 
-/// Delete a clinic and every user's access to it (site administrators). Refused with
-/// `409 clinic_in_use` while it is a user's default clinic, `409 last_clinic` for the last.
+/// Delete a clinic (site administrators).
+///
+/// Removes every user's access to it. Refused with `409 clinic_in_use` while it is some
+/// user's default clinic, `409 clinic_has_appointments` while it has appointments, and
+/// `409 last_clinic` for the site's last clinic.
 #[utoipa::path(
     tag = "clinics",
     params(

@@ -28,7 +28,7 @@ pub struct Problem {
     /// What went wrong in this occurrence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// Stable, machine-readable code (see `docs/errors.md`).
+    /// Stable, machine-readable code to map to a message or an action.
     pub code: ProblemCode,
     /// Per-field errors (`validation_failed`), all of them at once.
     #[serde(skip_serializing_if = "Vec::is_empty")]

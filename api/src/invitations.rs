@@ -108,8 +108,10 @@ pub async fn accept_invitation(
     Ok(web::Json(InvitationView::try_from(row)?))
 }
 
-/// Send a user who has not set a password a fresh invitation; the earlier link stops
-/// working (`409 password_already_set` once they have one).
+/// Send a user a fresh invitation.
+///
+/// For users who have not set a password yet (`409 password_already_set` otherwise); the
+/// earlier link stops working.
 #[utoipa::path(
     tag = "users",
     params(("id" = UserId, Path, description = "User id")),

@@ -30,7 +30,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(get_licences).service(change_plan);
 }
 
-/// Licence usage of the site and which additions and type switches the plan allows now.
+/// The site's licence usage.
+///
+/// Also which additions and type switches the plan allows right now.
 #[utoipa::path(
     tag = "licences",
     responses(
@@ -49,8 +51,9 @@ pub async fn get_licences(
     Ok(web::Json(report))
 }
 
-/// Change the plan or its licence count (site administrators). Refused with
-/// `409 plan_does_not_fit` when the active users would not fit the new plan.
+/// Change the plan or its licence count (site administrators).
+///
+/// Refused with `409 plan_does_not_fit` when the active users would not fit the new plan.
 #[utoipa::path(
     tag = "licences",
     params(("If-Match" = Option<String>, Header, description = "ETag of the site")),

@@ -28,7 +28,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_permissions);
 }
 
-/// The permission catalogue and professions, for building the permission screens.
+/// The permission catalogue and the professions.
+///
+/// Labels, descriptions and the profession rules, so screens need not hard-code them.
 #[utoipa::path(
     tag = "permissions",
     responses(

@@ -55,7 +55,8 @@ pub struct CreatedServiceAccount {
 #[serde(deny_unknown_fields)]
 pub struct CreateServiceAccountRequest {
     pub name: EntityName,
-    /// Scopes of the account's tokens (`clinic_admin` is not available: accounts have no clinics).
+    /// What the account's tokens may do; none when omitted (`clinic_admin` is not
+    /// available: accounts have no clinics).
     #[serde(default)]
     pub permissions: Vec<Permission>,
 }
@@ -101,7 +102,10 @@ pub async fn list_service_accounts(
     Ok(web::Json(ServiceAccountPage::from_page(page)))
 }
 
-/// Create a service account; the answer carries its secret, which is never shown again.
+/// Create a service account (site administrators).
+///
+/// The answer carries its `client_secret`, which is never shown again; exchange it for
+/// tokens with `POST /v1/auth/token`.
 #[utoipa::path(
     tag = "service-accounts",
     request_body = CreateServiceAccountRequest,
@@ -149,7 +153,9 @@ pub async fn create_service_account(
         }))
 }
 
-/// Revoke a service account: its secret and its tokens stop working at once.
+/// Revoke a service account (site administrators).
+///
+/// Its secret and its tokens stop working at once.
 #[utoipa::path(
     tag = "service-accounts",
     params(("id" = ServiceAccountId, Path, description = "Service account id")),

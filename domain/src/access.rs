@@ -77,7 +77,8 @@ pub enum Mode {
     Bulk,
 }
 
-/// Why a change is not made (the SPEC §4 rules and the actor's scope); each has one code.
+/// Why a change to a user's permissions or clinics is not made: a rule of the user's
+/// profession or clinics, or the limits of what the caller administers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, thiserror::Error)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -63,8 +63,8 @@ pub struct ChangeCounts {
     pub no_op: u64,
 }
 
-/// Refused pairs sharing a reason and kind, for the tooltip ("3 clinic changes were not
-/// made: default clinic cannot be removed").
+/// Refused (user, change) pairs sharing a reason and kind, enough to say "3 clinic changes
+/// were not made: default clinic cannot be removed".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefusalGroup {

@@ -52,7 +52,8 @@ macro_rules! problem_codes {
 
 problem_codes! {
     /// Stable, machine-readable code of a problem document; each code has one HTTP status
-    /// wherever it appears. `docs/errors.md` says when each is answered.
+    /// wherever it appears. Each error response of an operation lists the codes it carries
+    /// and when.
     pub enum ProblemCode {
         MalformedBody => ("malformed_body", 400, "Malformed body",
             "The body is not parseable JSON (or form data where a form is accepted), or could not be read."),

@@ -22,6 +22,7 @@ const SERVICE_TOKEN_SECONDS: i64 = 900;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// The user's email address, in any case.
     #[schema(format = Email, max_length = 254)]
     pub email: String,
     #[schema(format = Password, write_only)]
@@ -230,7 +231,7 @@ pub struct MeView {
     pub permissions: Vec<Permission>,
 }
 
-/// Who am I: kind, site, user and permissions.
+/// Who the caller is: kind, site, user or service account, and permissions.
 #[utoipa::path(
     tag = "auth",
     responses(

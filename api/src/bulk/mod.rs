@@ -19,13 +19,18 @@ use crate::extract::ValidJson;
 use crate::responses::Create;
 use crate::state::AppState;
 
-/// The filter of a `select_all` selection (the filters of `GET /v1/users`).
+/// The filter of a `select_all` selection: the filters of `GET /v1/users`, all of which
+/// must match; an empty filter selects every user the caller administers.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkFilter {
+    /// Only users of this type.
     pub user_type: Option<UserType>,
+    /// Only users with this status.
     pub status: Option<UserStatus>,
+    /// Only users of this profession.
     pub profession: Option<Profession>,
+    /// Only users with access to this clinic.
     pub clinic_id: Option<ClinicId>,
     /// Case-insensitive search in name and email.
     #[schema(max_length = 200)]
@@ -33,29 +38,35 @@ pub struct BulkFilter {
 }
 
 /// Body of `POST /v1/users/bulk-update`: a selection (`user_ids`, or `filter` with
-/// `select_all: true`) and the changes to make.
+/// `select_all: true`) and the changes to make to every selected user.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkUpdateRequest {
-    /// Explicit users (at most 10,000); ids the actor does not administer are refused per
+    /// Explicit users (at most 10,000); ids the caller does not administer are refused per
     /// user (`not_administered`), ids of no user of the site as `user_not_found`.
     #[schema(max_items = 10000)]
     pub user_ids: Option<Vec<UserId>>,
-    /// Select every user matching this filter whom the actor administers.
+    /// Select every user matching this filter whom the caller administers.
     pub filter: Option<BulkFilter>,
     /// Must be `true` with `filter`, to confirm selecting every match.
     #[serde(default)]
+    #[schema(default = false)]
     pub select_all: bool,
+    /// Permissions to give every selected user; none when omitted.
     #[serde(default)]
     pub add_permissions: Vec<Permission>,
+    /// Permissions to take from every selected user; none when omitted.
     #[serde(default)]
     pub remove_permissions: Vec<Permission>,
+    /// Clinics to give every selected user access to; none when omitted.
     #[serde(default)]
     pub add_clinic_ids: Vec<ClinicId>,
+    /// Clinics to take every selected user's access to; none when omitted.
     #[serde(default)]
     pub remove_clinic_ids: Vec<ClinicId>,
-    /// Judge and report without writing anything (the "review" step).
+    /// Check every change and answer the report without writing anything: a preview.
     #[serde(default)]
+    #[schema(default = false)]
     pub dry_run: bool,
 }
 
@@ -154,10 +165,15 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(bulk_update_users);
 }
 
-/// Add or remove permissions and clinics for many users at once (site and clinic
-/// administrators). Every (user, change) pair is judged by the rules of SPEC §4; accepted
-/// changes are applied in one transaction, refused ones skipped, no-ops ignored. The report's
-/// `outcome` is `success`, `partial` or `failed`; `dry_run` reports without writing.
+/// Change the permissions and clinics of many users at once.
+///
+/// For site and clinic administrators. Select users by `user_ids`, or every user matching
+/// `filter` with `select_all: true`. Each (user, change) pair is checked by the rules of the
+/// single-user changes, except that `site_admin` and `clinic_admin` are never removed in
+/// bulk. Accepted changes are applied in one transaction; refused ones are skipped and
+/// reported, grouped by reason; adding what a user has or removing what they lack counts as
+/// a no-op. The report's `outcome` is `success`, `partial` or `failed`; with `dry_run`
+/// nothing is written.
 #[utoipa::path(
     tag = "users",
     request_body = BulkUpdateRequest,

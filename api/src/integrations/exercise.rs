@@ -160,8 +160,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(launch_exercise);
 }
 
-/// The site's connection to the exercise provider. Its ETag is `"0"` while the site is not
-/// connected.
+/// The site's connection to the exercise provider.
+///
+/// Its `ETag` is `"0"` while the site is not connected.
 #[utoipa::path(
     tag = "integrations",
     responses(
@@ -186,8 +187,10 @@ fn integration_answer(row: Option<IntegrationRow>) -> HttpResponse {
     with_etag(version, &ExerciseIntegrationView::from(row))
 }
 
-/// Connect the site's primary clinic at the provider by its `clm_id`. The provider confirms
-/// the id first: an unknown one answers `422 invalid_clinic_id` and stores nothing.
+/// Connect the site to the exercise provider.
+///
+/// The site's primary clinic is named by the `clm_id` the provider gave it; the provider
+/// confirms it first: an unknown one answers `422 invalid_clinic_id` and stores nothing.
 #[utoipa::path(
     tag = "integrations",
     params(
@@ -248,7 +251,9 @@ pub async fn connect_exercise_integration(
     Ok(integration_answer(Some(row)))
 }
 
-/// Disconnect the site. Users keep their state; nothing is deleted at the provider.
+/// Disconnect the site from the exercise provider.
+///
+/// Users keep their state; nothing is deleted at the provider.
 #[utoipa::path(
     tag = "integrations",
     params(
@@ -272,7 +277,9 @@ pub async fn disconnect_exercise_integration(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Every user of the site with their state at the provider and the names to send.
+/// List the site's users with their state at the exercise provider.
+///
+/// Each comes with the names to send when added: guessed from the profile until edited.
 #[utoipa::path(
     tag = "integrations",
     params(ListExerciseUsersQuery),
@@ -298,7 +305,7 @@ pub async fn list_exercise_users(
     Ok(web::Json(ExerciseUserPage::from_page(page)))
 }
 
-/// One user's state at the provider.
+/// One user's state at the exercise provider.
 #[utoipa::path(
     tag = "integrations",
     params(("user_id" = UserId, Path, description = "User id")),
@@ -325,7 +332,9 @@ fn user_answer(view: ExerciseUserView) -> HttpResponse {
     with_etag(view.version, &ExerciseUserStateView::from(view))
 }
 
-/// Edit the names to send, before the user is added (`409 names_locked` afterwards).
+/// Edit the names to send to the exercise provider.
+///
+/// Only until the user is added (`409 names_locked` afterwards).
 #[utoipa::path(
     tag = "integrations",
     params(
@@ -406,9 +415,11 @@ async fn act(
     }
 }
 
-/// Add the user at the provider with these names, which are then locked. `200` with state
-/// `active`, or `202` with `pending` while the provider is slow or down (retried until it
-/// answers; the provider never gets the user twice).
+/// Add a user at the exercise provider.
+///
+/// With these names, which are then locked. Answers `200` with state `active`, or `202`
+/// with `pending` while the provider is slow or down: the call is retried until it
+/// answers, and the provider never gets the user twice.
 #[utoipa::path(
     tag = "integrations",
     params(("user_id" = UserId, Path, description = "User id")),
@@ -438,8 +449,10 @@ pub async fn add_exercise_user(
     .await
 }
 
-/// Deactivate the user: deletes them at the provider. `200` with `deactivated`, or `202`
-/// with `pending`.
+/// Deactivate a user at the exercise provider.
+///
+/// Deletes them there. Answers `200` with state `deactivated`, or `202` with `pending`
+/// while the provider is slow or down.
 #[utoipa::path(
     tag = "integrations",
     params(("user_id" = UserId, Path, description = "User id")),
@@ -466,8 +479,10 @@ pub async fn deactivate_exercise_user(
     .await
 }
 
-/// Reactivate the user: creates them at the provider again with the stored names. `200`
-/// with `active`, or `202` with `pending`.
+/// Reactivate a user at the exercise provider.
+///
+/// Creates them there again with the stored names. Answers `200` with state `active`, or
+/// `202` with `pending` while the provider is slow or down.
 #[utoipa::path(
     tag = "integrations",
     params(("user_id" = UserId, Path, description = "User id")),

@@ -68,7 +68,9 @@ page_of!(OutboxJobPage, OutboxJobView);
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListJobsQuery {
+    /// Only jobs in this state.
     pub status: Option<JobStatus>,
+    /// Only jobs of this kind, e.g. `exercise.create_user`.
     pub kind: Option<String>,
     /// Jobs about this user.
     pub subject_id: Option<uuid::Uuid>,
@@ -81,7 +83,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_outbox_jobs).service(get_outbox_job);
 }
 
-/// The site's provider jobs, newest first.
+/// List the site's provider jobs, newest first.
+///
+/// Every call to a provider (the exercise tool, email) is a job, retried with backoff
+/// while the provider fails for a reason that may pass.
 #[utoipa::path(
     tag = "integrations",
     params(ListJobsQuery),
@@ -121,6 +126,7 @@ pub async fn list_outbox_jobs(
 /// One provider job.
 #[utoipa::path(
     tag = "integrations",
+    params(("id" = uuid::Uuid, Path, description = "Job id")),
     responses(
         (status = 200, body = OutboxJobView),
         AdminReadOne,

@@ -16,7 +16,7 @@ use crate::responses::{ActionIfMatch, Create, List, ReadOne, Update};
 use crate::state::AppState;
 use crate::views::{created, page_limit, query_text, with_etag};
 
-/// List the site's users with filters, sorting and cursor pagination.
+/// List the site's users, filtered, sorted and a page at a time.
 #[utoipa::path(
     tag = "users",
     params(ListUsersQuery),
@@ -52,9 +52,11 @@ pub async fn list_users(
     Ok(web::Json(UserPage::from_page(page)))
 }
 
-/// Create a user. Without `initial_password` the user is emailed an invitation and cannot
-/// log in until they accept it (`POST /v1/invitations/{token}/accept`). Counts against the
-/// site's licences.
+/// Create a user.
+///
+/// Without `initial_password` the user is emailed an invitation and cannot log in until
+/// they accept it (`POST /v1/invitations/{token}/accept`). The new user is active and needs
+/// a licence under the site's plan (`409 licence_limit_reached` or `solo_slot_taken`).
 #[utoipa::path(
     tag = "users",
     request_body = CreateUserRequest,
@@ -166,8 +168,10 @@ async fn administered(
     Ok(user)
 }
 
-/// Update a user's profile (title, names, email, profession). Send `If-Match` with the
-/// `ETag` to avoid overwriting a concurrent change.
+/// Update a user's profile: title, names, email and profession.
+///
+/// Absent fields stay as they are. Send `If-Match` with the user's `ETag` so that a
+/// concurrent change is not overwritten (`412 precondition_failed` when there was one).
 #[utoipa::path(
     tag = "users",
     params(
@@ -223,8 +227,10 @@ async fn set_status(
     Ok(with_etag(user.version, &UserView::from(user)))
 }
 
-/// Deactivate a user: the record stays (history, reports), the licence is freed and the
-/// user's tokens stop working. Deactivating an inactive user changes nothing.
+/// Deactivate a user.
+///
+/// The record stays (history, reports), the licence is freed and the user's tokens stop
+/// working. Deactivating an inactive user changes nothing and answers `200`.
 #[utoipa::path(
     tag = "users",
     params(
@@ -254,7 +260,10 @@ pub async fn deactivate_user(
     .await
 }
 
-/// Reactivate a user; needs a free licence under the site's plan.
+/// Reactivate a user.
+///
+/// Needs a free licence under the site's plan (`409 licence_limit_reached` or
+/// `solo_slot_taken`). Reactivating an active user changes nothing and answers `200`.
 #[utoipa::path(
     tag = "users",
     params(
@@ -284,9 +293,11 @@ pub async fn reactivate_user(
     .await
 }
 
-/// Change a user's type (site administrators). The type, and so the lists and filters,
-/// change at once; `diary_enabled` follows at the user's next login. An active user's
-/// switch must fit the plan (`409 licence_limit_reached` / `solo_slot_taken`).
+/// Change a user's type, clinical or non-clinical (site administrators).
+///
+/// The type, and so the lists and filters, change at once; `diary_enabled` follows at the
+/// user's next login. An active user's switch must fit the plan (`409
+/// licence_limit_reached` or `solo_slot_taken`).
 #[utoipa::path(
     tag = "users",
     params(
@@ -318,9 +329,13 @@ pub async fn change_user_type(
     Ok(with_etag(user.version, &UserView::from(user)))
 }
 
-/// Replace a user's permissions (site and clinic administrators). Each added or removed
-/// permission is judged by SPEC §4 (`422` naming the refused ones); the last site
-/// administrator and the last clinic administrator of a clinic keep theirs (`409 last_admin`).
+/// Replace a user's permissions (site and clinic administrators).
+///
+/// All or nothing: a permission the user's profession may not hold, or that the caller may
+/// not grant or remove, answers `422 validation_failed` with one entry per refused
+/// permission and the rule's code (`soap_not_allowed_for_profession`,
+/// `permission_not_grantable`, …). The last site administrator, and the last clinic
+/// administrator of a clinic, keep theirs (`409 last_admin`).
 #[utoipa::path(
     tag = "users",
     params(
@@ -356,9 +371,11 @@ pub async fn set_user_permissions(
     Ok(with_etag(user.version, &UserView::from(user)))
 }
 
-/// Replace a user's clinic access and default clinic (site and clinic administrators).
+/// Replace a user's clinics and default clinic (site and clinic administrators).
+///
 /// Clinic administrators grant and remove only their own clinics; the default clinic
-/// cannot be removed (move the default first, or in the same request).
+/// cannot be removed (move the default first, or in the same request). A refused change
+/// answers `422 validation_failed` with the rule's code and changes nothing.
 #[utoipa::path(
     tag = "users",
     params(

@@ -65,13 +65,16 @@ page_of!(UserPage, UserView);
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
+    /// E.g. `Dr`; none when omitted.
     pub title: Option<PersonName>,
     pub first_name: PersonName,
     pub last_name: PersonName,
+    /// Unique within the site, compared case-insensitively.
     pub email: Email,
     pub user_type: UserType,
-    /// Defaults to `OTHER`.
+    /// `OTHER` when omitted.
     pub profession: Option<Profession>,
+    /// What the user may do; none when omitted.
     #[serde(default)]
     pub permissions: Vec<Permission>,
     /// Clinics the user may access; with none, the site's first clinic.
@@ -162,9 +165,11 @@ impl UserSortParam {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListUsersQuery {
-    /// The two tabs of the admin screen: `clinical` and `non_clinical`.
+    /// Only users of this type.
     pub user_type: Option<UserType>,
+    /// Only users with this status.
     pub status: Option<UserStatus>,
+    /// Only users of this profession.
     pub profession: Option<Profession>,
     /// Users with access to this clinic.
     #[param(value_type = Option<String>, format = Uuid)]
@@ -172,11 +177,10 @@ pub struct ListUsersQuery {
     /// Case-insensitive search in name and email.
     #[param(max_length = 200)]
     pub q: Option<String>,
+    /// Order of the list: a field, descending with a `-` prefix; `last_name` when omitted.
     #[param(inline)]
     pub sort: Option<UserSortParam>,
-    /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
