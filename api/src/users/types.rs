@@ -171,7 +171,7 @@ pub struct ListUsersQuery {
     pub status: Option<UserStatus>,
     /// Only users of this profession.
     pub profession: Option<Profession>,
-    /// Users with access to this clinic.
+    /// Only users with access to this clinic.
     #[param(value_type = Option<String>, format = Uuid)]
     pub clinic_id: Option<ClinicId>,
     /// Case-insensitive search in name and email.
