@@ -114,7 +114,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     tag = "appointments",
     request_body = BookAppointmentRequest,
     responses(
-        (status = 201, body = AppointmentView),
+        (status = 201, body = AppointmentView, description = "Booked."),
         Create,
     ),
     security(("bearer" = []))
@@ -170,7 +170,7 @@ pub async fn book_appointment(
     tag = "appointments",
     params(("id" = UserId, Path, description = "User id"), DiaryQuery),
     responses(
-        (status = 200, body = AppointmentPage),
+        (status = 200, body = AppointmentPage, description = "A page of appointments."),
         ReadOne,
         (status = 409, response = Conflict),
         (status = 422, response = Unprocessable),
@@ -207,7 +207,7 @@ pub async fn get_diary(
     operation_id = "get_appointment_report",
     params(ReportQuery),
     responses(
-        (status = 200, body = AppointmentPage),
+        (status = 200, body = AppointmentPage, description = "A page of appointments."),
         List,
     ),
     security(("bearer" = []))

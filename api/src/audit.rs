@@ -87,7 +87,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     tag = "audit",
     params(ListAuditEventsQuery),
     responses(
-        (status = 200, body = AuditEventPage),
+        (status = 200, body = AuditEventPage, description = "A page of audit events."),
         AdminList,
     ),
     security(("bearer" = []))

@@ -87,7 +87,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     tag = "clinics",
     params(ListClinicsQuery),
     responses(
-        (status = 200, body = ClinicPage),
+        (status = 200, body = ClinicPage, description = "A page of clinics."),
         List,
     ),
     security(("bearer" = []))
@@ -114,7 +114,7 @@ pub async fn list_clinics(
     tag = "clinics",
     request_body = CreateClinicRequest,
     responses(
-        (status = 201, body = ClinicView, headers(("ETag" = String), ("Location" = String))),
+        (status = 201, body = ClinicView, description = "Created; `Location` names the new clinic.", headers(("ETag" = String), ("Location" = String))),
         Create,
     ),
     security(("bearer" = []))
@@ -144,7 +144,7 @@ pub async fn create_clinic(
     tag = "clinics",
     params(("id" = ClinicId, Path, description = "Clinic id")),
     responses(
-        (status = 200, body = ClinicView, headers(("ETag" = String))),
+        (status = 200, body = ClinicView, description = "The clinic.", headers(("ETag" = String))),
         ReadOne,
     ),
     security(("bearer" = []))
@@ -171,7 +171,7 @@ pub async fn get_clinic(
     ),
     request_body = UpdateClinicRequest,
     responses(
-        (status = 200, body = ClinicView, headers(("ETag" = String))),
+        (status = 200, body = ClinicView, description = "The changed clinic.", headers(("ETag" = String))),
         Update,
     ),
     security(("bearer" = []))

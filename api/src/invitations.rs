@@ -116,7 +116,7 @@ pub async fn accept_invitation(
     tag = "users",
     params(("id" = UserId, Path, description = "User id")),
     responses(
-        (status = 201, body = InvitationView),
+        (status = 201, body = InvitationView, description = "Sent; the earlier link no longer works."),
         Action,
     ),
     security(("bearer" = []))

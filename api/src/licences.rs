@@ -36,7 +36,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[utoipa::path(
     tag = "licences",
     responses(
-        (status = 200, body = LicenceReport),
+        (status = 200, body = LicenceReport, description = "The licence usage."),
         Read,
     ),
     security(("bearer" = []))
@@ -59,7 +59,7 @@ pub async fn get_licences(
     params(("If-Match" = Option<String>, Header, description = "ETag of the site")),
     request_body = ChangePlanRequest,
     responses(
-        (status = 200, body = SiteView, headers(("ETag" = String))),
+        (status = 200, body = SiteView, description = "The site on its new plan.", headers(("ETag" = String))),
         UpdateSite,
     ),
     security(("bearer" = []))

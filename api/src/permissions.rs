@@ -34,7 +34,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[utoipa::path(
     tag = "permissions",
     responses(
-        (status = 200, body = Catalogue),
+        (status = 200, body = Catalogue, description = "The catalogue."),
         Read,
     ),
     security(("bearer" = []))

@@ -81,7 +81,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     tag = "service-accounts",
     params(ListServiceAccountsQuery),
     responses(
-        (status = 200, body = ServiceAccountPage),
+        (status = 200, body = ServiceAccountPage, description = "A page of service accounts."),
         AdminList,
     ),
     security(("bearer" = []))
@@ -110,7 +110,7 @@ pub async fn list_service_accounts(
     tag = "service-accounts",
     request_body = CreateServiceAccountRequest,
     responses(
-        (status = 201, body = CreatedServiceAccount),
+        (status = 201, body = CreatedServiceAccount, description = "Created; the only answer that carries the secret."),
         Create,
     ),
     security(("bearer" = []))

@@ -57,7 +57,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[utoipa::path(
     tag = "site",
     responses(
-        (status = 200, body = SiteView, headers(("ETag" = String))),
+        (status = 200, body = SiteView, description = "The site.", headers(("ETag" = String))),
         Read,
     ),
     security(("bearer" = []))
@@ -78,7 +78,7 @@ pub async fn get_site(
     params(("If-Match" = Option<String>, Header, description = "ETag of the version being changed")),
     request_body = UpdateSiteRequest,
     responses(
-        (status = 200, body = SiteView, headers(("ETag" = String))),
+        (status = 200, body = SiteView, description = "The changed site.", headers(("ETag" = String))),
         UpdateSite,
     ),
     security(("bearer" = []))

@@ -235,7 +235,7 @@ pub struct MeView {
 #[utoipa::path(
     tag = "auth",
     responses(
-        (status = 200, body = MeView),
+        (status = 200, body = MeView, description = "The caller."),
         Read,
     ),
     security(("bearer" = []))

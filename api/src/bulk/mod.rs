@@ -178,7 +178,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     tag = "users",
     request_body = BulkUpdateRequest,
     responses(
-        (status = 200, body = BulkReport),
+        (status = 200, body = BulkReport, description = "The report (also when changes were refused)."),
         Create,
     ),
     security(("bearer" = []))

@@ -166,7 +166,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[utoipa::path(
     tag = "integrations",
     responses(
-        (status = 200, body = ExerciseIntegrationView, headers(("ETag" = String))),
+        (status = 200, body = ExerciseIntegrationView, description = "The connection.", headers(("ETag" = String))),
         AdminRead,
     ),
     security(("bearer" = []))
@@ -198,7 +198,7 @@ fn integration_answer(row: Option<IntegrationRow>) -> HttpResponse {
     ),
     request_body = ConnectExerciseRequest,
     responses(
-        (status = 200, body = ExerciseIntegrationView, headers(("ETag" = String))),
+        (status = 200, body = ExerciseIntegrationView, description = "Connected.", headers(("ETag" = String))),
         UpdateSite,
     ),
     security(("bearer" = []))
@@ -284,7 +284,7 @@ pub async fn disconnect_exercise_integration(
     tag = "integrations",
     params(ListExerciseUsersQuery),
     responses(
-        (status = 200, body = ExerciseUserPage),
+        (status = 200, body = ExerciseUserPage, description = "A page of users with their provider state."),
         AdminList,
     ),
     security(("bearer" = []))
@@ -310,7 +310,7 @@ pub async fn list_exercise_users(
     tag = "integrations",
     params(("user_id" = UserId, Path, description = "User id")),
     responses(
-        (status = 200, body = ExerciseUserStateView, headers(("ETag" = String))),
+        (status = 200, body = ExerciseUserStateView, description = "The user's state at the provider.", headers(("ETag" = String))),
         AdminReadOne,
     ),
     security(("bearer" = []))
@@ -343,7 +343,7 @@ fn user_answer(view: ExerciseUserView) -> HttpResponse {
     ),
     request_body = ExerciseNamesRequest,
     responses(
-        (status = 200, body = ExerciseUserStateView, headers(("ETag" = String))),
+        (status = 200, body = ExerciseUserStateView, description = "The names were changed.", headers(("ETag" = String))),
         Update,
     ),
     security(("bearer" = []))
@@ -517,7 +517,7 @@ pub async fn reactivate_exercise_user(
     tag = "integrations",
     operation_id = "get_exercise_launch_link",
     responses(
-        (status = 200, body = LaunchLinkView),
+        (status = 200, body = LaunchLinkView, description = "The link to open."),
         Read,
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),

@@ -91,7 +91,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     tag = "integrations",
     params(ListJobsQuery),
     responses(
-        (status = 200, body = OutboxJobPage),
+        (status = 200, body = OutboxJobPage, description = "A page of jobs."),
         AdminList,
     ),
     security(("bearer" = []))
@@ -128,7 +128,7 @@ pub async fn list_outbox_jobs(
     tag = "integrations",
     params(("id" = uuid::Uuid, Path, description = "Job id")),
     responses(
-        (status = 200, body = OutboxJobView),
+        (status = 200, body = OutboxJobView, description = "The job."),
         AdminReadOne,
     ),
     security(("bearer" = []))

@@ -21,7 +21,7 @@ use crate::views::{created, page_limit, query_text, with_etag};
     tag = "users",
     params(ListUsersQuery),
     responses(
-        (status = 200, body = UserPage),
+        (status = 200, body = UserPage, description = "A page of users."),
         List,
     ),
     security(("bearer" = []))
@@ -61,7 +61,7 @@ pub async fn list_users(
     tag = "users",
     request_body = CreateUserRequest,
     responses(
-        (status = 201, body = UserView, headers(("ETag" = String), ("Location" = String))),
+        (status = 201, body = UserView, description = "Created; `Location` names the new user.", headers(("ETag" = String), ("Location" = String))),
         Create,
     ),
     security(("bearer" = []))
@@ -139,7 +139,7 @@ pub async fn create_user(
     tag = "users",
     params(("id" = UserId, Path, description = "User id")),
     responses(
-        (status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 200, body = UserView, description = "The user.", headers(("ETag" = String))),
         ReadOne,
     ),
     security(("bearer" = []))
@@ -180,7 +180,7 @@ async fn administered(
     ),
     request_body = UpdateUserRequest,
     responses(
-        (status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 200, body = UserView, description = "The changed user.", headers(("ETag" = String))),
         Update,
     ),
     security(("bearer" = []))
@@ -238,7 +238,7 @@ async fn set_status(
         ("If-Match" = Option<String>, Header, description = "ETag of the version being changed"),
     ),
     responses(
-        (status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 200, body = UserView, description = "The user, now inactive.", headers(("ETag" = String))),
         ActionIfMatch,
     ),
     security(("bearer" = []))
@@ -271,7 +271,7 @@ pub async fn deactivate_user(
         ("If-Match" = Option<String>, Header, description = "ETag of the version being changed"),
     ),
     responses(
-        (status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 200, body = UserView, description = "The user, now active.", headers(("ETag" = String))),
         ActionIfMatch,
     ),
     security(("bearer" = []))
@@ -306,7 +306,7 @@ pub async fn reactivate_user(
     ),
     request_body = ChangeTypeRequest,
     responses(
-        (status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 200, body = UserView, description = "The changed user.", headers(("ETag" = String))),
         Update,
     ),
     security(("bearer" = []))
@@ -344,7 +344,7 @@ pub async fn change_user_type(
     ),
     request_body = SetPermissionsRequest,
     responses(
-        (status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 200, body = UserView, description = "The changed user.", headers(("ETag" = String))),
         Update,
     ),
     security(("bearer" = []))
@@ -384,7 +384,7 @@ pub async fn set_user_permissions(
     ),
     request_body = SetClinicsRequest,
     responses(
-        (status = 200, body = UserView, headers(("ETag" = String))),
+        (status = 200, body = UserView, description = "The changed user.", headers(("ETag" = String))),
         Update,
     ),
     security(("bearer" = []))
