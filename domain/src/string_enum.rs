@@ -1,11 +1,13 @@
 //! The `string_enum!` macro: closed sets of values carried as fixed strings in the API.
 //!
-//! One declaration keeps the serde names, `as_str`, `parse`, `ALL` and the OpenAPI enum in step.
+//! One declaration keeps the serde names, `as_str`, `parse`, `ALL`, the OpenAPI enum and the
+//! SQL text in step.
 
 /// Declares a fieldless enum whose variants each map to one wire string.
 ///
 /// Generates serde (de)serialisation by those strings, `as_str`, `parse` (error code
-/// `invalid_value`), `ALL`, `Display`, `FromStr` and, with feature `openapi`, `ToSchema`.
+/// `invalid_value`), `ALL`, `Display`, `FromStr`, with feature `openapi` `ToSchema`, and with
+/// feature `diesel` SQL `TEXT` holding the wire string, on any backend.
 macro_rules! string_enum {
     (
         $(#[$meta:meta])*
@@ -20,6 +22,8 @@ macro_rules! string_enum {
             serde::Serialize, serde::Deserialize,
         )]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[cfg_attr(feature = "diesel", derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow))]
+        #[cfg_attr(feature = "diesel", diesel(sql_type = diesel::sql_types::Text))]
         $vis enum $name {
             $( $(#[$vmeta])* #[serde(rename = $wire)] $variant, )+
         }
@@ -61,6 +65,31 @@ macro_rules! string_enum {
 
             fn from_str(input: &str) -> Result<Self, Self::Err> {
                 Self::parse(input)
+            }
+        }
+
+        #[cfg(feature = "diesel")]
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                self.as_str().to_sql(out)
+            }
+        }
+
+        #[cfg(feature = "diesel")]
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                $crate::sql_text::from_text::<Self, DB>(bytes)
             }
         }
     };
