@@ -1,8 +1,9 @@
-//! The audit log's vocabulary: what happened (`AuditAction`) and who did it (`ActorKind`).
-//! Every audit event is written and filtered with these, so the texts the log holds are
-//! declared once.
+//! The audit log's vocabulary: what happened (`AuditAction`), who did it (`ActorKind`) and
+//! to which record (`AuditTarget`). Every audit event is written and filtered with these, so
+//! the texts the log holds are declared once.
 
 use crate::exercise::ExerciseAction;
+use crate::ids::{AppointmentId, ClinicId, ServiceAccountId, SiteId, UserId};
 use crate::principal::PrincipalKind;
 use crate::string_enum::string_enum;
 
@@ -66,6 +67,33 @@ string_enum! {
         Scim => "scim",
         /// The operator, from the command line (`bootstrap`, the demo).
         System => "system",
+    }
+}
+
+/// The record an audit event is about. It is stored as the event's `target_type` and, as
+/// the id's own text, its `target_id`; it serialises as that id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(untagged)]
+#[cfg_attr(feature = "diesel", derive(diesel::expression::AsExpression))]
+#[cfg_attr(feature = "diesel", diesel(sql_type = diesel::sql_types::Text))]
+pub enum AuditTarget {
+    Site(SiteId),
+    Clinic(ClinicId),
+    User(UserId),
+    Appointment(AppointmentId),
+    ServiceAccount(ServiceAccountId),
+}
+
+impl AuditTarget {
+    /// The `target_type` of events about this record.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::Site(_) => "site",
+            Self::Clinic(_) => "clinic",
+            Self::User(_) => "user",
+            Self::Appointment(_) => "appointment",
+            Self::ServiceAccount(_) => "service_account",
+        }
     }
 }
 
@@ -138,6 +166,19 @@ mod tests {
             let succeeded = AuditAction::exercise_settled(action, true).as_str();
             assert_eq!(succeeded, format!("exercise.user_{done}"));
         }
+    }
+
+    #[test]
+    fn a_target_serialises_as_its_id() {
+        let user = UserId::new();
+        let target = AuditTarget::User(user);
+        assert_eq!(target.kind(), "user");
+        assert_eq!(
+            serde_json::to_value(target).unwrap(),
+            serde_json::to_value(user).unwrap()
+        );
+        let account = AuditTarget::ServiceAccount(ServiceAccountId::new());
+        assert_eq!(account.kind(), "service_account");
     }
 
     #[test]
