@@ -14,7 +14,7 @@ use staffroom_domain::{
     SiteId, UserId,
 };
 
-use crate::StoreError;
+use crate::error::StoreError;
 
 /// One connection to either backend; the same query code serves both.
 #[derive(diesel::MultiConnection)]
