@@ -3,7 +3,7 @@
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use staffroom_domain::Permission;
+use staffroom_domain::{ActorKind, AuditAction, AuditEventId, Permission};
 use staffroom_persistence::audit::{self, AuditEventRow, AuditQuery};
 use utoipa::{IntoParams, ToSchema};
 
@@ -18,15 +18,12 @@ use crate::views::{page_limit, page_of, utc};
 /// One change: who made it (and for whom), what, and the state before and after.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventView {
-    #[schema(format = Uuid)]
-    pub id: String,
+    pub id: AuditEventId,
     pub occurred_at: DateTime<Utc>,
-    /// `user`, `assistant`, `service`, `scim`, or `system` (command line).
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<String>,
     pub on_behalf_of: Option<String>,
-    /// E.g. `user.created`, `user.deactivated`, `clinic.updated`.
-    pub action: String,
+    pub action: AuditAction,
     pub target_type: String,
     pub target_id: Option<String>,
     pub before: Option<serde_json::Value>,
@@ -60,7 +57,7 @@ page_of!(AuditEventPage, AuditEventView);
 #[serde(deny_unknown_fields)]
 pub struct ListAuditEventsQuery {
     /// Only events of this action, e.g. `user.created`.
-    pub action: Option<String>,
+    pub action: Option<AuditAction>,
     /// Only events about this kind of resource, e.g. `user` or `clinic`.
     pub target_type: Option<String>,
     /// Only events about the resource with this id.

@@ -57,7 +57,7 @@ impl TryFrom<InvitationRow> for InvitationView {
 
     fn try_from(r: InvitationRow) -> Result<Self, ApiError> {
         Ok(Self {
-            user_id: r.user_id.parse().map_err(|_| ApiError::internal())?,
+            user_id: r.user_id,
             email: r.email,
             created_at: utc(r.created_at),
             expires_at: utc(r.expires_at),

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use staffroom_connectors::{
     EmailMessage, EmailSender, ExerciseProvider, ImagingProvider, NewExerciseUser, ProviderError,
 };
-use staffroom_domain::{AfterFailure, JobStatus, RetryPolicy};
+use staffroom_domain::{AfterFailure, JobKind, JobStatus, RetryPolicy};
 use staffroom_persistence::exercise::{self, JobPayload};
 use staffroom_persistence::mail::{self, MailPayload};
 use staffroom_persistence::outbox::{self, JobRow, Outcome};
@@ -82,7 +82,7 @@ pub struct Outbox {
     providers: Providers,
     config: OutboxConfig,
     /// Attempts made by this process, by job kind and outcome, for `/metrics`.
-    attempts: Mutex<BTreeMap<(String, &'static str), u64>>,
+    attempts: Mutex<BTreeMap<(JobKind, &'static str), u64>>,
 }
 
 /// What running a job at once came to.
@@ -150,8 +150,8 @@ impl Outbox {
         let deadline = tokio::time::Instant::now() + self.config.inline_budget;
         let owner = outbox::new_owner(&self.config.worker_name);
         let lease = chrono_duration(self.config.lease);
-        let (id, claimer) = (job.id.clone(), owner.clone());
-        let claimed = blocking(&self.pool, move |c| outbox::claim(c, &id, &claimer, lease)).await?;
+        let (id, claimer) = (job.id, owner.clone());
+        let claimed = blocking(&self.pool, move |c| outbox::claim(c, id, &claimer, lease)).await?;
         let Some(job) = claimed else {
             return self.await_outcome(job, deadline).await;
         };
@@ -174,10 +174,10 @@ impl Outbox {
         deadline: tokio::time::Instant,
     ) -> StoreResult<RunNow> {
         loop {
-            let (site, id) = (job.site_id.clone(), job.id.clone());
-            let row = blocking(&self.pool, move |c| outbox::get(c, &site, &id)).await?;
-            match row.status.parse::<JobStatus>() {
-                Ok(JobStatus::Succeeded) => {
+            let (site, id) = (job.site_id, job.id);
+            let row = blocking(&self.pool, move |c| outbox::get(c, site, id)).await?;
+            match row.status {
+                JobStatus::Succeeded => {
                     let result = row
                         .result
                         .as_deref()
@@ -185,11 +185,11 @@ impl Outbox {
                         .unwrap_or(Value::Null);
                     return Ok(RunNow::Finished(Outcome::Succeeded { result }));
                 }
-                Ok(JobStatus::Failed) => {
+                JobStatus::Failed => {
                     let error = row.last_error.unwrap_or_default();
                     return Ok(RunNow::Finished(Outcome::Failed { error }));
                 }
-                _ => {}
+                JobStatus::Pending => {}
             }
             if tokio::time::Instant::now() + AWAIT_POLL > deadline {
                 return Ok(RunNow::Pending);
@@ -290,17 +290,16 @@ impl Outbox {
         tracing::info!(job = %job.id, kind = %job.kind, attempt = attempts, outcome = label,
             "outbox job attempted");
         if let Ok(mut counts) = self.attempts.lock() {
-            *counts.entry((job.kind.clone(), label)).or_default() += 1;
+            *counts.entry((job.kind, label)).or_default() += 1;
         }
         let recorded = outcome.clone();
         let finished = blocking(&self.pool, move |c| {
             outbox::finish(c, &job, &owner, &recorded, |c, job, outcome| {
-                match job.kind.as_str() {
-                    exercise::CREATE_USER | exercise::DELETE_USER => {
+                match job.kind {
+                    JobKind::ExerciseCreateUser | JobKind::ExerciseDeleteUser => {
                         exercise::settle(c, job, outcome)
                     }
-                    mail::SEND => mail::settle(c, job),
-                    _ => Ok(()),
+                    JobKind::EmailSend => mail::settle(c, job),
                 }
             })
         })
@@ -316,13 +315,13 @@ impl Outbox {
             reason: format!("the job's payload is not readable: {e}"),
         };
         let key = job.idempotency_key.as_str();
-        match job.kind.as_str() {
-            exercise::CREATE_USER => {
+        match job.kind {
+            JobKind::ExerciseCreateUser => {
                 let p: JobPayload = serde_json::from_str(&job.payload).map_err(unreadable)?;
                 let user = NewExerciseUser {
                     first_name: p.first_name,
                     last_name: p.last_name,
-                    external_id: p.user_id,
+                    external_id: p.user_id.to_string(),
                 };
                 let created = self
                     .providers
@@ -331,7 +330,7 @@ impl Outbox {
                     .await?;
                 Ok(json!({"id": created.id, "clm_id": created.clm_id}))
             }
-            exercise::DELETE_USER => {
+            JobKind::ExerciseDeleteUser => {
                 let p: JobPayload = serde_json::from_str(&job.payload).map_err(unreadable)?;
                 if let Some(provider_user) = &p.provider_user_id {
                     self.providers
@@ -341,7 +340,7 @@ impl Outbox {
                 }
                 Ok(json!({"deleted": p.provider_user_id}))
             }
-            mail::SEND => {
+            JobKind::EmailSend => {
                 let p: MailPayload = serde_json::from_str(&job.payload).map_err(unreadable)?;
                 let message = EmailMessage {
                     to: p.to,
@@ -351,11 +350,6 @@ impl Outbox {
                 let sent = self.providers.email.send(&message, key).await?;
                 Ok(json!({"id": sent.id}))
             }
-            other => Err(ProviderError::Permanent {
-                status: 0,
-                code: Some("unknown_job_kind".to_owned()),
-                reason: format!("no provider call is known for job kind {other}"),
-            }),
         }
     }
 }
@@ -388,6 +382,8 @@ impl EmailSender for StoredMail {
         let stored = blocking(&self.pool, move |c| mail::store(c, &key, &payload))
             .await
             .map_err(|e| ProviderError::unreachable(format!("mail store: {e}")))?;
-        Ok(staffroom_connectors::SentEmail { id: stored.id })
+        Ok(staffroom_connectors::SentEmail {
+            id: stored.id.to_string(),
+        })
     }
 }

@@ -565,9 +565,9 @@ async fn two_serve_processes_work_each_job_once_and_create_no_duplicates() {
     let pool = db.pool(2).unwrap();
     let rows = staffroom_persistence::outbox::list(
         &mut pool.get().unwrap(),
-        &site,
+        site.parse().unwrap(),
         &staffroom_persistence::outbox::JobQuery {
-            kind: Some("exercise.create_user".into()),
+            kind: Some(staffroom_domain::JobKind::ExerciseCreateUser),
             limit: 200,
             ..Default::default()
         },
@@ -584,7 +584,7 @@ async fn two_serve_processes_work_each_job_once_and_create_no_duplicates() {
             .unwrap_or_else(|| panic!("owner {owner} is neither process {pids:?}"));
         let asked = ids
             .iter()
-            .position(|id| row.subject_id.as_deref() == Some(id.as_str()))
+            .position(|id| row.subject_id == Some(id.parse().unwrap()))
             .unwrap();
         by_other += usize::from(finisher != asked % 2);
     }

@@ -1,7 +1,8 @@
 //! Typed identifiers, one newtype per entity, so a `UserId` can never be passed as a `SiteId`.
 //!
 //! All are UUIDs; new ones are v7 (time-ordered), which keeps database indexes compact and
-//! makes ids usable as stable pagination keys.
+//! makes ids usable as stable pagination keys. With feature `diesel` each is an SQL `TEXT`
+//! value (hyphenated lowercase, as the API shows it).
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -15,6 +16,8 @@ macro_rules! id_newtype {
         #[serde(transparent)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+        #[cfg_attr(feature = "diesel", derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow))]
+        #[cfg_attr(feature = "diesel", diesel(sql_type = diesel::sql_types::Text))]
         pub struct $name(Uuid);
 
         impl $name {
@@ -61,6 +64,9 @@ macro_rules! id_newtype {
                 Uuid::parse_str(input).map(Self)
             }
         }
+
+        #[cfg(feature = "diesel")]
+        $crate::sql_text::id_as_text!($name);
     )+};
 }
 
@@ -77,6 +83,12 @@ id_newtype! {
     AuditEventId,
     /// Identifies an appointment (a booking of a clinical user).
     AppointmentId,
+    /// Identifies an outbox job (one provider operation and its attempts).
+    JobId,
+    /// Identifies an invitation of a user to set their password.
+    InvitationId,
+    /// Identifies a message kept by the embedded email sink.
+    SentMailId,
 }
 
 #[cfg(test)]

@@ -4,13 +4,17 @@
 //! vocabularies of the API (`UserType`, `Profession`, `Permission`, …) and the licence rules
 //! of SPEC §1 (`LicencePlan::check`), and every problem code the API answers with
 //! (`ProblemCode`). Everything is re-exported at the crate root. With the
-//! `openapi` feature, every type that appears in the HTTP API implements `utoipa::ToSchema`.
+//! `openapi` feature, every type that appears in the HTTP API implements `utoipa::ToSchema`;
+//! with the `diesel` feature, ids and string enums are SQL `TEXT` values.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+#[cfg(feature = "diesel")]
+mod sql_text;
 mod string_enum;
 mod string_schema;
 
 pub mod access;
+pub mod audit;
 pub mod bulk;
 pub mod email;
 pub mod exercise;
@@ -33,6 +37,7 @@ pub mod user;
 pub mod validation;
 
 pub use access::*;
+pub use audit::*;
 pub use bulk::*;
 pub use email::*;
 pub use exercise::*;

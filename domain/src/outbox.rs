@@ -21,6 +21,18 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// What an outbox job does, which says how its payload reads and which provider it calls.
+    pub enum JobKind {
+        /// Sends one email message.
+        EmailSend => "email.send",
+        /// Creates (adds or reactivates) a user at the exercise provider.
+        ExerciseCreateUser => "exercise.create_user",
+        /// Deletes a user at the exercise provider.
+        ExerciseDeleteUser => "exercise.delete_user",
+    }
+}
+
 /// When to retry and when to give up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {

@@ -1,11 +1,13 @@
 //! The `string_enum!` macro: closed sets of values carried as fixed strings in the API.
 //!
-//! One declaration keeps the serde names, `as_str`, `parse`, `ALL` and the OpenAPI enum in step.
+//! One declaration keeps the serde names, `as_str`, `parse`, `ALL`, the OpenAPI enum and the
+//! SQL text in step.
 
 /// Declares a fieldless enum whose variants each map to one wire string.
 ///
 /// Generates serde (de)serialisation by those strings, `as_str`, `parse` (error code
-/// `invalid_value`), `ALL`, `Display`, `FromStr` and, with feature `openapi`, `ToSchema`.
+/// `invalid_value`), `ALL`, `Display`, `FromStr`, with feature `openapi` `ToSchema`, and with
+/// feature `diesel` SQL `TEXT` holding the wire string, on any backend.
 macro_rules! string_enum {
     (
         $(#[$meta:meta])*
@@ -20,6 +22,8 @@ macro_rules! string_enum {
             serde::Serialize, serde::Deserialize,
         )]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[cfg_attr(feature = "diesel", derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow))]
+        #[cfg_attr(feature = "diesel", diesel(sql_type = diesel::sql_types::Text))]
         $vis enum $name {
             $( $(#[$vmeta])* #[serde(rename = $wire)] $variant, )+
         }
@@ -63,6 +67,9 @@ macro_rules! string_enum {
                 Self::parse(input)
             }
         }
+
+        #[cfg(feature = "diesel")]
+        $crate::sql_text::enum_as_text!($name);
     };
 }
 

@@ -1,106 +1,24 @@
-//! Changing users' permissions and clinic access: one user at a time (`set_permissions`,
-//! `set_clinics`) or many (`crate::bulk`). Both ask the domain's access judge and apply
-//! what it accepts with set-based statements (a handful per request, not one per user).
+//! Changing one user's permissions and clinic access (`set_permissions`, `set_clinics`):
+//! the domain's access judge decides, and `crate::grants` writes what it accepts, as for
+//! a bulk update (`crate::bulk`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 use staffroom_domain::{
-    AccessChange, Actor, ClinicId, FieldError, Mode, Permission, Refusal, SiteId, Subject, UserId,
-    UserStatus, Verdict, judge,
+    AccessChange, AuditAction, AuditTarget, ClinicId, FieldError, Mode, Permission, Refusal,
+    Subject, UserId, Verdict, judge,
 };
 
 use crate::audit::{self, Change};
-use crate::backend::{self, CHUNK};
 use crate::error::Conflict;
-use crate::schema::{clinics, user_clinics, user_permissions, users};
+use crate::grants::apply_changes;
+use crate::schema::{clinics, users};
 use crate::tx::{AuditContext, check_version, now, write_tx};
-use crate::users::{self as stored, User};
+use crate::user_rows::{self as stored, User, other_active_holders};
 use crate::{DbConnection, StoreError, StoreResult};
 
-/// Who changes access: the domain's `Actor`, owned so it can cross threads.
-#[derive(Debug, Clone, Default)]
-pub struct ActorScope {
-    pub site_admin: bool,
-    pub clinic_admin: bool,
-    pub clinic_ids: Vec<ClinicId>,
-}
-
-impl ActorScope {
-    pub fn actor(&self) -> Actor<'_> {
-        Actor {
-            site_admin: self.site_admin,
-            clinic_ids: &self.clinic_ids,
-        }
-    }
-}
-
-/// Applies accepted changes with set-based statements and bumps the changed users' versions.
-pub(crate) fn apply_changes(
-    conn: &mut DbConnection,
-    site: SiteId,
-    accepted: &[(UserId, AccessChange)],
-) -> StoreResult<BTreeSet<UserId>> {
-    let site_id = site.to_string();
-    let mut grant_permissions = Vec::new();
-    let mut grant_clinics = Vec::new();
-    let mut revoke_permissions: BTreeMap<Permission, Vec<String>> = BTreeMap::new();
-    let mut revoke_clinics: BTreeMap<ClinicId, Vec<String>> = BTreeMap::new();
-    let mut changed = BTreeSet::new();
-    for (user, change) in accepted {
-        changed.insert(*user);
-        match change {
-            AccessChange::AddPermission(p) => {
-                grant_permissions.push((user.to_string(), p.as_str()));
-            }
-            AccessChange::AddClinic(c) => {
-                grant_clinics.push((user.to_string(), c.to_string()));
-            }
-            AccessChange::RemovePermission(p) => {
-                revoke_permissions
-                    .entry(*p)
-                    .or_default()
-                    .push(user.to_string());
-            }
-            AccessChange::RemoveClinic(c) => {
-                revoke_clinics.entry(*c).or_default().push(user.to_string());
-            }
-        }
-    }
-    backend::insert_permissions(conn, &site_id, &grant_permissions)?;
-    backend::insert_clinics(conn, &site_id, &grant_clinics)?;
-    for (permission, ids) in &revoke_permissions {
-        for chunk in ids.chunks(CHUNK) {
-            diesel::delete(
-                user_permissions::table
-                    .filter(user_permissions::permission.eq(permission.as_str()))
-                    .filter(user_permissions::user_id.eq_any(chunk)),
-            )
-            .execute(conn)?;
-        }
-    }
-    for (clinic, ids) in &revoke_clinics {
-        for chunk in ids.chunks(CHUNK) {
-            diesel::delete(
-                user_clinics::table
-                    .filter(user_clinics::clinic_id.eq(clinic.to_string()))
-                    .filter(user_clinics::user_id.eq_any(chunk)),
-            )
-            .execute(conn)?;
-        }
-    }
-    let ids: Vec<String> = changed.iter().map(ToString::to_string).collect();
-    let at = now();
-    for chunk in ids.chunks(CHUNK) {
-        diesel::update(users::table.filter(users::id.eq_any(chunk)))
-            .set((
-                users::version.eq(users::version + 1),
-                users::updated_at.eq(at),
-            ))
-            .execute(conn)?;
-    }
-    Ok(changed)
-}
+pub use crate::grants::ActorScope;
 
 fn subject(user: &User) -> Subject<'_> {
     Subject {
@@ -144,33 +62,6 @@ fn judge_all(
     } else {
         Err(StoreError::Invalid(refused))
     }
-}
-
-/// Active users other than `except` holding `permission` (and, if given, `clinic`).
-pub(crate) fn other_active_holders(
-    conn: &mut DbConnection,
-    site: SiteId,
-    permission: Permission,
-    clinic: Option<ClinicId>,
-    except: UserId,
-) -> StoreResult<i64> {
-    let holders = user_permissions::table
-        .filter(user_permissions::site_id.eq(site.to_string()))
-        .filter(user_permissions::permission.eq(permission.as_str()))
-        .select(user_permissions::user_id);
-    let mut query = users::table
-        .filter(users::site_id.eq(site.to_string()))
-        .filter(users::status.eq(UserStatus::Active.as_str()))
-        .filter(users::id.ne(except.to_string()))
-        .filter(users::id.eq_any(holders))
-        .into_boxed();
-    if let Some(clinic) = clinic {
-        let members = user_clinics::table
-            .filter(user_clinics::clinic_id.eq(clinic.to_string()))
-            .select(user_clinics::user_id);
-        query = query.filter(users::id.eq_any(members));
-    }
-    Ok(query.count().get_result(conn)?)
 }
 
 /// SPEC §4 rule 5: never the last active `site_admin` of the site, nor the last active
@@ -251,7 +142,7 @@ pub fn set_permissions(
         audit::record(
             conn,
             ctx,
-            access_change("user.permissions_changed", &before, &after),
+            access_change(AuditAction::UserPermissionsChanged, &before, &after),
         )?;
         Ok(after)
     })
@@ -272,8 +163,8 @@ pub fn set_clinics(
         check_version(expected_version, before.version)?;
         let desired: BTreeSet<ClinicId> = desired.into_iter().collect();
         let known: i64 = clinics::table
-            .filter(clinics::site_id.eq(ctx.site_id.to_string()))
-            .filter(clinics::id.eq_any(desired.iter().map(ToString::to_string).collect::<Vec<_>>()))
+            .filter(clinics::site_id.eq(ctx.site_id))
+            .filter(clinics::id.eq_any(&desired))
             .count()
             .get_result(conn)?;
         if usize::try_from(known).unwrap_or(0) != desired.len() {
@@ -321,9 +212,9 @@ pub fn set_clinics(
         let pairs: Vec<(UserId, AccessChange)> = accepted.iter().map(|c| (id, *c)).collect();
         apply_changes(conn, ctx.site_id, &pairs)?;
         if default_moves {
-            let user = || users::table.find(id.to_string());
+            let user = || users::table.find(id);
             diesel::update(user())
-                .set(users::default_clinic_id.eq(default_clinic.to_string()))
+                .set(users::default_clinic_id.eq(default_clinic))
                 .execute(conn)?;
             if pairs.is_empty() {
                 diesel::update(user())
@@ -338,17 +229,16 @@ pub fn set_clinics(
         audit::record(
             conn,
             ctx,
-            access_change("user.clinics_changed", &before, &after),
+            access_change(AuditAction::UserClinicsChanged, &before, &after),
         )?;
         Ok(after)
     })
 }
 
-fn access_change<'a>(action: &'a str, before: &User, after: &User) -> Change<'a> {
+fn access_change(action: AuditAction, before: &User, after: &User) -> Change {
     Change {
         action,
-        target_type: "user",
-        target_id: Some(after.id.to_string()),
+        target: AuditTarget::User(after.id),
         before: Some(serde_json::json!({
             "permissions": before.permissions,
             "clinic_ids": before.clinic_ids,

@@ -4,22 +4,25 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use staffroom_domain::{AppointmentId, ClinicId, SiteId, UserId, UserType};
+use staffroom_domain::{
+    AppointmentId, AuditAction, AuditTarget, ClinicId, SiteId, UserId, UserType,
+};
 
 use crate::audit::{self, Change};
 use crate::error::{Conflict, Unbookable};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::{appointments, clinics};
 use crate::tx::{AuditContext, now, write_tx};
-use crate::{DbConnection, StoreError, StoreResult, users};
+use crate::user_rows;
+use crate::{DbConnection, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = appointments)]
 struct AppointmentRow {
-    id: String,
-    site_id: String,
-    user_id: String,
-    clinic_id: String,
+    id: AppointmentId,
+    site_id: SiteId,
+    user_id: UserId,
+    clinic_id: ClinicId,
     client_ref: String,
     starts_at: NaiveDateTime,
     ends_at: NaiveDateTime,
@@ -39,20 +42,18 @@ pub struct Appointment {
     pub created_at: NaiveDateTime,
 }
 
-impl TryFrom<AppointmentRow> for Appointment {
-    type Error = StoreError;
-
-    fn try_from(row: AppointmentRow) -> StoreResult<Self> {
-        Ok(Self {
-            id: row.id.parse().map_err(StoreError::corrupt)?,
-            user_id: row.user_id.parse().map_err(StoreError::corrupt)?,
-            clinic_id: row.clinic_id.parse().map_err(StoreError::corrupt)?,
+impl From<AppointmentRow> for Appointment {
+    fn from(row: AppointmentRow) -> Self {
+        Self {
+            id: row.id,
+            user_id: row.user_id,
+            clinic_id: row.clinic_id,
             client_ref: row.client_ref,
             starts_at: row.starts_at,
             ends_at: row.ends_at,
             version: row.version,
             created_at: row.created_at,
-        })
+        }
     }
 }
 
@@ -72,15 +73,15 @@ pub fn book(
     new: NewAppointment,
 ) -> StoreResult<Appointment> {
     write_tx(conn, ctx.site_id, |conn| {
-        let user = users::get(conn, ctx.site_id, new.user_id).map_err(|e| match e {
+        let user = user_rows::get(conn, ctx.site_id, new.user_id).map_err(|e| match e {
             StoreError::NotFound => {
                 StoreError::invalid("user_id", "unknown_user", "No such user in this site.")
             }
             other => other,
         })?;
         let clinic_exists = clinics::table
-            .filter(clinics::site_id.eq(ctx.site_id.to_string()))
-            .filter(clinics::id.eq(new.clinic_id.to_string()))
+            .filter(clinics::site_id.eq(ctx.site_id))
+            .filter(clinics::id.eq(new.clinic_id))
             .count()
             .get_result::<i64>(conn)?
             > 0;
@@ -104,7 +105,7 @@ pub fn book(
             return Err(StoreError::NotBookable(Unbookable::NoClinicAccess));
         }
         let overlapping = appointments::table
-            .filter(appointments::user_id.eq(new.user_id.to_string()))
+            .filter(appointments::user_id.eq(new.user_id))
             .filter(appointments::starts_at.lt(new.ends_at))
             .filter(appointments::ends_at.gt(new.starts_at))
             .count()
@@ -113,10 +114,10 @@ pub fn book(
             return Err(StoreError::Conflict(Conflict::AppointmentOverlaps));
         }
         let row = AppointmentRow {
-            id: AppointmentId::new().to_string(),
-            site_id: ctx.site_id.to_string(),
-            user_id: new.user_id.to_string(),
-            clinic_id: new.clinic_id.to_string(),
+            id: AppointmentId::new(),
+            site_id: ctx.site_id,
+            user_id: new.user_id,
+            clinic_id: new.clinic_id,
             client_ref: new.client_ref,
             starts_at: new.starts_at,
             ends_at: new.ends_at,
@@ -126,17 +127,15 @@ pub fn book(
         diesel::insert_into(appointments::table)
             .values(&row)
             .execute(conn)?;
-        let appointment = Appointment::try_from(row)?;
+        let appointment = Appointment::from(row);
         audit::record(
             conn,
             ctx,
-            Change {
-                action: "appointment.booked",
-                target_type: "appointment",
-                target_id: Some(appointment.id.to_string()),
-                before: None,
-                after: serde_json::to_value(&appointment).ok(),
-            },
+            Change::created(
+                AuditAction::AppointmentBooked,
+                AuditTarget::Appointment(appointment.id),
+                &appointment,
+            ),
         )?;
         Ok(appointment)
     })
@@ -164,16 +163,16 @@ pub fn report(
     q: &AppointmentQuery,
 ) -> StoreResult<Page<Appointment>> {
     let mut query = appointments::table
-        .filter(appointments::site_id.eq(site.to_string()))
+        .filter(appointments::site_id.eq(site))
         .select(AppointmentRow::as_select())
         .order((appointments::starts_at.asc(), appointments::id.asc()))
         .limit(q.limit + 1)
         .into_boxed();
     if let Some(user) = q.user_id {
-        query = query.filter(appointments::user_id.eq(user.to_string()));
+        query = query.filter(appointments::user_id.eq(user));
     }
     if let Some(clinic) = q.clinic_id {
-        query = query.filter(appointments::clinic_id.eq(clinic.to_string()));
+        query = query.filter(appointments::clinic_id.eq(clinic));
     }
     if let Some(client) = &q.client_ref {
         query = query.filter(appointments::client_ref.eq(client.clone()));
@@ -185,7 +184,7 @@ pub fn report(
         query = query.filter(appointments::starts_at.lt(until));
     }
     if let Some(cursor) = &q.cursor {
-        let (starts_at, id): (NaiveDateTime, String) = decode_cursor(cursor)?;
+        let (starts_at, id): (NaiveDateTime, AppointmentId) = decode_cursor(cursor)?;
         query = query.filter(
             appointments::starts_at
                 .gt(starts_at)
@@ -194,14 +193,12 @@ pub fn report(
                     .and(appointments::id.gt(id))),
         );
     }
-    let rows = query
+    let rows: Vec<Appointment> = query
         .load(conn)?
         .into_iter()
-        .map(Appointment::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(page_from_rows(rows, q.limit, |a| {
-        (a.starts_at, a.id.to_string())
-    }))
+        .map(Appointment::from)
+        .collect();
+    Ok(page_from_rows(rows, q.limit, |a| (a.starts_at, a.id)))
 }
 
 /// A user's diary: their appointments, only while their diary is enabled.
@@ -211,7 +208,7 @@ pub fn diary(
     user: UserId,
     q: &AppointmentQuery,
 ) -> StoreResult<Page<Appointment>> {
-    let owner = users::get(conn, site, user)?;
+    let owner = user_rows::get(conn, site, user)?;
     if !owner.diary_enabled {
         return Err(StoreError::Conflict(Conflict::DiaryDisabled));
     }
@@ -220,13 +217,4 @@ pub fn diary(
         ..q.clone()
     };
     report(conn, site, &q)
-}
-
-/// Whether any appointment takes place at the clinic (it then cannot be deleted).
-pub(crate) fn clinic_has_any(conn: &mut DbConnection, clinic: ClinicId) -> StoreResult<bool> {
-    Ok(appointments::table
-        .filter(appointments::clinic_id.eq(clinic.to_string()))
-        .count()
-        .get_result::<i64>(conn)?
-        > 0)
 }

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use staffroom_domain::{AuditEventId, SiteId};
+use staffroom_domain::{ActorKind, AuditAction, AuditEventId, AuditTarget, SiteId};
 
 use crate::backend::{AuditConstants, insert_audit_events};
 use crate::page::{Page, decode_cursor, page_from_rows};
@@ -12,24 +12,55 @@ use crate::{DbConnection, StoreResult};
 
 /// What happened to which record, with its state before and after.
 #[derive(Debug, Clone)]
-pub struct Change<'a> {
-    pub action: &'a str,
-    pub target_type: &'a str,
-    pub target_id: Option<String>,
+pub struct Change {
+    pub action: AuditAction,
+    pub target: AuditTarget,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+impl Change {
+    /// A record came into being: no state before, `after` as it now is.
+    pub fn created(
+        action: AuditAction,
+        target: AuditTarget,
+        after: &impl serde::Serialize,
+    ) -> Self {
+        Self {
+            action,
+            target,
+            before: None,
+            after: serde_json::to_value(after).ok(),
+        }
+    }
+
+    /// A record changed from `before` to `after` (both as the API shows them).
+    pub fn edited(
+        action: AuditAction,
+        target: AuditTarget,
+        before: &impl serde::Serialize,
+        after: &impl serde::Serialize,
+    ) -> Self {
+        Self {
+            action,
+            target,
+            before: serde_json::to_value(before).ok(),
+            after: serde_json::to_value(after).ok(),
+        }
+    }
+}
+
+/// One stored event, as the audit feed reads it.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
 pub struct AuditEventRow {
-    pub id: String,
-    pub site_id: String,
+    pub id: AuditEventId,
+    pub site_id: SiteId,
     pub occurred_at: NaiveDateTime,
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<String>,
     pub on_behalf_of: Option<String>,
-    pub action: String,
+    pub action: AuditAction,
     pub target_type: String,
     pub target_id: Option<String>,
     pub before_state: Option<String>,
@@ -37,11 +68,42 @@ pub struct AuditEventRow {
     pub request_id: Option<String>,
 }
 
+/// One event to write.
+#[derive(Insertable)]
+#[diesel(table_name = audit_events)]
+struct NewAuditEvent<'a> {
+    id: AuditEventId,
+    site_id: SiteId,
+    occurred_at: NaiveDateTime,
+    actor_kind: ActorKind,
+    actor_id: Option<&'a str>,
+    on_behalf_of: Option<&'a str>,
+    action: AuditAction,
+    target_type: &'static str,
+    target_id: AuditTarget,
+    before_state: Option<String>,
+    after_state: Option<String>,
+    request_id: Option<&'a str>,
+}
+
 /// Records one change made by `ctx`.
-pub fn record(conn: &mut DbConnection, ctx: &AuditContext, change: Change<'_>) -> StoreResult<()> {
-    let row = event(ctx, change);
+pub fn record(conn: &mut DbConnection, ctx: &AuditContext, change: Change) -> StoreResult<()> {
+    let event = NewAuditEvent {
+        id: AuditEventId::new(),
+        site_id: ctx.site_id,
+        occurred_at: now(),
+        actor_kind: ctx.actor_kind,
+        actor_id: ctx.actor_id.as_deref(),
+        on_behalf_of: ctx.on_behalf_of.as_deref(),
+        action: change.action,
+        target_type: change.target.kind(),
+        target_id: change.target,
+        before_state: change.before.map(|v| v.to_string()),
+        after_state: change.after.map(|v| v.to_string()),
+        request_id: ctx.request_id.as_deref(),
+    };
     diesel::insert_into(audit_events::table)
-        .values(&row)
+        .values(&event)
         .execute(conn)?;
     Ok(())
 }
@@ -51,20 +113,20 @@ pub fn record(conn: &mut DbConnection, ctx: &AuditContext, change: Change<'_>) -
 pub fn record_all(
     conn: &mut DbConnection,
     ctx: &AuditContext,
-    changes: Vec<Change<'_>>,
+    changes: Vec<Change>,
 ) -> StoreResult<()> {
-    type Key<'a> = (&'a str, &'a str, Option<String>, Option<String>);
-    type Targets = Vec<(String, Option<String>)>;
-    let mut groups: Vec<(Key<'_>, Targets)> = Vec::new();
-    let mut index: std::collections::HashMap<Key<'_>, usize> = std::collections::HashMap::new();
+    type Key = (AuditAction, &'static str, Option<String>, Option<String>);
+    type Targets = Vec<(AuditEventId, AuditTarget)>;
+    let mut groups: Vec<(Key, Targets)> = Vec::new();
+    let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
     for c in changes {
         let key = (
             c.action,
-            c.target_type,
+            c.target.kind(),
             c.before.map(|v| v.to_string()),
             c.after.map(|v| v.to_string()),
         );
-        let row = (AuditEventId::new().to_string(), c.target_id);
+        let row = (AuditEventId::new(), c.target);
         match index.get(&key) {
             Some(&i) => groups[i].1.push(row),
             None => {
@@ -73,16 +135,16 @@ pub fn record_all(
             }
         }
     }
-    let (site, occurred_at) = (ctx.site_id.to_string(), now());
+    let occurred_at = now();
     for ((action, target_type, before, after), rows) in &groups {
         let shared = AuditConstants {
-            site_id: &site,
+            site_id: ctx.site_id,
             occurred_at,
-            actor_kind: &ctx.actor_kind,
+            actor_kind: ctx.actor_kind,
             actor_id: ctx.actor_id.as_deref(),
             on_behalf_of: ctx.on_behalf_of.as_deref(),
             request_id: ctx.request_id.as_deref(),
-            action,
+            action: *action,
             target_type,
             before_state: before.as_deref(),
             after_state: after.as_deref(),
@@ -92,27 +154,10 @@ pub fn record_all(
     Ok(())
 }
 
-fn event(ctx: &AuditContext, change: Change<'_>) -> AuditEventRow {
-    AuditEventRow {
-        id: AuditEventId::new().to_string(),
-        site_id: ctx.site_id.to_string(),
-        occurred_at: now(),
-        actor_kind: ctx.actor_kind.clone(),
-        actor_id: ctx.actor_id.clone(),
-        on_behalf_of: ctx.on_behalf_of.clone(),
-        action: change.action.to_owned(),
-        target_type: change.target_type.to_owned(),
-        target_id: change.target_id,
-        before_state: change.before.map(|v| v.to_string()),
-        after_state: change.after.map(|v| v.to_string()),
-        request_id: ctx.request_id.clone(),
-    }
-}
-
 /// Filters of the audit feed; all optional and combined with AND.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
-    pub action: Option<String>,
+    pub action: Option<AuditAction>,
     pub target_type: Option<String>,
     pub target_id: Option<String>,
     pub actor_id: Option<String>,
@@ -130,13 +175,13 @@ pub fn list(
     q: &AuditQuery,
 ) -> StoreResult<Page<AuditEventRow>> {
     let mut query = audit_events::table
-        .filter(audit_events::site_id.eq(site.to_string()))
+        .filter(audit_events::site_id.eq(site))
         .select(AuditEventRow::as_select())
         .order(audit_events::id.desc())
         .limit(q.limit + 1)
         .into_boxed();
-    if let Some(v) = &q.action {
-        query = query.filter(audit_events::action.eq(v.clone()));
+    if let Some(v) = q.action {
+        query = query.filter(audit_events::action.eq(v));
     }
     if let Some(v) = &q.target_type {
         query = query.filter(audit_events::target_type.eq(v.clone()));
@@ -157,9 +202,9 @@ pub fn list(
         query = query.filter(audit_events::occurred_at.lt(v));
     }
     if let Some(cursor) = &q.cursor {
-        let after: String = decode_cursor(cursor)?;
+        let after: AuditEventId = decode_cursor(cursor)?;
         query = query.filter(audit_events::id.lt(after));
     }
     let rows = query.load(conn)?;
-    Ok(page_from_rows(rows, q.limit, |r| r.id.clone()))
+    Ok(page_from_rows(rows, q.limit, |r| r.id))
 }

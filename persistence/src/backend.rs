@@ -14,31 +14,27 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Nullable, Text, Timestamp};
+use serde::Serialize;
+use staffroom_domain::{
+    ActorKind, AuditAction, AuditEventId, AuditTarget, ClinicId, Permission, SiteId, UserId,
+};
 
-use crate::{DbConnection, StoreResult};
+use crate::{DbConnection, StoreError, StoreResult};
 
 /// Ids per `IN (…)` list, one parameter each.
 pub const CHUNK: usize = 10_000;
 
-/// SQLite's rows: a JSON array of arrays, one inner array per row.
-fn json_rows<const N: usize>(rows: impl Iterator<Item = [Option<String>; N]>) -> String {
-    serde_json::Value::Array(
-        rows.map(|row| serde_json::Value::from(row.to_vec()))
-            .collect(),
-    )
-    .to_string()
-}
-
-/// Column `i` of SQLite's `json_each` rows.
-fn json_column(i: usize) -> String {
-    format!("value ->> {i}")
+/// SQLite's rows: a JSON array of arrays, one inner array per row, each value as its wire
+/// text (ids and string enums serialise as the text they are stored as).
+fn json_rows<T: Serialize>(rows: &[T]) -> StoreResult<String> {
+    serde_json::to_string(rows).map_err(StoreError::corrupt)
 }
 
 /// Grants `permission` rows: `(user_id, permission)` pairs of users of `site`.
 pub fn insert_permissions(
     conn: &mut DbConnection,
-    site: &str,
-    rows: &[(String, &'static str)],
+    site: SiteId,
+    rows: &[(UserId, Permission)],
 ) -> StoreResult<usize> {
     if rows.is_empty() {
         return Ok(0);
@@ -49,7 +45,7 @@ pub fn insert_permissions(
              SELECT u, $1, p FROM unnest($2::text[], $3::text[]) AS t (u, p)",
         )
         .bind::<Text, _>(site)
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.0).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(rows.iter().map(|r| r.1).collect::<Vec<_>>())
         .execute(c)?,
         DbConnection::Sqlite(c) => diesel::sql_query(
@@ -57,10 +53,7 @@ pub fn insert_permissions(
              SELECT value ->> 0, ?, value ->> 1 FROM json_each(?)",
         )
         .bind::<Text, _>(site)
-        .bind::<Text, _>(json_rows(
-            rows.iter()
-                .map(|(u, p)| [Some(u.clone()), Some((*p).to_owned())]),
-        ))
+        .bind::<Text, _>(json_rows(rows)?)
         .execute(c)?,
     };
     Ok(written)
@@ -69,8 +62,8 @@ pub fn insert_permissions(
 /// Grants clinic access: `(user_id, clinic_id)` pairs of users and clinics of `site`.
 pub fn insert_clinics(
     conn: &mut DbConnection,
-    site: &str,
-    rows: &[(String, String)],
+    site: SiteId,
+    rows: &[(UserId, ClinicId)],
 ) -> StoreResult<usize> {
     if rows.is_empty() {
         return Ok(0);
@@ -81,17 +74,15 @@ pub fn insert_clinics(
              SELECT u, c, $1 FROM unnest($2::text[], $3::text[]) AS t (u, c)",
         )
         .bind::<Text, _>(site)
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.1).collect::<Vec<_>>())
         .execute(c)?,
         DbConnection::Sqlite(c) => diesel::sql_query(
             "INSERT INTO user_clinics (user_id, clinic_id, site_id) \
              SELECT value ->> 0, value ->> 1, ? FROM json_each(?)",
         )
         .bind::<Text, _>(site)
-        .bind::<Text, _>(json_rows(
-            rows.iter().map(|(u, c)| [Some(u.clone()), Some(c.clone())]),
-        ))
+        .bind::<Text, _>(json_rows(rows)?)
         .execute(c)?,
     };
     Ok(written)
@@ -100,13 +91,13 @@ pub fn insert_clinics(
 /// What the audit events of one statement share: the request's who and when, and the
 /// change (a bulk update records the same change for many users).
 pub struct AuditConstants<'a> {
-    pub site_id: &'a str,
+    pub site_id: SiteId,
     pub occurred_at: NaiveDateTime,
-    pub actor_kind: &'a str,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<&'a str>,
     pub on_behalf_of: Option<&'a str>,
     pub request_id: Option<&'a str>,
-    pub action: &'a str,
+    pub action: AuditAction,
     pub target_type: &'a str,
     pub before_state: Option<&'a str>,
     pub after_state: Option<&'a str>,
@@ -116,7 +107,7 @@ pub struct AuditConstants<'a> {
 pub fn insert_audit_events(
     conn: &mut DbConnection,
     shared: &AuditConstants<'_>,
-    rows: &[(String, Option<String>)],
+    rows: &[(AuditEventId, AuditTarget)],
 ) -> StoreResult<usize> {
     if rows.is_empty() {
         return Ok(0);
@@ -140,31 +131,19 @@ pub fn insert_audit_events(
         };
     }
     let written = match conn {
-        DbConnection::Pg(c) => {
-            let sql = format!(
-                "{COLUMNS} SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, i, t \
-                 FROM unnest($11::text[], $12::text[]) AS r (i, t)"
-            );
-            bind_constants!(diesel::sql_query(sql))
-                .bind::<Array<Text>, _>(rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>())
-                .bind::<Array<Nullable<Text>>, _>(
-                    rows.iter().map(|r| r.1.as_deref()).collect::<Vec<_>>(),
-                )
-                .execute(c)?
-        }
-        DbConnection::Sqlite(c) => {
-            let sql = format!(
-                "{COLUMNS} SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {}, {} FROM json_each(?)",
-                json_column(0),
-                json_column(1)
-            );
-            bind_constants!(diesel::sql_query(sql))
-                .bind::<Text, _>(json_rows(
-                    rows.iter()
-                        .map(|(id, target)| [Some(id.clone()), target.clone()]),
-                ))
-                .execute(c)?
-        }
+        DbConnection::Pg(c) => bind_constants!(diesel::sql_query(format!(
+            "{COLUMNS} SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, i, t \
+             FROM unnest($11::text[], $12::text[]) AS r (i, t)"
+        )))
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+        .execute(c)?,
+        DbConnection::Sqlite(c) => bind_constants!(diesel::sql_query(format!(
+            "{COLUMNS} SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, value ->> 0, value ->> 1 \
+             FROM json_each(?)"
+        )))
+        .bind::<Text, _>(json_rows(rows)?)
+        .execute(c)?,
     };
     Ok(written)
 }

@@ -2,12 +2,13 @@
 
 use diesel::Connection;
 use staffroom_domain::{
-    ClinicId, EntityName, LicencePlan, Permission, SiteId, SiteSettings, UserId,
+    AuditAction, AuditTarget, ClinicId, EntityName, LicencePlan, Permission, SiteId, SiteSettings,
+    UserId,
 };
 
 use crate::audit::{self, Change};
 use crate::tx::AuditContext;
-use crate::users::{self, NewUser};
+use crate::user_rows::{self, NewUser};
 use crate::{DbConnection, StoreResult, clinics, sites};
 
 #[derive(Debug, Clone)]
@@ -35,20 +36,15 @@ pub fn create_site(conn: &mut DbConnection, new: NewSite) -> StoreResult<Created
         audit::record(
             conn,
             &ctx,
-            Change {
-                action: "site.created",
-                target_type: "site",
-                target_id: Some(site.id.to_string()),
-                before: None,
-                after: serde_json::to_value(&site).ok(),
-            },
+            Change::created(AuditAction::SiteCreated, AuditTarget::Site(site.id), &site),
         )?;
         let clinic = clinics::insert(conn, site.id, &new.clinic_name, false)?;
         let mut admin = new.admin;
         admin.permissions.push(Permission::SiteAdmin);
         admin.clinic_ids = vec![clinic.id];
         admin.default_clinic_id = Some(clinic.id);
-        let admin = users::insert_locked(conn, &ctx, admin)?;
+        let admin = user_rows::insert(conn, site.id, admin)?;
+        audit::record(conn, &ctx, user_rows::created(&admin))?;
         Ok(CreatedSite {
             site_id: site.id,
             admin_user_id: admin.id,

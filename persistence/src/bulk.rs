@@ -5,17 +5,18 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use diesel::prelude::*;
+use serde::Serialize;
 use staffroom_domain::{
-    AccessChange, BulkReport, ClinicId, FieldError, Permission, Profession, Selected, Subject,
-    UserId, UserStatus, plan_bulk,
+    AccessChange, AuditAction, AuditTarget, BulkReport, ClinicId, FieldError, Permission,
+    Profession, Selected, SiteId, Subject, UserId, UserStatus, plan_bulk,
 };
 
-use crate::access::{ActorScope, apply_changes};
 use crate::audit::{self, Change};
 use crate::backend::CHUNK;
+use crate::grants::{ActorScope, apply_changes};
 use crate::schema::{clinics, user_clinics, user_permissions, users};
 use crate::tx::{AuditContext, write_tx};
-use crate::users::{UserQuery, filtered};
+use crate::user_rows::{UserQuery, filtered};
 use crate::{DbConnection, StoreError, StoreResult};
 
 /// Most users one bulk request may select.
@@ -46,10 +47,6 @@ struct Loaded {
     clinic_ids: Vec<ClinicId>,
 }
 
-fn corrupt<E: std::fmt::Display>(e: E) -> StoreError {
-    StoreError::corrupt(e)
-}
-
 fn too_large(n: usize) -> StoreError {
     StoreError::SelectionTooLarge {
         selected: n,
@@ -60,43 +57,43 @@ fn too_large(n: usize) -> StoreError {
 /// Loads the users among `ids` that belong to the site, with their access.
 fn load(
     conn: &mut DbConnection,
-    site: &str,
-    ids: &[String],
+    site: SiteId,
+    ids: &[UserId],
 ) -> StoreResult<HashMap<UserId, Loaded>> {
     let mut loaded = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<(String, String, String)> = users::table
+        let rows: Vec<(UserId, Profession, ClinicId)> = users::table
             .filter(users::site_id.eq(site))
             .filter(users::id.eq_any(chunk))
             .select((users::id, users::profession, users::default_clinic_id))
             .load(conn)?;
         for (id, profession, default_clinic_id) in rows {
             loaded.insert(
-                id.parse().map_err(corrupt)?,
+                id,
                 Loaded {
-                    profession: profession.parse().map_err(corrupt)?,
-                    default_clinic_id: default_clinic_id.parse().map_err(corrupt)?,
+                    profession,
+                    default_clinic_id,
                     permissions: Vec::new(),
                     clinic_ids: Vec::new(),
                 },
             );
         }
-        let permissions: Vec<(String, String)> = user_permissions::table
+        let permissions: Vec<(UserId, Permission)> = user_permissions::table
             .filter(user_permissions::user_id.eq_any(chunk))
             .select((user_permissions::user_id, user_permissions::permission))
             .load(conn)?;
         for (id, permission) in permissions {
-            if let Some(user) = loaded.get_mut(&id.parse().map_err(corrupt)?) {
-                user.permissions.push(permission.parse().map_err(corrupt)?);
+            if let Some(user) = loaded.get_mut(&id) {
+                user.permissions.push(permission);
             }
         }
-        let clinics: Vec<(String, String)> = user_clinics::table
+        let clinics: Vec<(UserId, ClinicId)> = user_clinics::table
             .filter(user_clinics::user_id.eq_any(chunk))
             .select((user_clinics::user_id, user_clinics::clinic_id))
             .load(conn)?;
         for (id, clinic) in clinics {
-            if let Some(user) = loaded.get_mut(&id.parse().map_err(corrupt)?) {
-                user.clinic_ids.push(clinic.parse().map_err(corrupt)?);
+            if let Some(user) = loaded.get_mut(&id) {
+                user.clinic_ids.push(clinic);
             }
         }
     }
@@ -118,13 +115,10 @@ fn selected_ids(
             }
             Ok(ids)
         }
-        Selection::Filter(query) => filtered(ctx.site_id, query)
+        Selection::Filter(query) => Ok(filtered(ctx.site_id, query)
             .select(users::id)
             .order(users::id.asc())
-            .load::<String>(conn)?
-            .iter()
-            .map(|id| id.parse().map_err(corrupt))
-            .collect(),
+            .load(conn)?),
     }
 }
 
@@ -135,10 +129,9 @@ pub fn apply_bulk_update(
     update: BulkUpdate,
 ) -> StoreResult<BulkReport> {
     write_tx(conn, ctx.site_id, |conn| {
-        let site = ctx.site_id.to_string();
+        let site = ctx.site_id;
         let ids = selected_ids(conn, ctx, &update.selection)?;
-        let id_strings: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        let loaded = load(conn, &site, &id_strings)?;
+        let loaded = load(conn, site, &ids)?;
         let administers = |user: &Loaded| {
             actor.actor().administers(
                 actor.clinic_admin,
@@ -168,8 +161,8 @@ pub fn apply_bulk_update(
         if selection.len() > MAX_SELECTION {
             return Err(too_large(selection.len()));
         }
-        check_clinics_of_site(conn, &site, &update.changes)?;
-        let clinic_admins = active_clinic_admins(conn, &site)?;
+        check_clinics_of_site(conn, site, &update.changes)?;
+        let clinic_admins = active_clinic_admins(conn, site)?;
         let plan = plan_bulk(
             &actor.actor(),
             &selection,
@@ -185,22 +178,18 @@ pub fn apply_bulk_update(
         for (user, change) in &plan.accepted {
             per_user.entry(*user).or_default().push(change);
         }
-        let mut events = vec![Change {
-            action: "users.bulk_updated",
-            target_type: "site",
-            target_id: Some(site.clone()),
-            before: None,
-            after: serde_json::to_value(&plan.report).ok(),
-        }];
+        let mut events = vec![Change::created(
+            AuditAction::UsersBulkUpdated,
+            AuditTarget::Site(site),
+            &plan.report,
+        )];
         for user in &changed {
             let changes = per_user.remove(user).unwrap_or_default();
-            events.push(Change {
-                action: "user.access_changed",
-                target_type: "user",
-                target_id: Some(user.to_string()),
-                before: None,
-                after: Some(describe(&changes)),
-            });
+            events.push(Change::created(
+                AuditAction::UserAccessChanged,
+                AuditTarget::User(*user),
+                &AccessDetail::of(&changes),
+            ));
         }
         audit::record_all(conn, ctx, events)?;
         Ok(plan.report)
@@ -211,13 +200,13 @@ pub fn apply_bulk_update(
 /// administrator has every clinic *of their site*, never another site's.
 fn check_clinics_of_site(
     conn: &mut DbConnection,
-    site: &str,
+    site: SiteId,
     changes: &[AccessChange],
 ) -> StoreResult<()> {
-    let known: BTreeSet<String> = clinics::table
+    let known: BTreeSet<ClinicId> = clinics::table
         .filter(clinics::site_id.eq(site))
         .select(clinics::id)
-        .load::<String>(conn)?
+        .load::<ClinicId>(conn)?
         .into_iter()
         .collect();
     let mut errors = Vec::new();
@@ -227,7 +216,7 @@ fn check_clinics_of_site(
             AccessChange::RemoveClinic(c) => ("remove_clinic_ids", c),
             _ => continue,
         };
-        if !known.contains(&clinic.to_string()) {
+        if !known.contains(clinic) {
             errors.push(FieldError::new(
                 field,
                 "unknown_clinic",
@@ -245,47 +234,57 @@ fn check_clinics_of_site(
 /// The site's active clinic administrators per clinic.
 fn active_clinic_admins(
     conn: &mut DbConnection,
-    site: &str,
+    site: SiteId,
 ) -> StoreResult<BTreeMap<ClinicId, BTreeSet<UserId>>> {
     let admins = user_permissions::table
         .filter(user_permissions::site_id.eq(site))
-        .filter(user_permissions::permission.eq(Permission::ClinicAdmin.as_str()))
+        .filter(user_permissions::permission.eq(Permission::ClinicAdmin))
         .select(user_permissions::user_id);
     let active = users::table
         .filter(users::site_id.eq(site))
-        .filter(users::status.eq(UserStatus::Active.as_str()))
+        .filter(users::status.eq(UserStatus::Active))
         .filter(users::id.eq_any(admins))
         .select(users::id);
-    let rows: Vec<(String, String)> = user_clinics::table
+    let rows: Vec<(ClinicId, UserId)> = user_clinics::table
         .filter(user_clinics::user_id.eq_any(active))
         .select((user_clinics::clinic_id, user_clinics::user_id))
         .load(conn)?;
     let mut map: BTreeMap<ClinicId, BTreeSet<UserId>> = BTreeMap::new();
     for (clinic, user) in rows {
-        map.entry(clinic.parse().map_err(corrupt)?)
-            .or_default()
-            .insert(user.parse().map_err(corrupt)?);
+        map.entry(clinic).or_default().insert(user);
     }
     Ok(map)
 }
 
 /// The applied changes of one user, for their audit event: the lists that are not empty,
 /// and `"bulk": true`.
-fn describe(changes: &[&AccessChange]) -> serde_json::Value {
-    let mut lists: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-    for change in changes {
-        let (key, value) = match change {
-            AccessChange::AddPermission(p) => ("added_permissions", p.as_str().to_owned()),
-            AccessChange::RemovePermission(p) => ("removed_permissions", p.as_str().to_owned()),
-            AccessChange::AddClinic(c) => ("added_clinic_ids", c.to_string()),
-            AccessChange::RemoveClinic(c) => ("removed_clinic_ids", c.to_string()),
+#[derive(Debug, Default, Serialize)]
+struct AccessDetail {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    added_clinic_ids: Vec<ClinicId>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    added_permissions: Vec<Permission>,
+    bulk: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    removed_clinic_ids: Vec<ClinicId>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    removed_permissions: Vec<Permission>,
+}
+
+impl AccessDetail {
+    fn of(changes: &[&AccessChange]) -> Self {
+        let mut detail = Self {
+            bulk: true,
+            ..Self::default()
         };
-        lists.entry(key).or_default().push(value);
+        for change in changes {
+            match change {
+                AccessChange::AddPermission(p) => detail.added_permissions.push(*p),
+                AccessChange::RemovePermission(p) => detail.removed_permissions.push(*p),
+                AccessChange::AddClinic(c) => detail.added_clinic_ids.push(*c),
+                AccessChange::RemoveClinic(c) => detail.removed_clinic_ids.push(*c),
+            }
+        }
+        detail
     }
-    let mut detail: serde_json::Map<String, serde_json::Value> = lists
-        .into_iter()
-        .map(|(key, values)| (key.to_owned(), values.into()))
-        .collect();
-    detail.insert("bulk".to_owned(), true.into());
-    detail.into()
 }

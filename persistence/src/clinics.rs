@@ -2,20 +2,21 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use staffroom_domain::{ClinicId, EntityName, SiteId};
+use staffroom_domain::{AuditAction, AuditTarget, ClinicId, EntityName, SiteId, UserId};
 
 use crate::audit::{self, Change};
 use crate::error::Conflict;
 use crate::page::{Page, decode_cursor, page_from_rows};
-use crate::schema::{clinics, user_clinics, users};
+use crate::schema::{appointments, clinics, user_clinics, users};
+use crate::search::{clinic_search_text, like_pattern};
 use crate::tx::{AuditContext, check_version, now, write_tx};
 use crate::{DbConnection, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = clinics)]
 struct ClinicRow {
-    id: String,
-    site_id: String,
+    id: ClinicId,
+    site_id: SiteId,
     name: String,
     search_text: String,
     assistants_may_finish_notes: bool,
@@ -35,19 +36,17 @@ pub struct Clinic {
     pub updated_at: NaiveDateTime,
 }
 
-impl TryFrom<ClinicRow> for Clinic {
-    type Error = StoreError;
-
-    fn try_from(row: ClinicRow) -> StoreResult<Self> {
-        Ok(Self {
-            id: row.id.parse().map_err(StoreError::corrupt)?,
-            site_id: row.site_id.parse().map_err(StoreError::corrupt)?,
+impl From<ClinicRow> for Clinic {
+    fn from(row: ClinicRow) -> Self {
+        Self {
+            id: row.id,
+            site_id: row.site_id,
             name: row.name,
             assistants_may_finish_notes: row.assistants_may_finish_notes,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
-        })
+        }
     }
 }
 
@@ -60,10 +59,10 @@ pub(crate) fn insert(
 ) -> StoreResult<Clinic> {
     let at = now();
     let row = ClinicRow {
-        id: ClinicId::new().to_string(),
-        site_id: site.to_string(),
+        id: ClinicId::new(),
+        site_id: site,
         name: name.as_str().to_owned(),
-        search_text: name.as_str().to_lowercase(),
+        search_text: clinic_search_text(name.as_str()),
         assistants_may_finish_notes,
         version: 1,
         created_at: at,
@@ -72,7 +71,7 @@ pub(crate) fn insert(
     diesel::insert_into(clinics::table)
         .values(&row)
         .execute(conn)?;
-    Clinic::try_from(row)
+    Ok(Clinic::from(row))
 }
 
 pub fn create(
@@ -88,25 +87,23 @@ pub fn create(
     })
 }
 
-fn created(clinic: &Clinic) -> Change<'static> {
-    Change {
-        action: "clinic.created",
-        target_type: "clinic",
-        target_id: Some(clinic.id.to_string()),
-        before: None,
-        after: serde_json::to_value(clinic).ok(),
-    }
+fn created(clinic: &Clinic) -> Change {
+    Change::created(
+        AuditAction::ClinicCreated,
+        AuditTarget::Clinic(clinic.id),
+        clinic,
+    )
 }
 
 pub fn get(conn: &mut DbConnection, site: SiteId, id: ClinicId) -> StoreResult<Clinic> {
     clinics::table
-        .filter(clinics::site_id.eq(site.to_string()))
-        .filter(clinics::id.eq(id.to_string()))
+        .filter(clinics::site_id.eq(site))
+        .filter(clinics::id.eq(id))
         .select(ClinicRow::as_select())
         .first(conn)
         .optional()?
+        .map(Clinic::from)
         .ok_or(StoreError::NotFound)
-        .and_then(Clinic::try_from)
 }
 
 /// The site's clinics in creation order, a page at a time.
@@ -118,40 +115,29 @@ pub fn list(
     cursor: Option<&str>,
 ) -> StoreResult<Page<Clinic>> {
     let mut query = clinics::table
-        .filter(clinics::site_id.eq(site.to_string()))
+        .filter(clinics::site_id.eq(site))
         .select(ClinicRow::as_select())
         .order(clinics::id.asc())
         .limit(limit + 1)
         .into_boxed();
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
-        query = query.filter(
-            clinics::search_text
-                .like(crate::users::like_pattern(q))
-                .escape('\\'),
-        );
+        query = query.filter(clinics::search_text.like(like_pattern(q)).escape('\\'));
     }
     if let Some(cursor) = cursor {
-        let after: String = decode_cursor(cursor)?;
+        let after: ClinicId = decode_cursor(cursor)?;
         query = query.filter(clinics::id.gt(after));
     }
-    let rows = query
-        .load(conn)?
-        .into_iter()
-        .map(Clinic::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(page_from_rows(rows, limit, |c| c.id.to_string()))
+    let rows: Vec<Clinic> = query.load(conn)?.into_iter().map(Clinic::from).collect();
+    Ok(page_from_rows(rows, limit, |c| c.id))
 }
 
 /// All clinic ids of a site, in creation order.
 pub fn ids(conn: &mut DbConnection, site: SiteId) -> StoreResult<Vec<ClinicId>> {
-    clinics::table
-        .filter(clinics::site_id.eq(site.to_string()))
+    Ok(clinics::table
+        .filter(clinics::site_id.eq(site))
         .order(clinics::id.asc())
         .select(clinics::id)
-        .load::<String>(conn)?
-        .iter()
-        .map(|id| id.parse().map_err(StoreError::corrupt))
-        .collect()
+        .load(conn)?)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -179,9 +165,9 @@ pub fn update(
         if name == before.name && amfn == before.assistants_may_finish_notes {
             return Ok(before);
         }
-        diesel::update(clinics::table.find(id.to_string()))
+        diesel::update(clinics::table.find(id))
             .set((
-                clinics::search_text.eq(name.to_lowercase()),
+                clinics::search_text.eq(clinic_search_text(&name)),
                 clinics::name.eq(&name),
                 clinics::assistants_may_finish_notes.eq(amfn),
                 clinics::version.eq(clinics::version + 1),
@@ -192,13 +178,12 @@ pub fn update(
         audit::record(
             conn,
             ctx,
-            Change {
-                action: "clinic.updated",
-                target_type: "clinic",
-                target_id: Some(id.to_string()),
-                before: serde_json::to_value(&before).ok(),
-                after: serde_json::to_value(&after).ok(),
-            },
+            Change::edited(
+                AuditAction::ClinicUpdated,
+                AuditTarget::Clinic(id),
+                &before,
+                &after,
+            ),
         )?;
         Ok(after)
     })
@@ -216,28 +201,28 @@ pub fn delete(
         let before = get(conn, ctx.site_id, id)?;
         check_version(expected_version, before.version)?;
         let clinic_count: i64 = clinics::table
-            .filter(clinics::site_id.eq(ctx.site_id.to_string()))
+            .filter(clinics::site_id.eq(ctx.site_id))
             .count()
             .get_result(conn)?;
         if clinic_count <= 1 {
             return Err(StoreError::Conflict(Conflict::LastClinic));
         }
         let defaults: i64 = users::table
-            .filter(users::default_clinic_id.eq(id.to_string()))
+            .filter(users::default_clinic_id.eq(id))
             .count()
             .get_result(conn)?;
         if defaults > 0 {
             return Err(StoreError::Conflict(Conflict::ClinicInUse));
         }
-        if crate::appointments::clinic_has_any(conn, id)? {
+        if has_appointments(conn, id)? {
             return Err(StoreError::Conflict(Conflict::ClinicHasAppointments));
         }
-        let affected: Vec<String> = user_clinics::table
-            .filter(user_clinics::clinic_id.eq(id.to_string()))
+        let affected: Vec<UserId> = user_clinics::table
+            .filter(user_clinics::clinic_id.eq(id))
             .select(user_clinics::user_id)
             .load(conn)?;
         let with_access = user_clinics::table
-            .filter(user_clinics::clinic_id.eq(id.to_string()))
+            .filter(user_clinics::clinic_id.eq(id))
             .select(user_clinics::user_id);
         diesel::update(users::table.filter(users::id.eq_any(with_access)))
             .set((
@@ -246,17 +231,16 @@ pub fn delete(
             ))
             .execute(conn)?;
         let access_removed =
-            diesel::delete(user_clinics::table.filter(user_clinics::clinic_id.eq(id.to_string())))
+            diesel::delete(user_clinics::table.filter(user_clinics::clinic_id.eq(id)))
                 .execute(conn)?;
-        diesel::delete(clinics::table.find(id.to_string())).execute(conn)?;
+        diesel::delete(clinics::table.find(id)).execute(conn)?;
         for user_id in affected {
             audit::record(
                 conn,
                 ctx,
                 Change {
-                    action: "user.clinic_access_removed",
-                    target_type: "user",
-                    target_id: Some(user_id),
+                    action: AuditAction::UserClinicAccessRemoved,
+                    target: AuditTarget::User(user_id),
                     before: Some(serde_json::json!({ "clinic_id": id })),
                     after: None,
                 },
@@ -266,13 +250,21 @@ pub fn delete(
             conn,
             ctx,
             Change {
-                action: "clinic.deleted",
-                target_type: "clinic",
-                target_id: Some(id.to_string()),
+                action: AuditAction::ClinicDeleted,
+                target: AuditTarget::Clinic(id),
                 before: serde_json::to_value(&before).ok(),
                 after: Some(serde_json::json!({ "user_access_removed": access_removed })),
             },
         )?;
         Ok(())
     })
+}
+
+/// Whether any appointment takes place at the clinic (it then cannot be deleted).
+fn has_appointments(conn: &mut DbConnection, clinic: ClinicId) -> StoreResult<bool> {
+    Ok(appointments::table
+        .filter(appointments::clinic_id.eq(clinic))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
 }

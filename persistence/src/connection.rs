@@ -1,14 +1,20 @@
 //! Database connections: one `DbConnection` enum over PostgreSQL and SQLite, built from the
-//! URL scheme, and the r2d2 pool that hands them out.
+//! URL scheme, and the r2d2 pool that hands them out; and how typed ids bind through it.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection};
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::Text;
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use staffroom_domain::{
+    AppointmentId, AuditEventId, ClinicId, InvitationId, JobId, SentMailId, ServiceAccountId,
+    SiteId, UserId,
+};
 
-use crate::StoreError;
+use crate::error::StoreError;
 
 /// One connection to either backend; the same query code serves both.
 #[derive(diesel::MultiConnection)]
@@ -16,6 +22,32 @@ pub enum DbConnection {
     Pg(PgConnection),
     Sqlite(SqliteConnection),
 }
+
+/// Binds ids through the `MultiBackend` the derive generates: the value goes to the inner
+/// backend's own `ToSql` (feature `diesel` of `staffroom_domain`), so both store the same text.
+/// String enums need nothing here: their `ToSql` is generic over the backend.
+macro_rules! bind_as_inner_text {
+    ($($id:ty),+ $(,)?) => {$(
+        impl ToSql<Text, MultiBackend> for $id {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+                out.set_value((Text, self));
+                Ok(IsNull::No)
+            }
+        }
+    )+};
+}
+
+bind_as_inner_text!(
+    AppointmentId,
+    AuditEventId,
+    ClinicId,
+    InvitationId,
+    JobId,
+    SentMailId,
+    ServiceAccountId,
+    SiteId,
+    UserId,
+);
 
 /// A pool of connections to one database.
 pub type Pool = r2d2::Pool<ConnectionManager>;

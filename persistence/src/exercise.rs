@@ -12,8 +12,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use staffroom_domain::{
-    ExerciseAction, ExerciseNames, ExerciseRefusal, ExerciseState, PersonName, SiteId, UserId,
-    UserStatus, begin, guess_names, may_start, rename, settle as settle_state,
+    AuditAction, AuditTarget, ExerciseAction, ExerciseNames, ExerciseRefusal, ExerciseState, JobId,
+    JobKind, PersonName, SiteId, UserId, UserStatus, begin, guess_names, may_start, rename,
+    settle as settle_state,
 };
 
 use crate::audit::{self, Change};
@@ -24,14 +25,10 @@ use crate::schema::{exercise_integrations, exercise_users, users};
 use crate::tx::{AuditContext, check_version, now, write_tx};
 use crate::{DbConnection, StoreError, StoreResult};
 
-/// Job kinds this module writes.
-pub const CREATE_USER: &str = "exercise.create_user";
-pub const DELETE_USER: &str = "exercise.delete_user";
-
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = exercise_integrations)]
 pub struct IntegrationRow {
-    pub site_id: String,
+    pub site_id: SiteId,
     pub clm_id: String,
     pub clinic_name: String,
     pub connected_at: NaiveDateTime,
@@ -41,16 +38,16 @@ pub struct IntegrationRow {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = exercise_users, treat_none_as_null = true)]
 pub struct ExerciseUserRow {
-    pub user_id: String,
-    pub site_id: String,
+    pub user_id: UserId,
+    pub site_id: SiteId,
     pub clm_id: String,
-    pub state: String,
-    pub pending_action: Option<String>,
+    pub state: ExerciseState,
+    pub pending_action: Option<ExerciseAction>,
     pub first_name: String,
     pub last_name: String,
     pub provider_user_id: Option<String>,
     pub last_error: Option<String>,
-    pub job_id: Option<String>,
+    pub job_id: Option<JobId>,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -68,7 +65,7 @@ pub struct ExerciseUserView {
     pub names: ExerciseNames,
     pub names_locked: bool,
     pub last_error: Option<String>,
-    pub job_id: Option<String>,
+    pub job_id: Option<JobId>,
     pub provider_user_id: Option<String>,
     pub updated_at: Option<NaiveDateTime>,
     /// The stored record's version (its ETag); 0 while nothing is stored.
@@ -78,7 +75,7 @@ pub struct ExerciseUserView {
 /// What the outbox job carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobPayload {
-    pub user_id: String,
+    pub user_id: UserId,
     pub action: ExerciseAction,
     pub clm_id: String,
     pub first_name: String,
@@ -99,7 +96,7 @@ fn refused(r: ExerciseRefusal) -> StoreError {
 /// The site's connection, if any.
 pub fn integration(conn: &mut DbConnection, site: SiteId) -> StoreResult<Option<IntegrationRow>> {
     Ok(exercise_integrations::table
-        .find(site.to_string())
+        .find(site)
         .select(IntegrationRow::as_select())
         .first(conn)
         .optional()?)
@@ -118,13 +115,13 @@ pub fn connect(
         let before = integration(conn, ctx.site_id)?;
         check_version(expected_version, before.as_ref().map_or(0, |b| b.version))?;
         let row = IntegrationRow {
-            site_id: ctx.site_id.to_string(),
+            site_id: ctx.site_id,
             clm_id: clm_id.to_owned(),
             clinic_name: clinic_name.to_owned(),
             connected_at: now(),
             version: before.as_ref().map_or(1, |b| b.version + 1),
         };
-        diesel::delete(exercise_integrations::table.find(&row.site_id)).execute(conn)?;
+        diesel::delete(exercise_integrations::table.find(row.site_id)).execute(conn)?;
         diesel::insert_into(exercise_integrations::table)
             .values(&row)
             .execute(conn)?;
@@ -132,9 +129,8 @@ pub fn connect(
             conn,
             ctx,
             Change {
-                action: "exercise.connected",
-                target_type: "site",
-                target_id: Some(row.site_id.clone()),
+                action: AuditAction::ExerciseConnected,
+                target: AuditTarget::Site(row.site_id),
                 before: before.map(|b| json!({"clm_id": b.clm_id})),
                 after: Some(json!({"clm_id": row.clm_id, "clinic_name": row.clinic_name})),
             },
@@ -152,14 +148,13 @@ pub fn disconnect(
     write_tx(conn, ctx.site_id, |conn| {
         let before = integration(conn, ctx.site_id)?.ok_or(StoreError::NotFound)?;
         check_version(expected_version, before.version)?;
-        diesel::delete(exercise_integrations::table.find(&before.site_id)).execute(conn)?;
+        diesel::delete(exercise_integrations::table.find(before.site_id)).execute(conn)?;
         audit::record(
             conn,
             ctx,
             Change {
-                action: "exercise.disconnected",
-                target_type: "site",
-                target_id: Some(before.site_id.clone()),
+                action: AuditAction::ExerciseDisconnected,
+                target: AuditTarget::Site(before.site_id),
                 before: Some(json!({"clm_id": before.clm_id})),
                 after: None,
             },
@@ -167,20 +162,21 @@ pub fn disconnect(
     })
 }
 
+/// A site user's id, email, status and names, with their stored provider record.
 type UserColumns = (
+    UserId,
     String,
-    String,
-    String,
+    UserStatus,
     String,
     String,
     Option<ExerciseUserRow>,
 );
 
-fn view((id, email, status, first, last, stored): UserColumns) -> StoreResult<ExerciseUserView> {
+fn view(
+    (user_id, email, user_status, first, last, stored): UserColumns,
+) -> StoreResult<ExerciseUserView> {
     let first = PersonName::parse(&first).map_err(corrupt)?;
     let last = PersonName::parse(&last).map_err(corrupt)?;
-    let user_id = id.parse().map_err(corrupt)?;
-    let user_status = status.parse().map_err(corrupt)?;
     let Some(row) = stored else {
         return Ok(ExerciseUserView {
             user_id,
@@ -197,18 +193,13 @@ fn view((id, email, status, first, last, stored): UserColumns) -> StoreResult<Ex
             version: 0,
         });
     };
-    let state: ExerciseState = row.state.parse().map_err(corrupt)?;
+    let state = row.state;
     Ok(ExerciseUserView {
         user_id,
         email,
         user_status,
         state,
-        pending_action: row
-            .pending_action
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(corrupt)?,
+        pending_action: row.pending_action,
         names: ExerciseNames {
             first_name: PersonName::parse(&row.first_name).map_err(corrupt)?,
             last_name: PersonName::parse(&row.last_name).map_err(corrupt)?,
@@ -231,7 +222,7 @@ pub fn list_users(
 ) -> StoreResult<Page<ExerciseUserView>> {
     let mut query = users::table
         .left_join(exercise_users::table)
-        .filter(users::site_id.eq(site.to_string()))
+        .filter(users::site_id.eq(site))
         .select((
             users::id,
             users::email,
@@ -244,11 +235,11 @@ pub fn list_users(
         .limit(limit + 1)
         .into_boxed();
     if let Some(cursor) = cursor {
-        let after: String = decode_cursor(cursor)?;
+        let after: UserId = decode_cursor(cursor)?;
         query = query.filter(users::id.gt(after));
     }
     let rows: Vec<UserColumns> = query.load(conn)?;
-    let page = page_from_rows(rows, limit, |r| r.0.clone());
+    let page = page_from_rows(rows, limit, |r| r.0);
     let items = page
         .items
         .into_iter()
@@ -268,8 +259,8 @@ pub fn get_user(
 ) -> StoreResult<ExerciseUserView> {
     let row: UserColumns = users::table
         .left_join(exercise_users::table)
-        .filter(users::site_id.eq(site.to_string()))
-        .filter(users::id.eq(user.to_string()))
+        .filter(users::site_id.eq(site))
+        .filter(users::id.eq(user))
         .select((
             users::id,
             users::email,
@@ -286,7 +277,7 @@ pub fn get_user(
 
 fn stored_row(conn: &mut DbConnection, user: UserId) -> StoreResult<Option<ExerciseUserRow>> {
     Ok(exercise_users::table
-        .find(user.to_string())
+        .find(user)
         .select(ExerciseUserRow::as_select())
         .first(conn)
         .optional()?)
@@ -294,7 +285,7 @@ fn stored_row(conn: &mut DbConnection, user: UserId) -> StoreResult<Option<Exerc
 
 fn save(conn: &mut DbConnection, row: &ExerciseUserRow, exists: bool) -> StoreResult<()> {
     if exists {
-        diesel::update(exercise_users::table.find(&row.user_id))
+        diesel::update(exercise_users::table.find(row.user_id))
             .set(row)
             .execute(conn)?;
     } else {
@@ -329,16 +320,16 @@ pub fn rename_user(
         let stored = stored_row(conn, user)?;
         let at = now();
         let row = ExerciseUserRow {
-            user_id: user.to_string(),
-            site_id: ctx.site_id.to_string(),
+            user_id: user,
+            site_id: ctx.site_id,
             clm_id: integration.clm_id,
-            state: ExerciseState::NotAdded.as_str().to_owned(),
+            state: ExerciseState::NotAdded,
             pending_action: None,
             first_name: names.first_name.to_string(),
             last_name: names.last_name.to_string(),
             provider_user_id: None,
             last_error: stored.as_ref().and_then(|s| s.last_error.clone()),
-            job_id: stored.as_ref().and_then(|s| s.job_id.clone()),
+            job_id: stored.as_ref().and_then(|s| s.job_id),
             version: stored.as_ref().map_or(1, |s| s.version + 1),
             created_at: stored.as_ref().map_or(at, |s| s.created_at),
             updated_at: at,
@@ -348,9 +339,8 @@ pub fn rename_user(
             conn,
             ctx,
             Change {
-                action: "exercise.user_renamed",
-                target_type: "user",
-                target_id: Some(user.to_string()),
+                action: AuditAction::ExerciseUserRenamed,
+                target: AuditTarget::User(user),
                 before: Some(names_json(&current.names)),
                 after: Some(names_json(names)),
             },
@@ -387,7 +377,7 @@ pub fn start(
             (_, _, None) => return Err(refused(ExerciseRefusal::NotConnected)),
         };
         let payload = JobPayload {
-            user_id: user.to_string(),
+            user_id: user,
             action,
             clm_id: clm_id.clone(),
             first_name: names.first_name.to_string(),
@@ -395,29 +385,29 @@ pub fn start(
             provider_user_id: current.provider_user_id.clone(),
         };
         let kind = if action == ExerciseAction::Deactivate {
-            DELETE_USER
+            JobKind::ExerciseDeleteUser
         } else {
-            CREATE_USER
+            JobKind::ExerciseCreateUser
         };
         let job = outbox::enqueue(
             conn,
             ctx,
             kind,
-            Some(&payload.user_id),
+            Some(user),
             &serde_json::to_value(&payload).map_err(corrupt)?,
         )?;
         let at = now();
         let row = ExerciseUserRow {
-            user_id: user.to_string(),
-            site_id: ctx.site_id.to_string(),
+            user_id: user,
+            site_id: ctx.site_id,
             clm_id,
-            state: ExerciseState::Pending.as_str().to_owned(),
-            pending_action: Some(action.as_str().to_owned()),
+            state: ExerciseState::Pending,
+            pending_action: Some(action),
             first_name: payload.first_name.clone(),
             last_name: payload.last_name.clone(),
             provider_user_id: current.provider_user_id.clone(),
             last_error: None,
-            job_id: Some(job.id.clone()),
+            job_id: Some(job.id),
             version: stored.as_ref().map_or(1, |s| s.version + 1),
             created_at: stored.as_ref().map_or(at, |s| s.created_at),
             updated_at: at,
@@ -427,13 +417,8 @@ pub fn start(
             conn,
             ctx,
             Change {
-                action: match action {
-                    ExerciseAction::Add => "exercise.user_add_requested",
-                    ExerciseAction::Deactivate => "exercise.user_deactivate_requested",
-                    ExerciseAction::Reactivate => "exercise.user_reactivate_requested",
-                },
-                target_type: "user",
-                target_id: Some(user.to_string()),
+                action: AuditAction::exercise_requested(action),
+                target: AuditTarget::User(user),
                 before: Some(json!({"state": current.state})),
                 after: Some(json!({
                     "state": ExerciseState::Pending,
@@ -453,16 +438,16 @@ pub fn start(
 /// nothing. Runs inside the transaction of `outbox::finish`.
 pub fn settle(conn: &mut DbConnection, job: &JobRow, outcome: &Outcome) -> StoreResult<()> {
     let payload: JobPayload = serde_json::from_str(&job.payload).map_err(corrupt)?;
-    let user: UserId = payload.user_id.parse().map_err(corrupt)?;
+    let user = payload.user_id;
     let Some(mut row) = stored_row(conn, user)? else {
         return Ok(());
     };
-    if row.job_id.as_deref() != Some(job.id.as_str()) {
+    if row.job_id != Some(job.id) {
         return Ok(());
     }
     let succeeded = matches!(outcome, Outcome::Succeeded { .. });
     let state = settle_state(payload.action, succeeded);
-    row.state = state.as_str().to_owned();
+    row.state = state;
     row.pending_action = None;
     row.updated_at = now();
     row.version += 1;
@@ -480,22 +465,13 @@ pub fn settle(conn: &mut DbConnection, job: &JobRow, outcome: &Outcome) -> Store
         }
     }
     save(conn, &row, true)?;
-    let ctx = job.audit_context()?;
-    let action = match (payload.action, succeeded) {
-        (ExerciseAction::Add, true) => "exercise.user_added",
-        (ExerciseAction::Deactivate, true) => "exercise.user_deactivated",
-        (ExerciseAction::Reactivate, true) => "exercise.user_reactivated",
-        (ExerciseAction::Add, false) => "exercise.user_add_failed",
-        (ExerciseAction::Deactivate, false) => "exercise.user_deactivate_failed",
-        (ExerciseAction::Reactivate, false) => "exercise.user_reactivate_failed",
-    };
+    let ctx = job.audit_context();
     audit::record(
         conn,
         &ctx,
         Change {
-            action,
-            target_type: "user",
-            target_id: Some(payload.user_id.clone()),
+            action: AuditAction::exercise_settled(payload.action, succeeded),
+            target: AuditTarget::User(user),
             before: Some(json!({"state": ExerciseState::Pending, "job_id": job.id})),
             after: Some(json!({"state": state, "last_error": row.last_error})),
         },
@@ -514,7 +490,7 @@ fn notify(
     action: ExerciseAction,
 ) -> StoreResult<()> {
     let (email, first_name): (String, String) = users::table
-        .find(user.to_string())
+        .find(user)
         .select((users::email, users::first_name))
         .first(conn)?;
     let (subject, body) = if action == ExerciseAction::Deactivate {
@@ -534,7 +510,7 @@ fn notify(
             ),
         )
     };
-    crate::mail::queue(conn, ctx, Some(&user.to_string()), &email, subject, &body)?;
+    crate::mail::queue(conn, ctx, Some(user), &email, subject, &body)?;
     Ok(())
 }
 
@@ -547,13 +523,13 @@ pub fn launch_target(
     user: UserId,
 ) -> StoreResult<Option<(String, String)>> {
     let row = exercise_users::table
-        .filter(exercise_users::site_id.eq(site.to_string()))
-        .filter(exercise_users::user_id.eq(user.to_string()))
+        .filter(exercise_users::site_id.eq(site))
+        .filter(exercise_users::user_id.eq(user))
         .select(ExerciseUserRow::as_select())
         .first(conn)
         .optional()?;
     let target = row.and_then(|r| {
-        (r.state == ExerciseState::Active.as_str())
+        (r.state == ExerciseState::Active)
             .then_some(r.provider_user_id.map(|p| (r.clm_id, p)))
             .flatten()
     });

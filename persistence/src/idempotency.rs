@@ -3,8 +3,13 @@
 //! one principal and kept for [`RETENTION_HOURS`].
 
 use chrono::{Duration, NaiveDateTime};
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
 
 use crate::schema::idempotency_keys;
 use crate::tx::now;
@@ -37,10 +42,53 @@ pub enum Reservation {
     InFlight,
 }
 
+/// Where the request holding a key stands, stored as `pending` or `done`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
+enum KeyState {
+    /// Reserved by a request that is running (or died).
+    Pending,
+    /// Its answer is stored.
+    Done,
+}
+
+impl KeyState {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Done => "done",
+        }
+    }
+}
+
+impl<DB> ToSql<Text, DB> for KeyState
+where
+    DB: Backend,
+    str: ToSql<Text, DB>,
+{
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+        <str as ToSql<Text, DB>>::to_sql(self.as_str(), out)
+    }
+}
+
+impl<DB> FromSql<Text, DB> for KeyState
+where
+    DB: Backend,
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        match String::from_sql(bytes)?.as_str() {
+            "pending" => Ok(Self::Pending),
+            "done" => Ok(Self::Done),
+            other => Err(format!("{other:?} is not an idempotency key state").into()),
+        }
+    }
+}
+
 #[derive(Debug, Queryable)]
 struct Row {
     request_hash: String,
-    state: String,
+    state: KeyState,
     status: Option<i64>,
     response_headers: Option<String>,
     response_body: Option<String>,
@@ -72,7 +120,7 @@ pub fn reserve(
             idempotency_keys::scope.eq(scope),
             idempotency_keys::idem_key.eq(key),
             idempotency_keys::request_hash.eq(request_hash),
-            idempotency_keys::state.eq("pending"),
+            idempotency_keys::state.eq(KeyState::Pending),
             idempotency_keys::version.eq(1),
             idempotency_keys::created_at.eq(at),
         ))
@@ -96,7 +144,7 @@ pub fn reserve(
     if row.request_hash != request_hash {
         return Ok(Reservation::Mismatch);
     }
-    if row.state == "done" {
+    if row.state == KeyState::Done {
         let headers = row
             .response_headers
             .and_then(|h| serde_json::from_str(&h).ok())
@@ -114,7 +162,7 @@ pub fn reserve(
     let taken = diesel::update(
         idempotency_keys::table
             .find((scope, key))
-            .filter(idempotency_keys::state.eq("pending"))
+            .filter(idempotency_keys::state.eq(KeyState::Pending))
             .filter(idempotency_keys::created_at.eq(row.created_at)),
     )
     .set((
@@ -138,7 +186,7 @@ pub fn complete(
 ) -> StoreResult<()> {
     diesel::update(idempotency_keys::table.find((scope, key)))
         .set((
-            idempotency_keys::state.eq("done"),
+            idempotency_keys::state.eq(KeyState::Done),
             idempotency_keys::status.eq(Some(i64::from(response.status))),
             idempotency_keys::response_headers.eq(Some(
                 serde_json::to_string(&response.headers).unwrap_or_default(),
@@ -155,7 +203,7 @@ pub fn release(conn: &mut DbConnection, scope: &str, key: &str) -> StoreResult<(
     diesel::delete(
         idempotency_keys::table
             .find((scope, key))
-            .filter(idempotency_keys::state.eq("pending")),
+            .filter(idempotency_keys::state.eq(KeyState::Pending)),
     )
     .execute(conn)?;
     Ok(())

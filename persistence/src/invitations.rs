@@ -6,13 +6,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
-use staffroom_domain::{UserId, UserStatus};
+use staffroom_domain::{AuditAction, AuditTarget, InvitationId, SiteId, UserId, UserStatus};
 
 use crate::audit::{self, Change};
 use crate::error::Conflict;
 use crate::schema::{invitations, users};
 use crate::tx::{AuditContext, now, write_tx};
-use crate::users::{self as stored, NewUser, User};
+use crate::user_rows::{self as stored, NewUser, User};
 use crate::{DbConnection, StoreError, StoreResult, mail};
 
 /// An invitation to write: the token's digest, its expiry, and the message that carries
@@ -28,9 +28,9 @@ pub struct NewInvitation {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = invitations)]
 pub struct InvitationRow {
-    pub id: String,
-    pub site_id: String,
-    pub user_id: String,
+    pub id: InvitationId,
+    pub site_id: SiteId,
+    pub user_id: UserId,
     pub email: String,
     pub token_hash: String,
     pub created_at: NaiveDateTime,
@@ -48,19 +48,18 @@ fn invite_locked(
     invitation: NewInvitation,
 ) -> StoreResult<InvitationRow> {
     let at = now();
-    let user_id = user.id.to_string();
     diesel::update(
         invitations::table
-            .filter(invitations::user_id.eq(&user_id))
+            .filter(invitations::user_id.eq(user.id))
             .filter(invitations::accepted_at.is_null())
             .filter(invitations::superseded_at.is_null()),
     )
     .set(invitations::superseded_at.eq(Some(at)))
     .execute(conn)?;
     let row = InvitationRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        site_id: ctx.site_id.to_string(),
-        user_id: user_id.clone(),
+        id: InvitationId::new(),
+        site_id: ctx.site_id,
+        user_id: user.id,
         email: user.email.clone(),
         token_hash: invitation.token_hash,
         created_at: at,
@@ -74,7 +73,7 @@ fn invite_locked(
     mail::queue(
         conn,
         ctx,
-        Some(&user_id),
+        Some(user.id),
         &user.email,
         &invitation.subject,
         &invitation.body,
@@ -83,9 +82,8 @@ fn invite_locked(
         conn,
         ctx,
         Change {
-            action: "user.invited",
-            target_type: "user",
-            target_id: Some(user_id),
+            action: AuditAction::UserInvited,
+            target: AuditTarget::User(user.id),
             before: None,
             after: Some(
                 json!({"invitation_id": row.id, "email": row.email, "expires_at": row.expires_at}),
@@ -103,7 +101,8 @@ pub fn create_invited(
     invitation: Option<NewInvitation>,
 ) -> StoreResult<User> {
     write_tx(conn, ctx.site_id, |conn| {
-        let user = stored::insert_locked(conn, ctx, new)?;
+        let user = stored::insert(conn, ctx.site_id, new)?;
+        audit::record(conn, ctx, stored::created(&user))?;
         if let Some(invitation) = invitation.filter(|_| !user.has_password) {
             invite_locked(conn, ctx, &user, invitation)?;
         }
@@ -163,34 +162,27 @@ pub fn accept(
             .filter(invitations::token_hash.eq(token_hash))
             .select(InvitationRow::as_select())
             .first(conn)?;
-        let status: String = users::table
-            .find(&invitation.user_id)
+        let status: UserStatus = users::table
+            .find(invitation.user_id)
             .select(users::status)
             .first(conn)?;
-        if status != UserStatus::Active.as_str() {
+        if status != UserStatus::Active {
             return Err(StoreError::Conflict(Conflict::UserInactive));
         }
-        diesel::update(users::table.find(&invitation.user_id))
+        diesel::update(users::table.find(invitation.user_id))
             .set((
                 users::password_hash.eq(Some(password_hash)),
                 users::version.eq(users::version + 1),
                 users::updated_at.eq(at),
             ))
             .execute(conn)?;
-        let ctx = AuditContext {
-            site_id: invitation.site_id.parse().map_err(StoreError::corrupt)?,
-            actor_kind: "user".to_owned(),
-            actor_id: Some(invitation.user_id.clone()),
-            on_behalf_of: None,
-            request_id,
-        };
+        let ctx = AuditContext::own_account(invitation.site_id, invitation.user_id, request_id);
         audit::record(
             conn,
             &ctx,
             Change {
-                action: "user.invitation_accepted",
-                target_type: "user",
-                target_id: Some(invitation.user_id.clone()),
+                action: AuditAction::UserInvitationAccepted,
+                target: AuditTarget::User(invitation.user_id),
                 before: None,
                 after: Some(json!({"invitation_id": invitation.id})),
             },

@@ -1,6 +1,32 @@
 //! Staffroom's persistence: the Diesel schema, one connection type over SQLite and
 //! PostgreSQL, and the use-cases that read and change stored state. Every change runs in
-//! a transaction that takes the site lock (see [`tx`]) and writes its audit event.
+//! a transaction that takes the site lock (see [`tx`]) and writes its audit event. Ids and
+//! string enums are bound and loaded as themselves (SQL text, see `staffroom_domain`'s
+//! `diesel` feature); no query formats or parses them by hand.
+//!
+//! # Layers
+//!
+//! A module imports from earlier layers, never from a later one, and the modules of one
+//! layer import each other only in the order listed (use-case modules not at all), so the
+//! imports form a DAG:
+//!
+//! 1. Foundation: [`schema`], `error`, `connection`, `search` (search and sort text),
+//!    [`page`] (cursors), [`tx`] (write transactions, the site lock, who acts), `backend`
+//!    (the few statements `MultiConnection` cannot express), `migrate`, [`testing`].
+//! 2. Logs and queues that use-cases write to: [`audit`], [`outbox`], [`mail`] (messages
+//!    as outbox jobs, and the embedded sink), [`idempotency`].
+//! 3. Aggregates that stand alone: [`sites`], [`clinics`], [`service_accounts`].
+//! 4. What user use-cases share: `user_rows` (the stored user, its hydration, the list
+//!    filters and a new user's checks and rows) and `grants` (permission and clinic grants
+//!    written set-based).
+//! 5. Use-cases over users and integrations: [`users`], [`access`], [`bulk`],
+//!    [`appointments`], [`invitations`], [`exercise`], [`bootstrap`].
+//!
+//! A use-case is a function that opens its own transaction or writes audit; it has one
+//! shape: `write_tx`, snapshot, domain decision, write, audit (and outbox job). A module
+//! may call another's record functions (`sites::check_licence`, `clinics::ids`,
+//! `user_rows::insert`, `outbox::enqueue`, `mail::queue`, …), never another module's
+//! use-case.
 
 pub mod access;
 pub mod appointments;
@@ -12,6 +38,7 @@ pub mod clinics;
 mod connection;
 mod error;
 pub mod exercise;
+mod grants;
 pub mod idempotency;
 pub mod invitations;
 pub mod mail;
@@ -19,10 +46,12 @@ mod migrate;
 pub mod outbox;
 pub mod page;
 pub mod schema;
+mod search;
 pub mod service_accounts;
 pub mod sites;
 pub mod testing;
 pub mod tx;
+mod user_rows;
 pub mod users;
 
 pub use connection::{DatabaseUrl, DbConnection, Pool, PooledConnection, connect, ping};

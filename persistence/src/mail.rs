@@ -4,14 +4,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use staffroom_domain::{JobKind, SentMailId, UserId};
 
 use crate::outbox::{self, JobRow};
-use crate::schema::sent_mail;
+use crate::schema::{outbox_jobs, sent_mail};
 use crate::tx::{AuditContext, now};
-use crate::{DbConnection, StoreResult};
-
-/// The outbox job kind that sends one message.
-pub const SEND: &str = "email.send";
+use crate::{DbConnection, StoreError, StoreResult};
 
 /// What an `email.send` job carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,7 +23,7 @@ pub struct MailPayload {
 pub fn queue(
     conn: &mut DbConnection,
     ctx: &AuditContext,
-    subject_id: Option<&str>,
+    subject_id: Option<UserId>,
     to: &str,
     subject: &str,
     body: &str,
@@ -38,9 +36,9 @@ pub fn queue(
     outbox::enqueue(
         conn,
         ctx,
-        SEND,
+        JobKind::EmailSend,
         subject_id,
-        &serde_json::to_value(&payload).map_err(crate::StoreError::corrupt)?,
+        &serde_json::to_value(&payload).map_err(StoreError::corrupt)?,
     )
 }
 
@@ -53,11 +51,11 @@ pub const BODY_REMOVED: &str = "[removed once the job finished]";
 /// replaces the body kept in the job's payload by [`BODY_REMOVED`].
 pub fn settle(conn: &mut DbConnection, job: &JobRow) -> StoreResult<()> {
     let mut payload: MailPayload =
-        serde_json::from_str(&job.payload).map_err(crate::StoreError::corrupt)?;
+        serde_json::from_str(&job.payload).map_err(StoreError::corrupt)?;
     payload.body = BODY_REMOVED.to_owned();
-    let payload = serde_json::to_string(&payload).map_err(crate::StoreError::corrupt)?;
-    diesel::update(crate::schema::outbox_jobs::table.find(&job.id))
-        .set(crate::schema::outbox_jobs::payload.eq(payload))
+    let payload = serde_json::to_string(&payload).map_err(StoreError::corrupt)?;
+    diesel::update(outbox_jobs::table.find(job.id))
+        .set(outbox_jobs::payload.eq(payload))
         .execute(conn)?;
     Ok(())
 }
@@ -65,7 +63,7 @@ pub fn settle(conn: &mut DbConnection, job: &JobRow) -> StoreResult<()> {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = sent_mail)]
 pub struct SentMailRow {
-    pub id: String,
+    pub id: SentMailId,
     #[serde(skip)]
     pub idempotency_key: String,
     #[serde(rename = "to")]
@@ -100,7 +98,7 @@ pub fn store(
             return Ok(existing);
         }
         let row = SentMailRow {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: SentMailId::new(),
             idempotency_key: idempotency_key.to_owned(),
             to_address: message.to.clone(),
             subject: message.subject.clone(),

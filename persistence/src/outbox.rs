@@ -14,7 +14,7 @@
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use staffroom_domain::JobStatus;
+use staffroom_domain::{ActorKind, JobId, JobKind, JobStatus, SiteId, UserId};
 
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::outbox_jobs;
@@ -24,20 +24,21 @@ use crate::{DbConnection, StoreError, StoreResult};
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = outbox_jobs)]
 pub struct JobRow {
-    pub id: String,
-    pub site_id: String,
-    pub kind: String,
-    pub subject_id: Option<String>,
+    pub id: JobId,
+    pub site_id: SiteId,
+    pub kind: JobKind,
+    /// The user the job is about, if any.
+    pub subject_id: Option<UserId>,
     pub payload: String,
     pub idempotency_key: String,
-    pub status: String,
+    pub status: JobStatus,
     pub attempts: i64,
     pub next_attempt_at: NaiveDateTime,
     pub leased_until: Option<NaiveDateTime>,
     pub lease_owner: Option<String>,
     pub last_error: Option<String>,
     pub result: Option<String>,
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<String>,
     pub request_id: Option<String>,
     pub created_at: NaiveDateTime,
@@ -53,14 +54,14 @@ impl JobRow {
     }
 
     /// Who asked for the job, for the audit events written when it finishes.
-    pub fn audit_context(&self) -> StoreResult<AuditContext> {
-        Ok(AuditContext {
-            site_id: self.site_id.parse().map_err(StoreError::corrupt)?,
-            actor_kind: self.actor_kind.clone(),
+    pub fn audit_context(&self) -> AuditContext {
+        AuditContext {
+            site_id: self.site_id,
+            actor_kind: self.actor_kind,
             actor_id: self.actor_id.clone(),
             on_behalf_of: None,
             request_id: self.request_id.clone(),
-        })
+        }
     }
 }
 
@@ -68,27 +69,27 @@ impl JobRow {
 pub fn enqueue(
     conn: &mut DbConnection,
     ctx: &AuditContext,
-    kind: &str,
-    subject_id: Option<&str>,
+    kind: JobKind,
+    subject_id: Option<UserId>,
     payload: &serde_json::Value,
 ) -> StoreResult<JobRow> {
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = JobId::new();
     let at = now();
     let row = JobRow {
         idempotency_key: format!("staffroom-job-{id}"),
         id,
-        site_id: ctx.site_id.to_string(),
-        kind: kind.to_owned(),
-        subject_id: subject_id.map(str::to_owned),
+        site_id: ctx.site_id,
+        kind,
+        subject_id,
         payload: payload.to_string(),
-        status: JobStatus::Pending.as_str().to_owned(),
+        status: JobStatus::Pending,
         attempts: 0,
         next_attempt_at: at,
         leased_until: None,
         lease_owner: None,
         last_error: None,
         result: None,
-        actor_kind: ctx.actor_kind.clone(),
+        actor_kind: ctx.actor_kind,
         actor_id: ctx.actor_id.clone(),
         request_id: ctx.request_id.clone(),
         created_at: at,
@@ -107,12 +108,16 @@ pub fn new_owner(worker: &str) -> String {
     format!("{worker}/{}", uuid::Uuid::new_v4())
 }
 
-/// Whether a job may be claimed at `at`: pending, due, and not leased (or its lease ran out).
+/// Whether a job may be claimed at `at`: pending, due, and not leased (or its lease ran out),
+/// and of a kind this process knows; a kind only a newer version writes is left to the
+/// processes that run it.
 #[diesel::dsl::auto_type]
 fn claimable(at: NaiveDateTime) -> _ {
-    let pending: &'static str = JobStatus::Pending.as_str();
+    let pending: JobStatus = JobStatus::Pending;
+    let known: &'static [JobKind] = JobKind::ALL;
     outbox_jobs::status
         .eq(pending)
+        .and(outbox_jobs::kind.eq_any(known))
         .and(outbox_jobs::next_attempt_at.le(at))
         .and(
             outbox_jobs::leased_until
@@ -125,7 +130,7 @@ fn claimable(at: NaiveDateTime) -> _ {
 /// the attempt. `None` when another worker holds it, it is finished, or it is not due.
 pub fn claim(
     conn: &mut DbConnection,
-    id: &str,
+    id: JobId,
     owner: &str,
     lease: Duration,
 ) -> StoreResult<Option<JobRow>> {
@@ -162,7 +167,7 @@ pub fn claim_due(
     limit: i64,
 ) -> StoreResult<Vec<(String, JobRow)>> {
     let at = now();
-    let candidates: Vec<String> = outbox_jobs::table
+    let candidates: Vec<JobId> = outbox_jobs::table
         .filter(claimable(at))
         .order((outbox_jobs::next_attempt_at.asc(), outbox_jobs::id.asc()))
         .limit(limit)
@@ -171,7 +176,7 @@ pub fn claim_due(
     let mut claimed = Vec::with_capacity(candidates.len());
     for id in candidates {
         let owner = new_owner(worker);
-        if let Some(job) = claim(conn, &id, &owner, lease)? {
+        if let Some(job) = claim(conn, id, &owner, lease)? {
             claimed.push((owner, job));
         }
     }
@@ -201,13 +206,13 @@ pub fn finish(
     conn.transaction(|conn| {
         let at = now();
         let owned = outbox_jobs::table
-            .filter(outbox_jobs::id.eq(&job.id))
+            .filter(outbox_jobs::id.eq(job.id))
             .filter(outbox_jobs::lease_owner.eq(owner))
-            .filter(outbox_jobs::status.eq(JobStatus::Pending.as_str()));
+            .filter(outbox_jobs::status.eq(JobStatus::Pending));
         let updated = match outcome {
             Outcome::Succeeded { result } => diesel::update(owned)
                 .set((
-                    outbox_jobs::status.eq(JobStatus::Succeeded.as_str()),
+                    outbox_jobs::status.eq(JobStatus::Succeeded),
                     outbox_jobs::result.eq(Some(result.to_string())),
                     outbox_jobs::leased_until.eq(None::<NaiveDateTime>),
                     outbox_jobs::finished_at.eq(Some(at)),
@@ -226,7 +231,7 @@ pub fn finish(
                 .execute(conn)?,
             Outcome::Failed { error } => diesel::update(owned)
                 .set((
-                    outbox_jobs::status.eq(JobStatus::Failed.as_str()),
+                    outbox_jobs::status.eq(JobStatus::Failed),
                     outbox_jobs::last_error.eq(Some(error)),
                     outbox_jobs::leased_until.eq(None::<NaiveDateTime>),
                     outbox_jobs::finished_at.eq(Some(at)),
@@ -246,7 +251,7 @@ pub fn finish(
 }
 
 /// One job of the site, for its administrators.
-pub fn get(conn: &mut DbConnection, site: &str, id: &str) -> StoreResult<JobRow> {
+pub fn get(conn: &mut DbConnection, site: SiteId, id: JobId) -> StoreResult<JobRow> {
     outbox_jobs::table
         .filter(outbox_jobs::site_id.eq(site))
         .filter(outbox_jobs::id.eq(id))
@@ -260,41 +265,41 @@ pub fn get(conn: &mut DbConnection, site: &str, id: &str) -> StoreResult<JobRow>
 #[derive(Debug, Clone, Default)]
 pub struct JobQuery {
     pub status: Option<JobStatus>,
-    pub kind: Option<String>,
-    pub subject_id: Option<String>,
+    pub kind: Option<JobKind>,
+    pub subject_id: Option<UserId>,
     pub limit: i64,
     pub cursor: Option<String>,
 }
 
 /// The site's jobs, newest first.
-pub fn list(conn: &mut DbConnection, site: &str, q: &JobQuery) -> StoreResult<Page<JobRow>> {
+pub fn list(conn: &mut DbConnection, site: SiteId, q: &JobQuery) -> StoreResult<Page<JobRow>> {
     let mut query = outbox_jobs::table
-        .filter(outbox_jobs::site_id.eq(site.to_owned()))
+        .filter(outbox_jobs::site_id.eq(site))
         .select(JobRow::as_select())
         .order(outbox_jobs::id.desc())
         .limit(q.limit + 1)
         .into_boxed();
     if let Some(status) = q.status {
-        query = query.filter(outbox_jobs::status.eq(status.as_str()));
+        query = query.filter(outbox_jobs::status.eq(status));
     }
-    if let Some(kind) = &q.kind {
-        query = query.filter(outbox_jobs::kind.eq(kind.clone()));
+    if let Some(kind) = q.kind {
+        query = query.filter(outbox_jobs::kind.eq(kind));
     }
-    if let Some(subject) = &q.subject_id {
-        query = query.filter(outbox_jobs::subject_id.eq(subject.clone()));
+    if let Some(subject) = q.subject_id {
+        query = query.filter(outbox_jobs::subject_id.eq(subject));
     }
     if let Some(cursor) = &q.cursor {
-        let after: String = decode_cursor(cursor)?;
+        let after: JobId = decode_cursor(cursor)?;
         query = query.filter(outbox_jobs::id.lt(after));
     }
     let rows = query.load(conn)?;
-    Ok(page_from_rows(rows, q.limit, |r| r.id.clone()))
+    Ok(page_from_rows(rows, q.limit, |r| r.id))
 }
 
 /// Pending jobs whose next attempt is due, across all sites (for metrics and tests).
 pub fn pending_count(conn: &mut DbConnection) -> StoreResult<i64> {
     Ok(outbox_jobs::table
-        .filter(outbox_jobs::status.eq(JobStatus::Pending.as_str()))
+        .filter(outbox_jobs::status.eq(JobStatus::Pending))
         .count()
         .get_result(conn)?)
 }

@@ -3,7 +3,9 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use staffroom_domain::{EntityName, Permission, ServiceAccountId, SiteId};
+use staffroom_domain::{
+    AuditAction, AuditTarget, EntityName, Permission, ServiceAccountId, SiteId,
+};
 
 use crate::audit::{self, Change};
 use crate::page::{Page, decode_cursor, page_from_rows};
@@ -14,8 +16,8 @@ use crate::{DbConnection, StoreError, StoreResult};
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = service_accounts)]
 struct ServiceAccountRow {
-    id: String,
-    site_id: String,
+    id: ServiceAccountId,
+    site_id: SiteId,
     name: String,
     client_id: String,
     secret_hash: String,
@@ -44,16 +46,12 @@ impl ServiceAccount {
 }
 
 fn into_account(row: ServiceAccountRow) -> StoreResult<(ServiceAccount, String)> {
-    let permissions: Vec<String> =
+    let permissions: Vec<Permission> =
         serde_json::from_str(&row.permissions).map_err(StoreError::corrupt)?;
-    let permissions = permissions
-        .iter()
-        .map(|p| p.parse().map_err(StoreError::corrupt))
-        .collect::<StoreResult<Vec<Permission>>>()?;
     Ok((
         ServiceAccount {
-            id: row.id.parse().map_err(StoreError::corrupt)?,
-            site_id: row.site_id.parse().map_err(StoreError::corrupt)?,
+            id: row.id,
+            site_id: row.site_id,
             name: row.name,
             client_id: row.client_id,
             permissions,
@@ -81,15 +79,14 @@ pub fn create(
         let mut permissions = new.permissions;
         permissions.sort();
         permissions.dedup();
-        let names: Vec<&str> = permissions.iter().map(|p| p.as_str()).collect();
         let at = now();
         let row = ServiceAccountRow {
-            id: ServiceAccountId::new().to_string(),
-            site_id: ctx.site_id.to_string(),
+            id: ServiceAccountId::new(),
+            site_id: ctx.site_id,
             name: new.name.as_str().to_owned(),
             client_id: new.client_id,
             secret_hash: new.secret_hash,
-            permissions: serde_json::to_string(&names).map_err(StoreError::corrupt)?,
+            permissions: serde_json::to_string(&permissions).map_err(StoreError::corrupt)?,
             version: 1,
             created_at: at,
             updated_at: at,
@@ -102,13 +99,11 @@ pub fn create(
         audit::record(
             conn,
             ctx,
-            Change {
-                action: "service_account.created",
-                target_type: "service_account",
-                target_id: Some(account.id.to_string()),
-                before: None,
-                after: serde_json::to_value(&account).ok(),
-            },
+            Change::created(
+                AuditAction::ServiceAccountCreated,
+                AuditTarget::ServiceAccount(account.id),
+                &account,
+            ),
         )?;
         Ok(account)
     })
@@ -120,8 +115,8 @@ pub fn get(
     id: ServiceAccountId,
 ) -> StoreResult<ServiceAccount> {
     let row = service_accounts::table
-        .filter(service_accounts::site_id.eq(site.to_string()))
-        .filter(service_accounts::id.eq(id.to_string()))
+        .filter(service_accounts::site_id.eq(site))
+        .filter(service_accounts::id.eq(id))
         .select(ServiceAccountRow::as_select())
         .first(conn)
         .optional()?
@@ -152,14 +147,14 @@ pub fn list(
     cursor: Option<&str>,
 ) -> StoreResult<Page<ServiceAccount>> {
     let mut query = service_accounts::table
-        .filter(service_accounts::site_id.eq(site.to_string()))
+        .filter(service_accounts::site_id.eq(site))
         .filter(service_accounts::revoked_at.is_null())
         .select(ServiceAccountRow::as_select())
         .order(service_accounts::id.asc())
         .limit(limit + 1)
         .into_boxed();
     if let Some(cursor) = cursor {
-        let after: String = decode_cursor(cursor)?;
+        let after: ServiceAccountId = decode_cursor(cursor)?;
         query = query.filter(service_accounts::id.gt(after));
     }
     let rows = query
@@ -167,7 +162,7 @@ pub fn list(
         .into_iter()
         .map(|r| into_account(r).map(|(a, _)| a))
         .collect::<StoreResult<Vec<_>>>()?;
-    Ok(page_from_rows(rows, limit, |a| a.id.to_string()))
+    Ok(page_from_rows(rows, limit, |a| a.id))
 }
 
 /// Revokes an account: its secret and tokens stop working at once.
@@ -182,7 +177,7 @@ pub fn revoke(
             return Err(StoreError::NotFound);
         }
         let at = now();
-        diesel::update(service_accounts::table.find(id.to_string()))
+        diesel::update(service_accounts::table.find(id))
             .set((
                 service_accounts::revoked_at.eq(Some(at)),
                 service_accounts::version.eq(service_accounts::version + 1),
@@ -193,9 +188,8 @@ pub fn revoke(
             conn,
             ctx,
             Change {
-                action: "service_account.revoked",
-                target_type: "service_account",
-                target_id: Some(id.to_string()),
+                action: AuditAction::ServiceAccountRevoked,
+                target: AuditTarget::ServiceAccount(id),
                 before: serde_json::to_value(&before).ok(),
                 after: None,
             },

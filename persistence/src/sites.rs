@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use staffroom_domain::{
-    EntityName, LicenceChange, LicencePlan, LicenceReport, PlanKind, SiteId, SiteSettings,
-    UsageSnapshot,
+    AuditAction, AuditTarget, EntityName, LicenceChange, LicencePlan, LicenceReport, PlanKind,
+    SiteId, SiteSettings, UsageSnapshot, UserStatus, UserType,
 };
 
 use crate::audit::{self, Change};
@@ -15,9 +15,9 @@ use crate::{DbConnection, LicenceRefusal, StoreError, StoreResult};
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sites)]
 struct SiteRow {
-    id: String,
+    id: SiteId,
     name: String,
-    plan: String,
+    plan: PlanKind,
     licences: i64,
     settings: String,
     lock_version: i64,
@@ -42,12 +42,11 @@ impl TryFrom<SiteRow> for Site {
     type Error = StoreError;
 
     fn try_from(row: SiteRow) -> StoreResult<Self> {
-        let kind = PlanKind::parse(&row.plan).map_err(StoreError::corrupt)?;
         let licences = u32::try_from(row.licences).map_err(StoreError::corrupt)?;
         Ok(Self {
-            id: row.id.parse().map_err(StoreError::corrupt)?,
+            id: row.id,
             name: row.name,
-            plan: LicencePlan::from_parts(kind, Some(licences)).map_err(StoreError::corrupt)?,
+            plan: LicencePlan::from_parts(row.plan, Some(licences)).map_err(StoreError::corrupt)?,
             settings: serde_json::from_str(&row.settings).map_err(StoreError::corrupt)?,
             version: row.version,
             created_at: row.created_at,
@@ -65,9 +64,9 @@ pub(crate) fn insert(
 ) -> StoreResult<Site> {
     let at = now();
     let row = SiteRow {
-        id: SiteId::new().to_string(),
+        id: SiteId::new(),
         name: name.as_str().to_owned(),
-        plan: plan.kind().as_str().to_owned(),
+        plan: plan.kind(),
         licences: i64::from(plan.licences()),
         settings: serde_json::to_string(settings).map_err(StoreError::corrupt)?,
         lock_version: 0,
@@ -83,7 +82,7 @@ pub(crate) fn insert(
 
 pub fn get(conn: &mut DbConnection, site: SiteId) -> StoreResult<Site> {
     sites::table
-        .find(site.to_string())
+        .find(site)
         .select(SiteRow::as_select())
         .first(conn)
         .optional()?
@@ -126,7 +125,7 @@ pub fn update(
         if name == before.name && settings == before.settings {
             return Ok(before);
         }
-        diesel::update(sites::table.find(ctx.site_id.to_string()))
+        diesel::update(sites::table.find(ctx.site_id))
             .set((
                 sites::name.eq(&name),
                 sites::settings.eq(serde_json::to_string(&settings).map_err(StoreError::corrupt)?),
@@ -138,13 +137,12 @@ pub fn update(
         audit::record(
             conn,
             ctx,
-            Change {
-                action: "site.updated",
-                target_type: "site",
-                target_id: Some(ctx.site_id.to_string()),
-                before: serde_json::to_value(&before).ok(),
-                after: serde_json::to_value(&after).ok(),
-            },
+            Change::edited(
+                AuditAction::SiteUpdated,
+                AuditTarget::Site(ctx.site_id),
+                &before,
+                &after,
+            ),
         )?;
         Ok(after)
     })
@@ -152,9 +150,9 @@ pub fn update(
 
 /// Active users by type: what the licence rules count.
 pub fn usage(conn: &mut DbConnection, site: SiteId) -> StoreResult<UsageSnapshot> {
-    let counts: Vec<(String, i64)> = users::table
-        .filter(users::site_id.eq(site.to_string()))
-        .filter(users::status.eq("active"))
+    let counts: Vec<(UserType, i64)> = users::table
+        .filter(users::site_id.eq(site))
+        .filter(users::status.eq(UserStatus::Active))
         .group_by(users::user_type)
         .select((users::user_type, diesel::dsl::count_star()))
         .load(conn)?;
@@ -164,9 +162,9 @@ pub fn usage(conn: &mut DbConnection, site: SiteId) -> StoreResult<UsageSnapshot
     };
     for (user_type, n) in counts {
         let n = u32::try_from(n).map_err(StoreError::corrupt)?;
-        match user_type.as_str() {
-            "clinical" => usage.clinical_active = n,
-            _ => usage.non_clinical_active = n,
+        match user_type {
+            UserType::Clinical => usage.clinical_active = n,
+            UserType::NonClinical => usage.non_clinical_active = n,
         }
     }
     Ok(usage)
@@ -211,9 +209,9 @@ pub fn change_plan(
             return Ok(before);
         }
         check_licence(conn, ctx.site_id, &LicenceChange::ChangePlan(plan))?;
-        diesel::update(sites::table.find(ctx.site_id.to_string()))
+        diesel::update(sites::table.find(ctx.site_id))
             .set((
-                sites::plan.eq(plan.kind().as_str()),
+                sites::plan.eq(plan.kind()),
                 sites::licences.eq(i64::from(plan.licences())),
                 sites::version.eq(sites::version + 1),
                 sites::updated_at.eq(now()),
@@ -223,13 +221,12 @@ pub fn change_plan(
         audit::record(
             conn,
             ctx,
-            Change {
-                action: "site.plan_changed",
-                target_type: "site",
-                target_id: Some(ctx.site_id.to_string()),
-                before: serde_json::to_value(before.plan).ok(),
-                after: serde_json::to_value(after.plan).ok(),
-            },
+            Change::edited(
+                AuditAction::SitePlanChanged,
+                AuditTarget::Site(ctx.site_id),
+                &before.plan,
+                &after.plan,
+            ),
         )?;
         Ok(after)
     })

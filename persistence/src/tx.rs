@@ -6,7 +6,7 @@
 //! licence checks that need atomicity read their snapshot after this lock.
 
 use diesel::prelude::*;
-use staffroom_domain::SiteId;
+use staffroom_domain::{ActorKind, SiteId, UserId};
 
 use crate::schema::sites;
 use crate::{DbConnection, StoreError, StoreResult};
@@ -15,8 +15,8 @@ use crate::{DbConnection, StoreError, StoreResult};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditContext {
     pub site_id: SiteId,
-    /// `user`, `assistant`, `service`, `scim`, or `system` for the command line.
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
+    /// The principal's id (a user or service account), as its token names it.
     pub actor_id: Option<String>,
     pub on_behalf_of: Option<String>,
     pub request_id: Option<String>,
@@ -27,10 +27,22 @@ impl AuditContext {
     pub fn system(site_id: SiteId) -> Self {
         Self {
             site_id,
-            actor_kind: "system".to_owned(),
+            actor_kind: ActorKind::System,
             actor_id: None,
             on_behalf_of: None,
             request_id: None,
+        }
+    }
+
+    /// A change users make to their own account (logging in, accepting an invitation): the
+    /// actor is the user, named by the id their tokens carry as subject.
+    pub fn own_account(site_id: SiteId, user: UserId, request_id: Option<String>) -> Self {
+        Self {
+            site_id,
+            actor_kind: ActorKind::User,
+            actor_id: Some(user.to_string()),
+            on_behalf_of: None,
+            request_id,
         }
     }
 }
@@ -48,7 +60,7 @@ pub fn write_tx<T>(
 }
 
 fn lock_site(conn: &mut DbConnection, site: SiteId) -> StoreResult<()> {
-    let locked = diesel::update(sites::table.find(site.to_string()))
+    let locked = diesel::update(sites::table.find(site))
         .set(sites::lock_version.eq(sites::lock_version + 1))
         .execute(conn)?;
     if locked == 0 {

@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::HashSet;
 
-use staffroom_domain::{SiteId, UserStatus};
+use staffroom_domain::{ActorKind, AuditAction, AuditEventId, SiteId, UserStatus};
 use staffroom_persistence::audit::{self, AuditEventRow, AuditQuery};
 use staffroom_persistence::clinics;
 use staffroom_persistence::tx::AuditContext;
@@ -36,7 +36,7 @@ fn busy_site(conn: &mut DbConnection) -> (SiteId, Vec<String>) {
         ..user_ctx(site.site_id)
     };
     let bob = AuditContext {
-        actor_kind: "service".to_owned(),
+        actor_kind: ActorKind::Service,
         actor_id: Some("bob".to_owned()),
         ..user_ctx(site.site_id)
     };
@@ -84,7 +84,7 @@ fn lists_newest_first_and_only_the_sites_own_events() {
     let events = list(&mut conn, site, &query());
     // site.created + user.created (admin) + 4 creates + 4 updates + 1 deactivation + 1 clinic.
     assert_eq!(events.len(), 12);
-    assert!(events.iter().all(|e| e.site_id == site.to_string()));
+    assert!(events.iter().all(|e| e.site_id == site));
     for pair in events.windows(2) {
         assert!(pair[0].id > pair[1].id, "newest first by id");
         assert!(
@@ -92,10 +92,13 @@ fn lists_newest_first_and_only_the_sites_own_events() {
             "newest first by time"
         );
     }
-    assert_eq!(events[0].action, "clinic.created");
-    assert_eq!(events[1].action, "user.deactivated");
-    let last_two: HashSet<&str> = events[10..].iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(last_two, HashSet::from(["site.created", "user.created"]));
+    assert_eq!(events[0].action, AuditAction::ClinicCreated);
+    assert_eq!(events[1].action, AuditAction::UserDeactivated);
+    let last_two: HashSet<AuditAction> = events[10..].iter().map(|e| e.action).collect();
+    assert_eq!(
+        last_two,
+        HashSet::from([AuditAction::SiteCreated, AuditAction::UserCreated])
+    );
 
     let others = list(&mut conn, other.site_id, &query());
     assert_eq!(others.len(), 2);
@@ -110,12 +113,8 @@ fn filters_combine() {
     let c = &mut conn;
 
     let check = |c: &mut DbConnection, q: AuditQuery, keep: &dyn Fn(&AuditEventRow) -> bool| {
-        let got: Vec<String> = list(c, site, &q).into_iter().map(|e| e.id).collect();
-        let expected: Vec<String> = all
-            .iter()
-            .filter(|e| keep(e))
-            .map(|e| e.id.clone())
-            .collect();
+        let got: Vec<AuditEventId> = list(c, site, &q).into_iter().map(|e| e.id).collect();
+        let expected: Vec<AuditEventId> = all.iter().filter(|e| keep(e)).map(|e| e.id).collect();
         assert!(!expected.is_empty(), "{q:?} should match something");
         assert_eq!(got, expected, "{q:?}");
     };
@@ -123,10 +122,10 @@ fn filters_combine() {
     check(
         c,
         AuditQuery {
-            action: Some("user.updated".to_owned()),
+            action: Some(AuditAction::UserUpdated),
             ..query()
         },
-        &|e| e.action == "user.updated",
+        &|e| e.action == AuditAction::UserUpdated,
     );
     check(
         c,
@@ -163,11 +162,11 @@ fn filters_combine() {
     check(
         c,
         AuditQuery {
-            action: Some("user.created".to_owned()),
+            action: Some(AuditAction::UserCreated),
             actor_id: Some("alice".to_owned()),
             ..query()
         },
-        &|e| e.action == "user.created" && e.actor_id.as_deref() == Some("alice"),
+        &|e| e.action == AuditAction::UserCreated && e.actor_id.as_deref() == Some("alice"),
     );
     let middle = all[all.len() / 2].occurred_at;
     check(
@@ -206,7 +205,7 @@ fn filters_combine() {
             c,
             site,
             &AuditQuery {
-                action: Some("user.exploded".to_owned()),
+                action: Some(AuditAction::AppointmentBooked),
                 ..query()
             }
         )
@@ -219,22 +218,23 @@ fn pages_follow_the_cursor_without_gaps_or_repeats() {
     let db = Db::new();
     let mut conn = db.conn();
     let (site, _) = busy_site(&mut conn);
-    let all: Vec<String> = list(&mut conn, site, &query())
+    let all: Vec<AuditEventId> = list(&mut conn, site, &query())
         .into_iter()
         .map(|e| e.id)
         .collect();
 
-    for (filter, limit) in [(None, 1), (None, 5), (Some("user.updated"), 3), (None, 12)] {
+    let updated = Some(AuditAction::UserUpdated);
+    for (filter, limit) in [(None, 1), (None, 5), (updated, 3), (None, 12)] {
         let mut q = AuditQuery {
-            action: filter.map(str::to_owned),
+            action: filter,
             limit,
             ..AuditQuery::default()
         };
-        let expected: Vec<String> = list(
+        let expected: Vec<AuditEventId> = list(
             &mut conn,
             site,
             &AuditQuery {
-                action: filter.map(str::to_owned),
+                action: filter,
                 ..query()
             },
         )
@@ -298,8 +298,8 @@ fn events_carry_the_actor_and_the_states() {
     );
     assert_eq!(events.len(), 2);
     let updated = &events[0];
-    assert_eq!(updated.action, "user.updated");
-    assert_eq!(updated.actor_kind, "user");
+    assert_eq!(updated.action, AuditAction::UserUpdated);
+    assert_eq!(updated.actor_kind, ActorKind::User);
     assert_eq!(updated.actor_id.as_deref(), Some("actor-1"));
     assert_eq!(updated.on_behalf_of.as_deref(), Some("clinician-7"));
     assert_eq!(updated.target_type, "user");
@@ -312,6 +312,6 @@ fn events_carry_the_actor_and_the_states() {
     assert_eq!(before["version"], 1);
     assert_eq!(after["version"], 2);
     let created = &events[1];
-    assert_eq!(created.action, "user.created");
+    assert_eq!(created.action, AuditAction::UserCreated);
     assert_eq!(created.before_state, None);
 }

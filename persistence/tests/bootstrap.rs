@@ -4,7 +4,7 @@
 
 mod support;
 
-use staffroom_domain::{LicencePlan, Permission, UserStatus, UserType};
+use staffroom_domain::{ActorKind, AuditAction, LicencePlan, Permission, UserStatus, UserType};
 use staffroom_persistence::audit::{self, AuditQuery};
 use staffroom_persistence::{clinics, sites, users};
 use support::{Db, NewUserExt, create_site, create_site_with_admin, new_user};
@@ -76,17 +76,23 @@ fn audits_the_site_and_the_admin_as_the_system() {
     actions.sort_unstable();
     assert_eq!(actions, vec!["site.created", "user.created"]);
     for event in &events {
-        assert_eq!(event.actor_kind, "system", "{}", event.action);
+        assert_eq!(event.actor_kind, ActorKind::System, "{}", event.action);
         assert_eq!(event.actor_id, None);
-        assert_eq!(event.site_id, created.site_id.to_string());
+        assert_eq!(event.site_id, created.site_id);
     }
-    let site_created = events.iter().find(|e| e.action == "site.created").unwrap();
+    let site_created = events
+        .iter()
+        .find(|e| e.action == AuditAction::SiteCreated)
+        .unwrap();
     assert_eq!(site_created.target_type, "site");
     assert_eq!(
         site_created.target_id.as_deref(),
         Some(created.site_id.to_string().as_str())
     );
-    let user_created = events.iter().find(|e| e.action == "user.created").unwrap();
+    let user_created = events
+        .iter()
+        .find(|e| e.action == AuditAction::UserCreated)
+        .unwrap();
     assert_eq!(user_created.target_type, "user");
     assert_eq!(
         user_created.target_id.as_deref(),

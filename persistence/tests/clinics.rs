@@ -4,7 +4,7 @@
 
 mod support;
 
-use staffroom_domain::{ClinicId, UserStatus};
+use staffroom_domain::{AuditAction, ClinicId, UserStatus};
 use staffroom_persistence::audit::{self, AuditQuery};
 use staffroom_persistence::clinics::{self, ClinicPatch};
 use staffroom_persistence::users::{self, UserQuery};
@@ -93,7 +93,7 @@ fn creates_updates_and_lists_clinics() {
     assert_eq!(second.items[0].id, clinic.id);
     assert_eq!(second.next_cursor, None);
 
-    let mut actions: Vec<String> = audit::list(
+    let mut actions: Vec<AuditAction> = audit::list(
         &mut conn,
         site.site_id,
         &AuditQuery {
@@ -108,7 +108,10 @@ fn creates_updates_and_lists_clinics() {
     .map(|e| e.action)
     .collect();
     actions.reverse();
-    assert_eq!(actions, vec!["clinic.created", "clinic.updated"]);
+    assert_eq!(
+        actions,
+        vec![AuditAction::ClinicCreated, AuditAction::ClinicUpdated]
+    );
 }
 
 /// The clinic filter is a case-insensitive name search, the same on both backends (the
@@ -264,7 +267,7 @@ fn deleting_a_clinic_removes_access_and_bumps_those_users() {
         &mut conn,
         site.site_id,
         &AuditQuery {
-            action: Some("clinic.deleted".to_owned()),
+            action: Some(AuditAction::ClinicDeleted),
             limit: 50,
             ..AuditQuery::default()
         },

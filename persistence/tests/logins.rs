@@ -5,7 +5,7 @@
 mod support;
 
 use diesel::prelude::*;
-use staffroom_domain::{SiteId, UserId, UserStatus, UserType};
+use staffroom_domain::{ActorKind, AuditAction, SiteId, UserId, UserStatus, UserType};
 use staffroom_persistence::DbConnection;
 use staffroom_persistence::audit::{self, AuditEventRow, AuditQuery};
 use staffroom_persistence::schema::users as users_table;
@@ -33,7 +33,12 @@ fn diary_events(conn: &mut DbConnection, site: SiteId, id: UserId) -> Vec<AuditE
     )
     .unwrap()
     .items;
-    events.retain(|e| e.action.starts_with("user.diary_"));
+    events.retain(|e| {
+        matches!(
+            e.action,
+            AuditAction::UserDiaryEnabled | AuditAction::UserDiaryDisabled
+        )
+    });
     events.reverse();
     events
 }
@@ -69,8 +74,8 @@ fn the_diary_follows_a_type_change_at_the_next_login() {
     let events = diary_events(&mut conn, site.site_id, user.id);
     assert_eq!(events.len(), 1, "{events:?}");
     let event = &events[0];
-    assert_eq!(event.action, "user.diary_disabled");
-    assert_eq!(event.actor_kind, "user");
+    assert_eq!(event.action, AuditAction::UserDiaryDisabled);
+    assert_eq!(event.actor_kind, ActorKind::User);
     assert_eq!(
         event.actor_id.as_deref(),
         Some(user.id.to_string().as_str())
@@ -98,11 +103,17 @@ fn the_diary_follows_a_type_change_at_the_next_login() {
     );
     let back = users::record_login(&mut conn, site.site_id, user.id).unwrap();
     assert!(back.diary_enabled);
-    let actions: Vec<String> = diary_events(&mut conn, site.site_id, user.id)
+    let actions: Vec<AuditAction> = diary_events(&mut conn, site.site_id, user.id)
         .into_iter()
         .map(|e| e.action)
         .collect();
-    assert_eq!(actions, vec!["user.diary_disabled", "user.diary_enabled"]);
+    assert_eq!(
+        actions,
+        vec![
+            AuditAction::UserDiaryDisabled,
+            AuditAction::UserDiaryEnabled
+        ]
+    );
 }
 
 #[test]

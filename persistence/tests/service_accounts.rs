@@ -122,7 +122,7 @@ fn creates_finds_lists_and_revokes() {
             .is_some()
     );
 
-    let mut actions: Vec<String> = audit::list(
+    let mut actions: Vec<&str> = audit::list(
         &mut conn,
         site.site_id,
         &AuditQuery {
@@ -134,7 +134,7 @@ fn creates_finds_lists_and_revokes() {
     .unwrap()
     .items
     .into_iter()
-    .map(|e| e.action)
+    .map(|e| e.action.as_str())
     .collect();
     actions.reverse();
     assert_eq!(

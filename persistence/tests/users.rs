@@ -17,7 +17,12 @@ use support::{
     new_user, person, user_ctx,
 };
 
-fn actions_for(conn: &mut DbConnection, site: staffroom_domain::SiteId, id: UserId) -> Vec<String> {
+/// The texts of the audit actions about a user, oldest first.
+fn actions_for(
+    conn: &mut DbConnection,
+    site: staffroom_domain::SiteId,
+    id: UserId,
+) -> Vec<&'static str> {
     let mut events = audit::list(
         conn,
         site,
@@ -30,7 +35,7 @@ fn actions_for(conn: &mut DbConnection, site: staffroom_domain::SiteId, id: User
     .unwrap()
     .items;
     events.reverse();
-    events.into_iter().map(|e| e.action).collect()
+    events.into_iter().map(|e| e.action.as_str()).collect()
 }
 
 fn user_count(conn: &mut DbConnection) -> i64 {

@@ -372,10 +372,21 @@ async fn events_filter_by_action_target_and_actor() {
     assert_eq!(combined.len(), 1);
     assert_eq!(combined[0]["target_id"], third.as_str());
 
+    // The filter takes the actions the log holds; anything else is a mistake, not a filter.
+    let unknown = app
+        .get(&admin, "/v1/audit-events?action=no.such.action")
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(
+        unknown.body["errors"][0]["field"], "action",
+        "{:#}",
+        unknown.body
+    );
     assert!(
-        events(&app, &admin, "action=no.such.action")
+        events(&app, &admin, "action=clinic.deleted")
             .await
-            .is_empty()
+            .is_empty(),
+        "an action that did not happen filters everything out"
     );
     assert!(
         events(&app, &admin, "target_type=clinic").await.is_empty(),

@@ -1211,7 +1211,7 @@ async fn a_permanent_refusal_fails_the_job_and_moves_the_state_back() {
     const API_KEY: &str = "second-worker-key";
     let key = {
         let mut conn = app.pool.get().unwrap();
-        staffroom_persistence::outbox::get(&mut conn, &app.site.site_id.to_string(), &job_id)
+        staffroom_persistence::outbox::get(&mut conn, app.site.site_id, job_id.parse().unwrap())
             .unwrap()
             .idempotency_key
     };
@@ -1415,6 +1415,15 @@ async fn outbox_jobs_are_listed_with_filters_for_site_admins_only() {
     app.get(&admin, "/v1/outbox-jobs?status=bogus")
         .await
         .expect_problem(422, "validation_failed");
+    let unknown_kind = app
+        .get(&admin, "/v1/outbox-jobs?kind=imaging.bogus")
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(
+        unknown_kind.body["errors"][0]["field"], "kind",
+        "{:#}",
+        unknown_kind.body
+    );
     app.get(&admin, &format!("/v1/outbox-jobs/{}", uuid::Uuid::new_v4()))
         .await
         .expect_problem(404, "not_found");

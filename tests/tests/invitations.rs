@@ -248,7 +248,7 @@ async fn a_user_created_without_a_password_is_invited_and_sets_their_own() {
     assert_eq!(rows.len(), 1, "{rows:#?}");
     let row = &rows[0];
     assert_eq!(row.email, email);
-    assert_eq!(row.site_id, app.site.site_id.to_string());
+    assert_eq!(row.site_id, app.site.site_id);
     assert!(row.accepted_at.is_none() && row.superseded_at.is_none());
     let lifetime = (row.expires_at - row.created_at).num_seconds();
     assert!(
@@ -289,7 +289,7 @@ async fn a_user_created_without_a_password_is_invited_and_sets_their_own() {
     assert_eq!(invited[0]["actor_kind"], "user");
     assert_eq!(invited[0]["actor_id"], app.site.admin_id.to_string());
     assert_eq!(invited[0]["after"]["email"], email);
-    assert_eq!(invited[0]["after"]["invitation_id"], row.id.as_str());
+    assert_eq!(invited[0]["after"]["invitation_id"], row.id.to_string());
 
     let accepted_events = events(&app, &admin, "action=user.invitation_accepted").await;
     assert_eq!(accepted_events.len(), 1, "{accepted_events:#?}");
@@ -298,7 +298,7 @@ async fn a_user_created_without_a_password_is_invited_and_sets_their_own() {
     assert_eq!(event["target_id"], id.as_str());
     assert_eq!(event["actor_kind"], "user");
     assert_eq!(event["actor_id"], id.as_str());
-    assert_eq!(event["after"]["invitation_id"], row.id.as_str());
+    assert_eq!(event["after"]["invitation_id"], row.id.to_string());
 
     // Accepting sends nothing more.
     settle().await;

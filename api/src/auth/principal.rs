@@ -114,7 +114,7 @@ impl Principal {
     pub fn audit(&self) -> AuditContext {
         AuditContext {
             site_id: self.site_id,
-            actor_kind: self.kind.as_str().to_owned(),
+            actor_kind: self.kind.into(),
             actor_id: Some(self.subject.clone()),
             on_behalf_of: None,
             request_id: Some(self.request_id.clone()),

@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use staffroom_connectors::ProviderError;
 use staffroom_domain::{
-    ExerciseAction, ExerciseNames, ExerciseState, FieldError, Permission, PersonName, ProblemCode,
+    ExerciseAction, ExerciseNames, ExerciseState, FieldError, JobId, Permission, PersonName,
+    ProblemCode,
     UserId, UserStatus, settle,
 };
 use staffroom_persistence::exercise::{self, ExerciseUserView, IntegrationRow};
@@ -90,7 +91,7 @@ pub struct ExerciseUserStateView {
     /// job shows the last error).
     pub last_error: Option<String>,
     /// The outbox job of the last action (`GET /v1/outbox-jobs/{id}`).
-    pub job_id: Option<String>,
+    pub job_id: Option<JobId>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -389,7 +390,7 @@ async fn act(
     let view = db::run(state, move |c| exercise::get_user(c, site, user)).await?;
     // The state read now says how the job stands, whoever finished it: this request within
     // its budget, or the call it left running in the background.
-    let ours = view.job_id.as_deref() == Some(job.id.as_str());
+    let ours = view.job_id == Some(job.id);
     let refused = match ran {
         RunNow::Finished(Outcome::Failed { error }) => Some(error),
         _ if ours && view.state == settle(action, false) => view.last_error.clone(),
@@ -406,7 +407,7 @@ async fn act(
         };
         return Err(problem
             .with("state", view.state.as_str())
-            .with("job_id", job.id));
+            .with("job_id", job.id.to_string()));
     }
     if view.state == ExerciseState::Pending {
         Ok(HttpResponse::Accepted().json(ExerciseUserStateView::from(view)))

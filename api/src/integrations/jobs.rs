@@ -4,7 +4,7 @@
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use staffroom_domain::{JobStatus, Permission};
+use staffroom_domain::{JobId, JobKind, JobStatus, Permission, UserId};
 use staffroom_persistence::outbox::{self, JobQuery, JobRow};
 use utoipa::{IntoParams, ToSchema};
 
@@ -18,12 +18,11 @@ use crate::views::{page_limit, page_of, utc};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OutboxJobView {
-    pub id: uuid::Uuid,
-    /// `exercise.create_user`, `exercise.delete_user` or `email.send`.
-    pub kind: String,
+    pub id: JobId,
+    pub kind: JobKind,
     pub status: JobStatus,
     /// The user the job is about, if any.
-    pub subject_id: Option<String>,
+    pub subject_id: Option<UserId>,
     /// Attempts made so far.
     pub attempts: i64,
     /// When the next attempt is due (pending jobs).
@@ -39,14 +38,12 @@ pub struct OutboxJobView {
     pub request_id: Option<String>,
 }
 
-impl TryFrom<JobRow> for OutboxJobView {
-    type Error = ApiError;
-
-    fn try_from(j: JobRow) -> Result<Self, ApiError> {
-        let status: JobStatus = j.status.parse().map_err(|_| ApiError::internal())?;
+impl From<JobRow> for OutboxJobView {
+    fn from(j: JobRow) -> Self {
+        let status = j.status;
         let now = staffroom_persistence::tx::now();
-        Ok(Self {
-            id: j.id.parse().map_err(|_| ApiError::internal())?,
+        Self {
+            id: j.id,
             kind: j.kind,
             status,
             subject_id: j.subject_id,
@@ -58,7 +55,7 @@ impl TryFrom<JobRow> for OutboxJobView {
             updated_at: utc(j.updated_at),
             finished_at: j.finished_at.map(utc),
             request_id: j.request_id,
-        })
+        }
     }
 }
 
@@ -71,7 +68,7 @@ pub struct ListJobsQuery {
     /// Only jobs in this state.
     pub status: Option<JobStatus>,
     /// Only jobs of this kind, e.g. `exercise.create_user`.
-    pub kind: Option<String>,
+    pub kind: Option<JobKind>,
     /// Jobs about this user.
     pub subject_id: Option<uuid::Uuid>,
     #[param(minimum = 1, maximum = 200)]
@@ -107,20 +104,13 @@ pub async fn list_outbox_jobs(
     let query = JobQuery {
         status: q.status,
         kind: q.kind,
-        subject_id: q.subject_id.map(|s| s.to_string()),
+        subject_id: q.subject_id.map(UserId::from_uuid),
         limit: page_limit(q.limit)?,
         cursor: q.cursor,
     };
-    let site = principal.site_id.to_string();
-    let page = db::run(&state, move |c| outbox::list(c, &site, &query)).await?;
-    Ok(web::Json(OutboxJobPage {
-        items: page
-            .items
-            .into_iter()
-            .map(OutboxJobView::try_from)
-            .collect::<Result<_, _>>()?,
-        next_cursor: page.next_cursor,
-    }))
+    let site = principal.site_id;
+    let page = db::run(&state, move |c| outbox::list(c, site, &query)).await?;
+    Ok(web::Json(OutboxJobPage::from_page(page)))
 }
 
 /// One provider job.
@@ -140,7 +130,7 @@ pub async fn get_outbox_job(
     id: web::Path<uuid::Uuid>,
 ) -> Result<web::Json<OutboxJobView>, ApiError> {
     principal.require(Permission::SiteAdmin)?;
-    let (site, id) = (principal.site_id.to_string(), id.into_inner().to_string());
-    let job = db::run(&state, move |c| outbox::get(c, &site, &id)).await?;
-    Ok(web::Json(OutboxJobView::try_from(job)?))
+    let (site, id) = (principal.site_id, JobId::from_uuid(id.into_inner()));
+    let job = db::run(&state, move |c| outbox::get(c, site, id)).await?;
+    Ok(web::Json(OutboxJobView::from(job)))
 }

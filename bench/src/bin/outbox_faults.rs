@@ -21,8 +21,8 @@ use staffroom_api::state::AppState;
 use staffroom_bench::{BoxError, login, median, percentile};
 use staffroom_connectors::sim::{self, Faults, SimOptions};
 use staffroom_domain::{
-    Email, EntityName, LicencePlan, PersonName, Profession, RetryPolicy, SiteId, SiteSettings,
-    UserId, UserType,
+    Email, EntityName, JobKind, JobStatus, LicencePlan, PersonName, Profession, RetryPolicy,
+    SiteId, SiteSettings, UserId, UserType,
 };
 use staffroom_persistence::bootstrap::{self, NewSite};
 use staffroom_persistence::testing::TestDatabase;
@@ -302,15 +302,15 @@ fn job_totals(pool: &Pool, site: SiteId) -> Result<(i64, usize), BoxError> {
     let mut conn = pool.get()?;
     let (mut attempts, mut failed) = (0, 0);
     let mut query = outbox::JobQuery {
-        kind: Some(staffroom_persistence::exercise::CREATE_USER.to_owned()),
+        kind: Some(JobKind::ExerciseCreateUser),
         limit: 200,
         ..outbox::JobQuery::default()
     };
     loop {
-        let page = outbox::list(&mut conn, &site.to_string(), &query)?;
+        let page = outbox::list(&mut conn, site, &query)?;
         for job in &page.items {
             attempts += job.attempts;
-            failed += usize::from(job.status == "failed");
+            failed += usize::from(job.status == JobStatus::Failed);
         }
         match page.next_cursor {
             Some(next) => query.cursor = Some(next),

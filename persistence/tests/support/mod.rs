@@ -5,8 +5,8 @@
 #![allow(dead_code)]
 
 use staffroom_domain::{
-    ClinicId, Email, EntityName, LicencePlan, Permission, PersonName, Profession, SiteId,
-    SiteSettings, UserType,
+    ActorKind, ClinicId, Email, EntityName, LicencePlan, Permission, PersonName, Profession,
+    SiteId, SiteSettings, UserType,
 };
 use staffroom_persistence::bootstrap::{self, CreatedSite, NewSite};
 use staffroom_persistence::testing::TestDatabase;
@@ -148,7 +148,7 @@ pub fn create_site_with_admin(
 pub fn user_ctx(site: SiteId) -> AuditContext {
     AuditContext {
         site_id: site,
-        actor_kind: "user".to_owned(),
+        actor_kind: ActorKind::User,
         actor_id: Some("actor-1".to_owned()),
         on_behalf_of: None,
         request_id: None,

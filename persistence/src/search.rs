@@ -1,0 +1,61 @@
+//! Stored text that lists search and sort by, computed in Rust so both backends compare
+//! and order it alike: lower-cased search text, sort keys, and `LIKE` patterns over them.
+
+/// A `LIKE` pattern matching `q` anywhere, lower-cased, with wildcards escaped by `\`.
+pub(crate) fn like_pattern(q: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The key names sort by.
+pub(crate) fn sort_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// What a user list's `q` searches: title, names and email, lower-cased.
+pub(crate) fn user_search_text(
+    title: Option<&str>,
+    first: &str,
+    last: &str,
+    email: &str,
+) -> String {
+    [title.unwrap_or(""), first, last, email]
+        .join(" ")
+        .trim()
+        .to_lowercase()
+}
+
+/// What a clinic list's `q` searches: the name, lower-cased.
+pub(crate) fn clinic_search_text(name: &str) -> String {
+    name.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("Smith"), "%smith%");
+        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+
+    #[test]
+    fn user_search_text_skips_a_missing_title() {
+        assert_eq!(
+            user_search_text(None, "Jane", "Doe", "Jane@X.org"),
+            "jane doe jane@x.org"
+        );
+        assert_eq!(
+            user_search_text(Some("Dr."), "Jane", "Doe", "j@x.org"),
+            "dr. jane doe j@x.org"
+        );
+    }
+}

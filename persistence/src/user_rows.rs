@@ -1,0 +1,405 @@
+//! The stored user: the `users` row, its hydration with permissions and clinic access into
+//! a [`User`], and the reads and row writes that several use-cases share (a new user's rows,
+//! the filters of a user list, who else holds a permission). Nothing here opens a
+//! transaction or writes audit: that is the use-cases' part.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use staffroom_domain::{
+    AuditAction, AuditTarget, ClinicId, Email, FieldError, LicenceChange, Permission, PersonName,
+    Profession, SiteId, UserId, UserStatus, UserType,
+};
+
+use crate::audit::Change;
+use crate::backend;
+use crate::error::Conflict;
+use crate::schema::{user_clinics, user_permissions, users};
+use crate::search::{like_pattern, sort_key, user_search_text};
+use crate::tx::now;
+use crate::{DbConnection, StoreError, StoreResult, clinics, sites};
+
+/// The backend type of `DbConnection` (either database).
+type Backend = <DbConnection as diesel::Connection>::Backend;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub(crate) struct UserRow {
+    pub(crate) id: UserId,
+    site_id: SiteId,
+    title: Option<String>,
+    first_name: String,
+    last_name: String,
+    email: String,
+    pub(crate) email_normalized: String,
+    search_text: String,
+    pub(crate) sort_first_name: String,
+    pub(crate) sort_last_name: String,
+    user_type: UserType,
+    profession: Profession,
+    status: UserStatus,
+    default_clinic_id: ClinicId,
+    diary_enabled: bool,
+    password_hash: Option<String>,
+    last_login_at: Option<NaiveDateTime>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// A user with their permissions and clinic access.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub site_id: SiteId,
+    pub title: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub user_type: UserType,
+    pub profession: Profession,
+    pub status: UserStatus,
+    pub permissions: Vec<Permission>,
+    pub clinic_ids: Vec<ClinicId>,
+    pub default_clinic_id: ClinicId,
+    pub diary_enabled: bool,
+    /// False until the user has set a password (by invitation or `initial_password`).
+    pub has_password: bool,
+    pub last_login_at: Option<NaiveDateTime>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl User {
+    pub fn has(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == UserStatus::Active
+    }
+}
+
+impl UserRow {
+    fn into_user(self, permissions: Vec<Permission>, clinic_ids: Vec<ClinicId>) -> User {
+        User {
+            id: self.id,
+            site_id: self.site_id,
+            title: self.title,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            email: self.email,
+            user_type: self.user_type,
+            profession: self.profession,
+            status: self.status,
+            permissions,
+            clinic_ids,
+            default_clinic_id: self.default_clinic_id,
+            diary_enabled: self.diary_enabled,
+            has_password: self.password_hash.is_some(),
+            last_login_at: self.last_login_at,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// Loads permissions and clinic access for a batch of rows (two queries, not two per user).
+pub(crate) fn hydrate(conn: &mut DbConnection, rows: Vec<UserRow>) -> StoreResult<Vec<User>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<UserId> = rows.iter().map(|r| r.id).collect();
+    let mut permissions: HashMap<UserId, Vec<Permission>> = HashMap::new();
+    for (user_id, permission) in user_permissions::table
+        .filter(user_permissions::user_id.eq_any(&ids))
+        .select((user_permissions::user_id, user_permissions::permission))
+        .load::<(UserId, Permission)>(conn)?
+    {
+        permissions.entry(user_id).or_default().push(permission);
+    }
+    let mut clinic_ids: HashMap<UserId, Vec<ClinicId>> = HashMap::new();
+    for (user_id, clinic_id) in user_clinics::table
+        .filter(user_clinics::user_id.eq_any(&ids))
+        .select((user_clinics::user_id, user_clinics::clinic_id))
+        .order(user_clinics::clinic_id.asc())
+        .load::<(UserId, ClinicId)>(conn)?
+    {
+        clinic_ids.entry(user_id).or_default().push(clinic_id);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mut perms = permissions.remove(&row.id).unwrap_or_default();
+            perms.sort();
+            let clinics = clinic_ids.remove(&row.id).unwrap_or_default();
+            row.into_user(perms, clinics)
+        })
+        .collect())
+}
+
+/// One user of the site; `NotFound` for another site's user.
+pub fn get(conn: &mut DbConnection, site: SiteId, id: UserId) -> StoreResult<User> {
+    let row = users::table
+        .filter(users::site_id.eq(site))
+        .filter(users::id.eq(id))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    hydrate(conn, vec![row])?.pop().ok_or(StoreError::NotFound)
+}
+
+/// Order of a user list; every order ends with the id so pages never skip or repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserSort {
+    #[default]
+    LastName,
+    FirstName,
+    Email,
+    /// Creation order (ids are time-ordered UUIDv7).
+    CreatedAt,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserQuery {
+    pub user_type: Option<UserType>,
+    pub status: Option<UserStatus>,
+    pub profession: Option<Profession>,
+    pub clinic_id: Option<ClinicId>,
+    /// Case-insensitive substring of name or email.
+    pub q: Option<String>,
+    pub sort: UserSort,
+    pub descending: bool,
+    pub limit: i64,
+    pub cursor: Option<String>,
+}
+
+impl Default for UserQuery {
+    fn default() -> Self {
+        Self {
+            user_type: None,
+            status: None,
+            profession: None,
+            clinic_id: None,
+            q: None,
+            sort: UserSort::default(),
+            descending: false,
+            limit: crate::page::DEFAULT_LIMIT,
+            cursor: None,
+        }
+    }
+}
+
+/// The site's users matching the filters of `q` (not its order or page).
+pub(crate) fn filtered(site: SiteId, q: &UserQuery) -> users::BoxedQuery<'static, Backend> {
+    let mut query = users::table.filter(users::site_id.eq(site)).into_boxed();
+    if let Some(v) = q.user_type {
+        query = query.filter(users::user_type.eq(v));
+    }
+    if let Some(v) = q.status {
+        query = query.filter(users::status.eq(v));
+    }
+    if let Some(v) = q.profession {
+        query = query.filter(users::profession.eq(v));
+    }
+    if let Some(clinic) = q.clinic_id {
+        let members = user_clinics::table
+            .filter(user_clinics::clinic_id.eq(clinic))
+            .select(user_clinics::user_id);
+        query = query.filter(users::id.eq_any(members));
+    }
+    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        query = query.filter(users::search_text.like(like_pattern(text)).escape('\\'));
+    }
+    query
+}
+
+/// Whether another user of the site (than `except`) has this email.
+pub(crate) fn email_taken(
+    conn: &mut DbConnection,
+    site: SiteId,
+    email: &Email,
+    except: Option<UserId>,
+) -> StoreResult<bool> {
+    let mut query = users::table
+        .filter(users::site_id.eq(site))
+        .filter(users::email_normalized.eq(email.normalized()))
+        .select(users::id)
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(users::id.ne(id));
+    }
+    Ok(query.first::<UserId>(conn).optional()?.is_some())
+}
+
+/// Active users other than `except` holding `permission` (and, if given, `clinic`).
+pub(crate) fn other_active_holders(
+    conn: &mut DbConnection,
+    site: SiteId,
+    permission: Permission,
+    clinic: Option<ClinicId>,
+    except: UserId,
+) -> StoreResult<i64> {
+    let holders = user_permissions::table
+        .filter(user_permissions::site_id.eq(site))
+        .filter(user_permissions::permission.eq(permission))
+        .select(user_permissions::user_id);
+    let mut query = users::table
+        .filter(users::site_id.eq(site))
+        .filter(users::status.eq(UserStatus::Active))
+        .filter(users::id.ne(except))
+        .filter(users::id.eq_any(holders))
+        .into_boxed();
+    if let Some(clinic) = clinic {
+        let members = user_clinics::table
+            .filter(user_clinics::clinic_id.eq(clinic))
+            .select(user_clinics::user_id);
+        query = query.filter(users::id.eq_any(members));
+    }
+    Ok(query.count().get_result(conn)?)
+}
+
+/// A user to create; the password (if any) is already hashed.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub title: Option<PersonName>,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub email: Email,
+    pub user_type: UserType,
+    pub profession: Profession,
+    pub permissions: Vec<Permission>,
+    pub clinic_ids: Vec<ClinicId>,
+    pub default_clinic_id: Option<ClinicId>,
+    pub password_hash: Option<String>,
+}
+
+/// Works out the clinic access of a new user: the given clinics (all of the site's), and a
+/// default that is one of them; with none given, the site's first clinic.
+fn resolve_clinics(
+    site_clinics: &[ClinicId],
+    requested: &[ClinicId],
+    default: Option<ClinicId>,
+) -> StoreResult<(Vec<ClinicId>, ClinicId)> {
+    let mut errors = Vec::new();
+    if requested.iter().any(|c| !site_clinics.contains(c)) {
+        errors.push(FieldError::new(
+            "clinic_ids",
+            "unknown_clinic",
+            "Every clinic must be a clinic of this site.",
+        ));
+    }
+    if let Some(d) = default {
+        if !site_clinics.contains(&d) {
+            errors.push(FieldError::new(
+                "default_clinic_id",
+                "unknown_clinic",
+                "The default clinic must be a clinic of this site.",
+            ));
+        } else if !requested.is_empty() && !requested.contains(&d) {
+            errors.push(FieldError::new(
+                "default_clinic_id",
+                "not_in_clinic_ids",
+                "The default clinic must be one of clinic_ids.",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(StoreError::Invalid(errors));
+    }
+    let mut clinics: Vec<ClinicId> = requested.to_vec();
+    let default = match (default, clinics.first()) {
+        (Some(d), _) => d,
+        (None, Some(first)) => *first,
+        (None, None) => *site_clinics
+            .first()
+            .ok_or_else(|| StoreError::corrupt("site without clinics"))?,
+    };
+    if !clinics.contains(&default) {
+        clinics.push(default);
+    }
+    clinics.sort();
+    clinics.dedup();
+    Ok((clinics, default))
+}
+
+/// Writes a new user of `site` inside a transaction that holds the site lock, after the
+/// checks every creation makes: the email is free, the clinics are the site's, the
+/// profession may hold the permissions, and the plan has a licence. The caller records
+/// [`created`].
+pub(crate) fn insert(conn: &mut DbConnection, site: SiteId, new: NewUser) -> StoreResult<User> {
+    if email_taken(conn, site, &new.email, None)? {
+        return Err(StoreError::Conflict(Conflict::EmailTaken));
+    }
+    let site_clinics = clinics::ids(conn, site)?;
+    let (clinic_ids, default_clinic) =
+        resolve_clinics(&site_clinics, &new.clinic_ids, new.default_clinic_id)?;
+    let refused: Vec<FieldError> = new
+        .permissions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            new.profession.may_hold(*p).err().map(|refusal| {
+                FieldError::new(
+                    format!("permissions[{i}]"),
+                    refusal.code(),
+                    refusal.to_string(),
+                )
+            })
+        })
+        .collect();
+    if !refused.is_empty() {
+        return Err(StoreError::Invalid(refused));
+    }
+    sites::check_licence(conn, site, &LicenceChange::AddUser(new.user_type))?;
+
+    let at = now();
+    let title = new.title.as_ref().map(|t| t.as_str().to_owned());
+    let row = UserRow {
+        id: UserId::new(),
+        site_id: site,
+        search_text: user_search_text(
+            title.as_deref(),
+            new.first_name.as_str(),
+            new.last_name.as_str(),
+            new.email.as_str(),
+        ),
+        title,
+        sort_first_name: sort_key(new.first_name.as_str()),
+        sort_last_name: sort_key(new.last_name.as_str()),
+        first_name: new.first_name.as_str().to_owned(),
+        last_name: new.last_name.as_str().to_owned(),
+        email: new.email.as_str().to_owned(),
+        email_normalized: new.email.normalized(),
+        user_type: new.user_type,
+        profession: new.profession,
+        status: UserStatus::Active,
+        default_clinic_id: default_clinic,
+        diary_enabled: new.user_type == UserType::Clinical,
+        password_hash: new.password_hash,
+        last_login_at: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    diesel::insert_into(users::table)
+        .values(&row)
+        .execute(conn)?;
+    let mut permissions = new.permissions;
+    permissions.sort();
+    permissions.dedup();
+    let grants: Vec<(UserId, Permission)> = permissions.iter().map(|p| (row.id, *p)).collect();
+    backend::insert_permissions(conn, site, &grants)?;
+    let access: Vec<(UserId, ClinicId)> = clinic_ids.iter().map(|c| (row.id, *c)).collect();
+    backend::insert_clinics(conn, site, &access)?;
+    Ok(row.into_user(permissions, clinic_ids))
+}
+
+/// The audit event of a user written by [`insert`].
+pub(crate) fn created(user: &User) -> Change {
+    Change::created(AuditAction::UserCreated, AuditTarget::User(user.id), user)
+}
