@@ -27,6 +27,7 @@ pub mod outbox;
 pub mod permissions;
 pub mod providers;
 pub mod rate_limit;
+pub mod routes;
 pub mod service_accounts;
 pub mod site;
 pub mod state;
