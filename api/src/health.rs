@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers) and `/readyz` (the database answers).
+//! What operators poll: `/healthz` (the process answers), `/readyz` (the database answers)
+//! and `/metrics` (Prometheus text).
 
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
@@ -14,7 +15,7 @@ pub struct Health {
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(healthz).service(readyz);
+    cfg.service(healthz).service(readyz).service(get_metrics);
 }
 
 /// The process is up.
@@ -41,4 +42,16 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             status: "unavailable".to_owned(),
         }),
     }
+}
+
+/// Prometheus metrics of this process.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String))
+)]
+#[get("/metrics")]
+pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(&state.pool) + &state.outbox.render_metrics())
 }

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outbox;
 pub mod permissions;
+pub mod pool;
 pub mod providers;
 pub mod rate_limit;
 pub mod routes;

@@ -6,7 +6,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 /// Registers every route of the API.
 pub fn routes(cfg: &mut ServiceConfig) {
     crate::health::configure(cfg);
-    crate::metrics::configure(cfg);
     crate::auth::handlers::configure(cfg);
     crate::site::configure(cfg);
     crate::licences::configure(cfg);
