@@ -13,7 +13,7 @@ use staffroom_domain::FieldError;
 static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> =
     LazyLock::new(staffroom_api::openapi::document);
 
-static CONTRACT: LazyLock<BodyContract> = LazyLock::new(|| BodyContract::new(&DOCUMENT).unwrap());
+static CONTRACT: LazyLock<BodyContract> = LazyLock::new(|| BodyContract::new(&DOCUMENT));
 
 fn contract() -> &'static BodyContract {
     &CONTRACT
