@@ -1,4 +1,6 @@
 //! Building the actix application: state, error handlers, middleware, routes and docs.
+//! The OpenAPI document is generated once at start-up and handed, with what it tells the
+//! body check and the fallback, to every worker.
 
 use std::net::{SocketAddr, TcpListener};
 
@@ -9,30 +11,13 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use tracing::Instrument;
 use utoipa_actix_web::AppExt;
-use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::contract::BodyContract;
 use crate::error::ApiError;
 use crate::extract::RequestId;
+use crate::fallback::DocumentedPaths;
 use crate::state::AppState;
-
-/// Registers every route; the OpenAPI document is generated from the same calls.
-pub fn routes(cfg: &mut ServiceConfig) {
-    crate::health::configure(cfg);
-    crate::metrics::configure(cfg);
-    crate::auth::handlers::configure(cfg);
-    crate::site::configure(cfg);
-    crate::licences::configure(cfg);
-    crate::clinics::configure(cfg);
-    crate::permissions::configure(cfg);
-    crate::bulk::configure(cfg);
-    crate::users::configure(cfg);
-    crate::appointments::configure(cfg);
-    crate::service_accounts::configure(cfg);
-    crate::audit::configure(cfg);
-    crate::integrations::configure(cfg);
-    crate::invitations::configure(cfg);
-}
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -133,9 +118,31 @@ fn rate_key(req: &ServiceRequest, state: &AppState) -> String {
     }
 }
 
+/// What the routes publish, built once at start-up from the OpenAPI document and shared by
+/// every worker: the document itself, the schemas request bodies are checked against and
+/// the documented paths the fallback answers `405` for.
+#[derive(Clone)]
+pub struct Published {
+    document: utoipa::openapi::OpenApi,
+    contract: web::Data<BodyContract>,
+    paths: web::Data<DocumentedPaths>,
+}
+
+impl Published {
+    /// Derives from `document` what the request path needs.
+    pub fn new(document: utoipa::openapi::OpenApi) -> Self {
+        Self {
+            contract: web::Data::new(BodyContract::new(&document)),
+            paths: web::Data::new(DocumentedPaths::new(&document)),
+            document,
+        }
+    }
+}
+
 /// The application with its routes, docs and shared state.
 pub fn build(
     state: AppState,
+    published: Published,
 ) -> App<
     impl actix_web::dev::ServiceFactory<
         ServiceRequest,
@@ -145,16 +152,15 @@ pub fn build(
         InitError = (),
     >,
 > {
-    App::new()
-        .app_data(web::Data::new(state))
-        .app_data(web::PathConfig::default().error_handler(crate::fallback::path_rejected))
+    let (app, _) = App::new()
         .into_utoipa_app()
-        .openapi(crate::openapi::base())
-        .configure(routes)
-        .openapi_service(|api| {
-            SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", crate::openapi::finish(api))
-        })
-        .into_app()
+        .configure(crate::routes::routes)
+        .split_for_parts();
+    app.app_data(web::Data::new(state))
+        .app_data(published.contract)
+        .app_data(published.paths)
+        .app_data(web::PathConfig::default().error_handler(crate::fallback::path_rejected))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", published.document))
         .service(web::redirect("/docs", "/docs/").permanent())
         .route(
             "/accept-invitation",
@@ -188,7 +194,9 @@ pub fn start_on(
     workers: Option<usize>,
 ) -> std::io::Result<RunningServer> {
     let addr = listener.local_addr()?;
-    let mut server = HttpServer::new(move || build(state.clone())).shutdown_timeout(10);
+    let published = Published::new(crate::openapi::document());
+    let mut server =
+        HttpServer::new(move || build(state.clone(), published.clone())).shutdown_timeout(10);
     if let Some(n) = workers {
         server = server.workers(n.max(1));
     }

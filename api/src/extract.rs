@@ -14,12 +14,10 @@ use serde::de::DeserializeOwned;
 use staffroom_domain::{FieldError, ProblemCode};
 use utoipa::ToSchema;
 
+use crate::contract::{BodyContract, nul_error};
 use crate::error::ApiError;
 use crate::etag;
-use crate::state::AppState;
-
-/// Default body limit when no state is configured (1 MiB).
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+use crate::state::{AppState, DEFAULT_MAX_BODY_BYTES};
 
 /// A JSON body deserialized into `T`, with errors as problem documents.
 #[derive(Debug)]
@@ -87,13 +85,14 @@ pub(crate) fn body_limit(req: &HttpRequest) -> usize {
 /// Checks a parsed JSON body against the contract's schema of `T` (reporting every
 /// violation), then deserializes it, naming the failing field if serde still objects.
 pub(crate) fn from_json_value<T: DeserializeOwned + ToSchema>(
+    req: &HttpRequest,
     value: serde_json::Value,
 ) -> Result<T, ApiError> {
-    let mut errors = Vec::new();
-    crate::contract::nul_characters(&value, "", &mut errors);
-    if errors.is_empty() {
-        errors = crate::contract::violations(&T::name(), &value);
-    }
+    let Some(contract) = req.app_data::<web::Data<BodyContract>>() else {
+        tracing::error!("the application has no BodyContract to check request bodies with");
+        return Err(ApiError::internal());
+    };
+    let errors = contract.violations(&T::name(), &value);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -124,7 +123,7 @@ impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for ValidJson<T> {
             let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
                 ApiError::malformed_body(format!("The body is not valid JSON: {e}"))
             })?;
-            from_json_value(value).map(ValidJson)
+            from_json_value(&req, value).map(ValidJson)
         })
     }
 }
@@ -186,7 +185,7 @@ impl<T: DeserializeOwned> FromRequest for ValidQuery<T> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let nul: Vec<FieldError> = form_urlencoded::parse(req.query_string().as_bytes())
             .filter(|(_, v)| v.contains('\0'))
-            .map(|(k, _)| crate::contract::nul_error(&k))
+            .map(|(k, _)| nul_error(&k))
             .collect();
         if !nul.is_empty() {
             return ready(Err(ApiError::validation(nul)));

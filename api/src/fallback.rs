@@ -1,13 +1,12 @@
 //! What answers a request no route took: `405 method_not_allowed` with `Allow` when the path
 //! is one of the documented ones (RFC 9110 §15.5.6), `404 not_found` otherwise. The paths
 //! and their methods are read from the OpenAPI document, which the routes generate, so the
-//! two cannot disagree.
-
-use std::sync::LazyLock;
+//! two cannot disagree; the server hands them over at start-up as [`DocumentedPaths`].
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use staffroom_domain::ProblemCode;
+use utoipa::openapi::OpenApi;
 
 use crate::error::ApiError;
 
@@ -17,63 +16,78 @@ struct Documented {
     methods: Vec<&'static str>,
 }
 
-static DOCUMENTED: LazyLock<Vec<Documented>> = LazyLock::new(|| {
-    crate::openapi::document()
-        .paths
-        .paths
-        .iter()
-        .map(|(path, item)| Documented {
-            segments: segments(path).map(str::to_owned).collect(),
-            methods: [
-                ("GET", item.get.is_some()),
-                ("HEAD", item.head.is_some()),
-                ("POST", item.post.is_some()),
-                ("PUT", item.put.is_some()),
-                ("PATCH", item.patch.is_some()),
-                ("DELETE", item.delete.is_some()),
-                ("OPTIONS", item.options.is_some()),
-                ("TRACE", item.trace.is_some()),
-            ]
-            .into_iter()
-            .filter_map(|(method, present)| present.then_some(method))
-            .collect(),
-        })
-        .collect()
-});
+/// The path templates of the OpenAPI document with their methods; built once at start-up
+/// and shared as application data.
+pub struct DocumentedPaths(Vec<Documented>);
+
+impl DocumentedPaths {
+    /// The paths `document` describes.
+    pub fn new(document: &OpenApi) -> Self {
+        Self(
+            document
+                .paths
+                .paths
+                .iter()
+                .map(|(path, item)| Documented {
+                    segments: segments(path).map(str::to_owned).collect(),
+                    methods: [
+                        ("GET", item.get.is_some()),
+                        ("HEAD", item.head.is_some()),
+                        ("POST", item.post.is_some()),
+                        ("PUT", item.put.is_some()),
+                        ("PATCH", item.patch.is_some()),
+                        ("DELETE", item.delete.is_some()),
+                        ("OPTIONS", item.options.is_some()),
+                        ("TRACE", item.trace.is_some()),
+                    ]
+                    .into_iter()
+                    .filter_map(|(method, present)| present.then_some(method))
+                    .collect(),
+                })
+                .collect(),
+        )
+    }
+
+    /// The methods of the documented path `path` matches, preferring the template with the
+    /// most literal segments (`/v1/users/bulk-update` over `/v1/users/{id}`).
+    pub fn allowed(&self, path: &str) -> Option<&[&'static str]> {
+        let asked: Vec<&str> = segments(path).collect();
+        self.0
+            .iter()
+            .filter_map(|d| {
+                if d.segments.len() != asked.len() {
+                    return None;
+                }
+                let mut literal = 0;
+                for (template, segment) in d.segments.iter().zip(&asked) {
+                    if template.starts_with('{') && template.ends_with('}') {
+                        continue;
+                    }
+                    if template != segment {
+                        return None;
+                    }
+                    literal += 1;
+                }
+                Some((literal, d.methods.as_slice()))
+            })
+            .max_by_key(|(literal, _)| *literal)
+            .map(|(_, methods)| methods)
+    }
+}
 
 fn segments(path: &str) -> impl Iterator<Item = &str> {
     path.trim_matches('/').split('/')
 }
 
-/// The methods of the documented path `path` matches, preferring the template with the
-/// most literal segments (`/v1/users/bulk-update` over `/v1/users/{id}`).
-fn allowed(path: &str) -> Option<&'static [&'static str]> {
-    let asked: Vec<&str> = segments(path).collect();
-    DOCUMENTED
-        .iter()
-        .filter_map(|d| {
-            if d.segments.len() != asked.len() {
-                return None;
-            }
-            let mut literal = 0;
-            for (template, segment) in d.segments.iter().zip(&asked) {
-                if template.starts_with('{') && template.ends_with('}') {
-                    continue;
-                }
-                if template != segment {
-                    return None;
-                }
-                literal += 1;
-            }
-            Some((literal, d.methods.as_slice()))
-        })
-        .max_by_key(|(literal, _)| *literal)
-        .map(|(_, methods)| methods)
+/// The methods the documented paths of the application allow on the request's path.
+fn allowed(req: &HttpRequest) -> Option<&[&'static str]> {
+    req.app_data::<web::Data<DocumentedPaths>>()
+        .and_then(|paths| paths.get_ref().allowed(req.path()))
 }
 
 /// The default service of the app.
 pub async fn no_route(req: HttpRequest) -> HttpResponse {
-    match allowed(req.path()) {
+    match allowed(&req) {
         Some(methods) if !methods.is_empty() => method_not_allowed(&req, methods),
         _ => ApiError::new(ProblemCode::NotFound, "No such route; see /openapi.json.")
             .error_response(),
@@ -84,7 +98,7 @@ pub async fn no_route(req: HttpRequest) -> HttpResponse {
 /// path is a documented literal one that does not take this method — `PATCH
 /// /v1/users/bulk-update` reaches `PATCH /v1/users/{id}` — which is a `405`.
 pub fn path_rejected(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
-    let response = match allowed(req.path()) {
+    let response = match allowed(req) {
         Some(methods) if !methods.is_empty() && !methods.contains(&req.method().as_str()) => {
             method_not_allowed(req, methods)
         }
@@ -106,22 +120,4 @@ fn method_not_allowed(req: &HttpRequest, methods: &[&str]) -> HttpResponse {
         answer.headers_mut().insert(header::ALLOW, value);
     }
     answer
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn literal_segments_win_over_templates() {
-        assert_eq!(allowed("/v1/users/bulk-update"), Some(&["POST"][..]));
-        let user = allowed("/v1/users/0190c5d2-0000-7000-8000-000000000000").unwrap();
-        assert!(user.contains(&"GET") && user.contains(&"PATCH"), "{user:?}");
-    }
-
-    #[test]
-    fn unknown_paths_have_no_methods() {
-        assert_eq!(allowed("/v1/nothing-here"), None);
-        assert_eq!(allowed("/v1/users/x/y/z"), None);
-    }
 }

@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers) and `/readyz` (the database answers).
+//! What operators poll: `/healthz` (the process answers), `/readyz` (the database answers)
+//! and `/metrics` (Prometheus text).
 
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
@@ -15,7 +16,7 @@ pub struct Health {
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(healthz).service(readyz);
+    cfg.service(healthz).service(readyz).service(get_metrics);
 }
 
 /// Whether the process is up (liveness).
@@ -52,4 +53,20 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             status: "unavailable".to_owned(),
         }),
     }
+}
+
+/// Metrics of this process for Prometheus.
+///
+/// Request counts and latency per route and status, database pool and provider job
+/// gauges, in the Prometheus text exposition format.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "The metrics, as Prometheus text.", content_type = "text/plain", body = String)),
+    security(())
+)]
+#[get("/metrics")]
+pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(&state.pool) + &state.outbox.render_metrics())
 }

@@ -1,13 +1,9 @@
 //! Prometheus metrics: request counts and latency per route and status, and the state of
-//! the database pool, served as text at `GET /metrics`.
+//! the database pool, rendered as the text `GET /metrics` serves.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
-
-use actix_web::{HttpResponse, get, web};
-
-use crate::state::AppState;
 
 /// Upper bounds (seconds) of the latency histogram buckets.
 const BUCKETS: [f64; 11] = [
@@ -131,26 +127,6 @@ impl Metrics {
 
 fn escape(label: &str) -> String {
     label.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(get_metrics);
-}
-
-/// Metrics of this process for Prometheus.
-///
-/// Request counts and latency per route and status, database pool and provider job
-/// gauges, in the Prometheus text exposition format.
-#[utoipa::path(
-    tag = "operations",
-    responses((status = 200, description = "The metrics, as Prometheus text.", content_type = "text/plain", body = String)),
-    security(())
-)]
-#[get("/metrics")]
-pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(&state.pool) + &state.outbox.render_metrics())
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! The OpenAPI 3.1 document: the routes registered in [`crate::app::routes`] plus the
-//! shared components declared here. `staffroom openapi` prints it; `/openapi.json`
-//! serves it; `openapi/openapi.json` is the committed copy.
+//! The OpenAPI 3.1 document: the routes registered in [`crate::routes::routes`] plus the
+//! shared components declared here. The server builds it once at start-up and serves it
+//! at `/openapi.json`; `staffroom openapi` prints it; `openapi/openapi.json` is the
+//! committed copy.
 //!
 //! Every operation needs a bearer token unless its `#[utoipa::path]` says `security(())`
 //! (login, token exchange, invitation acceptance and the operations endpoints).
@@ -86,7 +87,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let (_, api) = App::new()
         .into_utoipa_app()
         .openapi(base())
-        .configure(crate::app::routes)
+        .configure(crate::routes::routes)
         .split_for_parts();
     finish(api)
 }

@@ -99,7 +99,7 @@ where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> StoreResult<T> + Send + 'static,
 {
-    crate::db::blocking(pool, f)
+    crate::pool::blocking(pool, f)
         .await
         .map_err(|e| StoreError::Pool(format!("blocking task failed: {e}")))?
 }

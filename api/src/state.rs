@@ -5,10 +5,12 @@ use std::sync::Arc;
 use staffroom_persistence::Pool;
 
 use crate::auth::tokens::TokenKeys;
-use crate::extract::DEFAULT_MAX_BODY_BYTES;
 use crate::metrics::Metrics;
 use crate::outbox::{Outbox, OutboxConfig, Providers};
 use crate::rate_limit::RateLimiter;
+
+/// Default body limit (1 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -164,7 +164,7 @@ pub async fn issue_token(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::malformed_body(format!("The body is not valid JSON: {e}")))?
     };
-    let request: TokenRequest = from_json_value(value)?;
+    let request: TokenRequest = from_json_value(&req, value)?;
     if request.grant_type != "client_credentials" {
         return Err(ApiError::field(
             "grant_type",

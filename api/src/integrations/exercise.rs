@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 use staffroom_connectors::ProviderError;
 use staffroom_domain::{
     ExerciseAction, ExerciseNames, ExerciseState, FieldError, JobId, Permission, PersonName,
-    ProblemCode,
-    UserId, UserStatus, settle,
+    ProblemCode, UserId, UserStatus, settle,
 };
 use staffroom_persistence::exercise::{self, ExerciseUserView, IntegrationRow};
 use staffroom_persistence::outbox::Outcome;
