@@ -59,7 +59,7 @@ pub fn write_tx<T>(
     })
 }
 
-fn lock_site(conn: &mut DbConnection, site: SiteId) -> StoreResult<()> {
+pub(crate) fn lock_site(conn: &mut DbConnection, site: SiteId) -> StoreResult<()> {
     let locked = diesel::update(sites::table.find(site))
         .set(sites::lock_version.eq(sites::lock_version + 1))
         .execute(conn)?;
