@@ -11,7 +11,7 @@ use staffroom_domain::{AuditAction, AuditTarget, InvitationId, SiteId, UserId, U
 use crate::audit::{self, Change};
 use crate::error::Conflict;
 use crate::schema::{invitations, users};
-use crate::tx::{AuditContext, now, write_tx};
+use crate::tx::{AuditContext, now, write_transaction, write_tx};
 use crate::user_rows::{self as stored, NewUser, User};
 use crate::{DbConnection, StoreError, StoreResult, mail};
 
@@ -139,10 +139,10 @@ pub fn accept(
     password_hash: &str,
     request_id: Option<String>,
 ) -> StoreResult<InvitationRow> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let at = now();
-        // The first statement writes: on SQLite it takes the write lock at once, so a racing
-        // accept of the same token waits and then finds it used.
+        // The first statement is the guarded update, so a racing accept of the same token
+        // waits for this transaction and then finds the token used.
         let usable = invitations::table
             .filter(invitations::token_hash.eq(token_hash))
             .filter(invitations::accepted_at.is_null())

@@ -24,7 +24,7 @@ use staffroom_domain::{
 };
 use staffroom_persistence::bootstrap::{self, NewSite};
 use staffroom_persistence::testing::TestDatabase;
-use staffroom_persistence::tx::AuditContext;
+use staffroom_persistence::tx::{AuditContext, write_transaction};
 use staffroom_persistence::users::NewUser;
 use staffroom_persistence::{DbConnection, Pool, clinics};
 
@@ -205,7 +205,7 @@ fn seed(pool: &Pool) -> Result<Seeded, BoxError> {
     // Non-clinical users need no licence on the group plan.
     let users: Vec<UserId> = (0..USERS).map(|_| UserId::new()).collect();
     let (site, main) = (created.site_id, created.clinic_id);
-    conn.transaction(|conn| {
+    write_transaction(&mut conn, |conn| {
         for (batch, ids) in users.chunks(SEED_BATCH).enumerate() {
             let mut rows = String::new();
             let mut memberships = String::new();
@@ -262,7 +262,7 @@ fn seeded_users(s: &Seeded) -> String {
 async fn reset(pool: &Pool, s: &Seeded, backend: &'static str) -> Result<(), BoxError> {
     let (site, north, users) = (s.site, s.north, seeded_users(s));
     with_conn(pool, move |conn| {
-        conn.transaction(|conn| {
+        write_transaction(&mut *conn, |conn| {
             diesel::sql_query(format!(
                 "DELETE FROM user_permissions WHERE site_id = '{site}' \
                  AND permission = 'view_reports'"
@@ -379,7 +379,7 @@ async fn raw_sql(
     let (run, written) = with_conn(pool, move |conn| {
         let started = Instant::now();
         let mut steps = Vec::new();
-        let written = conn.transaction(|conn| {
+        let written = write_transaction(&mut *conn, |conn| {
             let mut written = Vec::new();
             for statement in &statements {
                 let step = Instant::now();
