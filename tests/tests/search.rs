@@ -47,7 +47,7 @@ async fn search_follows_renames_and_email_changes() {
     let id = id_of(&user);
     assert_eq!(
         search(&app, &admin, "okonkwo", "last_name", 10).await,
-        [id.clone()]
+        vec![id.clone()]
     );
 
     app.patch(
@@ -69,14 +69,14 @@ async fn search_follows_renames_and_email_changes() {
     );
     assert_eq!(
         search(&app, &admin, "lovelace", "last_name", 10).await,
-        [id.clone()]
+        vec![id.clone()]
     );
     assert_eq!(
         search(&app, &admin, "@south.", "last_name", 10).await,
-        [id.clone()]
+        vec![id.clone()]
     );
     // Fewer than three characters: no trigram, the same rows.
-    assert_eq!(search(&app, &admin, "lo", "last_name", 10).await, [id]);
+    assert_eq!(search(&app, &admin, "lo", "last_name", 10).await, vec![id]);
 }
 
 #[tokio::test]
