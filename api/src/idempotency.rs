@@ -3,7 +3,8 @@
 //! different body answers `422 idempotency_key_reused`; a retry while the first request
 //! still runs answers `409 idempotency_key_in_use`. Keys are scoped to the authenticated
 //! principal; only successful (2xx) answers are remembered, so a refused request can be
-//! corrected and retried with the same key.
+//! corrected and retried with the same key. An answer marked with a one-time secret is
+//! stored without it ([`crate::one_time_secret`]).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -18,6 +19,7 @@ use staffroom_persistence::idempotency::{self, Reservation, StoredResponse};
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{body_limit, read_body};
+use crate::one_time_secret::{OneTimeSecret, storable};
 use crate::state::AppState;
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -148,20 +150,24 @@ pub async fn idempotency_key(
             Some((name.as_str().to_owned(), value.to_owned()))
         })
         .collect();
+    let secret = OneTimeSecret::of(&response);
     let (head, body) = response.into_parts();
     let bytes = actix_web::body::to_bytes(body)
         .await
         .map_err(|_| ApiError::internal())?;
-    let stored = StoredResponse {
-        status: status.as_u16(),
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
+    let outcome = match storable(status.as_u16(), headers, &bytes, secret) {
+        Some(stored) => {
+            db::run(&state, move |c| {
+                idempotency::complete(c, &scope, &key, &stored)
+            })
+            .await
+        }
+        None => {
+            tracing::error!("an answer marked as carrying a secret has no such field; not stored");
+            db::run(&state, move |c| idempotency::release(c, &scope, &key)).await
+        }
     };
-    if let Err(error) = db::run(&state, move |c| {
-        idempotency::complete(c, &scope, &key, &stored)
-    })
-    .await
-    {
+    if let Err(error) = outcome {
         tracing::error!(%error, "cannot store idempotent response");
     }
     Ok(ServiceResponse::new(

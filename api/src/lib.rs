@@ -23,6 +23,7 @@ pub mod invitation_page;
 pub mod invitations;
 pub mod licences;
 pub mod metrics;
+pub mod one_time_secret;
 pub mod openapi;
 pub mod outbox;
 pub mod permissions;

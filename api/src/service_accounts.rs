@@ -12,6 +12,7 @@ use crate::auth::{Principal, password};
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{ValidJson, ValidQuery};
+use crate::one_time_secret::OneTimeSecret;
 use crate::responses::{AdminList, AdminReadOne, Create};
 use crate::state::AppState;
 use crate::views::{page_limit, page_of, utc};
@@ -39,14 +40,20 @@ impl From<ServiceAccount> for ServiceAccountView {
 
 page_of!(ServiceAccountPage, ServiceAccountView);
 
+/// The field of [`CreatedServiceAccount`] that is never stored.
+const CLIENT_SECRET: &str = "client_secret";
+
 /// The new account with its secret: the only time the secret is shown.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedServiceAccount {
     pub id: ServiceAccountId,
     pub name: String,
     pub client_id: String,
-    /// Shown only in this response; store it now.
-    pub client_secret: String,
+    /// Shown only in the first answer; store it now. A retry with the same
+    /// `Idempotency-Key` replays this answer with `client_secret: null` and the header
+    /// `Secret-Withheld: client_secret`: the secret is never stored. A lost secret is
+    /// replaced, not recovered: create a new account and revoke this one.
+    pub client_secret: Option<String>,
     pub permissions: Vec<Permission>,
     pub created_at: DateTime<Utc>,
 }
@@ -105,12 +112,18 @@ pub async fn list_service_accounts(
 /// Create a service account (site administrators).
 ///
 /// The answer carries its `client_secret`, which is never shown again; exchange it for
-/// tokens with `POST /v1/auth/token`.
+/// tokens with `POST /v1/auth/token`. A retry with the same `Idempotency-Key` replays the
+/// account without its secret (`client_secret: null`, header `Secret-Withheld:
+/// client_secret`); a lost secret is replaced by creating a new account and revoking this
+/// one.
 #[utoipa::path(
     tag = "service-accounts",
     request_body = CreateServiceAccountRequest,
     responses(
-        (status = 201, body = CreatedServiceAccount, description = "Created; the only answer that carries the secret."),
+        (status = 201, body = CreatedServiceAccount,
+            description = "Created; the only answer that carries the secret.",
+            headers(("Secret-Withheld" = String,
+                description = "On a replayed answer only: `client_secret`, the field sent as null because the secret is never stored."))),
         Create,
     ),
     security(("bearer" = []))
@@ -141,16 +154,17 @@ pub async fn create_service_account(
     };
     let ctx = principal.audit();
     let account = db::run(&state, move |c| service_accounts::create(c, &ctx, new)).await?;
-    Ok(HttpResponse::Created()
+    let response = HttpResponse::Created()
         .insert_header(("Location", format!("/v1/service-accounts/{}", account.id)))
         .json(CreatedServiceAccount {
             id: account.id,
             name: account.name,
             client_id: account.client_id,
-            client_secret: secret,
+            client_secret: Some(secret),
             permissions: account.permissions,
             created_at: utc(account.created_at),
-        }))
+        });
+    Ok(OneTimeSecret(CLIENT_SECRET).mark(response))
 }
 
 /// Revoke a service account (site administrators).
