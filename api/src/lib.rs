@@ -6,6 +6,7 @@ pub mod app;
 pub mod appointments;
 pub mod audit;
 pub mod auth;
+pub mod authorization;
 pub mod bulk;
 pub mod cli;
 pub mod clinics;

@@ -99,7 +99,6 @@ pub async fn list_service_accounts(
     principal: Principal,
     query: ValidQuery<ListServiceAccountsQuery>,
 ) -> Result<web::Json<ServiceAccountPage>, ApiError> {
-    principal.require(Permission::SiteAdmin)?;
     let limit = page_limit(query.0.limit)?;
     let (site, cursor) = (principal.site_id, query.0.cursor);
     let page = db::run(&state, move |c| {
@@ -134,10 +133,13 @@ pub async fn create_service_account(
     principal: Principal,
     body: ValidJson<CreateServiceAccountRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Permission::SiteAdmin)?;
     let body = body.0;
     let name = body.name;
-    if body.permissions.contains(&Permission::ClinicAdmin) {
+    if !body
+        .permissions
+        .iter()
+        .all(Permission::service_account_may_hold)
+    {
         return Err(ApiError::field(
             "permissions",
             "not_allowed_for_service_account",
@@ -185,7 +187,6 @@ pub async fn delete_service_account(
     principal: Principal,
     id: web::Path<ServiceAccountId>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Permission::SiteAdmin)?;
     let id = id.into_inner();
     let ctx = principal.audit();
     db::run(&state, move |c| service_accounts::revoke(c, &ctx, id)).await?;
