@@ -1,7 +1,7 @@
 //! Handlers of `/v1/users`: extract, validate, call one use-case, answer.
 
 use actix_web::{HttpResponse, get, patch, post, put, web};
-use staffroom_domain::{ClinicId, Profession, Refusal, UserId, UserStatus, judge_new_user};
+use staffroom_domain::{Profession, UserId, UserStatus, judge_new_user};
 use staffroom_persistence::access;
 use staffroom_persistence::users::{self, NewUser, UserPatch, UserQuery};
 
@@ -55,6 +55,12 @@ pub async fn list_users(
 /// Without `initial_password` the user is emailed an invitation and cannot log in until
 /// they accept it (`POST /v1/invitations/{token}/accept`). The new user is active and needs
 /// a licence under the site's plan (`409 licence_limit_reached` or `solo_slot_taken`).
+/// A permission or clinic the access rules refuse — one the profession may not hold
+/// (`soap_not_allowed_for_profession`, `finish_notes_not_allowed_for_profession`),
+/// `site_admin` granted by a clinic administrator (`permission_not_grantable`), a clinic
+/// the caller has no access to (`clinic_not_accessible`) — answers `422
+/// validation_failed` listing each under its field (`permissions[0]`, `clinic_ids[1]`,
+/// `default_clinic_id`) with the rule's code, and creates nothing.
 #[utoipa::path(
     tag = "users",
     request_body = CreateUserRequest,
@@ -71,6 +77,17 @@ pub async fn create_user(
     body: ValidJson<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
+    let profession = body.profession.unwrap_or(Profession::Other);
+    let refused = judge_new_user(
+        &principal.actor_scope().actor(),
+        profession,
+        &body.permissions,
+        &body.clinic_ids,
+        body.default_clinic_id,
+    );
+    if !refused.is_empty() {
+        return Err(ApiError::validation(refused));
+    }
     let mut clinic_ids = body.clinic_ids;
     if principal.clinic_scope().is_some() && clinic_ids.is_empty() {
         clinic_ids = body
@@ -78,25 +95,6 @@ pub async fn create_user(
             .or_else(|| principal.user.as_ref().map(|u| u.default_clinic_id))
             .into_iter()
             .collect();
-    }
-    let scope = principal.actor_scope();
-    let wanted: Vec<ClinicId> = clinic_ids
-        .iter()
-        .chain(&body.default_clinic_id)
-        .copied()
-        .collect();
-    let profession = body.profession.unwrap_or(Profession::Other);
-    let refused = judge_new_user(&scope.actor(), profession, &body.permissions, &wanted);
-    let refused_for = |reason| refused.iter().any(|(_, r)| *r == reason);
-    if refused_for(Refusal::PermissionNotGrantable) {
-        return Err(ApiError::forbidden(
-            "Only site administrators grant site_admin.",
-        ));
-    }
-    if refused_for(Refusal::ClinicNotAccessible) {
-        return Err(ApiError::forbidden(
-            "You can grant access only to clinics you have access to.",
-        ));
     }
 
     let password_hash = match body.initial_password {
