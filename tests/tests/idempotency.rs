@@ -202,17 +202,7 @@ async fn a_service_account_secret_is_never_stored_and_a_retry_replays_the_accoun
 
     let listed = app.get(&token, "/v1/service-accounts").await.expect(200);
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
-    let exchanged = app
-        .call(
-            Method::POST,
-            "/v1/auth/token",
-            None,
-            Some(json!({
-                "grant_type": "client_credentials",
-                "client_id": first.body["client_id"],
-                "client_secret": secret,
-            })),
-        )
-        .await;
+    let client_id = first.body["client_id"].as_str().unwrap();
+    let exchanged = app.exchange(client_id, &secret).await;
     exchanged.expect(200);
 }

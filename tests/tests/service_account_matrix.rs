@@ -10,32 +10,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use staffroom_tests::{Answer, TestApp};
 
-/// A token for a new service account holding `permissions`.
-async fn service_token(app: &TestApp, admin: &str, permissions: &[&str]) -> String {
-    let created = app
-        .post(
-            admin,
-            "/v1/service-accounts",
-            json!({"name": "Matrix", "permissions": permissions}),
-        )
-        .await
-        .expect(201);
-    let answer = app
-        .call(
-            Method::POST,
-            "/v1/auth/token",
-            None,
-            Some(json!({
-                "grant_type": "client_credentials",
-                "client_id": created.body["client_id"],
-                "client_secret": created.body["client_secret"],
-            })),
-        )
-        .await
-        .expect(200);
-    answer.body["access_token"].as_str().unwrap().to_owned()
-}
-
 /// One authenticated operation of the document.
 struct Operation {
     method: Method,
@@ -101,20 +75,11 @@ fn forbidden(answer: &Answer) -> bool {
 async fn every_operation_refuses_a_service_account_without_its_permission_and_accepts_it_with() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let document = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
-    let operations = operations(&document);
+    let operations = operations(&app.document().await);
     assert!(operations.len() >= 40, "{} operations", operations.len());
 
-    let nothing = service_token(&app, &admin, &[]).await;
-    let site_admin = service_token(&app, &admin, &["site_admin"]).await;
+    let nothing = app.service_token(&admin, &[]).await;
+    let site_admin = app.service_token(&admin, &["site_admin"]).await;
     let mut holding: BTreeMap<String, String> = BTreeMap::new();
     let mut only_me = Vec::new();
     for operation in &operations {
@@ -140,7 +105,7 @@ async fn every_operation_refuses_a_service_account_without_its_permission_and_ac
         );
         for permission in &operation.permissions {
             if !holding.contains_key(permission) {
-                let token = service_token(&app, &admin, &[permission.as_str()]).await;
+                let token = app.service_token(&admin, &[permission.as_str()]).await;
                 holding.insert(permission.clone(), token);
             }
             let with = send(&app, &holding[permission], operation).await;
@@ -154,7 +119,7 @@ async fn every_operation_refuses_a_service_account_without_its_permission_and_ac
 async fn a_service_account_with_no_permissions_sees_no_user_or_clinic() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let nothing = service_token(&app, &admin, &[]).await;
+    let nothing = app.service_token(&admin, &[]).await;
     for path in ["/v1/users", "/v1/clinics", "/v1/site", "/v1/audit-events"] {
         let answer = app
             .get(&nothing, path)
@@ -165,7 +130,7 @@ async fn a_service_account_with_no_permissions_sees_no_user_or_clinic() {
     let me = app.get(&nothing, "/v1/me").await.expect(200);
     assert_eq!(me.body["kind"], "service");
 
-    let reader = service_token(&app, &admin, &["view_users"]).await;
+    let reader = app.service_token(&admin, &["view_users"]).await;
     let users = app.get(&reader, "/v1/users").await.expect(200);
     assert_eq!(users.body["items"].as_array().unwrap().len(), 1);
     app.get(&reader, "/v1/clinics")
