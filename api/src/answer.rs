@@ -9,6 +9,7 @@ use serde::Serialize;
 use staffroom_persistence::idempotency::StoredResponse;
 
 use crate::etag;
+use crate::one_time_secret::{OneTimeSecret, storable};
 
 /// A rendered success answer.
 #[derive(Debug, Clone)]
@@ -17,6 +18,8 @@ pub struct Answer {
     /// `Content-Type`, `ETag`, `Location`: the headers a replay repeats.
     pub headers: Vec<(HeaderName, String)>,
     pub body: String,
+    /// The field of the body that is a one-time secret, never stored for a replay.
+    pub secret: Option<OneTimeSecret>,
 }
 
 impl Answer {
@@ -27,6 +30,7 @@ impl Answer {
                 status,
                 headers: vec![(header::CONTENT_TYPE, "application/json".to_owned())],
                 body,
+                secret: None,
             },
             Err(error) => {
                 tracing::error!(%error, "cannot serialize an answer");
@@ -34,6 +38,7 @@ impl Answer {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     headers: Vec::new(),
                     body: String::new(),
+                    secret: None,
                 }
             }
         }
@@ -56,17 +61,30 @@ impl Answer {
             .header(header::ETAG, etag::format(version))
     }
 
-    /// The answer as an idempotent retry replays it.
+    /// Marks `field` of the body as a one-time secret: sent now, never stored for a replay.
+    pub fn one_time_secret(mut self, field: &'static str) -> Self {
+        self.secret = Some(OneTimeSecret(field));
+        self
+    }
+
+    /// The answer as an idempotent retry replays it: without its one-time secret (an answer
+    /// whose marked secret cannot be found is replayed without a body rather than stored as
+    /// it is).
     pub fn stored(&self) -> StoredResponse {
-        StoredResponse {
-            status: self.status.as_u16(),
-            headers: self
-                .headers
-                .iter()
-                .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
-                .collect(),
-            body: self.body.clone(),
-        }
+        let headers: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
+            .collect();
+        let status = self.status.as_u16();
+        storable(status, headers.clone(), self.body.as_bytes(), self.secret).unwrap_or_else(|| {
+            tracing::error!("an answer marked as carrying a secret has no such field");
+            StoredResponse {
+                status,
+                headers,
+                body: String::new(),
+            }
+        })
     }
 
     pub fn into_response(self) -> HttpResponse {

@@ -168,6 +168,7 @@ pub fn build(
         )
         .default_service(web::to(crate::fallback::no_route))
         .wrap(from_fn(crate::idempotency::idempotency_key))
+        .wrap(from_fn(crate::authorization::authorize))
         .wrap(from_fn(request_context))
 }
 

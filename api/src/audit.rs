@@ -3,7 +3,7 @@
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use staffroom_domain::{ActorKind, AuditAction, AuditEventId, Permission};
+use staffroom_domain::{ActorKind, AuditAction, AuditEventId};
 use staffroom_persistence::audit::{self, AuditEventRow, AuditQuery};
 use utoipa::{IntoParams, ToSchema};
 
@@ -95,7 +95,6 @@ pub async fn list_audit_events(
     principal: Principal,
     query: ValidQuery<ListAuditEventsQuery>,
 ) -> Result<web::Json<AuditEventPage>, ApiError> {
-    principal.require(Permission::SiteAdmin)?;
     let q = query.0;
     let query = AuditQuery {
         action: q.action,

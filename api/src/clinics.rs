@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use staffroom_domain::{ClinicId, EntityName, Permission};
+use staffroom_domain::{ClinicId, EntityName};
 use staffroom_persistence::clinics::{self, Clinic, ClinicPatch};
 use utoipa::{IntoParams, ToSchema};
 
@@ -125,7 +125,6 @@ pub async fn create_clinic(
     principal: Principal,
     body: ValidJson<CreateClinicRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Permission::SiteAdmin)?;
     let CreateClinicRequest {
         name,
         assistants_may_finish_notes: amfn,
@@ -185,7 +184,6 @@ pub async fn update_clinic(
     body: ValidJson<UpdateClinicRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    principal.require_admin()?;
     if principal
         .clinic_scope()
         .is_some_and(|mine| !mine.contains(&id))
@@ -231,7 +229,6 @@ pub async fn delete_clinic(
     id: web::Path<ClinicId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Permission::SiteAdmin)?;
     let id = id.into_inner();
     let ctx = principal.audit();
     db::run(&state, move |c| clinics::delete(c, &ctx, id, if_match.0)).await?;

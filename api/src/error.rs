@@ -316,12 +316,7 @@ fn clinic_field_error(refusal: ClinicChoiceRefusal) -> FieldError {
 impl From<UserCreationRefusal> for ApiError {
     fn from(refusal: UserCreationRefusal) -> Self {
         match refusal {
-            UserCreationRefusal::PermissionNotGrantable => {
-                Self::forbidden("Only site administrators grant site_admin.")
-            }
-            UserCreationRefusal::ClinicNotAccessible => {
-                Self::forbidden("You can grant access only to clinics you have access to.")
-            }
+            UserCreationRefusal::Access(errors) => Self::validation(errors),
             UserCreationRefusal::EmailTaken => Self::from(Conflict::EmailTaken),
             UserCreationRefusal::Clinics(refusals) => {
                 Self::validation(refusals.into_iter().map(clinic_field_error).collect())

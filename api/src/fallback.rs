@@ -5,15 +5,29 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use staffroom_domain::ProblemCode;
+use staffroom_domain::{Operation, ProblemCode};
 use utoipa::openapi::OpenApi;
 
 use crate::error::ApiError;
 
-/// A documented path: its segments (`{…}` matches any one segment) and allowed methods.
+/// A documented path: its segments (`{…}` matches any one segment), allowed methods and
+/// what each of its operations needs of the caller.
 struct Documented {
     segments: Vec<String>,
     methods: Vec<&'static str>,
+    access: Vec<(&'static str, Access)>,
+}
+
+/// What a documented operation needs of its caller, read from the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// `security(())`: no credentials.
+    Public,
+    /// A bearer token allowed by [`Operation::needs`].
+    Guarded(Operation),
+    /// A bearer token, but the `operationId` is not an [`Operation`]: refused (and caught
+    /// by a test before it ships).
+    Undeclared,
 }
 
 /// The path templates of the OpenAPI document with their methods; built once at start-up
@@ -28,29 +42,24 @@ impl DocumentedPaths {
                 .paths
                 .paths
                 .iter()
-                .map(|(path, item)| Documented {
-                    segments: segments(path).map(str::to_owned).collect(),
-                    methods: [
-                        ("GET", item.get.is_some()),
-                        ("HEAD", item.head.is_some()),
-                        ("POST", item.post.is_some()),
-                        ("PUT", item.put.is_some()),
-                        ("PATCH", item.patch.is_some()),
-                        ("DELETE", item.delete.is_some()),
-                        ("OPTIONS", item.options.is_some()),
-                        ("TRACE", item.trace.is_some()),
-                    ]
-                    .into_iter()
-                    .filter_map(|(method, present)| present.then_some(method))
-                    .collect(),
+                .map(|(path, item)| {
+                    let access: Vec<(&'static str, Access)> = crate::openapi::operations(item)
+                        .into_iter()
+                        .map(|(method, operation)| (method, access_of(operation)))
+                        .collect();
+                    Documented {
+                        segments: segments(path).map(str::to_owned).collect(),
+                        methods: access.iter().map(|(method, _)| *method).collect(),
+                        access,
+                    }
                 })
                 .collect(),
         )
     }
 
-    /// The methods of the documented path `path` matches, preferring the template with the
-    /// most literal segments (`/v1/users/bulk-update` over `/v1/users/{id}`).
-    pub fn allowed(&self, path: &str) -> Option<&[&'static str]> {
+    /// The documented path `path` matches, preferring the template with the most literal
+    /// segments (`/v1/users/bulk-update` over `/v1/users/{id}`).
+    fn matching(&self, path: &str) -> Option<&Documented> {
         let asked: Vec<&str> = segments(path).collect();
         self.0
             .iter()
@@ -68,11 +77,36 @@ impl DocumentedPaths {
                     }
                     literal += 1;
                 }
-                Some((literal, d.methods.as_slice()))
+                Some((literal, d))
             })
             .max_by_key(|(literal, _)| *literal)
-            .map(|(_, methods)| methods)
+            .map(|(_, d)| d)
     }
+
+    /// The methods of the documented path `path` matches.
+    pub fn allowed(&self, path: &str) -> Option<&[&'static str]> {
+        self.matching(path).map(|d| d.methods.as_slice())
+    }
+
+    /// What the documented operation `method path` needs of its caller.
+    pub fn access(&self, method: &str, path: &str) -> Option<Access> {
+        self.matching(path)?
+            .access
+            .iter()
+            .find(|(m, _)| *m == method)
+            .map(|(_, access)| *access)
+    }
+}
+
+fn access_of(operation: &utoipa::openapi::path::Operation) -> Access {
+    if !crate::openapi::needs_credentials(operation) {
+        return Access::Public;
+    }
+    operation
+        .operation_id
+        .as_deref()
+        .and_then(|id| Operation::parse(id).ok())
+        .map_or(Access::Undeclared, Access::Guarded)
 }
 
 fn segments(path: &str) -> impl Iterator<Item = &str> {

@@ -9,6 +9,8 @@
 //! runner (`usecase::Act`) stores the answer in the key's row inside the transaction of the
 //! change, so a crash after the commit cannot leave the key `pending`. An answer that no
 //! use-case recorded (a handler outside the runner) is stored here after the handler.
+//! Either way an answer marked with a one-time secret is stored without it
+//! ([`crate::one_time_secret`]).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -25,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{body_limit, read_body};
+use crate::one_time_secret::{OneTimeSecret, storable};
 use crate::state::AppState;
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -175,20 +178,24 @@ pub async fn idempotency_key(
             Some((name.as_str().to_owned(), value.to_owned()))
         })
         .collect();
+    let secret = OneTimeSecret::of(&response);
     let (head, body) = response.into_parts();
     let bytes = actix_web::body::to_bytes(body)
         .await
         .map_err(|_| ApiError::internal())?;
-    let stored = StoredResponse {
-        status: status.as_u16(),
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
+    let outcome = match storable(status.as_u16(), headers, &bytes, secret) {
+        Some(stored) => {
+            db::run(&state, move |c| {
+                idempotency::complete(c, &HeldKey { scope, key }, &stored)
+            })
+            .await
+        }
+        None => {
+            tracing::error!("an answer marked as carrying a secret has no such field; not stored");
+            db::run(&state, move |c| idempotency::release(c, &scope, &key)).await
+        }
     };
-    if let Err(error) = db::run(&state, move |c| {
-        idempotency::complete(c, &HeldKey { scope, key }, &stored)
-    })
-    .await
-    {
+    if let Err(error) = outcome {
         tracing::error!(%error, "cannot store idempotent response");
     }
     Ok(ServiceResponse::new(

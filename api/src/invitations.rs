@@ -127,7 +127,6 @@ pub async fn resend_invitation(
     principal: Principal,
     id: web::Path<UserId>,
 ) -> Result<actix_web::HttpResponse, ApiError> {
-    principal.require_admin()?;
     let (site, user_id) = (principal.site_id, id.into_inner());
     let user = db::run(&state, move |c| users::get(c, site, user_id)).await?;
     principal.require_administers(&user)?;

@@ -9,9 +9,9 @@
 use actix_web::App;
 use serde_json::json;
 use staffroom_persistence::page::{DEFAULT_LIMIT, MAX_LIMIT};
-use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ObjectBuilder, RefOr, Required, Schema, Type};
+use utoipa::openapi::{ObjectBuilder, Ref, RefOr, Required, Schema, Type};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
@@ -97,6 +97,18 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// meaning, bounds and default of every list's `limit` and `cursor`.
 pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     for item in api.paths.paths.values_mut() {
+        for operation in [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            describe_permission(operation);
+        }
         if let Some(get) = item.get.as_mut() {
             describe_paging(get);
         }
@@ -128,13 +140,69 @@ pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     api
 }
 
+/// The operations of a path item with their methods, in the order HTTP lists them.
+pub fn operations(item: &PathItem) -> Vec<(&'static str, &Operation)> {
+    [
+        ("GET", item.get.as_ref()),
+        ("HEAD", item.head.as_ref()),
+        ("POST", item.post.as_ref()),
+        ("PUT", item.put.as_ref()),
+        ("PATCH", item.patch.as_ref()),
+        ("DELETE", item.delete.as_ref()),
+        ("OPTIONS", item.options.as_ref()),
+        ("TRACE", item.trace.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(method, operation)| Some((method, operation?)))
+    .collect()
+}
+
 /// Whether `operation` needs credentials: it names a scheme, or inherits the document's.
 /// An empty requirement (`security(())`) makes it public.
-fn needs_credentials(operation: &Operation) -> bool {
+pub fn needs_credentials(operation: &Operation) -> bool {
     operation
         .security
         .as_ref()
         .is_none_or(|requirements| !requirements.contains(&SecurityRequirement::default()))
+}
+
+/// States what an authenticated operation needs of its caller, from the declaration the
+/// permission check reads ([`staffroom_domain::Operation::needs`]): a sentence at the end
+/// of its description and `x-permissions`, the permissions that let a service account
+/// call it. An operation a principal can be refused documents `403`.
+fn describe_permission(operation: &mut Operation) {
+    if !needs_credentials(operation) {
+        return;
+    }
+    let Some(needs) = operation
+        .operation_id
+        .as_deref()
+        .and_then(|id| staffroom_domain::Operation::parse(id).ok())
+        .map(|op| op.needs())
+    else {
+        return;
+    };
+    if needs != staffroom_domain::Needs::Nothing {
+        operation
+            .responses
+            .responses
+            .entry("403".to_owned())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name("Forbidden")));
+    }
+    let sentence = needs.sentence();
+    operation.description = Some(match operation.description.take() {
+        Some(text) if !text.is_empty() => format!("{text}\n\n{sentence}"),
+        _ => sentence,
+    });
+    let permissions: Vec<&str> = needs
+        .service_permissions()
+        .iter()
+        .map(staffroom_domain::Permission::as_str)
+        .collect();
+    operation
+        .extensions
+        .get_or_insert_with(Default::default)
+        .insert("x-permissions".to_owned(), json!(permissions));
 }
 
 /// Describes the `limit` and `cursor` query parameters of a list in one place, so every
@@ -220,6 +288,41 @@ mod tests {
         );
         let document = serde_json::to_value(document()).unwrap();
         assert_eq!(document["security"], serde_json::json!([{"bearer": []}]));
+    }
+
+    #[test]
+    fn every_authenticated_operation_is_declared_and_states_its_permission() {
+        let mut declared = Vec::new();
+        for (method, path, op) in operations() {
+            if op["security"] == serde_json::json!([{}]) {
+                assert!(op.get("x-permissions").is_none(), "{method} {path}");
+                continue;
+            }
+            let id = op["operationId"].as_str().unwrap();
+            let operation = staffroom_domain::Operation::parse(id)
+                .unwrap_or_else(|_| panic!("{method} {path}: {id} is not an Operation"));
+            declared.push(operation);
+            let needs = operation.needs();
+            let description = op["description"].as_str().unwrap_or_default();
+            assert!(description.ends_with(&needs.sentence()), "{method} {path}");
+            let listed: Vec<String> = needs
+                .service_permissions()
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect();
+            assert_eq!(
+                op["x-permissions"],
+                serde_json::json!(listed),
+                "{method} {path}"
+            );
+        }
+        declared.sort();
+        let mut all = staffroom_domain::Operation::ALL.to_vec();
+        all.sort();
+        assert_eq!(
+            declared, all,
+            "every Operation is an operation of the document"
+        );
     }
 
     #[test]

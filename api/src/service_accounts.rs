@@ -12,6 +12,7 @@ use crate::auth::{Principal, password};
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{ValidJson, ValidQuery};
+use crate::one_time_secret::OneTimeSecret;
 use crate::responses::{AdminList, AdminReadOne, Create};
 use crate::state::AppState;
 use crate::views::{page_limit, page_of, utc};
@@ -39,14 +40,20 @@ impl From<ServiceAccount> for ServiceAccountView {
 
 page_of!(ServiceAccountPage, ServiceAccountView);
 
+/// The field of [`CreatedServiceAccount`] that is never stored.
+const CLIENT_SECRET: &str = "client_secret";
+
 /// The new account with its secret: the only time the secret is shown.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedServiceAccount {
     pub id: ServiceAccountId,
     pub name: String,
     pub client_id: String,
-    /// Shown only in this response; store it now.
-    pub client_secret: String,
+    /// Shown only in the first answer; store it now. A retry with the same
+    /// `Idempotency-Key` replays this answer with `client_secret: null` and the header
+    /// `Secret-Withheld: client_secret`: the secret is never stored. A lost secret is
+    /// replaced, not recovered: create a new account and revoke this one.
+    pub client_secret: Option<String>,
     pub permissions: Vec<Permission>,
     pub created_at: DateTime<Utc>,
 }
@@ -92,7 +99,6 @@ pub async fn list_service_accounts(
     principal: Principal,
     query: ValidQuery<ListServiceAccountsQuery>,
 ) -> Result<web::Json<ServiceAccountPage>, ApiError> {
-    principal.require(Permission::SiteAdmin)?;
     let limit = page_limit(query.0.limit)?;
     let (site, cursor) = (principal.site_id, query.0.cursor);
     let page = db::run(&state, move |c| {
@@ -105,12 +111,18 @@ pub async fn list_service_accounts(
 /// Create a service account (site administrators).
 ///
 /// The answer carries its `client_secret`, which is never shown again; exchange it for
-/// tokens with `POST /v1/auth/token`.
+/// tokens with `POST /v1/auth/token`. A retry with the same `Idempotency-Key` replays the
+/// account without its secret (`client_secret: null`, header `Secret-Withheld:
+/// client_secret`); a lost secret is replaced by creating a new account and revoking this
+/// one.
 #[utoipa::path(
     tag = "service-accounts",
     request_body = CreateServiceAccountRequest,
     responses(
-        (status = 201, body = CreatedServiceAccount, description = "Created; the only answer that carries the secret."),
+        (status = 201, body = CreatedServiceAccount,
+            description = "Created; the only answer that carries the secret.",
+            headers(("Secret-Withheld" = String,
+                description = "On a replayed answer only: `client_secret`, the field sent as null because the secret is never stored."))),
         Create,
     ),
     security(("bearer" = []))
@@ -121,10 +133,13 @@ pub async fn create_service_account(
     principal: Principal,
     body: ValidJson<CreateServiceAccountRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Permission::SiteAdmin)?;
     let body = body.0;
     let name = body.name;
-    if body.permissions.contains(&Permission::ClinicAdmin) {
+    if !body
+        .permissions
+        .iter()
+        .all(Permission::service_account_may_hold)
+    {
         return Err(ApiError::field(
             "permissions",
             "not_allowed_for_service_account",
@@ -141,16 +156,17 @@ pub async fn create_service_account(
     };
     let ctx = principal.audit();
     let account = db::run(&state, move |c| service_accounts::create(c, &ctx, new)).await?;
-    Ok(HttpResponse::Created()
+    let response = HttpResponse::Created()
         .insert_header(("Location", format!("/v1/service-accounts/{}", account.id)))
         .json(CreatedServiceAccount {
             id: account.id,
             name: account.name,
             client_id: account.client_id,
-            client_secret: secret,
+            client_secret: Some(secret),
             permissions: account.permissions,
             created_at: utc(account.created_at),
-        }))
+        });
+    Ok(OneTimeSecret(CLIENT_SECRET).mark(response))
 }
 
 /// Revoke a service account (site administrators).
@@ -171,7 +187,6 @@ pub async fn delete_service_account(
     principal: Principal,
     id: web::Path<ServiceAccountId>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Permission::SiteAdmin)?;
     let id = id.into_inner();
     let ctx = principal.audit();
     db::run(&state, move |c| service_accounts::revoke(c, &ctx, id)).await?;

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::{ClinicId, Permission, Profession};
+use crate::{ClinicId, FieldError, Permission, Profession};
 
 /// One change to one user's access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,6 +130,40 @@ impl Refusal {
     }
 }
 
+impl Refusal {
+    /// The status a single-user change refused for this reason answers, one per code: the
+    /// rules of SPEC §4 are `422 validation_failed` with the code on the refused field;
+    /// `last_admin` is the `409` conflict of that name; a user the caller does not
+    /// administer is `403 forbidden`, and one not in the site `404 not_found` (in a bulk
+    /// update all of them are reasons of the report, never the status of the request).
+    pub const fn single_user_status(&self) -> u16 {
+        match self {
+            Self::AdminPermissionProtected
+            | Self::PermissionNotGrantable
+            | Self::SoapNotAllowedForProfession
+            | Self::FinishNotesNotAllowedForProfession
+            | Self::ClinicNotAccessible
+            | Self::DefaultClinicProtected => 422,
+            Self::LastAdmin => 409,
+            Self::NotAdministered => 403,
+            Self::UserNotFound => 404,
+        }
+    }
+
+    /// Every reason, in declaration order.
+    pub const ALL: [Self; 9] = [
+        Self::AdminPermissionProtected,
+        Self::PermissionNotGrantable,
+        Self::SoapNotAllowedForProfession,
+        Self::FinishNotesNotAllowedForProfession,
+        Self::ClinicNotAccessible,
+        Self::DefaultClinicProtected,
+        Self::NotAdministered,
+        Self::UserNotFound,
+        Self::LastAdmin,
+    ];
+}
+
 /// The judge's answer for one (user, change) pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -192,13 +226,16 @@ pub fn judge(
 }
 
 /// Judges what creating a user grants: each permission and clinic is an addition to a user
-/// who holds nothing yet. Returns the refused grants with their reasons.
+/// who holds nothing yet. Returns every refused grant as a field error with the rule's
+/// code — `permissions[i]`, `clinic_ids[i]` or `default_clinic_id` — so a refused creation
+/// is `422 validation_failed` like every other single-user change.
 pub fn judge_new_user(
     actor: &Actor<'_>,
     profession: Profession,
     permissions: &[Permission],
-    clinics: &[ClinicId],
-) -> Vec<(AccessChange, Refusal)> {
+    clinic_ids: &[ClinicId],
+    default_clinic_id: Option<ClinicId>,
+) -> Vec<FieldError> {
     let nobody = Subject {
         profession,
         permissions: &[],
@@ -206,13 +243,26 @@ pub fn judge_new_user(
         // Additions never consult the default clinic.
         default_clinic_id: ClinicId::from_uuid(uuid::Uuid::nil()),
     };
-    permissions
+    let permission_fields = permissions
         .iter()
-        .map(|p| AccessChange::AddPermission(*p))
-        .chain(clinics.iter().map(|c| AccessChange::AddClinic(*c)))
+        .enumerate()
+        .map(|(i, p)| (format!("permissions[{i}]"), AccessChange::AddPermission(*p)));
+    let clinic_fields = clinic_ids
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (format!("clinic_ids[{i}]"), AccessChange::AddClinic(*c)))
+        .chain(
+            default_clinic_id
+                .filter(|d| !clinic_ids.contains(d))
+                .map(|d| ("default_clinic_id".to_owned(), AccessChange::AddClinic(d))),
+        );
+    permission_fields
+        .chain(clinic_fields)
         .filter_map(
-            |change| match judge(actor, &nobody, &change, Mode::Single) {
-                Verdict::Refused(reason) => Some((change, reason)),
+            |(field, change)| match judge(actor, &nobody, &change, Mode::Single) {
+                Verdict::Refused(reason) => {
+                    Some(FieldError::new(field, reason.code(), reason.to_string()))
+                }
                 Verdict::Accepted | Verdict::NoOp => None,
             },
         )

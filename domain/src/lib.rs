@@ -15,6 +15,7 @@ mod string_schema;
 
 pub mod access;
 pub mod audit;
+pub mod authorization;
 pub mod bulk;
 pub mod email;
 pub mod exercise;
@@ -39,6 +40,7 @@ pub mod validation;
 
 pub use access::*;
 pub use audit::*;
+pub use authorization::*;
 pub use bulk::*;
 pub use email::*;
 pub use exercise::*;

@@ -23,6 +23,14 @@ string_enum! {
         ViewReports => "view_reports",
         /// Manages billing.
         ManageBilling => "manage_billing",
+        /// Reads the site's users, the permission catalogue and professions.
+        ViewUsers => "view_users",
+        /// Reads the site's clinics.
+        ViewClinics => "view_clinics",
+        /// Reads the site, its settings and licence usage.
+        ViewSite => "view_site",
+        /// Reads the audit feed.
+        ViewAudit => "view_audit",
     }
 }
 
@@ -40,6 +48,12 @@ impl Permission {
         matches!(self, Self::SiteAdmin | Self::ClinicAdmin)
     }
 
+    /// Whether a service account may hold it: not `clinic_admin`, since accounts have no
+    /// clinics and it would administer nobody.
+    pub const fn service_account_may_hold(&self) -> bool {
+        !matches!(self, Self::ClinicAdmin)
+    }
+
     /// Short label for an admin screen.
     pub const fn label(&self) -> &'static str {
         match self {
@@ -51,6 +65,10 @@ impl Permission {
             Self::ManageSchedule => "Manage schedule",
             Self::ViewReports => "View reports",
             Self::ManageBilling => "Manage billing",
+            Self::ViewUsers => "View users",
+            Self::ViewClinics => "View clinics",
+            Self::ViewSite => "View site",
+            Self::ViewAudit => "View audit feed",
         }
     }
 
@@ -67,6 +85,17 @@ impl Permission {
             Self::ManageSchedule => "Books, moves and cancels appointments.",
             Self::ViewReports => "Views the site's reports.",
             Self::ManageBilling => "Manages invoices and payments.",
+            Self::ViewUsers => {
+                "Reads the site's users; every user has this read, service accounts need it."
+            }
+            Self::ViewClinics => {
+                "Reads the site's clinics; every user has this read, service accounts need it."
+            }
+            Self::ViewSite => {
+                "Reads the site, its settings and licence usage; every user has this read, \
+                 service accounts need it."
+            }
+            Self::ViewAudit => "Reads the audit feed (site administrators read it anyway).",
         }
     }
 
@@ -122,7 +151,11 @@ mod tests {
                 "finish_soap_notes",
                 "manage_schedule",
                 "view_reports",
-                "manage_billing"
+                "manage_billing",
+                "view_users",
+                "view_clinics",
+                "view_site",
+                "view_audit"
             ]
         );
         for value in Permission::ALL {

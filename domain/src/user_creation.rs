@@ -2,8 +2,8 @@
 //! snapshot of the site read after the site lock. It says which user to write, or why not.
 
 use crate::{
-    Actor, ClinicId, LicenceChange, LicenceError, LicencePlan, Permission, Profession,
-    ProfessionRefusal, Refusal, UsageSnapshot, UserType, judge_new_user,
+    Actor, ClinicId, FieldError, LicenceChange, LicenceError, LicencePlan, Permission, Profession,
+    ProfessionRefusal, UsageSnapshot, UserType, judge_new_user,
 };
 
 /// What the request asks for.
@@ -62,10 +62,10 @@ pub enum ClinicChoiceRefusal {
 /// Why the user is not created, in the order the rules are asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserCreationRefusal {
-    /// Only site administrators grant `site_admin`.
-    PermissionNotGrantable,
-    /// A clinic administrator grants only clinics they have access to.
-    ClinicNotAccessible,
+    /// The access rules refuse what the creation grants (SPEC §4: `site_admin` only from a
+    /// site administrator, clinics only those the creator has access to, the profession's
+    /// permissions): each refused grant as a field error with its rule's code.
+    Access(Vec<FieldError>),
     /// Another user of the site has this email.
     EmailTaken,
     /// The clinic fields do not name the site's clinics consistently.
@@ -124,23 +124,15 @@ pub fn decide_user_creation(
     site: &UserCreationSnapshot,
 ) -> Result<UserCreation, UserCreationRefusal> {
     let requested = requested_clinics(creator, request);
-    let wanted: Vec<ClinicId> = requested
-        .iter()
-        .chain(&request.default_clinic_id)
-        .copied()
-        .collect();
     let refused = judge_new_user(
         &creator.actor,
         request.profession,
         &request.permissions,
-        &wanted,
+        &request.clinic_ids,
+        request.default_clinic_id,
     );
-    let refused_for = |reason| refused.iter().any(|(_, r)| *r == reason);
-    if refused_for(Refusal::PermissionNotGrantable) {
-        return Err(UserCreationRefusal::PermissionNotGrantable);
-    }
-    if refused_for(Refusal::ClinicNotAccessible) {
-        return Err(UserCreationRefusal::ClinicNotAccessible);
+    if !refused.is_empty() {
+        return Err(UserCreationRefusal::Access(refused));
     }
     if site.email_taken {
         return Err(UserCreationRefusal::EmailTaken);

@@ -1,11 +1,12 @@
 //! Checks every answer the harness receives against the contract, so the whole suite
 //! enforces it: a problem's `code` is a declared `ProblemCode` answered with its one status
-//! and title, and a documented operation answers only statuses its OpenAPI entry lists.
+//! and title, a field error with an access rule's code is in an answer of that rule's one
+//! status, and a documented operation answers only statuses its OpenAPI entry lists.
 
 use std::sync::LazyLock;
 
 use serde_json::Value;
-use staffroom_domain::ProblemCode;
+use staffroom_domain::{ProblemCode, Refusal};
 
 use crate::Answer;
 
@@ -34,6 +35,25 @@ pub fn check_problem(answer: &Answer) {
     );
     assert_eq!(answer.body["status"], code.status(), "{:#}", answer.body);
     assert_eq!(answer.body["title"], code.title(), "{:#}", answer.body);
+    check_rule_codes(answer);
+}
+
+/// A field error carrying the code of an access rule (SPEC §4) is only ever in an answer
+/// of that rule's one status: `422 validation_failed` on every single-user path.
+#[track_caller]
+fn check_rule_codes(answer: &Answer) {
+    for error in answer.body["errors"].as_array().into_iter().flatten() {
+        let field_code = error["code"].as_str().unwrap_or_default();
+        if let Some(rule) = Refusal::ALL.iter().find(|r| r.code() == field_code) {
+            assert_eq!(
+                answer.status.as_u16(),
+                rule.single_user_status(),
+                "{field_code} is answered with status {}: {:#}",
+                rule.single_user_status(),
+                answer.body
+            );
+        }
+    }
 }
 
 /// The documented operation `method path` answers, if any: the path template with the most

@@ -314,6 +314,49 @@ impl TestApp {
         answer.body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// Exchanges a service account's credentials for a token (`POST /v1/auth/token`).
+    pub async fn exchange(&self, client_id: &str, client_secret: &str) -> Answer {
+        self.call(
+            Method::POST,
+            "/v1/auth/token",
+            None,
+            Some(json!({
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": client_secret,
+            })),
+        )
+        .await
+    }
+
+    /// Creates a service account holding `permissions` as `admin`; the `201` answer.
+    pub async fn create_service_account(&self, admin: &str, permissions: Value) -> Answer {
+        self.post(
+            admin,
+            "/v1/service-accounts",
+            json!({"name": "Provisioning script", "permissions": permissions}),
+        )
+        .await
+        .expect(201)
+    }
+
+    /// A token of a new service account holding `permissions`, created by `admin`.
+    pub async fn service_token(&self, admin: &str, permissions: &[&str]) -> String {
+        let created = self.create_service_account(admin, json!(permissions)).await;
+        let text = |key: &str| created.body[key].as_str().unwrap().to_owned();
+        let answer = self
+            .exchange(&text("client_id"), &text("client_secret"))
+            .await
+            .expect(200);
+        answer.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// The OpenAPI document the server serves.
+    pub async fn document(&self) -> Value {
+        let response = self.client.get(self.url("/openapi.json")).send().await;
+        response.unwrap().json().await.unwrap()
+    }
+
     /// A token of the bootstrapped site administrator.
     pub async fn admin_token(&self) -> String {
         self.login(&self.site.admin_email, PASSWORD).await

@@ -71,30 +71,13 @@ async fn create_service_account(
     admin: &str,
     permissions: Value,
 ) -> (String, String, String) {
-    let created = app
-        .post(
-            admin,
-            "/v1/service-accounts",
-            json!({"name": "Provisioning script", "permissions": permissions}),
-        )
-        .await
-        .expect(201);
+    let created = app.create_service_account(admin, permissions).await;
     let text = |k: &str| created.body[k].as_str().unwrap().to_owned();
     (text("id"), text("client_id"), text("client_secret"))
 }
 
 async fn token_json(app: &TestApp, client_id: &str, secret: &str) -> Answer {
-    app.call(
-        Method::POST,
-        "/v1/auth/token",
-        None,
-        Some(json!({
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": secret,
-        })),
-    )
-    .await
+    app.exchange(client_id, secret).await
 }
 
 async fn token_form(app: &TestApp, form: &str) -> Answer {

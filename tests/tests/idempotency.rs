@@ -1,14 +1,26 @@
 //! `Idempotency-Key` on POST: retries return the first answer and act once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use diesel::prelude::*;
 use reqwest::Method;
 use serde_json::{Value, json};
+use staffroom_persistence::schema::idempotency_keys;
 use staffroom_tests::{Answer, TestApp};
 
 async fn post_with_key(app: &TestApp, token: &str, key: &str, body: &Value) -> Answer {
+    post_to_with_key(app, "/v1/users", token, key, body).await
+}
+
+async fn post_to_with_key(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    key: &str,
+    body: &Value,
+) -> Answer {
     let response = app
         .client
-        .request(Method::POST, app.url("/v1/users"))
+        .request(Method::POST, app.url(path))
         .bearer_auth(token)
         .header("Idempotency-Key", key)
         .json(body)
@@ -128,4 +140,69 @@ async fn an_invalid_key_names_the_header() {
         .await
         .expect_problem(422, "validation_failed");
     assert_eq!(answer.body["errors"][0]["field"], "Idempotency-Key");
+}
+
+/// The text columns of an idempotency row: scope, key, request hash, headers, body.
+type StoredRow = (String, String, String, Option<String>, Option<String>);
+
+/// Every stored idempotency row as the text of its columns.
+fn idempotency_rows(app: &TestApp) -> Vec<String> {
+    let mut conn = app.pool.get().unwrap();
+    let rows: Vec<StoredRow> = idempotency_keys::table
+        .select((
+            idempotency_keys::scope,
+            idempotency_keys::idem_key,
+            idempotency_keys::request_hash,
+            idempotency_keys::response_headers,
+            idempotency_keys::response_body,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    rows.into_iter()
+        .map(|(scope, key, hash, headers, body)| {
+            format!(
+                "{scope}|{key}|{hash}|{}|{}",
+                headers.unwrap_or_default(),
+                body.unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_service_account_secret_is_never_stored_and_a_retry_replays_the_account_without_it() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let body = json!({"name": "Provisioning", "permissions": []});
+    let first = post_to_with_key(&app, "/v1/service-accounts", &token, "sa-1", &body)
+        .await
+        .expect(201);
+    let secret = first.body["client_secret"].as_str().unwrap().to_owned();
+    assert!(secret.len() >= 32, "a real secret: {secret}");
+    assert_eq!(first.header("secret-withheld"), None);
+
+    let rows = idempotency_rows(&app);
+    assert_eq!(rows.len(), 1, "the answer is stored for replay: {rows:?}");
+    assert!(
+        rows.iter().all(|row| !row.contains(&secret)),
+        "the stored answer holds the secret: {rows:?}"
+    );
+    assert!(rows[0].contains(first.body["client_id"].as_str().unwrap()));
+
+    let again = post_to_with_key(&app, "/v1/service-accounts", &token, "sa-1", &body)
+        .await
+        .expect(201);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.header("secret-withheld"), Some("client_secret"));
+    assert_eq!(again.header("location"), first.header("location"));
+    assert_eq!(again.body["client_secret"], Value::Null);
+    let mut without_secret = first.body.clone();
+    without_secret["client_secret"] = Value::Null;
+    assert_eq!(again.body, without_secret);
+
+    let listed = app.get(&token, "/v1/service-accounts").await.expect(200);
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    let client_id = first.body["client_id"].as_str().unwrap();
+    let exchanged = app.exchange(client_id, &secret).await;
+    exchanged.expect(200);
 }

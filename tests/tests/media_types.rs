@@ -12,13 +12,7 @@ use staffroom_tests::{TestApp, conformance};
 async fn every_operation_with_a_body_answers_and_documents_415_for_text_plain() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let document = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap();
-    let document: serde_json::Value = document.json().await.unwrap();
+    let document = app.document().await;
 
     let mut walked = Vec::new();
     for (template, item) in document["paths"].as_object().unwrap() {

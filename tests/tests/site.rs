@@ -345,6 +345,10 @@ async fn permissions_lists_the_catalogue_and_professions() {
             "manage_schedule",
             "view_reports",
             "manage_billing",
+            "view_users",
+            "view_clinics",
+            "view_site",
+            "view_audit",
         ]
     );
     for permission in permissions {

@@ -60,28 +60,7 @@ async fn populate_other_site(app: &TestApp) -> OtherSite {
 
 /// A token of a service account of site A with `site_admin`.
 async fn site_a_service_token(app: &TestApp, admin: &str) -> String {
-    let account = app
-        .post(
-            admin,
-            "/v1/service-accounts",
-            json!({"name": "A's script", "permissions": ["site_admin"]}),
-        )
-        .await
-        .expect(201);
-    let answer = app
-        .call(
-            Method::POST,
-            "/v1/auth/token",
-            None,
-            Some(json!({
-                "grant_type": "client_credentials",
-                "client_id": account.body["client_id"],
-                "client_secret": account.body["client_secret"],
-            })),
-        )
-        .await
-        .expect(200);
-    answer.body["access_token"].as_str().unwrap().to_owned()
+    app.service_token(admin, &["site_admin"]).await
 }
 
 #[track_caller]

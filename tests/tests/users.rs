@@ -1258,6 +1258,19 @@ async fn clinic_admin_setup(app: &TestApp, admin: &str) -> ClinicAdminSetup {
     }
 }
 
+/// Asserts a `422 validation_failed` listing exactly these (field, code) pairs.
+#[track_caller]
+fn expect_fields(answer: Answer, expected: &[(&str, &str)]) {
+    let answer = answer.expect_problem(422, "validation_failed");
+    let fields: Vec<(&str, &str)> = answer.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(fields, expected, "{:#}", answer.body);
+}
+
 #[tokio::test]
 async fn clinic_admins_create_users_only_in_their_clinics() {
     let app = TestApp::spawn().await;
@@ -1279,29 +1292,35 @@ async fn clinic_admins_create_users_only_in_their_clinics() {
     assert_eq!(created["clinic_ids"], json!([s.main]));
     assert_eq!(created["default_clinic_id"], s.main.as_str());
 
+    // Refusals of the access rules are 422 with the rule's code on the field, as on
+    // every single-user path (they were 403 forbidden before).
     let mut body = new_user("New", "North", "newnorth@example.test", "clinical");
     body["clinic_ids"] = json!([s.north]);
-    app.post(&s.clinic_admin, "/v1/users", body)
-        .await
-        .expect_problem(403, "forbidden");
+    let answer = app.post(&s.clinic_admin, "/v1/users", body).await;
+    expect_fields(answer, &[("clinic_ids[0]", "clinic_not_accessible")]);
     let mut body = new_user("New", "Mixed", "newmixed@example.test", "clinical");
     body["clinic_ids"] = json!([s.main, s.north]);
-    app.post(&s.clinic_admin, "/v1/users", body)
-        .await
-        .expect_problem(403, "forbidden");
+    let answer = app.post(&s.clinic_admin, "/v1/users", body).await;
+    expect_fields(answer, &[("clinic_ids[1]", "clinic_not_accessible")]);
     let mut body = new_user("New", "Default", "newdefault@example.test", "clinical");
     body["default_clinic_id"] = json!(s.north);
-    app.post(&s.clinic_admin, "/v1/users", body)
-        .await
-        .expect_problem(403, "forbidden");
+    let answer = app.post(&s.clinic_admin, "/v1/users", body).await;
+    expect_fields(answer, &[("default_clinic_id", "clinic_not_accessible")]);
 
-    // A clinic admin cannot grant site_admin.
+    // A clinic admin cannot grant site_admin; every refusal is listed at once.
     let mut body = new_user("Would", "Be", "wouldbe@example.test", "non_clinical");
-    body["clinic_ids"] = json!([s.main]);
-    body["permissions"] = json!(["site_admin"]);
-    app.post(&s.clinic_admin, "/v1/users", body)
-        .await
-        .expect_problem(403, "forbidden");
+    body["clinic_ids"] = json!([s.main, s.north]);
+    body["profession"] = json!("CLERICAL");
+    body["permissions"] = json!(["site_admin", "start_soap_notes"]);
+    let answer = app.post(&s.clinic_admin, "/v1/users", body).await;
+    expect_fields(
+        answer,
+        &[
+            ("permissions[0]", "permission_not_grantable"),
+            ("permissions[1]", "soap_not_allowed_for_profession"),
+            ("clinic_ids[1]", "clinic_not_accessible"),
+        ],
+    );
 
     let emails: HashSet<String> = list_all(&app, &admin, "")
         .await

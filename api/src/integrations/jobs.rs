@@ -4,7 +4,7 @@
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use staffroom_domain::{JobId, JobKind, JobStatus, Permission, UserId};
+use staffroom_domain::{JobId, JobKind, JobStatus, UserId};
 use staffroom_persistence::outbox::{self, JobQuery, JobRow};
 use utoipa::{IntoParams, ToSchema};
 
@@ -99,7 +99,6 @@ pub async fn list_outbox_jobs(
     principal: Principal,
     query: ValidQuery<ListJobsQuery>,
 ) -> Result<web::Json<OutboxJobPage>, ApiError> {
-    principal.require(Permission::SiteAdmin)?;
     let q = query.0;
     let query = JobQuery {
         status: q.status,
@@ -129,7 +128,6 @@ pub async fn get_outbox_job(
     principal: Principal,
     id: web::Path<uuid::Uuid>,
 ) -> Result<web::Json<OutboxJobView>, ApiError> {
-    principal.require(Permission::SiteAdmin)?;
     let (site, id) = (principal.site_id, JobId::from_uuid(id.into_inner()));
     let job = db::run(&state, move |c| outbox::get(c, site, id)).await?;
     Ok(web::Json(OutboxJobView::from(job)))

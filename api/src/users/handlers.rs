@@ -1,7 +1,7 @@
 //! Handlers of `/v1/users`: extract, validate, call one use-case, answer.
 
 use actix_web::{HttpResponse, get, patch, post, put, web};
-use staffroom_domain::{Permission, UserId, UserStatus};
+use staffroom_domain::{UserId, UserStatus};
 use staffroom_persistence::access;
 use staffroom_persistence::users::{self, CreateUser, UserPatch, UserQuery};
 
@@ -57,6 +57,12 @@ pub async fn list_users(
 /// Without `initial_password` the user is emailed an invitation and cannot log in until
 /// they accept it (`POST /v1/invitations/{token}/accept`). The new user is active and needs
 /// a licence under the site's plan (`409 licence_limit_reached` or `solo_slot_taken`).
+/// A permission or clinic the access rules refuse — one the profession may not hold
+/// (`soap_not_allowed_for_profession`, `finish_notes_not_allowed_for_profession`),
+/// `site_admin` granted by a clinic administrator (`permission_not_grantable`), a clinic
+/// the caller has no access to (`clinic_not_accessible`) — answers `422
+/// validation_failed` listing each under its field (`permissions[0]`, `clinic_ids[1]`,
+/// `default_clinic_id`) with the rule's code, and creates nothing.
 #[utoipa::path(
     tag = "users",
     request_body = CreateUserRequest,
@@ -72,7 +78,6 @@ pub async fn create_user(
     principal: Principal,
     body: ValidJson<CreateUserRequest>,
 ) -> Result<Answer, ApiError> {
-    principal.require_admin()?;
     let body = body.0;
     let password_hash = password::hash_optional(body.initial_password.clone()).await?;
     let invitation = password_hash
@@ -117,7 +122,6 @@ async fn administered(
     principal: &Principal,
     id: UserId,
 ) -> Result<users::User, ApiError> {
-    principal.require_admin()?;
     let site = principal.site_id;
     let user = db::run(state, move |c| users::get(c, site, id)).await?;
     principal.require_administers(&user)?;
@@ -275,7 +279,6 @@ pub async fn change_user_type(
     if_match: IfMatch,
     body: ValidJson<ChangeTypeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Permission::SiteAdmin)?;
     let (id, user_type) = (id.into_inner(), body.0.user_type);
     let ctx = principal.audit();
     let user = db::run(&state, move |c| {

@@ -254,17 +254,7 @@ fn no_ops_are_neither_applied_nor_refused() {
 
 #[test]
 fn every_refusal_has_a_distinct_code() {
-    let all = [
-        Refusal::AdminPermissionProtected,
-        Refusal::PermissionNotGrantable,
-        Refusal::SoapNotAllowedForProfession,
-        Refusal::FinishNotesNotAllowedForProfession,
-        Refusal::ClinicNotAccessible,
-        Refusal::DefaultClinicProtected,
-        Refusal::NotAdministered,
-        Refusal::UserNotFound,
-        Refusal::LastAdmin,
-    ];
+    let all = Refusal::ALL;
     let codes: std::collections::HashSet<_> = all.iter().map(Refusal::code).collect();
     assert_eq!(codes.len(), all.len());
     for r in all {
@@ -273,7 +263,7 @@ fn every_refusal_has_a_distinct_code() {
 }
 
 #[test]
-fn a_new_user_gets_only_what_the_actor_may_grant() {
+fn a_new_user_gets_only_what_the_actor_may_grant_and_each_refusal_names_its_field() {
     let w = world();
     let mine = [w.a];
     let clinic_admin = Actor {
@@ -289,23 +279,61 @@ fn a_new_user_gets_only_what_the_actor_may_grant() {
             Permission::ViewReports,
         ],
         &[w.a, w.b],
+        Some(w.c),
     );
-    let codes: Vec<_> = refused.iter().map(|(_, r)| r.code()).collect();
+    let fields: Vec<(&str, &str)> = refused
+        .iter()
+        .map(|e| (e.field.as_str(), e.code.as_str()))
+        .collect();
     assert_eq!(
-        codes,
+        fields,
         vec![
-            "permission_not_grantable",
-            "soap_not_allowed_for_profession",
-            "clinic_not_accessible"
+            ("permissions[0]", "permission_not_grantable"),
+            ("permissions[1]", "soap_not_allowed_for_profession"),
+            ("clinic_ids[1]", "clinic_not_accessible"),
+            ("default_clinic_id", "clinic_not_accessible"),
         ]
     );
+    // A default among the clinics is judged once, under clinic_ids.
+    let once = judge_new_user(&clinic_admin, Profession::Pt, &[], &[w.b], Some(w.b));
+    assert_eq!(once.len(), 1);
+    assert_eq!(once[0].field, "clinic_ids[0]");
     assert!(
         judge_new_user(
             &SITE_ADMIN,
             Profession::Pt,
             &[Permission::SiteAdmin],
-            &[w.c]
+            &[w.c],
+            Some(w.c)
         )
         .is_empty()
+    );
+}
+
+/// One status per rule code on every single-user path: the whole table, so a change is a
+/// visible decision.
+#[test]
+fn every_rule_code_has_its_one_single_user_status() {
+    let table: Vec<(&str, u16)> = Refusal::ALL
+        .iter()
+        .map(|r| (r.code(), r.single_user_status()))
+        .collect();
+    assert_eq!(
+        table,
+        [
+            ("admin_permission_protected", 422),
+            ("permission_not_grantable", 422),
+            ("soap_not_allowed_for_profession", 422),
+            ("finish_notes_not_allowed_for_profession", 422),
+            ("clinic_not_accessible", 422),
+            ("default_clinic_protected", 422),
+            ("not_administered", 403),
+            ("user_not_found", 404),
+            ("last_admin", 409),
+        ]
+    );
+    assert_eq!(
+        crate::ProblemCode::LastAdmin.status(),
+        Refusal::LastAdmin.single_user_status()
     );
 }

@@ -1,7 +1,7 @@
 use uuid::Uuid;
 
 use super::*;
-use crate::ProfessionRefusal;
+use crate::{FieldError, ProfessionRefusal, Refusal};
 
 fn clinic(n: u128) -> ClinicId {
     ClinicId::from_uuid(Uuid::from_u128(n))
@@ -82,13 +82,21 @@ fn a_clinic_admin_naming_no_clinic_gives_their_own_default() {
     elsewhere.clinic_ids = vec![clinic(3)];
     assert_eq!(
         decide_user_creation(&creator, &elsewhere, &site()),
-        Err(UserCreationRefusal::ClinicNotAccessible)
+        Err(UserCreationRefusal::Access(vec![FieldError::new(
+            "clinic_ids[0]",
+            Refusal::ClinicNotAccessible.code(),
+            Refusal::ClinicNotAccessible.to_string(),
+        )]))
     );
     let mut admin = request(UserType::Clinical);
     admin.permissions = vec![Permission::SiteAdmin];
     assert_eq!(
         decide_user_creation(&creator, &admin, &site()),
-        Err(UserCreationRefusal::PermissionNotGrantable)
+        Err(UserCreationRefusal::Access(vec![FieldError::new(
+            "permissions[0]",
+            Refusal::PermissionNotGrantable.code(),
+            Refusal::PermissionNotGrantable.to_string(),
+        )]))
     );
 }
 
