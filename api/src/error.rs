@@ -7,7 +7,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use staffroom_domain::{ClinicChoiceRefusal, FieldError, ProblemCode, UserCreationRefusal};
+use staffroom_domain::{
+    ClinicChoiceRefusal, FieldError, ProblemCode, StatusRefusal, UserCreationRefusal,
+};
 use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
 use utoipa::ToSchema;
@@ -340,6 +342,17 @@ impl From<UserCreationRefusal> for ApiError {
             UserCreationRefusal::SiteWithoutClinics => {
                 tracing::error!("a site without clinics cannot take a user");
                 Self::internal()
+            }
+        }
+    }
+}
+
+impl From<StatusRefusal> for ApiError {
+    fn from(refusal: StatusRefusal) -> Self {
+        match refusal {
+            StatusRefusal::LastAdmin => Self::from(Conflict::LastAdmin),
+            StatusRefusal::Licence { error, plan, usage } => {
+                Self::from(&LicenceRefusal { error, plan, usage })
             }
         }
     }

@@ -19,6 +19,7 @@ pub mod bulk;
 pub mod email;
 pub mod exercise;
 pub mod ids;
+pub mod last_admin;
 pub mod licence;
 pub mod licence_report;
 pub mod names;
@@ -35,6 +36,7 @@ pub mod profession_rules;
 pub mod site;
 pub mod user;
 pub mod user_creation;
+pub mod user_status;
 pub mod validation;
 
 pub use access::*;
@@ -43,6 +45,7 @@ pub use bulk::*;
 pub use email::*;
 pub use exercise::*;
 pub use ids::*;
+pub use last_admin::*;
 pub use licence::*;
 pub use licence_report::*;
 pub use names::*;
@@ -57,6 +60,7 @@ pub use profession_rules::*;
 pub use site::*;
 pub use user::*;
 pub use user_creation::*;
+pub use user_status::*;
 pub use validation::*;
 
 #[cfg(all(test, feature = "openapi"))]
