@@ -8,7 +8,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use staffroom_domain::{
-    ClinicChoiceRefusal, FieldError, ProblemCode, StatusRefusal, UserCreationRefusal,
+    ClinicChoiceRefusal, ClinicDeletionRefusal, FieldError, ProblemCode, StatusRefusal,
+    UserCreationRefusal,
 };
 use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
@@ -355,5 +356,21 @@ impl From<StatusRefusal> for ApiError {
                 Self::from(&LicenceRefusal { error, plan, usage })
             }
         }
+    }
+}
+
+impl From<std::convert::Infallible> for ApiError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
+impl From<ClinicDeletionRefusal> for ApiError {
+    fn from(refusal: ClinicDeletionRefusal) -> Self {
+        Self::from(match refusal {
+            ClinicDeletionRefusal::LastClinic => Conflict::LastClinic,
+            ClinicDeletionRefusal::InUse => Conflict::ClinicInUse,
+            ClinicDeletionRefusal::HasAppointments => Conflict::ClinicHasAppointments,
+        })
     }
 }

@@ -178,3 +178,9 @@ async fn a_user_created_before_a_crash_is_replayed_not_created_again() {
     });
     crash_then_retry("/v1/users", body, "/v1/users").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clinic_added_before_a_crash_is_replayed_not_added_again() {
+    let body = json!({"name": "Harbour Road"});
+    crash_then_retry("/v1/clinics", body, "/v1/clinics").await;
+}
