@@ -1,13 +1,12 @@
 //! Creating a site with its first clinic and site administrator, in one transaction.
 
-use diesel::Connection;
 use staffroom_domain::{
     Actor, AuditAction, AuditTarget, ClinicId, Creator, EntityName, LicencePlan, Permission,
     SiteId, SiteSettings, UserId, decide_user_creation,
 };
 
 use crate::audit::{self, Change};
-use crate::tx::AuditContext;
+use crate::tx::{AuditContext, write_transaction};
 use crate::user_rows::{self, NewUser};
 use crate::{DbConnection, StoreError, StoreResult, clinics, sites};
 
@@ -30,7 +29,7 @@ pub struct CreatedSite {
 }
 
 pub fn create_site(conn: &mut DbConnection, new: NewSite) -> StoreResult<CreatedSite> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let site = sites::insert(conn, &new.name, &new.plan, &new.settings)?;
         let ctx = AuditContext::system(site.id);
         audit::record(

@@ -12,7 +12,7 @@ use crate::error::Conflict;
 use crate::invitation_rows;
 pub use crate::invitation_rows::{InvitationRow, NewInvitation};
 use crate::schema::{invitations, users};
-use crate::tx::{AuditContext, now, write_tx};
+use crate::tx::{AuditContext, now, write_transaction, write_tx};
 use crate::user_rows as stored;
 use crate::{DbConnection, StoreError, StoreResult};
 
@@ -45,10 +45,10 @@ pub fn accept(
     password_hash: &str,
     request_id: Option<String>,
 ) -> StoreResult<InvitationRow> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let at = now();
-        // The first statement writes: on SQLite it takes the write lock at once, so a racing
-        // accept of the same token waits and then finds it used.
+        // The first statement is the guarded update, so a racing accept of the same token
+        // waits for this transaction and then finds the token used.
         let usable = invitations::table
             .filter(invitations::token_hash.eq(token_hash))
             .filter(invitations::accepted_at.is_null())

@@ -13,10 +13,8 @@
 //! A refusal rolls the transaction back and comes out as [`Failure::Refused`]; the API's
 //! error mapping gives it its problem code and words.
 
-use diesel::Connection;
-
 use crate::idempotency::{self, HeldKey, StoredResponse};
-use crate::tx::{AuditContext, lock_site};
+use crate::tx::{AuditContext, lock_site, write_transaction};
 use crate::{DbConnection, StoreError};
 
 /// A state-changing operation: snapshot, decision, write.
@@ -99,7 +97,7 @@ pub fn run<U: UseCase, A>(
     render: impl FnOnce(U::Output) -> A,
     keep: Option<Keep<'_, A>>,
 ) -> Result<A, Failure<U::Refusal>> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         lock_site(conn, ctx.site_id)?;
         let snapshot = use_case.load(conn, ctx)?;
         let decision = use_case.decide(snapshot).map_err(Failure::Refused)?;

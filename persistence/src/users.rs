@@ -73,7 +73,7 @@ macro_rules! keyset {
 
 /// The site's users matching `q`, a page at a time in its order.
 pub fn list(conn: &mut DbConnection, site: SiteId, q: &UserQuery) -> StoreResult<Page<User>> {
-    let query = filtered(site, q)
+    let query = filtered(conn, site, q)
         .select(UserRow::as_select())
         .limit(q.limit + 1);
     let query = match q.sort {
