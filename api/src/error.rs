@@ -8,8 +8,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use staffroom_domain::{
-    ClinicChoiceRefusal, ClinicDeletionRefusal, FieldError, ProblemCode, StatusRefusal,
-    UserCreationRefusal,
+    ClinicChoiceRefusal, ClinicDeletionRefusal, FieldError, InvitationRefusal, ProblemCode,
+    StatusRefusal, UserCreationRefusal,
 };
 use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
@@ -371,6 +371,15 @@ impl From<ClinicDeletionRefusal> for ApiError {
             ClinicDeletionRefusal::LastClinic => Conflict::LastClinic,
             ClinicDeletionRefusal::InUse => Conflict::ClinicInUse,
             ClinicDeletionRefusal::HasAppointments => Conflict::ClinicHasAppointments,
+        })
+    }
+}
+
+impl From<InvitationRefusal> for ApiError {
+    fn from(refusal: InvitationRefusal) -> Self {
+        Self::from(match refusal {
+            InvitationRefusal::PasswordAlreadySet => Conflict::PasswordAlreadySet,
+            InvitationRefusal::UserInactive => Conflict::UserInactive,
         })
     }
 }
