@@ -15,6 +15,7 @@ mod string_schema;
 
 pub mod access;
 pub mod audit;
+pub mod booking;
 pub mod bulk;
 pub mod clinic_deletion;
 pub mod email;
@@ -43,6 +44,7 @@ pub mod validation;
 
 pub use access::*;
 pub use audit::*;
+pub use booking::*;
 pub use bulk::*;
 pub use clinic_deletion::*;
 pub use email::*;
