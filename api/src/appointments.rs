@@ -21,8 +21,6 @@ use crate::state::AppState;
 use crate::usecase::Act;
 use crate::views::{page_limit, page_of, query_text, utc};
 
-/// Longest appointment accepted.
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AppointmentView {
     pub id: AppointmentId,
