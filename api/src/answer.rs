@@ -44,6 +44,16 @@ impl Answer {
         }
     }
 
+    /// `204` without a body.
+    pub fn no_content() -> Self {
+        Self {
+            status: StatusCode::NO_CONTENT,
+            headers: Vec::new(),
+            body: String::new(),
+            secret: None,
+        }
+    }
+
     pub fn header(mut self, name: HeaderName, value: String) -> Self {
         self.headers.push((name, value));
         self

@@ -1,23 +1,25 @@
 //! Minimal bookings that make the clinical / non-clinical distinction real:
 //! `POST /v1/appointments`, `GET /v1/users/{id}/diary`, `GET /v1/reports/appointments`.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use staffroom_domain::{AppointmentId, ClinicId, FieldError, UserId};
-use staffroom_persistence::appointments::{self, Appointment, AppointmentQuery, NewAppointment};
+use staffroom_domain::{AppointmentId, ClinicId, UserId};
+use staffroom_persistence::appointments::{
+    self, Appointment, AppointmentQuery, Book, NewAppointment,
+};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::answer::Answer;
 use crate::auth::Principal;
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{ValidJson, ValidQuery};
 use crate::responses::{Conflict, Create, List, ReadOne, Unprocessable};
 use crate::state::AppState;
+use crate::usecase::Act;
 use crate::views::{page_limit, page_of, query_text, utc};
-
-/// Longest appointment accepted.
-const MAX_HOURS: i64 = 24;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AppointmentView {
@@ -121,45 +123,24 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 )]
 #[post("/v1/appointments")]
 pub async fn book_appointment(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     body: ValidJson<BookAppointmentRequest>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Answer, ApiError> {
     let body = body.0;
-    let mut errors = Vec::new();
-    if body.client_ref.trim().is_empty() {
-        errors.push(FieldError::new(
-            "client_ref",
-            "required",
-            "must not be empty",
-        ));
-    }
-    if body.ends_at <= body.starts_at {
-        errors.push(FieldError::new(
-            "ends_at",
-            "not_after_start",
-            "must be after starts_at",
-        ));
-    } else if body.ends_at - body.starts_at > chrono::Duration::hours(MAX_HOURS) {
-        errors.push(FieldError::new(
-            "ends_at",
-            "too_long",
-            "appointments last at most 24 hours",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    let new = NewAppointment {
-        user_id: body.user_id,
-        clinic_id: body.clinic_id,
-        client_ref: body.client_ref.trim().to_owned(),
-        starts_at: body.starts_at.naive_utc(),
-        ends_at: body.ends_at.naive_utc(),
+    let book = Book {
+        new: NewAppointment {
+            user_id: body.user_id,
+            clinic_id: body.clinic_id,
+            client_ref: body.client_ref,
+            starts_at: body.starts_at.naive_utc(),
+            ends_at: body.ends_at.naive_utc(),
+        },
     };
-    let ctx = principal.audit();
-    let appointment = db::run(&state, move |c| appointments::book(c, &ctx, new)).await?;
-    Ok(HttpResponse::Created().json(AppointmentView::from(appointment)))
+    act.run(principal.audit(), book, |appointment| {
+        Answer::json(StatusCode::CREATED, &AppointmentView::from(appointment))
+    })
+    .await
 }
 
 /// A user's diary: their appointments, in start order.

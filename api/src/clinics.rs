@@ -4,16 +4,18 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use staffroom_domain::{ClinicId, EntityName};
-use staffroom_persistence::clinics::{self, Clinic, ClinicPatch};
+use staffroom_persistence::clinics::{self, Clinic, ClinicPatch, CreateClinic, DeleteClinic};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::answer::Answer;
 use crate::auth::Principal;
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
 use crate::responses::{Create, Delete, List, ReadOne, Update};
 use crate::state::AppState;
-use crate::views::{created, page_limit, page_of, query_text, utc, with_etag};
+use crate::usecase::Act;
+use crate::views::{page_limit, page_of, query_text, utc, with_etag};
 
 /// One location of the site.
 #[derive(Debug, Serialize, ToSchema)]
@@ -121,21 +123,19 @@ pub async fn list_clinics(
 )]
 #[post("/v1/clinics")]
 pub async fn create_clinic(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     body: ValidJson<CreateClinicRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let CreateClinicRequest {
-        name,
-        assistants_may_finish_notes: amfn,
-    } = body.0;
-    let ctx = principal.audit();
-    let clinic = db::run(&state, move |c| clinics::create(c, &ctx, &name, amfn)).await?;
-    Ok(created(
-        format!("/v1/clinics/{}", clinic.id),
-        clinic.version,
-        &ClinicView::from(clinic),
-    ))
+) -> Result<Answer, ApiError> {
+    let create = CreateClinic {
+        name: body.0.name,
+        assistants_may_finish_notes: body.0.assistants_may_finish_notes,
+    };
+    act.run(principal.audit(), create, |clinic| {
+        let location = format!("/v1/clinics/{}", clinic.id);
+        Answer::created(location, clinic.version, &ClinicView::from(clinic))
+    })
+    .await
 }
 
 /// Read one clinic.
@@ -224,13 +224,15 @@ pub async fn update_clinic(
 )]
 #[delete("/v1/clinics/{id}")]
 pub async fn delete_clinic(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     id: web::Path<ClinicId>,
     if_match: IfMatch,
-) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let ctx = principal.audit();
-    db::run(&state, move |c| clinics::delete(c, &ctx, id, if_match.0)).await?;
-    Ok(HttpResponse::NoContent().finish())
+) -> Result<Answer, ApiError> {
+    let delete = DeleteClinic {
+        id: id.into_inner(),
+        expected_version: if_match.0,
+    };
+    act.run(principal.audit(), delete, |()| Answer::no_content())
+        .await
 }

@@ -7,7 +7,10 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use staffroom_domain::{ClinicChoiceRefusal, FieldError, ProblemCode, UserCreationRefusal};
+use staffroom_domain::{
+    BookingFieldRefusal, BookingRefusal, ClinicChoiceRefusal, ClinicDeletionRefusal, FieldError,
+    InvitationRefusal, MAX_APPOINTMENT_HOURS, ProblemCode, StatusRefusal, UserCreationRefusal,
+};
 use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
 use utoipa::ToSchema;
@@ -336,6 +339,80 @@ impl From<UserCreationRefusal> for ApiError {
                 tracing::error!("a site without clinics cannot take a user");
                 Self::internal()
             }
+        }
+    }
+}
+
+impl From<StatusRefusal> for ApiError {
+    fn from(refusal: StatusRefusal) -> Self {
+        match refusal {
+            StatusRefusal::LastAdmin => Self::from(Conflict::LastAdmin),
+            StatusRefusal::Licence { error, plan, usage } => {
+                Self::from(&LicenceRefusal { error, plan, usage })
+            }
+        }
+    }
+}
+
+impl From<std::convert::Infallible> for ApiError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
+impl From<ClinicDeletionRefusal> for ApiError {
+    fn from(refusal: ClinicDeletionRefusal) -> Self {
+        Self::from(match refusal {
+            ClinicDeletionRefusal::LastClinic => Conflict::LastClinic,
+            ClinicDeletionRefusal::InUse => Conflict::ClinicInUse,
+            ClinicDeletionRefusal::HasAppointments => Conflict::ClinicHasAppointments,
+        })
+    }
+}
+
+impl From<InvitationRefusal> for ApiError {
+    fn from(refusal: InvitationRefusal) -> Self {
+        Self::from(match refusal {
+            InvitationRefusal::PasswordAlreadySet => Conflict::PasswordAlreadySet,
+            InvitationRefusal::UserInactive => Conflict::UserInactive,
+        })
+    }
+}
+
+/// The field error of a refused booking field.
+fn booking_field_error(refusal: BookingFieldRefusal) -> FieldError {
+    let (field, code, message) = match refusal {
+        BookingFieldRefusal::ClientRefRequired => ("client_ref", "required", "must not be empty"),
+        BookingFieldRefusal::EndsNotAfterStart => {
+            ("ends_at", "not_after_start", "must be after starts_at")
+        }
+        BookingFieldRefusal::TooLong => {
+            return FieldError::new(
+                "ends_at",
+                "too_long",
+                format!("appointments last at most {MAX_APPOINTMENT_HOURS} hours"),
+            );
+        }
+        BookingFieldRefusal::UnknownUser => {
+            ("user_id", "unknown_user", "No such user in this site.")
+        }
+        BookingFieldRefusal::UnknownClinic => (
+            "clinic_id",
+            "unknown_clinic",
+            "No such clinic in this site.",
+        ),
+    };
+    FieldError::new(field, code, message)
+}
+
+impl From<BookingRefusal> for ApiError {
+    fn from(refusal: BookingRefusal) -> Self {
+        match refusal {
+            BookingRefusal::Fields(fields) => {
+                Self::validation(fields.into_iter().map(booking_field_error).collect())
+            }
+            BookingRefusal::Unbookable(why) => Self::from(StoreError::NotBookable(why)),
+            BookingRefusal::Overlaps => Self::from(Conflict::AppointmentOverlaps),
         }
     }
 }

@@ -2,20 +2,23 @@
 //! a single-use token; `POST /v1/invitations/{token}/accept` sets their password.
 //! Administrators can send a fresh invitation, which makes the earlier link stop working.
 
+use actix_web::http::StatusCode;
 use actix_web::{post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use staffroom_domain::{Password, UserId};
-use staffroom_persistence::invitations::{self, InvitationRow, NewInvitation};
+use staffroom_persistence::invitations::{self, InvitationRow, NewInvitation, ResendInvitation};
 use staffroom_persistence::users;
 use utoipa::ToSchema;
 
+use crate::answer::Answer;
 use crate::auth::{Principal, password};
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{RequestId, ValidJson};
 use crate::responses::{Action, Redeem};
 use crate::state::AppState;
+use crate::usecase::Act;
 use crate::views::utc;
 
 /// Bytes of randomness in an invitation token.
@@ -52,16 +55,14 @@ pub struct InvitationView {
     pub expires_at: DateTime<Utc>,
 }
 
-impl TryFrom<InvitationRow> for InvitationView {
-    type Error = ApiError;
-
-    fn try_from(r: InvitationRow) -> Result<Self, ApiError> {
-        Ok(Self {
+impl From<InvitationRow> for InvitationView {
+    fn from(r: InvitationRow) -> Self {
+        Self {
             user_id: r.user_id,
             email: r.email,
             created_at: utc(r.created_at),
             expires_at: utc(r.expires_at),
-        })
+        }
     }
 }
 
@@ -105,7 +106,7 @@ pub async fn accept_invitation(
         invitations::accept(c, &token_hash, &hashed, request)
     })
     .await?;
-    Ok(web::Json(InvitationView::try_from(row)?))
+    Ok(web::Json(InvitationView::from(row)))
 }
 
 /// Send a user a fresh invitation.
@@ -123,18 +124,19 @@ pub async fn accept_invitation(
 )]
 #[post("/v1/users/{id}/invitation")]
 pub async fn resend_invitation(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     id: web::Path<UserId>,
-) -> Result<actix_web::HttpResponse, ApiError> {
+) -> Result<Answer, ApiError> {
     let (site, user_id) = (principal.site_id, id.into_inner());
-    let user = db::run(&state, move |c| users::get(c, site, user_id)).await?;
+    let user = db::run(act.state(), move |c| users::get(c, site, user_id)).await?;
     principal.require_administers(&user)?;
-    let invitation = new_invitation(&state, &user.first_name);
-    let ctx = principal.audit();
-    let row = db::run(&state, move |c| {
-        invitations::resend(c, &ctx, user_id, invitation)
+    let resend = ResendInvitation {
+        user: user_id,
+        invitation: new_invitation(act.state(), &user.first_name),
+    };
+    act.run(principal.audit(), resend, |row| {
+        Answer::json(StatusCode::CREATED, &InvitationView::from(row))
     })
-    .await?;
-    Ok(actix_web::HttpResponse::Created().json(InvitationView::try_from(row)?))
+    .await
 }

@@ -133,15 +133,7 @@ async fn crash_then_retry(path: &str, body: Value, list: &str) {
         assert_eq!(status, 201, "{answer:#}");
         assert_eq!(replayed.unwrap(), "true", "{answer:#}");
         let location = location.unwrap();
-        let resource: Value = http
-            .get(format!("{}{}", server.base, location.to_str().unwrap()))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let resource = get_json(&http, &server.base, &token, location.to_str().unwrap()).await;
         assert_eq!(answer, resource, "the replay is the committed answer");
         replays.push(answer);
     }
@@ -153,17 +145,20 @@ async fn crash_then_retry(path: &str, body: Value, list: &str) {
     );
 }
 
-/// How many items `GET list` answers (one page of up to 200 is enough here).
-async fn count(http: &reqwest::Client, base: &str, token: &str, list: &str) -> usize {
-    let page: Value = http
-        .get(format!("{base}{list}?limit=200"))
+/// The JSON body of `GET path`.
+async fn get_json(http: &reqwest::Client, base: &str, token: &str, path: &str) -> Value {
+    let response = http
+        .get(format!("{base}{path}"))
         .bearer_auth(token)
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    response.json().await.unwrap()
+}
+
+/// How many items `GET list` answers (one page of up to 200 is enough here).
+async fn count(http: &reqwest::Client, base: &str, token: &str, list: &str) -> usize {
+    let page = get_json(http, base, token, &format!("{list}?limit=200")).await;
     page["items"].as_array().unwrap().len()
 }
 
@@ -177,4 +172,10 @@ async fn a_user_created_before_a_crash_is_replayed_not_created_again() {
         "initial_password": "another long passphrase",
     });
     crash_then_retry("/v1/users", body, "/v1/users").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clinic_added_before_a_crash_is_replayed_not_added_again() {
+    let body = json!({"name": "Harbour Road"});
+    crash_then_retry("/v1/clinics", body, "/v1/clinics").await;
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 use staffroom_domain::{
-    AccessChange, AuditAction, AuditTarget, ClinicId, FieldError, Mode, Permission, Refusal,
-    Subject, UserId, Verdict, judge,
+    AccessChange, AdminCover, AdminHolder, AuditAction, AuditTarget, ClinicId, FieldError, Mode,
+    Permission, Refusal, Subject, UserId, Verdict, clinics_losing_admin, judge, leaves_last_admin,
 };
 
 use crate::audit::{self, Change};
@@ -64,49 +64,43 @@ fn judge_all(
     }
 }
 
-/// SPEC §4 rule 5: never the last active `site_admin` of the site, nor the last active
-/// `clinic_admin` of a clinic — whether by removing the permission or the clinic.
+/// SPEC §4 rule 5 (`staffroom_domain::leaves_last_admin`) over the other active admins of
+/// the user's site and of the clinics the changes take from them.
 fn check_last_admins(
     conn: &mut DbConnection,
     user: &User,
     accepted: &[AccessChange],
 ) -> StoreResult<()> {
-    if !user.is_active() {
+    let holder = AdminHolder {
+        active: user.is_active(),
+        permissions: &user.permissions,
+        clinic_ids: &user.clinic_ids,
+    };
+    if !holder.active {
         return Ok(());
     }
-    let last = || StoreError::Conflict(Conflict::LastAdmin);
-    let removes = |p| accepted.contains(&AccessChange::RemovePermission(p));
-    if removes(Permission::SiteAdmin)
-        && other_active_holders(conn, user.site_id, Permission::SiteAdmin, None, user.id)? == 0
-    {
-        return Err(last());
+    let mut cover = AdminCover {
+        site_admins: other_admins(conn, user, Permission::SiteAdmin, None)?,
+        ..AdminCover::default()
+    };
+    for clinic in clinics_losing_admin(&holder, accepted) {
+        let others = other_admins(conn, user, Permission::ClinicAdmin, Some(clinic))?;
+        cover.clinic_admins.insert(clinic, others);
     }
-    if user.has(Permission::ClinicAdmin) {
-        let losing: Vec<ClinicId> = if removes(Permission::ClinicAdmin) {
-            user.clinic_ids.clone()
-        } else {
-            accepted
-                .iter()
-                .filter_map(|c| match c {
-                    AccessChange::RemoveClinic(c) => Some(*c),
-                    _ => None,
-                })
-                .collect()
-        };
-        for clinic in losing {
-            if other_active_holders(
-                conn,
-                user.site_id,
-                Permission::ClinicAdmin,
-                Some(clinic),
-                user.id,
-            )? == 0
-            {
-                return Err(last());
-            }
-        }
+    if leaves_last_admin(&holder, accepted, &cover) {
+        return Err(StoreError::Conflict(Conflict::LastAdmin));
     }
     Ok(())
+}
+
+fn other_admins(
+    conn: &mut DbConnection,
+    user: &User,
+    permission: Permission,
+    clinic: Option<ClinicId>,
+) -> StoreResult<u64> {
+    let n = other_active_holders(conn, user.site_id, permission, clinic, user.id)?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// Replaces a user's permissions (`PUT /v1/users/{id}/permissions`).

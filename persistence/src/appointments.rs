@@ -5,14 +5,16 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use staffroom_domain::{
-    AppointmentId, AuditAction, AuditTarget, ClinicId, SiteId, UserId, UserType,
+    AppointmentId, AuditAction, AuditTarget, BookableUser, BookingRefusal, BookingRequest,
+    BookingSnapshot, ClinicId, SiteId, UserId, decide_booking,
 };
 
 use crate::audit::{self, Change};
-use crate::error::{Conflict, Unbookable};
+use crate::error::Conflict;
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::{appointments, clinics};
-use crate::tx::{AuditContext, now, write_tx};
+use crate::tx::{AuditContext, now};
+use crate::usecase::UseCase;
 use crate::user_rows;
 use crate::{DbConnection, StoreError, StoreResult};
 
@@ -67,58 +69,79 @@ pub struct NewAppointment {
     pub ends_at: NaiveDateTime,
 }
 
-pub fn book(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    new: NewAppointment,
-) -> StoreResult<Appointment> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let user = user_rows::get(conn, ctx.site_id, new.user_id).map_err(|e| match e {
-            StoreError::NotFound => {
-                StoreError::invalid("user_id", "unknown_user", "No such user in this site.")
-            }
-            other => other,
-        })?;
+/// `POST /v1/appointments`: books a clinical user at one of their clinics, if they are
+/// bookable and free then (`staffroom_domain::decide_booking`), under the site lock so two
+/// bookings of one slot never both succeed.
+#[derive(Debug, Clone)]
+pub struct Book {
+    pub new: NewAppointment,
+}
+
+impl Book {
+    fn request(&self) -> BookingRequest {
+        BookingRequest {
+            clinic_id: self.new.clinic_id,
+            client_ref: self.new.client_ref.clone(),
+            starts_at: self.new.starts_at,
+            ends_at: self.new.ends_at,
+        }
+    }
+}
+
+impl UseCase for Book {
+    type Snapshot = BookingSnapshot;
+    type Decision = ();
+    type Refusal = BookingRefusal;
+    type Output = Appointment;
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<BookingSnapshot> {
+        let new = &self.new;
+        let user = match user_rows::get(conn, ctx.site_id, new.user_id) {
+            Ok(user) => Some(BookableUser {
+                status: user.status,
+                user_type: user.user_type,
+                diary_enabled: user.diary_enabled,
+                clinic_ids: user.clinic_ids,
+            }),
+            Err(StoreError::NotFound) => None,
+            Err(other) => return Err(other),
+        };
         let clinic_exists = clinics::table
             .filter(clinics::site_id.eq(ctx.site_id))
             .filter(clinics::id.eq(new.clinic_id))
             .count()
             .get_result::<i64>(conn)?
             > 0;
-        if !clinic_exists {
-            return Err(StoreError::invalid(
-                "clinic_id",
-                "unknown_clinic",
-                "No such clinic in this site.",
-            ));
-        }
-        if !user.is_active() {
-            return Err(StoreError::NotBookable(Unbookable::Inactive));
-        }
-        if user.user_type != UserType::Clinical {
-            return Err(StoreError::NotBookable(Unbookable::NonClinical));
-        }
-        if !user.diary_enabled {
-            return Err(StoreError::NotBookable(Unbookable::DiaryNotStarted));
-        }
-        if !user.clinic_ids.contains(&new.clinic_id) {
-            return Err(StoreError::NotBookable(Unbookable::NoClinicAccess));
-        }
         let overlapping = appointments::table
             .filter(appointments::user_id.eq(new.user_id))
             .filter(appointments::starts_at.lt(new.ends_at))
             .filter(appointments::ends_at.gt(new.starts_at))
             .count()
             .get_result::<i64>(conn)?;
-        if overlapping > 0 {
-            return Err(StoreError::Conflict(Conflict::AppointmentOverlaps));
-        }
+        Ok(BookingSnapshot {
+            user,
+            clinic_exists,
+            overlaps: overlapping > 0,
+        })
+    }
+
+    fn decide(&self, site: BookingSnapshot) -> Result<(), BookingRefusal> {
+        decide_booking(&self.request(), &site)
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        (): (),
+    ) -> StoreResult<Appointment> {
+        let new = self.new;
         let row = AppointmentRow {
             id: AppointmentId::new(),
             site_id: ctx.site_id,
             user_id: new.user_id,
             clinic_id: new.clinic_id,
-            client_ref: new.client_ref,
+            client_ref: new.client_ref.trim().to_owned(),
             starts_at: new.starts_at,
             ends_at: new.ends_at,
             version: 1,
@@ -138,7 +161,7 @@ pub fn book(
             ),
         )?;
         Ok(appointment)
-    })
+    }
 }
 
 /// Filters of a list of appointments, ordered by start time.

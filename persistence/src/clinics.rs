@@ -2,7 +2,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use staffroom_domain::{AuditAction, AuditTarget, ClinicId, EntityName, SiteId, UserId};
+use std::convert::Infallible;
+
+use staffroom_domain::{
+    AuditAction, AuditTarget, ClinicDeletionRefusal, ClinicDeletionSnapshot, ClinicId, EntityName,
+    SiteId, UserId, decide_clinic_deletion,
+};
 
 use crate::audit::{self, Change};
 use crate::error::Conflict;
@@ -10,6 +15,7 @@ use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::{appointments, clinics, user_clinics, users};
 use crate::search::{clinic_search_text, like_pattern};
 use crate::tx::{AuditContext, check_version, now, write_tx};
+use crate::usecase::{self, Failure, UseCase};
 use crate::{DbConnection, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -74,16 +80,53 @@ pub(crate) fn insert(
     Ok(Clinic::from(row))
 }
 
+/// `POST /v1/clinics`: adds a clinic. No rule refuses it, so its decision is the request.
+#[derive(Debug, Clone)]
+pub struct CreateClinic {
+    pub name: EntityName,
+    pub assistants_may_finish_notes: bool,
+}
+
+impl UseCase for CreateClinic {
+    type Snapshot = ();
+    type Decision = ();
+    type Refusal = Infallible;
+    type Output = Clinic;
+
+    fn load(&self, _: &mut DbConnection, _: &AuditContext) -> StoreResult<()> {
+        Ok(())
+    }
+
+    fn decide(&self, (): ()) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn write(self, conn: &mut DbConnection, ctx: &AuditContext, (): ()) -> StoreResult<Clinic> {
+        let clinic = insert(
+            conn,
+            ctx.site_id,
+            &self.name,
+            self.assistants_may_finish_notes,
+        )?;
+        audit::record(conn, ctx, created(&clinic))?;
+        Ok(clinic)
+    }
+}
+
+/// Runs [`CreateClinic`] (for the operator's tools and tests).
 pub fn create(
     conn: &mut DbConnection,
     ctx: &AuditContext,
     name: &EntityName,
     assistants_may_finish_notes: bool,
 ) -> StoreResult<Clinic> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let clinic = insert(conn, ctx.site_id, name, assistants_may_finish_notes)?;
-        audit::record(conn, ctx, created(&clinic))?;
-        Ok(clinic)
+    let create = CreateClinic {
+        name: name.clone(),
+        assistants_may_finish_notes,
+    };
+    usecase::run(conn, ctx, create, |clinic| clinic, None).map_err(|failure| match failure {
+        Failure::Store(e) => e,
+        Failure::Refused(never) => match never {},
     })
 }
 
@@ -189,34 +232,50 @@ pub fn update(
     })
 }
 
-/// Deletes a clinic and every user's access to it. Refused while it is some user's
-/// default clinic, and for the site's last clinic.
-pub fn delete(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    id: ClinicId,
-    expected_version: Option<i64>,
-) -> StoreResult<()> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let before = get(conn, ctx.site_id, id)?;
-        check_version(expected_version, before.version)?;
-        let clinic_count: i64 = clinics::table
+/// `DELETE /v1/clinics/{id}`: deletes a clinic and every user's access to it, unless
+/// something still depends on it (`staffroom_domain::decide_clinic_deletion`).
+#[derive(Debug, Clone)]
+pub struct DeleteClinic {
+    pub id: ClinicId,
+    pub expected_version: Option<i64>,
+}
+
+impl UseCase for DeleteClinic {
+    type Snapshot = (Clinic, ClinicDeletionSnapshot);
+    type Decision = Clinic;
+    type Refusal = ClinicDeletionRefusal;
+    type Output = ();
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
+        let clinic = get(conn, ctx.site_id, self.id)?;
+        check_version(self.expected_version, clinic.version)?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let site_clinics: i64 = clinics::table
             .filter(clinics::site_id.eq(ctx.site_id))
             .count()
             .get_result(conn)?;
-        if clinic_count <= 1 {
-            return Err(StoreError::Conflict(Conflict::LastClinic));
-        }
-        let defaults: i64 = users::table
-            .filter(users::default_clinic_id.eq(id))
+        let default_of_users: i64 = users::table
+            .filter(users::default_clinic_id.eq(self.id))
             .count()
             .get_result(conn)?;
-        if defaults > 0 {
-            return Err(StoreError::Conflict(Conflict::ClinicInUse));
-        }
-        if has_appointments(conn, id)? {
-            return Err(StoreError::Conflict(Conflict::ClinicHasAppointments));
-        }
+        let appointments: i64 = appointments::table
+            .filter(appointments::clinic_id.eq(self.id))
+            .count()
+            .get_result(conn)?;
+        let snapshot = ClinicDeletionSnapshot {
+            site_clinics: count(site_clinics),
+            default_of_users: count(default_of_users),
+            appointments: count(appointments),
+        };
+        Ok((clinic, snapshot))
+    }
+
+    fn decide(&self, (clinic, site): Self::Snapshot) -> Result<Clinic, ClinicDeletionRefusal> {
+        decide_clinic_deletion(&site).map(|()| clinic)
+    }
+
+    fn write(self, conn: &mut DbConnection, ctx: &AuditContext, before: Clinic) -> StoreResult<()> {
+        let id = self.id;
         let affected: Vec<UserId> = user_clinics::table
             .filter(user_clinics::clinic_id.eq(id))
             .select(user_clinics::user_id)
@@ -257,14 +316,26 @@ pub fn delete(
             },
         )?;
         Ok(())
-    })
+    }
 }
 
-/// Whether any appointment takes place at the clinic (it then cannot be deleted).
-fn has_appointments(conn: &mut DbConnection, clinic: ClinicId) -> StoreResult<bool> {
-    Ok(appointments::table
-        .filter(appointments::clinic_id.eq(clinic))
-        .count()
-        .get_result::<i64>(conn)?
-        > 0)
+/// Runs [`DeleteClinic`] with its refusals as store conflicts (for tests).
+pub fn delete(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    id: ClinicId,
+    expected_version: Option<i64>,
+) -> StoreResult<()> {
+    let delete = DeleteClinic {
+        id,
+        expected_version,
+    };
+    usecase::run(conn, ctx, delete, |()| (), None).map_err(|failure| match failure {
+        Failure::Store(e) => e,
+        Failure::Refused(refusal) => StoreError::Conflict(match refusal {
+            ClinicDeletionRefusal::LastClinic => Conflict::LastClinic,
+            ClinicDeletionRefusal::InUse => Conflict::ClinicInUse,
+            ClinicDeletionRefusal::HasAppointments => Conflict::ClinicHasAppointments,
+        }),
+    })
 }

@@ -6,6 +6,8 @@ use staffroom_domain::{
     UsageSnapshot,
 };
 
+pub use staffroom_domain::Unbookable;
+
 /// A conflict between a request and the stored state. It names what conflicts; the API
 /// chooses the problem code, status and words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,19 +35,6 @@ pub enum Conflict {
     UserInactive,
     /// The user already has a password; there is nothing to invite them to.
     PasswordAlreadySet,
-}
-
-/// Why a user cannot be booked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unbookable {
-    /// The user is deactivated.
-    Inactive,
-    /// Only clinical users have appointments.
-    NonClinical,
-    /// A user made clinical gets a diary at their next login.
-    DiaryNotStarted,
-    /// The user has no access to the appointment's clinic.
-    NoClinicAccess,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -5,35 +5,50 @@
 
 use diesel::prelude::*;
 use serde_json::json;
-use staffroom_domain::{AuditAction, AuditTarget, UserId, UserStatus};
+use staffroom_domain::{
+    AuditAction, AuditTarget, InvitationRefusal, UserId, UserStatus, decide_invitation,
+};
 
 use crate::audit::{self, Change};
 use crate::error::Conflict;
 use crate::invitation_rows;
 pub use crate::invitation_rows::{InvitationRow, NewInvitation};
 use crate::schema::{invitations, users};
-use crate::tx::{AuditContext, now, write_transaction, write_tx};
-use crate::user_rows as stored;
+use crate::tx::{AuditContext, now, write_transaction};
+use crate::usecase::UseCase;
+use crate::user_rows::{self as stored, User};
 use crate::{DbConnection, StoreError, StoreResult};
 
-/// Sends a fresh invitation to a user who has not set a password; the earlier link stops
-/// working.
-pub fn resend(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    user: UserId,
-    invitation: NewInvitation,
-) -> StoreResult<InvitationRow> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let user = stored::get(conn, ctx.site_id, user)?;
-        if user.has_password {
-            return Err(StoreError::Conflict(Conflict::PasswordAlreadySet));
-        }
-        if user.status != UserStatus::Active {
-            return Err(StoreError::Conflict(Conflict::UserInactive));
-        }
-        invitation_rows::invite(conn, ctx, &user, invitation)
-    })
+/// `POST /v1/users/{id}/invitation`: sends a fresh invitation to a user who has not set a
+/// password; the earlier link stops working (`staffroom_domain::decide_invitation`).
+#[derive(Debug, Clone)]
+pub struct ResendInvitation {
+    pub user: UserId,
+    pub invitation: NewInvitation,
+}
+
+impl UseCase for ResendInvitation {
+    type Snapshot = User;
+    type Decision = User;
+    type Refusal = InvitationRefusal;
+    type Output = InvitationRow;
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<User> {
+        stored::get(conn, ctx.site_id, self.user)
+    }
+
+    fn decide(&self, user: User) -> Result<User, InvitationRefusal> {
+        decide_invitation(user.has_password, user.status).map(|()| user)
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        user: User,
+    ) -> StoreResult<InvitationRow> {
+        invitation_rows::invite(conn, ctx, &user, self.invitation)
+    }
 }
 
 /// Accepts the invitation whose token has this digest: sets the user's password and uses

@@ -5,8 +5,9 @@
 use diesel::prelude::*;
 use staffroom_domain::{
     AuditAction, AuditTarget, ClinicId, Creator, Email, LicenceChange, Permission, PersonName,
-    Profession, SiteId, UserCreation, UserCreationRefusal, UserCreationSnapshot, UserId,
-    UserStatus, UserType, decide_user_creation,
+    Profession, SiteId, StatusChange, StatusRefusal, StatusSnapshot, UserCreation,
+    UserCreationRefusal, UserCreationSnapshot, UserId, UserStatus, UserType, decide_status,
+    decide_user_creation,
 };
 
 use crate::audit::{self, Change};
@@ -19,7 +20,7 @@ use crate::search::{sort_key, user_search_text};
 use crate::tx::{AuditContext, check_version, now, write_tx};
 use crate::usecase::{self, Failure, UseCase};
 use crate::user_rows::{self, UserRow, email_taken, filtered, hydrate, other_active_holders};
-use crate::{DbConnection, StoreError, StoreResult, sites};
+use crate::{DbConnection, LicenceRefusal, StoreError, StoreResult, sites};
 
 pub use crate::user_rows::{NewUser, User, UserQuery, UserSort, get};
 
@@ -263,8 +264,67 @@ fn user_change(action: AuditAction, before: &User, after: &User) -> Change {
     Change::edited(action, AuditTarget::User(after.id), before, after)
 }
 
-/// Deactivates or reactivates a user. Setting the status a user already has changes
-/// nothing; reactivation needs a licence; the last active site admin stays active.
+/// `POST /v1/users/{id}/deactivate` and `…/reactivate`: sets a user's status. Setting the
+/// status a user already has changes nothing; reactivation needs a licence; the last
+/// active site admin stays active (`staffroom_domain::decide_status`).
+#[derive(Debug, Clone)]
+pub struct SetStatus {
+    pub id: UserId,
+    pub expected_version: Option<i64>,
+    pub status: UserStatus,
+}
+
+impl UseCase for SetStatus {
+    type Snapshot = (User, StatusSnapshot);
+    type Decision = (User, StatusChange);
+    type Refusal = StatusRefusal;
+    type Output = User;
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
+        let user = get(conn, ctx.site_id, self.id)?;
+        check_version(self.expected_version, user.version)?;
+        let others = other_active_holders(conn, ctx.site_id, Permission::SiteAdmin, None, user.id)?;
+        let site = StatusSnapshot {
+            status: user.status,
+            user_type: user.user_type,
+            site_admin: user.has(Permission::SiteAdmin),
+            other_site_admins: u64::try_from(others).unwrap_or(0),
+            plan: sites::get(conn, ctx.site_id)?.plan,
+            usage: sites::usage(conn, ctx.site_id)?,
+        };
+        Ok((user, site))
+    }
+
+    fn decide(&self, (user, site): Self::Snapshot) -> Result<Self::Decision, StatusRefusal> {
+        decide_status(&site, self.status).map(|change| (user, change))
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        (before, change): Self::Decision,
+    ) -> StoreResult<User> {
+        let action = match change {
+            StatusChange::Unchanged => return Ok(before),
+            StatusChange::Deactivate => AuditAction::UserDeactivated,
+            StatusChange::Reactivate => AuditAction::UserReactivated,
+        };
+        diesel::update(users::table.find(self.id))
+            .set((
+                users::status.eq(self.status),
+                users::version.eq(users::version + 1),
+                users::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        let after = get(conn, ctx.site_id, self.id)?;
+        audit::record(conn, ctx, user_change(action, &before, &after))?;
+        Ok(after)
+    }
+}
+
+/// Runs [`SetStatus`] with its refusals as store errors (for the operator's tools and
+/// tests).
 pub fn set_status(
     conn: &mut DbConnection,
     ctx: &AuditContext,
@@ -272,37 +332,17 @@ pub fn set_status(
     expected_version: Option<i64>,
     status: UserStatus,
 ) -> StoreResult<User> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let before = get(conn, ctx.site_id, id)?;
-        check_version(expected_version, before.version)?;
-        if before.status == status {
-            return Ok(before);
+    let set = SetStatus {
+        id,
+        expected_version,
+        status,
+    };
+    usecase::run(conn, ctx, set, |user| user, None).map_err(|failure| match failure {
+        Failure::Store(e) => e,
+        Failure::Refused(StatusRefusal::LastAdmin) => StoreError::Conflict(Conflict::LastAdmin),
+        Failure::Refused(StatusRefusal::Licence { error, plan, usage }) => {
+            StoreError::Licence(Box::new(LicenceRefusal { error, plan, usage }))
         }
-        let action = match status {
-            UserStatus::Inactive => {
-                if before.has(Permission::SiteAdmin)
-                    && other_active_holders(conn, ctx.site_id, Permission::SiteAdmin, None, id)?
-                        == 0
-                {
-                    return Err(StoreError::Conflict(Conflict::LastAdmin));
-                }
-                AuditAction::UserDeactivated
-            }
-            UserStatus::Active => {
-                sites::check_licence(conn, ctx.site_id, &LicenceChange::AddUser(before.user_type))?;
-                AuditAction::UserReactivated
-            }
-        };
-        diesel::update(users::table.find(id))
-            .set((
-                users::status.eq(status),
-                users::version.eq(users::version + 1),
-                users::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        let after = get(conn, ctx.site_id, id)?;
-        audit::record(conn, ctx, user_change(action, &before, &after))?;
-        Ok(after)
     })
 }
 

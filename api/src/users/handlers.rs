@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, patch, post, put, web};
 use staffroom_domain::{UserId, UserStatus};
 use staffroom_persistence::access;
-use staffroom_persistence::users::{self, CreateUser, UserPatch, UserQuery};
+use staffroom_persistence::users::{self, CreateUser, SetStatus, UserPatch, UserQuery};
 
 use super::types::*;
 use crate::answer::Answer;
@@ -172,19 +172,22 @@ pub async fn update_user(
 }
 
 async fn set_status(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     id: UserId,
     if_match: IfMatch,
     status: UserStatus,
-) -> Result<HttpResponse, ApiError> {
-    administered(&state, &principal, id).await?;
-    let ctx = principal.audit();
-    let user = db::run(&state, move |c| {
-        users::set_status(c, &ctx, id, if_match.0, status)
+) -> Result<Answer, ApiError> {
+    administered(act.state(), &principal, id).await?;
+    let set = SetStatus {
+        id,
+        expected_version: if_match.0,
+        status,
+    };
+    act.run(principal.audit(), set, |user| {
+        Answer::with_etag(user.version, &UserView::from(user))
     })
-    .await?;
-    Ok(with_etag(user.version, &UserView::from(user)))
+    .await
 }
 
 /// Deactivate a user.
@@ -205,13 +208,13 @@ async fn set_status(
 )]
 #[post("/v1/users/{id}/deactivate")]
 pub async fn deactivate_user(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     id: web::Path<UserId>,
     if_match: IfMatch,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Answer, ApiError> {
     set_status(
-        state,
+        act,
         principal,
         id.into_inner(),
         if_match,
@@ -238,13 +241,13 @@ pub async fn deactivate_user(
 )]
 #[post("/v1/users/{id}/reactivate")]
 pub async fn reactivate_user(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     id: web::Path<UserId>,
     if_match: IfMatch,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Answer, ApiError> {
     set_status(
-        state,
+        act,
         principal,
         id.into_inner(),
         if_match,
