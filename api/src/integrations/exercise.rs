@@ -13,11 +13,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use staffroom_connectors::ProviderError;
 use staffroom_domain::{
-    ExerciseAction, ExerciseNames, ExerciseState, FieldError, JobId, Permission, PersonName,
-    ProblemCode, UserId, UserStatus, settle,
+    ActionAnswer, AfterRun, ExerciseAction, ExerciseNames, ExerciseState, FieldError, JobFailure,
+    JobId, Permission, PersonName, ProblemCode, UserId, UserStatus, action_answer,
 };
 use staffroom_persistence::exercise::{self, ExerciseUserView, IntegrationRow};
-use staffroom_persistence::outbox::Outcome;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{provider_problem, provider_refused, provider_unavailable};
@@ -25,7 +24,6 @@ use crate::auth::Principal;
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
-use crate::outbox::{RunNow, gave_up};
 use crate::responses::{
     Action, ActionWithBody, AdminList, AdminRead, AdminReadOne, Conflict, Delete, Forbidden, Read,
     Unprocessable, Update, UpdateSite,
@@ -219,7 +217,7 @@ pub async fn connect_exercise_integration(
             "clm_id must be 1 to 64 printable characters",
         ));
     }
-    let clinic = match state.outbox.providers().exercise.find_clinic(&clm_id).await {
+    let clinic = match state.providers.exercise.find_clinic(&clm_id).await {
         Ok(clinic) => clinic,
         Err(ProviderError::Permanent {
             code: Some(code), ..
@@ -379,40 +377,33 @@ async fn act(
         exercise::start(c, &ctx, user, action, names.as_ref())
     })
     .await?;
-    // The job is committed: if running it at once fails for want of the database, a worker
-    // runs it later, and the answer is the pending state rather than an error.
-    let ran = state.outbox.run_now(&job).await.unwrap_or_else(|e| {
-        tracing::warn!(job = %job.id, error = %e, "could not run the job at once");
-        RunNow::Pending
-    });
+    let progress = state.providers.jobs.run(&job).await;
     let site = principal.site_id;
     let view = db::run(state, move |c| exercise::get_user(c, site, user)).await?;
     // The state read now says how the job stands, whoever finished it: this request within
     // its budget, or the call it left running in the background.
-    let ours = view.job_id == Some(job.id);
-    let refused = match ran {
-        RunNow::Finished(Outcome::Failed { error }) => Some(error),
-        _ if ours && view.state == settle(action, false) => view.last_error.clone(),
-        _ => None,
+    let after = AfterRun {
+        latest_job: view.job_id == Some(job.id),
+        state: view.state,
+        last_error: view.last_error.clone(),
     };
-    if let Some(error) = refused {
-        let problem = if gave_up(&error) {
-            provider_unavailable(format!(
-                "The provider stayed unavailable and the request was given up; the state \
-                 is as before ({error})."
-            ))
-        } else {
-            provider_refused(&error)
-        };
-        return Err(problem
-            .with("state", view.state.as_str())
-            .with("job_id", job.id.to_string()));
-    }
-    if view.state == ExerciseState::Pending {
-        Ok(HttpResponse::Accepted().json(ExerciseUserStateView::from(view)))
-    } else {
-        Ok(HttpResponse::Ok().json(ExerciseUserStateView::from(view)))
-    }
+    let failure = match action_answer(action, progress, &after) {
+        ActionAnswer::Done => return Ok(HttpResponse::Ok().json(ExerciseUserStateView::from(view))),
+        ActionAnswer::Pending => {
+            return Ok(HttpResponse::Accepted().json(ExerciseUserStateView::from(view)));
+        }
+        ActionAnswer::Failed(failure) => failure,
+    };
+    let problem = match failure {
+        JobFailure::GaveUp(error) => provider_unavailable(format!(
+            "The provider stayed unavailable and the request was given up; the state \
+             is as before ({error})."
+        )),
+        JobFailure::Refused(error) => provider_refused(&error),
+    };
+    Err(problem
+        .with("state", view.state.as_str())
+        .with("job_id", job.id.to_string()))
 }
 
 /// Add a user at the exercise provider.
@@ -547,8 +538,7 @@ pub async fn launch_exercise(
         .ok_or_else(not_provisioned)?;
     let key = format!("staffroom-launch-{}", uuid::Uuid::new_v4());
     let link = state
-        .outbox
-        .providers()
+        .providers
         .exercise
         .launch(&clm_id, &provider_user, &key)
         .await
