@@ -18,7 +18,8 @@ use std::time::Duration;
 use rand::Rng;
 use serde_json::{Value, json};
 use staffroom_connectors::{
-    EmailMessage, EmailSender, ExerciseProvider, ImagingProvider, NewExerciseUser, ProviderError,
+    EmailMessage, EmailSender, ExerciseProvider, ImagingProvider, NewExerciseUser, ProviderCode,
+    ProviderError,
 };
 use staffroom_domain::{AfterFailure, JobFailure, JobKind, JobProgress, JobStatus, RetryPolicy};
 use staffroom_persistence::exercise::{self, JobPayload};
@@ -304,7 +305,7 @@ impl Outbox {
     async fn attempt(&self, job: &JobRow) -> Result<Value, ProviderError> {
         let unreadable = |e: serde_json::Error| ProviderError::Permanent {
             status: 0,
-            code: Some("unreadable_job".to_owned()),
+            code: Some(ProviderCode::UnreadableJob),
             reason: format!("the job's payload is not readable: {e}"),
         };
         let key = job.idempotency_key.as_str();

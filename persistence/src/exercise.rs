@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use staffroom_domain::{
     AuditAction, AuditTarget, ExerciseAction, ExerciseNames, ExerciseRefusal, ExerciseState, JobId,
-    JobKind, PersonName, SiteId, UserId, UserStatus, begin, guess_names, may_start, rename,
+    PersonName, SiteId, StartSnapshot, UserId, UserStatus, decide_start, guess_names, rename,
     settle as settle_state,
 };
 
@@ -349,9 +349,10 @@ pub fn rename_user(
     })
 }
 
-/// Starts `action` for `user`: checks the rules, stores the `pending` state and writes the
-/// outbox job and the audit event, all in one transaction. `names` are the add's names; for
-/// a reactivation they must be the stored ones if sent (`409 names_locked`).
+/// Starts `action` for `user` in one transaction: reads the user's snapshot, asks the
+/// domain (`decide_start`), and writes the `pending` state, the outbox job and the audit
+/// event. `names` are the add's names; for a reactivation they must be the stored ones if
+/// sent (`409 names_locked`).
 pub fn start(
     conn: &mut DbConnection,
     ctx: &AuditContext,
@@ -360,39 +361,28 @@ pub fn start(
     names: Option<&ExerciseNames>,
 ) -> StoreResult<(ExerciseUserView, JobRow)> {
     write_tx(conn, ctx.site_id, |conn| {
-        let integration = integration(conn, ctx.site_id)?;
         let current = get_user(conn, ctx.site_id, user)?;
-        begin(current.state, action).map_err(refused)?;
-        if let Some(names) = names {
-            rename(current.state, &current.names, names).map_err(refused)?;
-        }
-        let user_active = current.user_status == UserStatus::Active;
-        may_start(action, user_active, integration.is_some()).map_err(refused)?;
-        let names = names.cloned().unwrap_or_else(|| current.names.clone());
         let stored = stored_row(conn, user)?;
-        // A deletion goes to the clinic the user was created at.
-        let clm_id = match (&stored, action, integration) {
-            (Some(s), ExerciseAction::Deactivate, _) => s.clm_id.clone(),
-            (_, _, Some(integration)) => integration.clm_id,
-            (_, _, None) => return Err(refused(ExerciseRefusal::NotConnected)),
+        let snapshot = StartSnapshot {
+            state: current.state,
+            user_active: current.user_status == UserStatus::Active,
+            names: current.names.clone(),
+            connected_clinic: integration(conn, ctx.site_id)?.map(|i| i.clm_id),
+            user_clinic: stored.as_ref().map(|s| s.clm_id.clone()),
         };
+        let decision = decide_start(&snapshot, action, names).map_err(refused)?;
         let payload = JobPayload {
             user_id: user,
             action,
-            clm_id: clm_id.clone(),
-            first_name: names.first_name.to_string(),
-            last_name: names.last_name.to_string(),
+            clm_id: decision.clm_id.clone(),
+            first_name: decision.names.first_name.to_string(),
+            last_name: decision.names.last_name.to_string(),
             provider_user_id: current.provider_user_id.clone(),
-        };
-        let kind = if action == ExerciseAction::Deactivate {
-            JobKind::ExerciseDeleteUser
-        } else {
-            JobKind::ExerciseCreateUser
         };
         let job = outbox::enqueue(
             conn,
             ctx,
-            kind,
+            decision.kind,
             Some(user),
             &serde_json::to_value(&payload).map_err(corrupt)?,
         )?;
@@ -400,7 +390,7 @@ pub fn start(
         let row = ExerciseUserRow {
             user_id: user,
             site_id: ctx.site_id,
-            clm_id,
+            clm_id: decision.clm_id,
             state: ExerciseState::Pending,
             pending_action: Some(action),
             first_name: payload.first_name.clone(),
