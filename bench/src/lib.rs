@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+pub mod process;
+pub mod seed;
+pub mod wrk;
+
 pub type BoxError = Box<dyn Error + Send + Sync>;
 
 /// Logs in and returns the bearer token.
@@ -47,4 +51,14 @@ pub fn percentile(times: &[Duration], p: f64) -> Duration {
     )]
     let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The median of `values` (zero when empty).
+pub fn median_f64(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => f64::midpoint(values[n / 2 - 1], values[n / 2]),
+    }
 }

@@ -6,39 +6,29 @@
 //! equivalent `INSERT … SELECT` + version `UPDATE` in one transaction, and that raw SQL plus
 //! the audit rows the API also writes. See `bench/README.md`.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use staffroom_api::app;
-use staffroom_api::auth::password;
 use staffroom_api::auth::tokens::TokenKeys;
 use staffroom_api::outbox::{Outbox, OutboxConfig};
 use staffroom_api::providers::simulated;
 use staffroom_api::state::AppState;
+use staffroom_bench::seed::{self, ADMIN_EMAIL, PASSWORD};
 use staffroom_bench::{login, median};
 use staffroom_connectors::sim::{self, SimOptions};
-use staffroom_domain::{
-    ClinicId, Email, EntityName, LicencePlan, PersonName, Profession, SiteId, SiteSettings, UserId,
-    UserType,
-};
-use staffroom_persistence::bootstrap::{self, NewSite};
+use staffroom_domain::{ClinicId, EntityName, SiteId, UserId};
 use staffroom_persistence::testing::TestDatabase;
 use staffroom_persistence::tx::AuditContext;
-use staffroom_persistence::users::NewUser;
 use staffroom_persistence::{DbConnection, Pool, clinics};
 
 use staffroom_bench::BoxError;
 
 const USERS: usize = 10_000;
 const ROUNDS: usize = 5;
-/// Rows per seeding `INSERT`.
-const SEED_BATCH: usize = 500;
 const POOL_SIZE: u32 = 16;
-const ADMIN_EMAIL: &str = "bench-admin@example.test";
-const PASSWORD: &str = "bench passphrase, long enough";
 const JWT_SECRET: &[u8] = b"bench-secret-bench-secret-bench-secret!!";
 /// The targets of SPEC §5's bulk update, printed next to the figures.
 const TARGET_SECONDS: f64 = 1.0;
@@ -175,75 +165,21 @@ fn ratio(a: Duration, b: Duration) -> f64 {
     if b > 0.0 { a.as_secs_f64() / b } else { 0.0 }
 }
 
-/// Bootstraps the site (as the test harness does), adds a second clinic, and inserts the
-/// users straight into the database with multi-row `INSERT`s: 10,000 API calls would take
-/// minutes and measure something else.
+/// The seeded site of `seed::site_with_users` with a second clinic, `North`.
 fn seed(pool: &Pool) -> Result<Seeded, BoxError> {
-    let mut conn = pool.get()?;
-    let new = NewSite {
-        name: EntityName::parse("Bench Practice")?,
-        plan: LicencePlan::Group { licences: 10 },
-        settings: SiteSettings::default(),
-        clinic_name: EntityName::parse("Main")?,
-        admin: NewUser {
-            title: None,
-            first_name: PersonName::parse("Bench")?,
-            last_name: PersonName::parse("Admin")?,
-            email: Email::parse(ADMIN_EMAIL)?,
-            user_type: UserType::NonClinical,
-            profession: Profession::Other,
-            permissions: Vec::new(),
-            clinic_ids: Vec::new(),
-            default_clinic_id: None,
-            password_hash: Some(password::hash(PASSWORD).map_err(|e| e.to_string())?),
-        },
-    };
-    let created = bootstrap::create_site(&mut conn, new)?;
+    let seeded = seed::site_with_users(pool, USERS)?;
     let north = clinics::create(
-        &mut conn,
-        &AuditContext::system(created.site_id),
+        &mut *pool.get()?,
+        &AuditContext::system(seeded.site),
         &EntityName::parse("North")?,
         false,
     )?
     .id;
-    // Non-clinical users need no licence on the group plan.
-    let users: Vec<UserId> = (0..USERS).map(|_| UserId::new()).collect();
-    let (site, main) = (created.site_id, created.clinic_id);
-    conn.transaction(|conn| {
-        for (batch, ids) in users.chunks(SEED_BATCH).enumerate() {
-            let mut rows = String::new();
-            let mut memberships = String::new();
-            for (i, id) in ids.iter().enumerate() {
-                let n = batch * SEED_BATCH + i;
-                let sep = if i == 0 { "" } else { "," };
-                let _ = write!(
-                    rows,
-                    "{sep}('{id}', '{site}', NULL, 'Bench', 'User{n}', 'user{n}@bench.test', \
-                     'user{n}@bench.test', 'bench user{n} user{n}@bench.test', 'bench', \
-                     'user{n}', 'non_clinical', 'OTHER', 'active', '{main}', FALSE, NULL, \
-                     NULL, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-                );
-                let _ = write!(memberships, "{sep}('{id}', '{main}', '{site}')");
-            }
-            diesel::sql_query(format!(
-                "INSERT INTO users (id, site_id, title, first_name, last_name, email, \
-                 email_normalized, search_text, sort_first_name, sort_last_name, user_type, \
-                 profession, status, default_clinic_id, diary_enabled, password_hash, \
-                 last_login_at, version, created_at, updated_at) VALUES {rows}"
-            ))
-            .execute(conn)?;
-            diesel::sql_query(format!(
-                "INSERT INTO user_clinics (user_id, clinic_id, site_id) VALUES {memberships}"
-            ))
-            .execute(conn)?;
-        }
-        diesel::result::QueryResult::Ok(())
-    })?;
     Ok(Seeded {
-        site,
-        admin: created.admin_user_id,
+        site: seeded.site,
+        admin: seeded.admin,
         north,
-        users,
+        users: seeded.users,
     })
 }
 

@@ -1,0 +1,462 @@
+//! `request-path`: the request path against its ceiling. For each site size it seeds a fresh
+//! database, starts `staffroom serve` (its own process, 2 HTTP workers, no rate limit) and a
+//! bare actix-web server answering the same bytes from memory (the ceiling), drives both
+//! with `wrk`, interleaved round by round, and prints each request's throughput, p99 and
+//! ratio; then the peak resident memory of the server under 16 concurrent logins, the search
+//! latency across sizes, and a soak on fixed data. See `bench/README.md`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use staffroom_bench::process::{self, Child};
+use staffroom_bench::seed::{self, ADMIN_EMAIL, PASSWORD, Seeded};
+use staffroom_bench::wrk::{self, Load, Run};
+use staffroom_bench::{BoxError, login, median_f64};
+use staffroom_persistence::testing::TestDatabase;
+
+/// What the performance issue asks, printed beside each figure.
+const LIST_RATIO: f64 = 0.25;
+const LIST_P99: Duration = Duration::from_millis(5);
+const GET_RATIO: f64 = 0.40;
+const SEARCH_RATIO: f64 = 0.10;
+const SEARCH_SCALING: f64 = 1.3;
+const MEMORY_MIB: f64 = 128.0;
+const LOGINS_PER_CORE: f64 = 30.0;
+const SOAK_GROWTH_MB: f64 = 1.0;
+
+struct Options {
+    sizes: Vec<usize>,
+    seconds: u64,
+    rounds: usize,
+    soak_minutes: u64,
+    workers: usize,
+    connections: u32,
+}
+
+impl Options {
+    fn parse() -> Result<Self, BoxError> {
+        let mut options = Self {
+            sizes: vec![1_000, 10_000, 100_000],
+            seconds: 5,
+            rounds: 3,
+            soak_minutes: 10,
+            workers: 2,
+            connections: 8,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(flag) = args.next() {
+            let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            match flag.as_str() {
+                "--sizes" => {
+                    options.sizes = value
+                        .split(',')
+                        .map(|s| s.trim().replace('_', "").parse())
+                        .collect::<Result<_, _>>()?;
+                }
+                "--seconds" => options.seconds = value.parse()?,
+                "--rounds" => options.rounds = value.parse()?,
+                "--soak-minutes" => options.soak_minutes = value.parse()?,
+                "--workers" => options.workers = value.parse()?,
+                "--connections" => options.connections = value.parse()?,
+                _ => {
+                    return Err(format!(
+                        "unknown flag {flag}; flags: --sizes 1000,10000,100000 --seconds 5 \
+                         --rounds 3 --soak-minutes 10 --workers 2 --connections 8"
+                    )
+                    .into());
+                }
+            }
+        }
+        Ok(options)
+    }
+
+    fn load<'a>(&self, url: &'a str, headers: &'a [String]) -> Load<'a> {
+        Load {
+            url,
+            threads: 2,
+            connections: self.connections,
+            duration: Duration::from_secs(self.seconds),
+            headers,
+            script: None,
+        }
+    }
+}
+
+/// One measured request: its name, its path, and its target ratio.
+struct Request {
+    name: String,
+    path: String,
+    target: f64,
+}
+
+/// The medians of one request over the rounds.
+struct Row {
+    name: String,
+    server: Run,
+    ceiling: Run,
+    target: f64,
+}
+
+impl Row {
+    fn ratio(&self) -> f64 {
+        if self.ceiling.requests_per_second > 0.0 {
+            self.server.requests_per_second / self.ceiling.requests_per_second
+        } else {
+            0.0
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    if let Some(code) = process::run_child_role() {
+        return code;
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("request-path: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("request-path: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), BoxError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    wrk::check_installed()?;
+    let options = Options::parse()?;
+    let work = std::env::temp_dir().join(format!("staffroom-request-path-{}", std::process::id()));
+    std::fs::create_dir_all(&work)?;
+    let result = measure(&options, &work).await;
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
+async fn measure(options: &Options, work: &Path) -> Result<(), BoxError> {
+    let mut search_latency: Vec<(usize, Duration)> = Vec::new();
+    let soak_size = if options.sizes.contains(&10_000) {
+        10_000
+    } else {
+        options.sizes[options.sizes.len() / 2]
+    };
+    for &size in &options.sizes {
+        let db = TestDatabase::create()?;
+        let started = Instant::now();
+        let seeded = seed::site_with_users(&db.pool(4)?, size)?;
+        println!(
+            "\n== {} — {size} users (seeded in {:.1} s); server {} HTTP workers, wrk -t2 -c{}, \
+             {} rounds of {} s, interleaved; medians{}",
+            db.backend(),
+            started.elapsed().as_secs_f64(),
+            options.workers,
+            options.connections,
+            options.rounds,
+            options.seconds,
+            if cfg!(debug_assertions) {
+                " — DEBUG BUILD, measure with --release"
+            } else {
+                ""
+            },
+        );
+        let data_dir = work.join(format!("data-{size}"));
+        let url = seed::url_text(&db.url);
+        let server = process::start_server(&url, &data_dir, options.workers, &[]).await?;
+        let token = login(&reqwest::Client::new(), &server.base, ADMIN_EMAIL, PASSWORD).await?;
+        let requests = requests(&seeded, size);
+        let rows = compare(options, &server, &token, &requests, work).await?;
+        print_rows(&rows);
+        if let Some(row) = rows.iter().find(|r| r.name.starts_with("search okafor")) {
+            search_latency.push((size, row.server.p50));
+        }
+        let (_, peak_kib) = server.memory_kib().unwrap_or_default();
+        let logins = logins(options, &server, work)?;
+        let (_, peak_after_logins) = server.memory_kib().unwrap_or_default();
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        #[allow(clippy::cast_precision_loss)]
+        let per_core = logins.requests_per_second / cores as f64;
+        println!(
+            "16 concurrent logins for 10 s: {:.1} logins/s ({per_core:.1}/s per core, target \
+             ≥ {LOGINS_PER_CORE}: {}), {} failed (503 or time-out)",
+            logins.requests_per_second,
+            verdict(per_core >= LOGINS_PER_CORE),
+            logins.failures,
+        );
+        let peak = mib(peak_kib.max(peak_after_logins));
+        println!(
+            "server peak resident memory: {:.1} MiB after the requests, {:.1} MiB after the \
+             logins (target ≤ {MEMORY_MIB} MiB: {})",
+            mib(peak_kib),
+            mib(peak_after_logins),
+            verdict(peak <= MEMORY_MIB),
+        );
+        drop(server);
+        if size == soak_size && options.soak_minutes > 0 {
+            let server = process::start_server(&url, &data_dir, options.workers, &[]).await?;
+            soak(options, &server, &seeded, work).await?;
+        }
+    }
+    print_scaling(&search_latency);
+    Ok(())
+}
+
+fn requests(seeded: &Seeded, size: usize) -> Vec<Request> {
+    let one = if size > 9_987 { 9_987 } else { size / 2 };
+    vec![
+        Request {
+            name: "list limit=50".into(),
+            path: "/v1/users?limit=50".into(),
+            target: LIST_RATIO,
+        },
+        Request {
+            name: "get one user".into(),
+            path: format!("/v1/users/{}", seeded.users[size / 2]),
+            target: GET_RATIO,
+        },
+        Request {
+            name: "search okafor".into(),
+            path: "/v1/users?q=okafor&limit=50".into(),
+            target: SEARCH_RATIO,
+        },
+        Request {
+            name: format!("search u{one}@"),
+            path: format!("/v1/users?q=u{one}%40"),
+            target: SEARCH_RATIO,
+        },
+    ]
+}
+
+/// Each request against the server and the ceiling, alternately, `rounds` times.
+async fn compare(
+    options: &Options,
+    server: &Child,
+    token: &str,
+    requests: &[Request],
+    work: &Path,
+) -> Result<Vec<Row>, BoxError> {
+    let mut answers = HashMap::new();
+    for request in requests {
+        let answer = process::fetch(&server.base, &request.path, token).await?;
+        answers.insert(request.path.clone(), answer);
+    }
+    let ceiling =
+        process::start_ceiling(&answers, &work.join("ceiling.json"), options.workers).await?;
+    let headers = [format!("Authorization: Bearer {token}")];
+    let mut rows = Vec::new();
+    for request in requests {
+        let server_url = format!("{}{}", server.base, request.path);
+        let ceiling_url = format!("{}{}", ceiling.base, request.path);
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..options.rounds {
+            ours.push(options.load(&server_url, &headers).run()?);
+            theirs.push(options.load(&ceiling_url, &headers).run()?);
+        }
+        rows.push(Row {
+            name: request.name.clone(),
+            server: median_run(&ours),
+            ceiling: median_run(&theirs),
+            target: request.target,
+        });
+    }
+    Ok(rows)
+}
+
+/// The median of each figure of `runs`, separately; failures summed.
+fn median_run(runs: &[Run]) -> Run {
+    let p50: Vec<Duration> = runs.iter().map(|r| r.p50).collect();
+    let p99: Vec<Duration> = runs.iter().map(|r| r.p99).collect();
+    Run {
+        requests_per_second: median_f64(runs.iter().map(|r| r.requests_per_second).collect()),
+        p50: staffroom_bench::median(&p50),
+        p99: staffroom_bench::median(&p99),
+        failures: runs.iter().map(|r| r.failures).sum(),
+    }
+}
+
+fn print_rows(rows: &[Row]) {
+    println!(
+        "{:<22} {:>12} {:>9} {:>12} {:>9} {:>7} {:>8}  met",
+        "request", "staffroom/s", "p99 ms", "ceiling/s", "p99 ms", "ratio", "target"
+    );
+    for row in rows {
+        let mut met = row.ratio() >= row.target && row.server.failures == 0;
+        if row.name.starts_with("list") {
+            met &= row.server.p99 <= LIST_P99;
+        }
+        println!(
+            "{:<22} {:>12.0} {:>9.2} {:>12.0} {:>9.2} {:>7.3} {:>8}  {}{}",
+            row.name,
+            row.server.requests_per_second,
+            ms(row.server.p99),
+            row.ceiling.requests_per_second,
+            ms(row.ceiling.p99),
+            row.ratio(),
+            if row.name.starts_with("list") {
+                format!("≥{}&5ms", row.target)
+            } else {
+                format!("≥{}", row.target)
+            },
+            verdict(met),
+            if row.server.failures > 0 {
+                format!(" ({} failed answers)", row.server.failures)
+            } else {
+                String::new()
+            },
+        );
+    }
+}
+
+/// 16 connections logging in for 10 s.
+fn logins(options: &Options, server: &Child, work: &Path) -> Result<Run, BoxError> {
+    let script = work.join("login.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = '{{\"email\": \"{ADMIN_EMAIL}\", \"password\": \
+             \"{PASSWORD}\"}}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
+        ),
+    )?;
+    let url = format!("{}/v1/auth/login", server.base);
+    Load {
+        connections: 16,
+        duration: Duration::from_secs(10),
+        script: Some(&script),
+        ..options.load(&url, &[])
+    }
+    .run()
+}
+
+/// Lists, gets, patches and bulk dry runs from 8 connections on fixed data (the patches
+/// alternate a title on and off), sampling the server's resident memory every 10 s.
+async fn soak(
+    options: &Options,
+    server: &Child,
+    seeded: &Seeded,
+    work: &Path,
+) -> Result<(), BoxError> {
+    let token = login(&reqwest::Client::new(), &server.base, ADMIN_EMAIL, PASSWORD).await?;
+    let script = soak_script(work, &token, seeded)?;
+    let minutes = options.soak_minutes;
+    println!("\n== soak: {minutes} min of lists, gets, patches and dry runs from 8 connections");
+    let url = server.base.clone();
+    let load = std::thread::spawn(move || {
+        Load {
+            url: &url,
+            threads: 2,
+            connections: 8,
+            duration: Duration::from_secs(minutes * 60),
+            headers: &[],
+            script: Some(&script),
+        }
+        .run()
+        .map_err(|e| e.to_string())
+    });
+    let mut samples: Vec<(Duration, u64)> = Vec::new();
+    let started = Instant::now();
+    while !load.is_finished() {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        if let Some((rss, _)) = server.memory_kib() {
+            samples.push((started.elapsed(), rss));
+        }
+    }
+    let run = load.join().map_err(|_| "the soak load panicked")??;
+    for (at, rss) in samples.iter().step_by(6) {
+        println!(
+            "  {:>5.1} min  {:>7.1} MiB",
+            at.as_secs_f64() / 60.0,
+            mib(*rss)
+        );
+    }
+    let half = Duration::from_secs(minutes * 30);
+    let last: Vec<&(Duration, u64)> = samples.iter().filter(|(at, _)| *at >= half).collect();
+    if let (Some(first), Some(end)) = (last.first(), last.last()) {
+        #[allow(clippy::cast_precision_loss)]
+        let growth_mb = (end.1 as f64 - first.1 as f64) * 1024.0 / 1e6;
+        println!(
+            "{:.0} requests/s, {} failed; resident memory grew {growth_mb:.2} MB over the last \
+             {:.1} min (target < {SOAK_GROWTH_MB} MB: {})",
+            run.requests_per_second,
+            run.failures,
+            (end.0 - first.0).as_secs_f64() / 60.0,
+            verdict(growth_mb < SOAK_GROWTH_MB && run.failures == 0),
+        );
+    }
+    Ok(())
+}
+
+fn soak_script(work: &Path, token: &str, seeded: &Seeded) -> Result<PathBuf, BoxError> {
+    let ids: Vec<String> = seeded
+        .users
+        .iter()
+        .step_by((seeded.users.len() / 200).max(1))
+        .map(|id| format!("\"{id}\""))
+        .collect();
+    let dry_run = format!(
+        "{{\"dry_run\": true, \"user_ids\": [{}], \"add_permissions\": [\"view_reports\"]}}",
+        ids[..ids.len().min(50)].join(", ")
+    );
+    let script = format!(
+        r#"local ids = {{ {ids} }}
+local n = 0
+local headers = {{ ["Authorization"] = "Bearer {token}", ["Content-Type"] = "application/json" }}
+request = function()
+  n = n + 1
+  local id = ids[(n % #ids) + 1]
+  local kind = n % 4
+  if kind == 0 then
+    return wrk.format("GET", "/v1/users?limit=50", headers)
+  elseif kind == 1 then
+    return wrk.format("GET", "/v1/users/" .. id, headers)
+  elseif kind == 2 then
+    local title = (n % 8 == 2) and '"Dr"' or 'null'
+    return wrk.format("PATCH", "/v1/users/" .. id, headers, '{{"title": ' .. title .. '}}')
+  else
+    return wrk.format("POST", "/v1/users/bulk-update", headers, '{dry_run}')
+  end
+end
+"#,
+        ids = ids.join(", "),
+    );
+    let path = work.join("soak.lua");
+    std::fs::write(&path, script)?;
+    Ok(path)
+}
+
+fn print_scaling(latency: &[(usize, Duration)]) {
+    let (Some(small), Some(large)) = (latency.first(), latency.last()) else {
+        return;
+    };
+    if small.0 == large.0 {
+        return;
+    }
+    let ratio = large.1.as_secs_f64() / small.1.as_secs_f64().max(1e-9);
+    println!(
+        "\nsearch okafor median latency: {:.2} ms at {} users, {:.2} ms at {} users: {ratio:.2}× \
+         (target ≤ {SEARCH_SCALING}×: {})",
+        ms(small.1),
+        small.0,
+        ms(large.1),
+        large.0,
+        verdict(ratio <= SEARCH_SCALING),
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "NOT MET" }
+}
