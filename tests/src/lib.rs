@@ -9,6 +9,7 @@
 #![allow(clippy::missing_panics_doc)]
 
 pub mod conformance;
+pub mod exercise;
 
 use std::sync::{Arc, Once};
 use std::time::Duration;
