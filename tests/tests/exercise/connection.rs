@@ -325,17 +325,7 @@ async fn a_user_added_before_the_site_moved_clinics_is_removed_from_the_old_one(
     );
     settled(&app, &admin, &id, reactivate(&app, &admin, &id).await).await;
     assert_eq!(the_sim_user(&app, &id)["clm_id"], "CLM-200");
-    let link = app.get(&token, LAUNCH).await.expect(200).body;
-    let landing = TestApp::answer(
-        app.client
-            .get(link["url"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .expect(200)
-    .body;
+    let landing = launch(&app, &token).await;
     assert_eq!(landing["clm_id"], "CLM-200", "{landing:#}");
     assert_eq!(landing["external_id"], id.as_str(), "{landing:#}");
 }

@@ -182,14 +182,7 @@ async fn an_add_retried_with_the_same_idempotency_key_is_answered_once() {
         .expect_problem(409, "already_added");
 
     assert_eq!(sim_users(&app, &id).len(), 1, "{:#}", app.sim_state());
-    let jobs = app
-        .get(
-            &admin,
-            &format!("/v1/outbox-jobs?kind=exercise.create_user&subject_id={id}"),
-        )
-        .await
-        .expect(200)
-        .body;
+    let jobs = create_jobs(&app, &admin, &id).await;
     assert_eq!(jobs["items"].as_array().unwrap().len(), 1, "{jobs:#}");
 }
 

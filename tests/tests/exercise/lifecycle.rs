@@ -72,17 +72,7 @@ async fn a_user_is_added_launches_is_deactivated_and_reactivated() {
     assert_eq!(again["first_name"], "Janet");
     assert_eq!(again["last_name"], "Doe-Smith");
     assert_ne!(again["id"], first_provider_id.as_str(), "{again:#}");
-    let link = app.get(&jane, LAUNCH).await.expect(200).body;
-    let landing = TestApp::answer(
-        app.client
-            .get(link["url"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .expect(200)
-    .body;
+    let landing = launch(&app, &jane).await;
     assert_eq!(landing["user_id"], again["id"], "{landing:#}");
 
     // The jobs behind it: two creations and one deletion, all done.

@@ -87,6 +87,22 @@ async fn rename(app: &TestApp, token: &str, id: &str, first: &str, last: &str) -
     .await
 }
 
+/// Opens the caller's launch link; answers the provider's landing page.
+async fn launch(app: &TestApp, token: &str) -> Value {
+    let link = app.get(token, LAUNCH).await.expect(200).body;
+    let url = link["url"].as_str().unwrap();
+    TestApp::answer(app.client.get(url).send().await.unwrap())
+        .await
+        .expect(200)
+        .body
+}
+
+/// The outbox's create jobs about the user `id`.
+async fn create_jobs(app: &TestApp, admin: &str, id: &str) -> Value {
+    let path = format!("/v1/outbox-jobs?kind=exercise.create_user&subject_id={id}");
+    app.get(admin, &path).await.expect(200).body
+}
+
 async fn exercise_user(app: &TestApp, token: &str, id: &str) -> Value {
     app.get(token, &format!("{USERS}/{id}"))
         .await

@@ -97,17 +97,7 @@ async fn a_timed_out_add_is_retried_with_its_key_and_creates_one_user() {
     let done = until_finished(&app, &admin, &job_id).await;
     assert_eq!(done["status"], "succeeded", "{done:#}");
     // Staffroom links the user the first attempt created.
-    let link = app.get(&token, LAUNCH).await.expect(200).body;
-    let landing = TestApp::answer(
-        app.client
-            .get(link["url"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .expect(200)
-    .body;
+    let landing = launch(&app, &token).await;
     assert_eq!(landing["user_id"], at_provider["id"], "{landing:#}");
     assert_eq!(sim_users(&app, &id).len(), 1);
 }

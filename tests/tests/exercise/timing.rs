@@ -230,14 +230,7 @@ async fn concurrent_adds_of_one_user_create_it_once() {
     assert_eq!(started, 1, "{answers:#?}");
     until_state(&app, &admin, &id, "active").await;
     the_sim_user(&app, &id);
-    let jobs = app
-        .get(
-            &admin,
-            &format!("/v1/outbox-jobs?kind=exercise.create_user&subject_id={id}"),
-        )
-        .await
-        .expect(200)
-        .body;
+    let jobs = create_jobs(&app, &admin, &id).await;
     assert_eq!(jobs["items"].as_array().unwrap().len(), 1, "{jobs:#}");
 }
 
