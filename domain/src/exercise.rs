@@ -257,6 +257,23 @@ pub fn decide_start(
     })
 }
 
+/// Whether a user launches the tool: only while active at the provider (known there by a
+/// provider user), and then only while the site is connected.
+pub fn may_launch(
+    state: ExerciseState,
+    has_provider_user: bool,
+    connected: bool,
+) -> Result<bool, ExerciseRefusal> {
+    match (
+        state == ExerciseState::Active && has_provider_user,
+        connected,
+    ) {
+        (false, _) => Ok(false),
+        (true, false) => Err(ExerciseRefusal::NotConnected),
+        (true, true) => Ok(true),
+    }
+}
+
 /// The user's record as read once the request stopped waiting for its job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AfterRun {
@@ -533,6 +550,20 @@ mod tests {
             decide_start(&inactive, A::Add, None),
             Err(ExerciseRefusal::UserInactive)
         );
+    }
+
+    #[test]
+    fn only_users_active_at_the_provider_launch_and_only_while_the_site_is_connected() {
+        assert_eq!(may_launch(S::Active, true, true), Ok(true));
+        assert_eq!(
+            may_launch(S::Active, true, false),
+            Err(ExerciseRefusal::NotConnected)
+        );
+        for state in [S::NotAdded, S::Pending, S::Deactivated] {
+            assert_eq!(may_launch(state, true, true), Ok(false), "{state:?}");
+            assert_eq!(may_launch(state, false, false), Ok(false), "{state:?}");
+        }
+        assert_eq!(may_launch(S::Active, false, true), Ok(false));
     }
 
     #[test]

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use staffroom_domain::{
     AuditAction, AuditTarget, ExerciseAction, ExerciseNames, ExerciseRefusal, ExerciseState, JobId,
-    PersonName, SiteId, StartSnapshot, UserId, UserStatus, decide_start, guess_names, rename,
-    settle as settle_state,
+    PersonName, SiteId, StartSnapshot, UserId, UserStatus, decide_start, guess_names, may_launch,
+    rename, settle as settle_state,
 };
 
 use crate::audit::{self, Change};
@@ -518,13 +518,14 @@ pub fn launch_target(
         .select(ExerciseUserRow::as_select())
         .first(conn)
         .optional()?;
-    let target = row.and_then(|r| {
-        (r.state == ExerciseState::Active)
-            .then_some(r.provider_user_id.map(|p| (r.clm_id, p)))
-            .flatten()
-    });
-    if target.is_some() && integration(conn, site)?.is_none() {
-        return Err(refused(ExerciseRefusal::NotConnected));
-    }
-    Ok(target)
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let connected = integration(conn, site)?.is_some();
+    let launches =
+        may_launch(row.state, row.provider_user_id.is_some(), connected).map_err(refused)?;
+    Ok(row
+        .provider_user_id
+        .filter(|_| launches)
+        .map(|provider_user| (row.clm_id, provider_user)))
 }
