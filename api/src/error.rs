@@ -7,7 +7,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use staffroom_domain::{FieldError, ProblemCode};
+use staffroom_domain::{ClinicChoiceRefusal, FieldError, ProblemCode, UserCreationRefusal};
+use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
 use utoipa::ToSchema;
 
@@ -276,5 +277,70 @@ impl From<Conflict> for ApiError {
             ),
         };
         Self::new(code, detail)
+    }
+}
+
+impl<R> From<Failure<R>> for ApiError
+where
+    ApiError: From<R>,
+{
+    fn from(failure: Failure<R>) -> Self {
+        match failure {
+            Failure::Refused(refusal) => Self::from(refusal),
+            Failure::Store(e) => <Self as From<StoreError>>::from(e),
+        }
+    }
+}
+
+/// The field error of a refused clinic choice.
+fn clinic_field_error(refusal: ClinicChoiceRefusal) -> FieldError {
+    match refusal {
+        ClinicChoiceRefusal::UnknownClinic => FieldError::new(
+            "clinic_ids",
+            "unknown_clinic",
+            "Every clinic must be a clinic of this site.",
+        ),
+        ClinicChoiceRefusal::UnknownDefaultClinic => FieldError::new(
+            "default_clinic_id",
+            "unknown_clinic",
+            "The default clinic must be a clinic of this site.",
+        ),
+        ClinicChoiceRefusal::DefaultNotInClinics => FieldError::new(
+            "default_clinic_id",
+            "not_in_clinic_ids",
+            "The default clinic must be one of clinic_ids.",
+        ),
+    }
+}
+
+impl From<UserCreationRefusal> for ApiError {
+    fn from(refusal: UserCreationRefusal) -> Self {
+        match refusal {
+            UserCreationRefusal::PermissionNotGrantable => {
+                Self::forbidden("Only site administrators grant site_admin.")
+            }
+            UserCreationRefusal::ClinicNotAccessible => {
+                Self::forbidden("You can grant access only to clinics you have access to.")
+            }
+            UserCreationRefusal::EmailTaken => Self::from(Conflict::EmailTaken),
+            UserCreationRefusal::Clinics(refusals) => {
+                Self::validation(refusals.into_iter().map(clinic_field_error).collect())
+            }
+            UserCreationRefusal::Profession(refusals) => Self::validation(
+                refusals
+                    .into_iter()
+                    .map(|(i, r)| {
+                        FieldError::new(format!("permissions[{i}]"), r.code(), r.to_string())
+                    })
+                    .collect(),
+            ),
+            UserCreationRefusal::Licence { error, plan, usage } => {
+                Self::from(&LicenceRefusal { error, plan, usage })
+            }
+            UserCreationRefusal::SiteWithoutClinics => {
+                tracing::error!("a site without clinics cannot take a user");
+                Self::internal()
+            }
+        }
     }
 }

@@ -4,6 +4,11 @@
 //! still runs answers `409 idempotency_key_in_use`. Keys are scoped to the authenticated
 //! principal; only successful (2xx) answers are remembered, so a refused request can be
 //! corrected and retried with the same key.
+//!
+//! The middleware reserves the key and puts it in the request ([`Held`]); the use-case
+//! runner (`usecase::Act`) stores the answer in the key's row inside the transaction of the
+//! change, so a crash after the commit cannot leave the key `pending`. An answer that no
+//! use-case recorded (a handler outside the runner) is stored here after the handler.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -13,7 +18,9 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, web};
 use sha2::{Digest, Sha256};
 use staffroom_domain::ProblemCode;
-use staffroom_persistence::idempotency::{self, Reservation, StoredResponse};
+use staffroom_persistence::idempotency::{self, HeldKey, Reservation, StoredResponse};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::db;
 use crate::error::ApiError;
@@ -39,6 +46,14 @@ fn scope_of(req: &ServiceRequest, state: &AppState) -> Option<String> {
         claims.kind.as_str(),
         claims.sub
     ))
+}
+
+/// The key a request reserved, in its extensions: the use-case runner stores the answer
+/// under it and sets `recorded` once that answer has committed.
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub key: HeldKey,
+    pub recorded: Arc<AtomicBool>,
 }
 
 fn valid_key(key: &str) -> bool {
@@ -134,8 +149,20 @@ pub async fn idempotency_key(
         }
     }
 
+    let held = Held {
+        key: HeldKey {
+            scope: scope.clone(),
+            key: key.clone(),
+        },
+        recorded: Arc::new(AtomicBool::new(false)),
+    };
+    let recorded = Arc::clone(&held.recorded);
+    req.extensions_mut().insert(held);
     let response = next.call(req).await?;
     let status = response.status();
+    if recorded.load(Ordering::SeqCst) {
+        return Ok(response.map_into_boxed_body());
+    }
     if !status.is_success() {
         let _ = db::run(&state, move |c| idempotency::release(c, &scope, &key)).await;
         return Ok(response.map_into_boxed_body());
@@ -158,7 +185,7 @@ pub async fn idempotency_key(
         body: String::from_utf8_lossy(&bytes).into_owned(),
     };
     if let Err(error) = db::run(&state, move |c| {
-        idempotency::complete(c, &scope, &key, &stored)
+        idempotency::complete(c, &HeldKey { scope, key }, &stored)
     })
     .await
     {

@@ -2,6 +2,7 @@
 //! the OpenAPI contract, and the command line of the `staffroom` binary.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod answer;
 pub mod app;
 pub mod appointments;
 pub mod audit;
@@ -36,5 +37,6 @@ pub mod service_accounts;
 pub mod site;
 pub mod startup_error;
 pub mod state;
+pub mod usecase;
 pub mod users;
 pub mod views;

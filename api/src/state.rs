@@ -30,6 +30,9 @@ pub struct AppState {
     pub public_url: String,
     /// How long an invitation link works.
     pub invitation_ttl: chrono::Duration,
+    /// Test-only: `"<METHOD> <path>"` of a request after whose commit the process exits
+    /// (read once at start-up from `STAFFROOM_TEST_EXIT_AFTER_COMMIT`; see `usecase::Act`).
+    pub exit_after_commit: Option<String>,
 }
 
 impl AppState {
@@ -39,6 +42,7 @@ impl AppState {
             providers,
             public_url: "http://127.0.0.1:8080".to_owned(),
             invitation_ttl: chrono::Duration::days(7),
+            exit_after_commit: None,
             pool,
             tokens: Arc::new(tokens),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,

@@ -1,13 +1,12 @@
 //! Shapes shared by several features: timestamps, list pages, and response helpers.
 
 use actix_web::HttpResponse;
-use actix_web::http::header;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use staffroom_persistence::page::MAX_LIMIT;
 
+use crate::answer::Answer;
 use crate::error::ApiError;
-use crate::etag;
 
 /// Stored UTC timestamps as RFC 3339 with `Z`.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -16,17 +15,12 @@ pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 
 /// `200` with the body and its `ETag`.
 pub fn with_etag<T: Serialize>(version: i64, body: &T) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::ETAG, etag::format(version)))
-        .json(body)
+    Answer::with_etag(version, body).into_response()
 }
 
 /// `201` with `Location`, `ETag` and the body.
 pub fn created<T: Serialize>(location: String, version: i64, body: &T) -> HttpResponse {
-    HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::ETAG, etag::format(version)))
-        .json(body)
+    Answer::created(location, version, body).into_response()
 }
 
 /// Checks a `limit` query parameter: `1..=200`, default 50.

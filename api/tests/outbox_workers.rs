@@ -19,7 +19,11 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use staffroom_connectors::sim::{self, Faults, SimHandle, SimOptions};
+use staffroom_domain::{JobId, JobKind, JobStatus, SiteId};
+use staffroom_persistence::mail;
+use staffroom_persistence::outbox::{self, JobQuery, JobRow};
 use staffroom_persistence::testing::TestDatabase;
+use staffroom_persistence::tx::AuditContext;
 use support::{Process, spawn};
 
 const ADMIN_EMAIL: &str = "boss@outbox.test";
@@ -560,34 +564,30 @@ async fn two_serve_processes_work_each_job_once_and_create_no_duplicates() {
     assert_eq!(per_recipient.len(), USERS, "{per_recipient:?}");
     assert!(per_recipient.values().all(|n| *n == 1), "{per_recipient:?}");
 
-    // For the record: which process made each job's last attempt (lease owners are
-    // `host:pid/token`; the add went to process `i % 2`).
-    let pool = db.pool(2).unwrap();
-    let rows = staffroom_persistence::outbox::list(
-        &mut pool.get().unwrap(),
-        site.parse().unwrap(),
-        &staffroom_persistence::outbox::JobQuery {
-            kind: Some(staffroom_domain::JobKind::ExerciseCreateUser),
-            limit: 200,
-            ..Default::default()
-        },
-    )
-    .unwrap()
-    .items;
+    // Which process made each job's last attempt (lease owners are `host:pid/token`; the
+    // add went to process `i % 2`): always one of the two.
+    let rows = job_rows(&db, site.parse().unwrap(), JobKind::ExerciseCreateUser);
     let pids = [a.child.id(), b.child.id()];
     let mut by_other = 0;
+    let mut finished_by = [0_usize; 2];
     for row in &rows {
         let owner = row.lease_owner.as_deref().unwrap_or_default();
         let finisher = pids
             .iter()
             .position(|pid| owner.contains(&format!(":{pid}/")))
             .unwrap_or_else(|| panic!("owner {owner} is neither process {pids:?}"));
+        finished_by[finisher] += 1;
         let asked = ids
             .iter()
             .position(|id| row.subject_id == Some(id.parse().unwrap()))
             .unwrap();
         by_other += usize::from(finisher != asked % 2);
     }
+    // Both processes worked the outbox: each finished some of the jobs.
+    assert!(
+        finished_by.iter().all(|n| *n > 0),
+        "jobs finished by process a and b: {finished_by:?}"
+    );
     eprintln!(
         "{}: {USERS} adds over two processes, {attempts_total} attempts ({retried} jobs \
          retried, {by_other} finished by the process the add did not go to), done in {:?}",
@@ -605,13 +605,18 @@ struct WorkerScenario {
     db: TestDatabase,
     data: tempfile::TempDir,
     providers: String,
+    site: SiteId,
     email: String,
     user_id: String,
+    /// The process ids of the worker-less `serve` and of the `staffroom worker`.
+    server_pid: u32,
+    worker_pid: u32,
 }
 
 /// A `serve` without an outbox worker leaves an add pending after its inline attempt
 /// failed; it stays pending, though the provider is back, until a `staffroom worker`
 /// (alone, same settings) runs it and its notice. The worker stops cleanly on SIGTERM.
+/// The tests below check what each of them is about in what it leaves behind.
 async fn worker_scenario(sim: &SimHandle) -> WorkerScenario {
     let providers = sim.base_url();
     let db = TestDatabase::create().unwrap();
@@ -623,7 +628,11 @@ async fn worker_scenario(sim: &SimHandle) -> WorkerScenario {
     ];
     let mut server = serve(&db, data.path(), &providers, "serve", &settings);
     server.wait_listening();
-    bootstrap(&db, data.path(), &providers);
+    let site = bootstrap(&db, data.path(), &providers)["site_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let base = server.base.clone();
     let api = Api::login(&base).await;
     api.connect_exercise(&base).await;
@@ -678,6 +687,7 @@ async fn worker_scenario(sim: &SimHandle) -> WorkerScenario {
     cmd.arg("worker");
     let mut worker = spawn(cmd, data.path(), "worker");
     worker.wait_first_line("staffroom worker running");
+    let worker_pid = worker.child.id();
     let active = eventually(Duration::from_secs(30), "the user active", || async {
         let user = api.exercise_user(&base, &user_id).await;
         if user["state"] == "active" {
@@ -713,14 +723,42 @@ async fn worker_scenario(sim: &SimHandle) -> WorkerScenario {
         "the worker exits cleanly on SIGTERM: {status:?}\n{}",
         worker.log()
     );
+    let server_pid = server.child.id();
     drop(server);
     WorkerScenario {
         db,
         data,
         providers,
+        site,
         email,
         user_id,
+        server_pid,
+        worker_pid,
     }
+}
+
+/// The site's outbox rows of one kind, straight from the database (with their lease owner,
+/// `host:pid/token`, which the API does not show).
+fn job_rows(db: &TestDatabase, site: SiteId, kind: JobKind) -> Vec<JobRow> {
+    let pool = db.pool(1).unwrap();
+    outbox::list(
+        &mut pool.get().unwrap(),
+        site,
+        &JobQuery {
+            kind: Some(kind),
+            limit: 200,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .items
+}
+
+/// Whether the lease owner `host:pid/token` names process `pid`.
+fn leased_by(row: &JobRow, pid: u32) -> bool {
+    row.lease_owner
+        .as_deref()
+        .is_some_and(|owner| owner.contains(&format!(":{pid}/")))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -728,6 +766,37 @@ async fn staffroom_worker_alone_runs_the_jobs_a_serve_without_worker_left_pendin
     let started = Instant::now();
     let sim = start_sim().await;
     let scenario = worker_scenario(&sim).await;
+    let (server, worker) = (scenario.server_pid, scenario.worker_pid);
+    // The add: its first attempt ran inline in the request (in `serve`), the retry that
+    // succeeded in the worker process.
+    let adds = job_rows(&scenario.db, scenario.site, JobKind::ExerciseCreateUser);
+    let [add] = adds.as_slice() else {
+        panic!("one add job: {adds:#?}")
+    };
+    assert_eq!(add.subject_id, Some(scenario.user_id.parse().unwrap()));
+    assert_eq!(
+        (add.status, add.attempts),
+        (JobStatus::Succeeded, 2),
+        "{add:#?}"
+    );
+    assert!(
+        leased_by(add, worker) && !leased_by(add, server),
+        "the add's last attempt was the worker's ({worker}), not serve's ({server}): {add:#?}"
+    );
+    // The notice the add queued: run once, by the worker alone.
+    let notices = job_rows(&scenario.db, scenario.site, JobKind::EmailSend);
+    let [notice] = notices.as_slice() else {
+        panic!("one notice job: {notices:#?}")
+    };
+    assert_eq!(
+        (notice.status, notice.attempts),
+        (JobStatus::Succeeded, 1),
+        "{notice:#?}"
+    );
+    assert!(
+        leased_by(notice, worker),
+        "the notice was sent by the worker ({worker}), not serve ({server}): {notice:#?}"
+    );
     eprintln!(
         "{}: worker scenario in {:?}",
         scenario.db.backend(),
@@ -787,18 +856,26 @@ async fn mail_list_prints_the_notice_the_worker_sent() {
         .filter(|m| m["subject"] == ADDED_SUBJECT)
         .collect();
     assert_eq!(notices.len(), 1, "{all:#?}");
-    assert!(!s.user_id.is_empty());
 }
 
 /// Boolean switches read from the environment should accept what deployments write for
 /// "set" (`1`), as docs/decisions.md promises: "every `serve` process works the outbox
-/// unless `STAFFROOM_NO_OUTBOX_WORKER` is set".
+/// unless `STAFFROOM_NO_OUTBOX_WORKER` is set". With `1` (and with `true`) a `serve` leaves
+/// a due job untouched; the same job is sent at once by a `serve` without the switch.
 #[test]
 fn the_no_outbox_worker_switch_accepts_1() {
     let db = TestDatabase::create().unwrap();
     let data = tempfile::tempdir().unwrap();
-    // No provider is called: the URL only has to be set.
+    // No provider is called (mail goes to the database sink): the URL only has to be set.
     let providers = "http://127.0.0.1:9";
+    let site: SiteId = bootstrap(&db, data.path(), providers)["site_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let pool = db.pool(1).unwrap();
+    let job_of = |id: JobId| outbox::get(&mut pool.get().unwrap(), site, id).unwrap();
+    let mut queued = Vec::new();
     for value in ["1", "true"] {
         let mut server = serve(
             &db,
@@ -808,7 +885,47 @@ fn the_no_outbox_worker_switch_accepts_1() {
             &[("STAFFROOM_NO_OUTBOX_WORKER", value)],
         );
         server.wait_listening();
+        let to = format!("switch-{value}@outbox.test");
+        let job = mail::queue(
+            &mut pool.get().unwrap(),
+            &AuditContext::system(site),
+            None,
+            &to,
+            "Switch",
+            "Sent only by a process that works the outbox.",
+        )
+        .unwrap();
+        // 50 polls of a worker (every 20 ms) would have run it.
+        std::thread::sleep(Duration::from_secs(1));
+        let row = job_of(job.id);
+        assert_eq!(
+            (row.status, row.attempts, row.lease_owner.as_deref()),
+            (JobStatus::Pending, 0, None),
+            "STAFFROOM_NO_OUTBOX_WORKER={value}: the job was touched: {row:#?}"
+        );
+        queued.push((job.id, to));
+        drop(server);
     }
+    assert!(mail_list(&db, data.path(), providers, None).is_empty());
+
+    // The control: without the switch, `serve` works the outbox and sends both.
+    let mut server = serve(&db, data.path(), providers, "serve-worker", &[]);
+    server.wait_listening();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for (id, _) in &queued {
+        while job_of(*id).status == JobStatus::Pending && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let row = job_of(*id);
+        assert_eq!(row.status, JobStatus::Succeeded, "{row:#?}");
+        assert!(leased_by(&row, server.child.id()), "{row:#?}");
+    }
+    let sent: BTreeSet<String> = mail_list(&db, data.path(), providers, None)
+        .iter()
+        .map(|m| m["to"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: BTreeSet<String> = queued.into_iter().map(|(_, to)| to).collect();
+    assert_eq!(sent, expected);
 }
 
 /// `202` means "pending: the provider has not answered yet" (the OpenAPI description of the
@@ -847,8 +964,10 @@ async fn a_202_answer_always_shows_pending() {
     let adds = ids
         .iter()
         .map(|id| api.add_exercise_user(&base, id, "Race"));
-    let wrong: Vec<String> = join_all(adds)
-        .await
+    let answers = join_all(adds).await;
+    let pending = answers.iter().filter(|(status, _)| *status == 202).count();
+    assert!(pending > 0, "no add answered 202: {answers:#?}");
+    let wrong: Vec<String> = answers
         .into_iter()
         .enumerate()
         .filter(|(_, (status, body))| *status == 202 && body["state"] != "pending")

@@ -10,6 +10,7 @@ use staffroom_domain::{
     UserType,
 };
 use staffroom_persistence::bootstrap::{self, NewSite};
+use staffroom_persistence::tx::write_transaction;
 use staffroom_persistence::users::NewUser;
 use staffroom_persistence::{DatabaseUrl, Pool};
 
@@ -73,7 +74,7 @@ pub fn site_with_users(pool: &Pool, count: usize) -> Result<Seeded, BoxError> {
     let created = bootstrap::create_site(&mut conn, new)?;
     let users: Vec<UserId> = (0..count).map(|_| UserId::new()).collect();
     let (site, main) = (created.site_id, created.clinic_id);
-    conn.transaction(|conn| {
+    write_transaction(&mut conn, |conn| {
         for (batch, ids) in users.chunks(BATCH).enumerate() {
             let mut rows = String::new();
             let mut memberships = String::new();

@@ -34,6 +34,7 @@ pub mod profession;
 pub mod profession_rules;
 pub mod site;
 pub mod user;
+pub mod user_creation;
 pub mod validation;
 
 pub use access::*;
@@ -55,6 +56,7 @@ pub use profession::*;
 pub use profession_rules::*;
 pub use site::*;
 pub use user::*;
+pub use user_creation::*;
 pub use validation::*;
 
 #[cfg(all(test, feature = "openapi"))]

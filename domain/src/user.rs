@@ -24,6 +24,12 @@ string_enum! {
 }
 
 impl UserType {
+    /// Whether a user of this type has a diary (clinical users are booked; SPEC §2). A new
+    /// user starts with it; a type change reaches it at the user's next login.
+    pub const fn has_diary(self) -> bool {
+        matches!(self, Self::Clinical)
+    }
+
     /// The other type, i.e. the target of a type switch.
     pub const fn other(&self) -> Self {
         match self {

@@ -1,15 +1,14 @@
 //! Creating a site with its first clinic and site administrator, in one transaction.
 
-use diesel::Connection;
 use staffroom_domain::{
-    AuditAction, AuditTarget, ClinicId, EntityName, LicencePlan, Permission, SiteId, SiteSettings,
-    UserId,
+    Actor, AuditAction, AuditTarget, ClinicId, Creator, EntityName, LicencePlan, Permission,
+    SiteId, SiteSettings, UserId, decide_user_creation,
 };
 
 use crate::audit::{self, Change};
-use crate::tx::AuditContext;
+use crate::tx::{AuditContext, write_transaction};
 use crate::user_rows::{self, NewUser};
-use crate::{DbConnection, StoreResult, clinics, sites};
+use crate::{DbConnection, StoreError, StoreResult, clinics, sites};
 
 #[derive(Debug, Clone)]
 pub struct NewSite {
@@ -30,7 +29,7 @@ pub struct CreatedSite {
 }
 
 pub fn create_site(conn: &mut DbConnection, new: NewSite) -> StoreResult<CreatedSite> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let site = sites::insert(conn, &new.name, &new.plan, &new.settings)?;
         let ctx = AuditContext::system(site.id);
         audit::record(
@@ -43,7 +42,17 @@ pub fn create_site(conn: &mut DbConnection, new: NewSite) -> StoreResult<Created
         admin.permissions.push(Permission::SiteAdmin);
         admin.clinic_ids = vec![clinic.id];
         admin.default_clinic_id = Some(clinic.id);
-        let admin = user_rows::insert(conn, site.id, admin)?;
+        let snapshot = user_rows::creation_snapshot(conn, site.id, &admin.email)?;
+        let creator = Creator {
+            actor: Actor {
+                site_admin: true,
+                clinic_ids: &[],
+            },
+            default_clinic_id: None,
+        };
+        let decided = decide_user_creation(&creator, &admin.request(), &snapshot)
+            .map_err(|refusal| StoreError::corrupt(format!("first administrator: {refusal:?}")))?;
+        let admin = user_rows::insert(conn, site.id, admin, decided)?;
         audit::record(conn, &ctx, user_rows::created(&admin))?;
         Ok(CreatedSite {
             site_id: site.id,

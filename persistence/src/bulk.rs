@@ -115,7 +115,7 @@ fn selected_ids(
             }
             Ok(ids)
         }
-        Selection::Filter(query) => Ok(filtered(ctx.site_id, query)
+        Selection::Filter(query) => Ok(filtered(conn, ctx.site_id, query)
             .select(users::id)
             .order(users::id.asc())
             .load(conn)?),

@@ -29,6 +29,13 @@ pub struct StoredResponse {
     pub body: String,
 }
 
+/// A key a request has reserved (`Reservation::Fresh`): the principal's scope and the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldKey {
+    pub scope: String,
+    pub key: String,
+}
+
 /// What to do with a request that carries a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reservation {
@@ -177,14 +184,14 @@ pub fn reserve(
     })
 }
 
-/// Stores the answer of a request that ran under `key`.
+/// Stores the answer of a request that ran under `held`. A use-case calls it inside its own
+/// transaction (`usecase::run`), so the answer commits with the change it describes.
 pub fn complete(
     conn: &mut DbConnection,
-    scope: &str,
-    key: &str,
+    held: &HeldKey,
     response: &StoredResponse,
 ) -> StoreResult<()> {
-    diesel::update(idempotency_keys::table.find((scope, key)))
+    diesel::update(idempotency_keys::table.find((&held.scope, &held.key)))
         .set((
             idempotency_keys::state.eq(KeyState::Done),
             idempotency_keys::status.eq(Some(i64::from(response.status))),

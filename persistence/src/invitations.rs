@@ -3,112 +3,18 @@
 //! emailed through the outbox and stored only as its digest; it is single-use, expires, and
 //! a resend supersedes the earlier one.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
-use staffroom_domain::{AuditAction, AuditTarget, InvitationId, SiteId, UserId, UserStatus};
+use staffroom_domain::{AuditAction, AuditTarget, UserId, UserStatus};
 
 use crate::audit::{self, Change};
 use crate::error::Conflict;
+use crate::invitation_rows;
+pub use crate::invitation_rows::{InvitationRow, NewInvitation};
 use crate::schema::{invitations, users};
-use crate::tx::{AuditContext, now, write_tx};
-use crate::user_rows::{self as stored, NewUser, User};
-use crate::{DbConnection, StoreError, StoreResult, mail};
-
-/// An invitation to write: the token's digest, its expiry, and the message that carries
-/// the token (built by the caller, which knows the link).
-#[derive(Debug, Clone)]
-pub struct NewInvitation {
-    pub token_hash: String,
-    pub expires_at: NaiveDateTime,
-    pub subject: String,
-    pub body: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = invitations)]
-pub struct InvitationRow {
-    pub id: InvitationId,
-    pub site_id: SiteId,
-    pub user_id: UserId,
-    pub email: String,
-    pub token_hash: String,
-    pub created_at: NaiveDateTime,
-    pub expires_at: NaiveDateTime,
-    pub accepted_at: Option<NaiveDateTime>,
-    pub superseded_at: Option<NaiveDateTime>,
-}
-
-/// Writes the invitation of `user` and queues its email, superseding earlier ones; inside
-/// the caller's transaction.
-fn invite_locked(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    user: &User,
-    invitation: NewInvitation,
-) -> StoreResult<InvitationRow> {
-    let at = now();
-    diesel::update(
-        invitations::table
-            .filter(invitations::user_id.eq(user.id))
-            .filter(invitations::accepted_at.is_null())
-            .filter(invitations::superseded_at.is_null()),
-    )
-    .set(invitations::superseded_at.eq(Some(at)))
-    .execute(conn)?;
-    let row = InvitationRow {
-        id: InvitationId::new(),
-        site_id: ctx.site_id,
-        user_id: user.id,
-        email: user.email.clone(),
-        token_hash: invitation.token_hash,
-        created_at: at,
-        expires_at: invitation.expires_at,
-        accepted_at: None,
-        superseded_at: None,
-    };
-    diesel::insert_into(invitations::table)
-        .values(&row)
-        .execute(conn)?;
-    mail::queue(
-        conn,
-        ctx,
-        Some(user.id),
-        &user.email,
-        &invitation.subject,
-        &invitation.body,
-    )?;
-    audit::record(
-        conn,
-        ctx,
-        Change {
-            action: AuditAction::UserInvited,
-            target: AuditTarget::User(user.id),
-            before: None,
-            after: Some(
-                json!({"invitation_id": row.id, "email": row.email, "expires_at": row.expires_at}),
-            ),
-        },
-    )?;
-    Ok(row)
-}
-
-/// Creates a user and, when they have no password, invites them — in one transaction.
-pub fn create_invited(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    new: NewUser,
-    invitation: Option<NewInvitation>,
-) -> StoreResult<User> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let user = stored::insert(conn, ctx.site_id, new)?;
-        audit::record(conn, ctx, stored::created(&user))?;
-        if let Some(invitation) = invitation.filter(|_| !user.has_password) {
-            invite_locked(conn, ctx, &user, invitation)?;
-        }
-        Ok(user)
-    })
-}
+use crate::tx::{AuditContext, now, write_transaction, write_tx};
+use crate::user_rows as stored;
+use crate::{DbConnection, StoreError, StoreResult};
 
 /// Sends a fresh invitation to a user who has not set a password; the earlier link stops
 /// working.
@@ -126,7 +32,7 @@ pub fn resend(
         if user.status != UserStatus::Active {
             return Err(StoreError::Conflict(Conflict::UserInactive));
         }
-        invite_locked(conn, ctx, &user, invitation)
+        invitation_rows::invite(conn, ctx, &user, invitation)
     })
 }
 
@@ -139,10 +45,10 @@ pub fn accept(
     password_hash: &str,
     request_id: Option<String>,
 ) -> StoreResult<InvitationRow> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let at = now();
-        // The first statement writes: on SQLite it takes the write lock at once, so a racing
-        // accept of the same token waits and then finds it used.
+        // The first statement is the guarded update, so a racing accept of the same token
+        // waits for this transaction and then finds the token used.
         let usable = invitations::table
             .filter(invitations::token_hash.eq(token_hash))
             .filter(invitations::accepted_at.is_null())

@@ -14,16 +14,18 @@
 //!    [`page`] (cursors), [`tx`] (write transactions, the site lock, who acts), `backend`
 //!    (the few statements `MultiConnection` cannot express), `migrate`, [`testing`].
 //! 2. Logs and queues that use-cases write to: [`audit`], [`outbox`], [`mail`] (messages
-//!    as outbox jobs, and the embedded sink), [`idempotency`].
+//!    as outbox jobs, and the embedded sink), [`idempotency`]; then [`usecase`], the one
+//!    shape of a use-case and its runner.
 //! 3. Aggregates that stand alone: [`sites`], [`clinics`], [`service_accounts`].
 //! 4. What user use-cases share: `user_rows` (the stored user, its hydration, the list
-//!    filters and a new user's checks and rows) and `grants` (permission and clinic grants
-//!    written set-based).
+//!    filters, a new user's snapshot and rows), `invitation_rows` (an invitation with its
+//!    email) and `grants` (permission and clinic grants written set-based).
 //! 5. Use-cases over users and integrations: [`users`], [`access`], [`bulk`],
 //!    [`appointments`], [`invitations`], [`exercise`], [`bootstrap`].
 //!
-//! A use-case is a function that opens its own transaction or writes audit; it has one
-//! shape: `write_tx`, snapshot, domain decision, write, audit (and outbox job). A module
+//! A use-case has one shape (see [`usecase`] and `docs/architecture.md`): in the site-locked
+//! transaction, load a snapshot, ask `staffroom_domain` for a decision, write it with its
+//! audit event (and outbox job), and store the idempotent answer. A module
 //! may call another's record functions (`sites::check_licence`, `clinics::ids`,
 //! `user_rows::insert`, `outbox::enqueue`, `mail::queue`, …), never another module's
 //! use-case.
@@ -40,6 +42,7 @@ mod error;
 pub mod exercise;
 mod grants;
 pub mod idempotency;
+mod invitation_rows;
 pub mod invitations;
 pub mod mail;
 mod migrate;
@@ -51,6 +54,7 @@ pub mod service_accounts;
 pub mod sites;
 pub mod testing;
 pub mod tx;
+pub mod usecase;
 mod user_rows;
 pub mod users;
 

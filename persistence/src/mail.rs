@@ -8,7 +8,7 @@ use staffroom_domain::{JobKind, SentMailId, UserId};
 
 use crate::outbox::{self, JobRow};
 use crate::schema::{outbox_jobs, sent_mail};
-use crate::tx::{AuditContext, now};
+use crate::tx::{AuditContext, now, write_transaction};
 use crate::{DbConnection, StoreError, StoreResult};
 
 /// What an `email.send` job carries.
@@ -88,7 +88,7 @@ pub fn store(
     idempotency_key: &str,
     message: &MailPayload,
 ) -> StoreResult<SentMailRow> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let existing = sent_mail::table
             .filter(sent_mail::idempotency_key.eq(idempotency_key))
             .select(SentMailRow::as_select())

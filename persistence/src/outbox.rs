@@ -18,7 +18,7 @@ use staffroom_domain::{ActorKind, JobId, JobKind, JobStatus, SiteId, UserId};
 
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::outbox_jobs;
-use crate::tx::{AuditContext, now};
+use crate::tx::{AuditContext, now, write_transaction};
 use crate::{DbConnection, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -203,7 +203,7 @@ pub fn finish(
     outcome: &Outcome,
     effect: impl FnOnce(&mut DbConnection, &JobRow, &Outcome) -> StoreResult<()>,
 ) -> StoreResult<bool> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let at = now();
         let owned = outbox_jobs::table
             .filter(outbox_jobs::id.eq(job.id))

@@ -14,6 +14,18 @@ pub(crate) fn like_pattern(q: &str) -> String {
     pattern
 }
 
+/// Whether a trigram index can serve a search for `q`: three characters or more.
+pub(crate) fn trigram_searchable(q: &str) -> bool {
+    q.chars().nth(2).is_some()
+}
+
+/// The FTS5 query matching the rows whose text contains `q` (lower-cased), for the trigram
+/// table over `users.search_text` on SQLite: a quoted phrase, which with that tokenizer is a
+/// substring match (of three characters or more).
+pub(crate) fn trigram_phrase(q: &str) -> String {
+    format!("\"{}\"", q.to_lowercase().replace('"', "\"\""))
+}
+
 /// The key names sort by.
 pub(crate) fn sort_key(name: &str) -> String {
     name.to_lowercase()
@@ -40,6 +52,15 @@ pub(crate) fn clinic_search_text(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trigram_phrases_quote_and_need_three_characters() {
+        assert_eq!(trigram_phrase("Okafor"), "\"okafor\"");
+        assert_eq!(trigram_phrase("a\"b"), "\"a\"\"b\"");
+        assert!(trigram_searchable("zoë"));
+        assert!(!trigram_searchable("zö"));
+        assert!(!trigram_searchable(""));
+    }
 
     #[test]
     fn like_patterns_escape_wildcards() {

@@ -1,10 +1,17 @@
-//! Write transactions. Every change to a site's data runs in `write_tx`, whose first
-//! statement takes the **site lock** (`UPDATE sites SET lock_version = lock_version + 1`):
-//! on PostgreSQL the row lock serialises the site's writers until commit, on SQLite the
-//! first statement being a write makes the transaction take the database write lock at
-//! once (waiting under the busy timeout) so a read-then-write never fails half-way. The
-//! licence checks that need atomicity read their snapshot after this lock.
+//! Write transactions. Every transaction that writes opens through [`write_transaction`]:
+//! on SQLite it is `BEGIN IMMEDIATE`, so it takes the database write lock before its first
+//! read (waiting under the busy timeout). A deferred transaction would start as a reader
+//! and, in WAL mode, fail with `database is locked` when it tries to become a writer after
+//! another writer committed, without waiting: the busy timeout does not cover that upgrade.
+//! `Connection::transaction` is refused by clippy (`clippy.toml`) so that no write opens a
+//! deferred transaction by accident.
+//!
+//! Every change to a site's data runs in `write_tx`, whose first statement takes the
+//! **site lock** (`UPDATE sites SET lock_version = lock_version + 1`): on PostgreSQL the row
+//! lock serialises the site's writers until commit. The licence checks that need atomicity
+//! read their snapshot after this lock.
 
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use staffroom_domain::{ActorKind, SiteId, UserId};
 
@@ -47,19 +54,57 @@ impl AuditContext {
     }
 }
 
+/// Runs `f` in a transaction that writes: on SQLite `BEGIN IMMEDIATE`, so the transaction is
+/// a writer from its start; on PostgreSQL an ordinary transaction. Inside another
+/// transaction (already a writer) it is a savepoint. Commits when `f` succeeds and rolls
+/// back when it fails, like `Connection::transaction`.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the one place that opens a transaction: immediate on SQLite"
+)]
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    let nested = matches!(
+        Manager::transaction_manager_status_mut(conn).transaction_depth(),
+        Ok(Some(_))
+    );
+    match conn {
+        DbConnection::Sqlite(sqlite) if !nested => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+        }
+        _ => return conn.transaction(f),
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(failure) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(failure),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}
+
 /// Runs `f` in a transaction that holds the site lock of `site`; `NotFound` if no such site.
 pub fn write_tx<T>(
     conn: &mut DbConnection,
     site: SiteId,
     f: impl FnOnce(&mut DbConnection) -> StoreResult<T>,
 ) -> StoreResult<T> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         lock_site(conn, site)?;
         f(conn)
     })
 }
 
-fn lock_site(conn: &mut DbConnection, site: SiteId) -> StoreResult<()> {
+pub(crate) fn lock_site(conn: &mut DbConnection, site: SiteId) -> StoreResult<()> {
     let locked = diesel::update(sites::table.find(site))
         .set(sites::lock_version.eq(sites::lock_version + 1))
         .execute(conn)?;

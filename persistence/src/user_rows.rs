@@ -8,15 +8,14 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use staffroom_domain::{
-    AuditAction, AuditTarget, ClinicId, Email, FieldError, LicenceChange, Permission, PersonName,
-    Profession, SiteId, UserId, UserStatus, UserType,
+    AuditAction, AuditTarget, ClinicId, Email, Permission, PersonName, Profession, SiteId,
+    UserCreation, UserCreationRequest, UserCreationSnapshot, UserId, UserStatus, UserType,
 };
 
 use crate::audit::Change;
 use crate::backend;
-use crate::error::Conflict;
 use crate::schema::{user_clinics, user_permissions, users};
-use crate::search::{like_pattern, sort_key, user_search_text};
+use crate::search::{like_pattern, sort_key, trigram_phrase, trigram_searchable, user_search_text};
 use crate::tx::now;
 use crate::{DbConnection, StoreError, StoreResult, clinics, sites};
 
@@ -70,6 +69,19 @@ pub struct User {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+impl NewUser {
+    /// What the request asks the creation rules for.
+    pub fn request(&self) -> UserCreationRequest {
+        UserCreationRequest {
+            user_type: self.user_type,
+            profession: self.profession,
+            permissions: self.permissions.clone(),
+            clinic_ids: self.clinic_ids.clone(),
+            default_clinic_id: self.default_clinic_id,
+        }
+    }
 }
 
 impl User {
@@ -194,9 +206,43 @@ impl Default for UserQuery {
     }
 }
 
-/// The site's users matching the filters of `q` (not its order or page).
-pub(crate) fn filtered(site: SiteId, q: &UserQuery) -> users::BoxedQuery<'static, Backend> {
-    let mut query = users::table.filter(users::site_id.eq(site)).into_boxed();
+/// The site's users matching the filters of `q` (not its order or page), as a query for the
+/// backend of `conn`.
+///
+/// A `q` of three characters or more is served by a trigram index — on SQLite the FTS5
+/// table `users_search`, on PostgreSQL the pg_trgm index under the `LIKE` — and then the
+/// query is driven by the rows the index finds: the site condition is written so that no
+/// index serves it (`+site_id`, `site_id || ''`), else both planners prefer walking every
+/// user of the site in sort order, which costs the whole site when the matches sort last.
+pub(crate) fn filtered(
+    conn: &DbConnection,
+    site: SiteId,
+    q: &UserQuery,
+) -> users::BoxedQuery<'static, Backend> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Text};
+
+    let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let mut query = match (text, conn) {
+        (Some(text), DbConnection::Sqlite(_)) if trigram_searchable(text) => users::table
+            .filter(
+                sql::<Bool>("+users.site_id = ")
+                    .bind::<Text, _>(site)
+                    .sql(" AND users.rowid IN (SELECT rowid FROM users_search WHERE users_search MATCH ")
+                    .bind::<Text, _>(trigram_phrase(text))
+                    .sql(")"),
+            )
+            .into_boxed(),
+        (Some(text), DbConnection::Pg(_)) if trigram_searchable(text) => users::table
+            .filter(sql::<Bool>("users.site_id || '' = ").bind::<Text, _>(site))
+            .filter(users::search_text.like(like_pattern(text)).escape('\\'))
+            .into_boxed(),
+        (Some(text), _) => users::table
+            .filter(users::site_id.eq(site))
+            .filter(users::search_text.like(like_pattern(text)).escape('\\'))
+            .into_boxed(),
+        (None, _) => users::table.filter(users::site_id.eq(site)).into_boxed(),
+    };
     if let Some(v) = q.user_type {
         query = query.filter(users::user_type.eq(v));
     }
@@ -211,9 +257,6 @@ pub(crate) fn filtered(site: SiteId, q: &UserQuery) -> users::BoxedQuery<'static
             .filter(user_clinics::clinic_id.eq(clinic))
             .select(user_clinics::user_id);
         query = query.filter(users::id.eq_any(members));
-    }
-    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        query = query.filter(users::search_text.like(like_pattern(text)).escape('\\'));
     }
     query
 }
@@ -263,7 +306,7 @@ pub(crate) fn other_active_holders(
     Ok(query.count().get_result(conn)?)
 }
 
-/// A user to create; the password (if any) is already hashed.
+/// A user to create, as asked; the password (if any) is already hashed.
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub title: Option<PersonName>,
@@ -278,85 +321,28 @@ pub struct NewUser {
     pub password_hash: Option<String>,
 }
 
-/// Works out the clinic access of a new user: the given clinics (all of the site's), and a
-/// default that is one of them; with none given, the site's first clinic.
-fn resolve_clinics(
-    site_clinics: &[ClinicId],
-    requested: &[ClinicId],
-    default: Option<ClinicId>,
-) -> StoreResult<(Vec<ClinicId>, ClinicId)> {
-    let mut errors = Vec::new();
-    if requested.iter().any(|c| !site_clinics.contains(c)) {
-        errors.push(FieldError::new(
-            "clinic_ids",
-            "unknown_clinic",
-            "Every clinic must be a clinic of this site.",
-        ));
-    }
-    if let Some(d) = default {
-        if !site_clinics.contains(&d) {
-            errors.push(FieldError::new(
-                "default_clinic_id",
-                "unknown_clinic",
-                "The default clinic must be a clinic of this site.",
-            ));
-        } else if !requested.is_empty() && !requested.contains(&d) {
-            errors.push(FieldError::new(
-                "default_clinic_id",
-                "not_in_clinic_ids",
-                "The default clinic must be one of clinic_ids.",
-            ));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(StoreError::Invalid(errors));
-    }
-    let mut clinics: Vec<ClinicId> = requested.to_vec();
-    let default = match (default, clinics.first()) {
-        (Some(d), _) => d,
-        (None, Some(first)) => *first,
-        (None, None) => *site_clinics
-            .first()
-            .ok_or_else(|| StoreError::corrupt("site without clinics"))?,
-    };
-    if !clinics.contains(&default) {
-        clinics.push(default);
-    }
-    clinics.sort();
-    clinics.dedup();
-    Ok((clinics, default))
+/// What a user creation decides on, read after the site lock.
+pub(crate) fn creation_snapshot(
+    conn: &mut DbConnection,
+    site: SiteId,
+    email: &Email,
+) -> StoreResult<UserCreationSnapshot> {
+    Ok(UserCreationSnapshot {
+        email_taken: email_taken(conn, site, email, None)?,
+        site_clinics: clinics::ids(conn, site)?,
+        plan: sites::get(conn, site)?.plan,
+        usage: sites::usage(conn, site)?,
+    })
 }
 
-/// Writes a new user of `site` inside a transaction that holds the site lock, after the
-/// checks every creation makes: the email is free, the clinics are the site's, the
-/// profession may hold the permissions, and the plan has a licence. The caller records
-/// [`created`].
-pub(crate) fn insert(conn: &mut DbConnection, site: SiteId, new: NewUser) -> StoreResult<User> {
-    if email_taken(conn, site, &new.email, None)? {
-        return Err(StoreError::Conflict(Conflict::EmailTaken));
-    }
-    let site_clinics = clinics::ids(conn, site)?;
-    let (clinic_ids, default_clinic) =
-        resolve_clinics(&site_clinics, &new.clinic_ids, new.default_clinic_id)?;
-    let refused: Vec<FieldError> = new
-        .permissions
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| {
-            new.profession.may_hold(*p).err().map(|refusal| {
-                FieldError::new(
-                    format!("permissions[{i}]"),
-                    refusal.code(),
-                    refusal.to_string(),
-                )
-            })
-        })
-        .collect();
-    if !refused.is_empty() {
-        return Err(StoreError::Invalid(refused));
-    }
-    sites::check_licence(conn, site, &LicenceChange::AddUser(new.user_type))?;
-
+/// Writes a new user of `site` as `decided` (its grants, clinics and diary), with the
+/// profile and password of `new`. The caller holds the site lock and records [`created`].
+pub(crate) fn insert(
+    conn: &mut DbConnection,
+    site: SiteId,
+    new: NewUser,
+    decided: UserCreation,
+) -> StoreResult<User> {
     let at = now();
     let title = new.title.as_ref().map(|t| t.as_str().to_owned());
     let row = UserRow {
@@ -375,11 +361,11 @@ pub(crate) fn insert(conn: &mut DbConnection, site: SiteId, new: NewUser) -> Sto
         last_name: new.last_name.as_str().to_owned(),
         email: new.email.as_str().to_owned(),
         email_normalized: new.email.normalized(),
-        user_type: new.user_type,
-        profession: new.profession,
+        user_type: decided.user_type,
+        profession: decided.profession,
         status: UserStatus::Active,
-        default_clinic_id: default_clinic,
-        diary_enabled: new.user_type == UserType::Clinical,
+        default_clinic_id: decided.default_clinic_id,
+        diary_enabled: decided.diary_enabled,
         password_hash: new.password_hash,
         last_login_at: None,
         version: 1,
@@ -389,14 +375,12 @@ pub(crate) fn insert(conn: &mut DbConnection, site: SiteId, new: NewUser) -> Sto
     diesel::insert_into(users::table)
         .values(&row)
         .execute(conn)?;
-    let mut permissions = new.permissions;
-    permissions.sort();
-    permissions.dedup();
-    let grants: Vec<(UserId, Permission)> = permissions.iter().map(|p| (row.id, *p)).collect();
+    let grants: Vec<(UserId, Permission)> =
+        decided.permissions.iter().map(|p| (row.id, *p)).collect();
     backend::insert_permissions(conn, site, &grants)?;
-    let access: Vec<(UserId, ClinicId)> = clinic_ids.iter().map(|c| (row.id, *c)).collect();
+    let access: Vec<(UserId, ClinicId)> = decided.clinic_ids.iter().map(|c| (row.id, *c)).collect();
     backend::insert_clinics(conn, site, &access)?;
-    Ok(row.into_user(permissions, clinic_ids))
+    Ok(row.into_user(decided.permissions, decided.clinic_ids))
 }
 
 /// The audit event of a user written by [`insert`].

@@ -4,16 +4,20 @@
 
 use diesel::prelude::*;
 use staffroom_domain::{
-    AuditAction, AuditTarget, Email, LicenceChange, Permission, PersonName, Profession, SiteId,
-    UserId, UserStatus, UserType,
+    AuditAction, AuditTarget, ClinicId, Creator, Email, LicenceChange, Permission, PersonName,
+    Profession, SiteId, UserCreation, UserCreationRefusal, UserCreationSnapshot, UserId,
+    UserStatus, UserType, decide_user_creation,
 };
 
 use crate::audit::{self, Change};
 use crate::error::Conflict;
+use crate::grants::ActorScope;
+use crate::invitation_rows::{self, NewInvitation};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::users;
 use crate::search::{sort_key, user_search_text};
 use crate::tx::{AuditContext, check_version, now, write_tx};
+use crate::usecase::{self, Failure, UseCase};
 use crate::user_rows::{self, UserRow, email_taken, filtered, hydrate, other_active_holders};
 use crate::{DbConnection, StoreError, StoreResult, sites};
 
@@ -68,7 +72,7 @@ macro_rules! keyset {
 
 /// The site's users matching `q`, a page at a time in its order.
 pub fn list(conn: &mut DbConnection, site: SiteId, q: &UserQuery) -> StoreResult<Page<User>> {
-    let query = filtered(site, q)
+    let query = filtered(conn, site, q)
         .select(UserRow::as_select())
         .limit(q.limit + 1);
     let query = match q.sort {
@@ -94,13 +98,81 @@ pub fn list(conn: &mut DbConnection, site: SiteId, q: &UserQuery) -> StoreResult
     })
 }
 
-/// Creates a user, enforcing email uniqueness, clinic access and the site's licence plan.
-pub fn create(conn: &mut DbConnection, ctx: &AuditContext, new: NewUser) -> StoreResult<User> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let user = user_rows::insert(conn, ctx.site_id, new)?;
+/// Who creates a user: the access scope of SPEC §4 and, for a user, their default clinic.
+#[derive(Debug, Clone, Default)]
+pub struct CreatorScope {
+    pub scope: ActorScope,
+    pub default_clinic_id: Option<ClinicId>,
+}
+
+impl CreatorScope {
+    /// A site administrator (the operator, a test).
+    pub fn site_admin() -> Self {
+        Self {
+            scope: ActorScope {
+                site_admin: true,
+                ..ActorScope::default()
+            },
+            default_clinic_id: None,
+        }
+    }
+}
+
+/// `POST /v1/users`: creates a user and, when they have no password, invites them.
+#[derive(Debug, Clone)]
+pub struct CreateUser {
+    pub creator: CreatorScope,
+    pub new: NewUser,
+    /// The invitation to send when the user has no password.
+    pub invitation: Option<NewInvitation>,
+}
+
+impl UseCase for CreateUser {
+    type Snapshot = UserCreationSnapshot;
+    type Decision = UserCreation;
+    type Refusal = UserCreationRefusal;
+    type Output = User;
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
+        user_rows::creation_snapshot(conn, ctx.site_id, &self.new.email)
+    }
+
+    fn decide(&self, site: Self::Snapshot) -> Result<UserCreation, UserCreationRefusal> {
+        let creator = Creator {
+            actor: self.creator.scope.actor(),
+            default_clinic_id: self.creator.default_clinic_id,
+        };
+        decide_user_creation(&creator, &self.new.request(), &site)
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        decided: UserCreation,
+    ) -> StoreResult<User> {
+        let user = user_rows::insert(conn, ctx.site_id, self.new, decided)?;
         audit::record(conn, ctx, user_rows::created(&user))?;
+        if let Some(invitation) = self.invitation.filter(|_| !user.has_password) {
+            invitation_rows::invite(conn, ctx, &user, invitation)?;
+        }
         Ok(user)
-    })
+    }
+}
+
+/// Creates a user as a site administrator would, without invitation (for the operator's
+/// tools and tests).
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    new: NewUser,
+) -> Result<User, Failure<UserCreationRefusal>> {
+    let create = CreateUser {
+        creator: CreatorScope::site_admin(),
+        new,
+        invitation: None,
+    };
+    usecase::run(conn, ctx, create, |user| user, None)
 }
 
 /// Profile fields of `PATCH /v1/users/{id}`; `None` leaves a field as it is, and
@@ -312,7 +384,7 @@ pub fn login_candidates(
 pub fn record_login(conn: &mut DbConnection, site: SiteId, id: UserId) -> StoreResult<User> {
     write_tx(conn, site, |conn| {
         let before = get(conn, site, id)?;
-        let diary = before.user_type == UserType::Clinical;
+        let diary = before.user_type.has_diary();
         // The diary flipping changes the representation, so it moves the version; a login
         // alone does not (it would fail administrators' If-Match for no reason).
         let at = now();

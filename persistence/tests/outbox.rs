@@ -23,7 +23,7 @@ use staffroom_persistence::exercise::{self, JobPayload};
 use staffroom_persistence::mail::{self, MailPayload};
 use staffroom_persistence::outbox::{self, JobQuery, JobRow, Outcome};
 use staffroom_persistence::schema::{outbox_jobs, sent_mail};
-use staffroom_persistence::tx::{AuditContext, now};
+use staffroom_persistence::tx::{AuditContext, now, write_transaction};
 use staffroom_persistence::{DbConnection, Pool, StoreError, StoreResult};
 use support::{Db, create_site, create_user, flex, new_user, person, user_ctx};
 
@@ -169,7 +169,7 @@ fn enqueue_inside_a_transaction_that_rolls_back_leaves_no_job() {
     let db = Db::new();
     let mut conn = db.conn();
     let (site, ctx) = new_site(&mut conn, "rollback");
-    let result: StoreResult<()> = conn.transaction(|conn| {
+    let result: StoreResult<()> = write_transaction(&mut conn, |conn| {
         let job = enqueue(conn, &ctx, 1);
         // Visible inside the transaction…
         assert_eq!(stored(conn, job.id).id, job.id);
@@ -1131,8 +1131,7 @@ fn a_settle_for_a_job_that_is_not_the_users_latest_changes_nothing() {
             error: "old failure".into(),
         },
     ] {
-        conn.transaction(|c| exercise::settle(c, &old_job, &outcome))
-            .unwrap();
+        write_transaction(&mut conn, |c| exercise::settle(c, &old_job, &outcome)).unwrap();
         let after = exercise::get_user(&mut conn, ex.site, user.id).unwrap();
         assert_eq!(after, before, "{outcome:?}");
         assert_eq!(

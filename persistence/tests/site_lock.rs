@@ -11,12 +11,16 @@ use std::time::Instant;
 
 use diesel::prelude::*;
 use staffroom_domain::{
-    LicenceError, LicencePlan, Permission, PlanKind, SiteId, UserStatus, UserType,
+    LicenceError, LicencePlan, Permission, PlanKind, SiteId, UserCreationRefusal, UserStatus,
+    UserType,
 };
 use staffroom_persistence::schema::{sites, users as users_table};
-use staffroom_persistence::tx::write_tx;
-use staffroom_persistence::users::{self, User};
-use staffroom_persistence::{Conflict, DbConnection, Pool, StoreError, StoreResult};
+use staffroom_persistence::tx::{AuditContext, write_tx};
+use staffroom_persistence::usecase::Failure;
+use staffroom_persistence::users::{self, NewUser, User};
+use staffroom_persistence::{
+    Conflict, DbConnection, LicenceRefusal, Pool, StoreError, StoreResult,
+};
 use support::{
     Db, NewUserExt, create_site, create_site_with_admin, create_user, flex, new_user, user_ctx,
 };
@@ -70,6 +74,21 @@ fn race<T: Send>(
 }
 
 /// Asserts one winner and `expected` as every loser's refusal; returns the winner's index.
+/// Creates a user as a site administrator, its refusals as the store errors the
+/// assertions below compare.
+fn create(conn: &mut DbConnection, ctx: &AuditContext, new: NewUser) -> StoreResult<User> {
+    users::create(conn, ctx, new).map_err(|failure| match failure {
+        Failure::Store(e) => e,
+        Failure::Refused(UserCreationRefusal::EmailTaken) => {
+            StoreError::Conflict(Conflict::EmailTaken)
+        }
+        Failure::Refused(UserCreationRefusal::Licence { error, plan, usage }) => {
+            StoreError::Licence(Box::new(LicenceRefusal { error, plan, usage }))
+        }
+        Failure::Refused(other) => panic!("unexpected refusal {other:?}"),
+    })
+}
+
 fn assert_one_winner<T>(
     round: usize,
     results: &[StoreResult<T>],
@@ -145,7 +164,7 @@ fn concurrent_creates_take_the_last_licence_once() {
         let results = race(&db.pool, |i, conn| {
             let new = new_user("Racer", "Racer", &format!("r{round}t{i}@example.com"));
             let new = if i % 2 == 0 { new } else { new.non_clinical() };
-            users::create(conn, &user_ctx(site), new)
+            create(conn, &user_ctx(site), new)
         });
         let winner = assert_one_winner(round, &results, &limit_reached(3));
         let created = results[winner].as_ref().unwrap();
@@ -243,7 +262,7 @@ fn creates_and_reactivations_racing_together_take_the_last_licence_once() {
                 users::set_status(conn, &ctx, sleepers[i / 2].id, None, UserStatus::Active)
             } else {
                 let new = new_user("Racer", "Racer", &format!("m{round}t{i}@example.com"));
-                users::create(conn, &ctx, new)
+                create(conn, &ctx, new)
             }
         });
         assert_one_winner(round, &results, &limit_reached(2));
@@ -270,7 +289,7 @@ fn concurrent_creates_take_the_solo_clinical_slot_once() {
         .site_id;
         let results = race(&db.pool, |i, conn| {
             let new = new_user("Racer", "Racer", &format!("s{round}t{i}@example.com"));
-            users::create(conn, &user_ctx(site), new)
+            create(conn, &user_ctx(site), new)
         });
         let expected = LicenceError::SoloSlotTaken {
             user_type: UserType::Clinical,
@@ -296,7 +315,7 @@ fn concurrent_creates_with_one_email_store_it_once() {
             } else {
                 "SAME@example.com"
             };
-            users::create(conn, &user_ctx(site), new_user("Twin", "Twin", address))
+            create(conn, &user_ctx(site), new_user("Twin", "Twin", address))
         });
         let winners = results.iter().filter(|r| r.is_ok()).count();
         let unexpected: Vec<String> = results
@@ -355,7 +374,7 @@ fn writers_of_different_sites_all_succeed_together() {
             .collect();
         let results = race(&db.pool, |i, conn| {
             let new = new_user("Racer", "Racer", &format!("a{round}t{i}@example.com"));
-            users::create(conn, &user_ctx(sites[i]), new)
+            create(conn, &user_ctx(sites[i]), new)
         });
         let failures: Vec<String> = results
             .iter()
@@ -381,7 +400,7 @@ fn a_failed_write_transaction_leaves_nothing_behind() {
     let site = create_site(&mut conn, "rollback", flex(5)).site_id;
     let before = users_of(&mut conn, site);
     let result: StoreResult<()> = write_tx(&mut conn, site, |conn| {
-        users::create(
+        create(
             conn,
             &user_ctx(site),
             new_user("Gone", "Soon", "gone@example.com"),

@@ -6,10 +6,12 @@ mod support;
 
 use diesel::prelude::*;
 use staffroom_domain::{
-    LicenceError, LicencePlan, Permission, Profession, UserId, UserStatus, UserType,
+    ClinicChoiceRefusal, LicenceError, LicencePlan, Permission, Profession, UserCreationRefusal,
+    UserId, UserStatus, UserType,
 };
 use staffroom_persistence::audit::{self, AuditQuery};
 use staffroom_persistence::schema::users as users_table;
+use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::users::{self, UserPatch, UserQuery};
 use staffroom_persistence::{Conflict, DbConnection, StoreError, clinics, sites};
 use support::{
@@ -155,12 +157,10 @@ fn clinic_access_defaults_and_is_validated() {
         new_user("A", "Four", "four@example.com").clinics(&[c1], Some(c2)),
     );
     match refused {
-        Err(StoreError::Invalid(errors)) => {
-            assert_eq!(errors.len(), 1, "{errors:?}");
-            assert_eq!(errors[0].field, "default_clinic_id");
-            assert_eq!(errors[0].code, "not_in_clinic_ids");
+        Err(Failure::Refused(UserCreationRefusal::Clinics(refusals))) => {
+            assert_eq!(refusals, vec![ClinicChoiceRefusal::DefaultNotInClinics]);
         }
-        other => panic!("expected Invalid, got {other:?}"),
+        other => panic!("expected a clinic refusal, got {other:?}"),
     }
     let foreign = users::create(
         &mut conn,
@@ -169,20 +169,14 @@ fn clinic_access_defaults_and_is_validated() {
             .clinics(&[other.clinic_id], Some(other.clinic_id)),
     );
     match foreign {
-        Err(StoreError::Invalid(errors)) => {
-            let fields: Vec<(&str, &str)> = errors
-                .iter()
-                .map(|e| (e.field.as_str(), e.code.as_str()))
-                .collect();
-            assert_eq!(
-                fields,
-                vec![
-                    ("clinic_ids", "unknown_clinic"),
-                    ("default_clinic_id", "unknown_clinic")
-                ]
-            );
-        }
-        other => panic!("expected Invalid, got {other:?}"),
+        Err(Failure::Refused(UserCreationRefusal::Clinics(refusals))) => assert_eq!(
+            refusals,
+            vec![
+                ClinicChoiceRefusal::UnknownClinic,
+                ClinicChoiceRefusal::UnknownDefaultClinic
+            ]
+        ),
+        other => panic!("expected a clinic refusal, got {other:?}"),
     }
     assert_eq!(user_count(&mut conn), count, "refused users are not stored");
 }
@@ -256,7 +250,10 @@ fn email_is_unique_per_site_ignoring_case_but_not_across_sites() {
         new_user("Fay", "Again", "fay@example.COM"),
     );
     assert!(
-        matches!(duplicate, Err(StoreError::Conflict(Conflict::EmailTaken))),
+        matches!(
+            duplicate,
+            Err(Failure::Refused(UserCreationRefusal::EmailTaken))
+        ),
         "{duplicate:?}"
     );
     assert_eq!(user_count(&mut conn), count);
@@ -601,7 +598,9 @@ fn creation_respects_the_plan() {
         new_user("Ola", "O", "ola@example.com").non_clinical(),
     );
     match refused {
-        Err(StoreError::Licence(e)) => assert_eq!(e.error, limit_reached(2, 2)),
+        Err(Failure::Refused(UserCreationRefusal::Licence { error, .. })) => {
+            assert_eq!(error, limit_reached(2, 2))
+        }
         other => panic!("expected a licence refusal, got {other:?}"),
     }
     assert_eq!(user_count(&mut conn), count);
@@ -623,7 +622,9 @@ fn creation_respects_the_plan() {
         );
     }
     match users::create(&mut conn, &ctx, new_user("Pia", "P", "pia@example.com")) {
-        Err(StoreError::Licence(e)) => assert_eq!(e.error, limit_reached(1, 1)),
+        Err(Failure::Refused(UserCreationRefusal::Licence { error, .. })) => {
+            assert_eq!(error, limit_reached(1, 1))
+        }
         other => panic!("expected a licence refusal, got {other:?}"),
     }
 
@@ -640,8 +641,8 @@ fn creation_respects_the_plan() {
         &ctx,
         new_user("Rex", "R", "rex@example.com").non_clinical(),
     ) {
-        Err(StoreError::Licence(e)) => assert_eq!(
-            e.error,
+        Err(Failure::Refused(UserCreationRefusal::Licence { error, .. })) => assert_eq!(
+            error,
             LicenceError::SoloSlotTaken {
                 user_type: UserType::NonClinical
             }
@@ -649,8 +650,8 @@ fn creation_respects_the_plan() {
         other => panic!("expected a solo refusal, got {other:?}"),
     }
     match users::create(&mut conn, &ctx, new_user("Sam", "S", "sam@example.com")) {
-        Err(StoreError::Licence(e)) => assert_eq!(
-            e.error,
+        Err(Failure::Refused(UserCreationRefusal::Licence { error, .. })) => assert_eq!(
+            error,
             LicenceError::SoloSlotTaken {
                 user_type: UserType::Clinical
             }

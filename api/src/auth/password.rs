@@ -34,6 +34,16 @@ pub async fn hash_off_executor(
         })
 }
 
+/// Hashes an optional password off the executor (`None` stays `None`).
+pub async fn hash_optional(
+    password: Option<staffroom_domain::Password>,
+) -> Result<Option<String>, crate::error::ApiError> {
+    match password {
+        Some(p) => Ok(Some(hash_off_executor(p).await?)),
+        None => Ok(None),
+    }
+}
+
 /// Checks a password against a stored PHC string; a malformed hash never matches.
 pub fn verify(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)

@@ -11,6 +11,7 @@ use staffroom_domain::{
 };
 use staffroom_persistence::access::ActorScope;
 use staffroom_persistence::tx::AuditContext;
+use staffroom_persistence::users::CreatorScope;
 use staffroom_persistence::users::User;
 use staffroom_persistence::{service_accounts, users};
 
@@ -108,6 +109,14 @@ impl Principal {
             Err(ApiError::forbidden(
                 "You can administer only users who share a clinic with you (and no site administrators).",
             ))
+        }
+    }
+
+    /// Who the principal is when creating a user.
+    pub fn creator(&self) -> CreatorScope {
+        CreatorScope {
+            scope: self.actor_scope(),
+            default_clinic_id: self.user.as_ref().map(|u| u.default_clinic_id),
         }
     }
 

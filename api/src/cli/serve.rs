@@ -83,6 +83,8 @@ pub fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), StartupError> {
             behind_proxy: args.behind_proxy,
             public_url,
             invitation_ttl: chrono::Duration::hours(i64::from(args.invitation_ttl_hours)),
+            // Test-only switch of the crash tests; never set in a deployment.
+            exit_after_commit: std::env::var("STAFFROOM_TEST_EXIT_AFTER_COMMIT").ok(),
             ..AppState::new(pool, tokens, outbox.calls())
         };
         let (stop_worker, stopped) = tokio::sync::watch::channel(false);

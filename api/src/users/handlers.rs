@@ -1,20 +1,20 @@
 //! Handlers of `/v1/users`: extract, validate, call one use-case, answer.
 
 use actix_web::{HttpResponse, get, patch, post, put, web};
-use staffroom_domain::{
-    ClinicId, Permission, Profession, Refusal, UserId, UserStatus, judge_new_user,
-};
+use staffroom_domain::{Permission, UserId, UserStatus};
 use staffroom_persistence::access;
-use staffroom_persistence::users::{self, NewUser, UserPatch, UserQuery};
+use staffroom_persistence::users::{self, CreateUser, UserPatch, UserQuery};
 
 use super::types::*;
+use crate::answer::Answer;
 use crate::auth::{Principal, password};
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
 use crate::responses::{ActionIfMatch, Create, List, ReadOne, Update};
 use crate::state::AppState;
-use crate::views::{created, page_limit, query_text, with_etag};
+use crate::usecase::Act;
+use crate::views::{page_limit, query_text, with_etag};
 
 /// List the site's users, filtered, sorted and a page at a time.
 #[utoipa::path(
@@ -68,70 +68,26 @@ pub async fn list_users(
 )]
 #[post("/v1/users")]
 pub async fn create_user(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     body: ValidJson<CreateUserRequest>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Answer, ApiError> {
     principal.require_admin()?;
     let body = body.0;
-    let mut clinic_ids = body.clinic_ids;
-    if principal.clinic_scope().is_some() && clinic_ids.is_empty() {
-        clinic_ids = body
-            .default_clinic_id
-            .or_else(|| principal.user.as_ref().map(|u| u.default_clinic_id))
-            .into_iter()
-            .collect();
-    }
-    let scope = principal.actor_scope();
-    let wanted: Vec<ClinicId> = clinic_ids
-        .iter()
-        .chain(&body.default_clinic_id)
-        .copied()
-        .collect();
-    let profession = body.profession.unwrap_or(Profession::Other);
-    let refused = judge_new_user(&scope.actor(), profession, &body.permissions, &wanted);
-    let refused_for = |reason| refused.iter().any(|(_, r)| *r == reason);
-    if refused_for(Refusal::PermissionNotGrantable) {
-        return Err(ApiError::forbidden(
-            "Only site administrators grant site_admin.",
-        ));
-    }
-    if refused_for(Refusal::ClinicNotAccessible) {
-        return Err(ApiError::forbidden(
-            "You can grant access only to clinics you have access to.",
-        ));
-    }
-
-    let password_hash = match body.initial_password {
-        Some(p) => Some(password::hash_off_executor(p).await?),
-        None => None,
-    };
-    let new = NewUser {
-        title: body.title,
-        first_name: body.first_name,
-        last_name: body.last_name,
-        email: body.email,
-        user_type: body.user_type,
-        profession,
-        permissions: body.permissions,
-        clinic_ids,
-        default_clinic_id: body.default_clinic_id,
-        password_hash,
-    };
-    let invitation = new
-        .password_hash
+    let password_hash = password::hash_optional(body.initial_password.clone()).await?;
+    let invitation = password_hash
         .is_none()
-        .then(|| crate::invitations::new_invitation(&state, new.first_name.as_str()));
-    let ctx = principal.audit();
-    let user = db::run(&state, move |c| {
-        staffroom_persistence::invitations::create_invited(c, &ctx, new, invitation)
+        .then(|| crate::invitations::new_invitation(act.state(), body.first_name.as_str()));
+    let create = CreateUser {
+        creator: principal.creator(),
+        new: body.into_new_user(password_hash),
+        invitation,
+    };
+    act.run(principal.audit(), create, |user| {
+        let location = format!("/v1/users/{}", user.id);
+        Answer::created(location, user.version, &UserView::from(user))
     })
-    .await?;
-    Ok(created(
-        format!("/v1/users/{}", user.id),
-        user.version,
-        &UserView::from(user),
-    ))
+    .await
 }
 
 /// Read one user.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use staffroom_domain::{
     ClinicId, Email, Password, Permission, PersonName, Profession, UserId, UserStatus, UserType,
 };
-use staffroom_persistence::users::{User, UserSort};
+use staffroom_persistence::users::{NewUser, User, UserSort};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::views::{double_option, page_of, utc};
@@ -183,4 +183,22 @@ pub struct ListUsersQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+}
+
+impl CreateUserRequest {
+    /// The user to create, with the password already hashed; no profession means `OTHER`.
+    pub fn into_new_user(self, password_hash: Option<String>) -> NewUser {
+        NewUser {
+            title: self.title,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            email: self.email,
+            user_type: self.user_type,
+            profession: self.profession.unwrap_or(Profession::Other),
+            permissions: self.permissions,
+            clinic_ids: self.clinic_ids,
+            default_clinic_id: self.default_clinic_id,
+            password_hash,
+        }
+    }
 }

@@ -21,7 +21,7 @@ use staffroom_bench::{login, median};
 use staffroom_connectors::sim::{self, SimOptions};
 use staffroom_domain::{ClinicId, EntityName, SiteId, UserId};
 use staffroom_persistence::testing::TestDatabase;
-use staffroom_persistence::tx::AuditContext;
+use staffroom_persistence::tx::{AuditContext, write_transaction};
 use staffroom_persistence::{DbConnection, Pool, clinics};
 
 use staffroom_bench::BoxError;
@@ -202,7 +202,7 @@ fn seeded_users(s: &Seeded) -> String {
 async fn reset(pool: &Pool, s: &Seeded, backend: &'static str) -> Result<(), BoxError> {
     let (site, north, users) = (s.site, s.north, seeded_users(s));
     with_conn(pool, move |conn| {
-        conn.transaction(|conn| {
+        write_transaction(&mut *conn, |conn| {
             diesel::sql_query(format!(
                 "DELETE FROM user_permissions WHERE site_id = '{site}' \
                  AND permission = 'view_reports'"
@@ -319,7 +319,7 @@ async fn raw_sql(
     let (run, written) = with_conn(pool, move |conn| {
         let started = Instant::now();
         let mut steps = Vec::new();
-        let written = conn.transaction(|conn| {
+        let written = write_transaction(&mut *conn, |conn| {
             let mut written = Vec::new();
             for statement in &statements {
                 let step = Instant::now();

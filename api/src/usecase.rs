@@ -1,0 +1,92 @@
+//! The API's half of the use-case shape (see `docs/architecture.md`): a handler parses its
+//! input, builds one use-case and hands it to [`Act::run`] with how to render the result;
+//! `Act` runs it in the site-locked transaction and, when the request holds an
+//! `Idempotency-Key`, stores the rendered answer in the key's row in that same transaction.
+//! A handler cannot forget the key: `Act` takes it from the request itself.
+
+use std::sync::atomic::Ordering;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use staffroom_persistence::tx::AuditContext;
+use staffroom_persistence::usecase::{self, Keep, UseCase};
+use std::future::{Ready, ready};
+
+use crate::answer::Answer;
+use crate::error::ApiError;
+use crate::idempotency::Held;
+use crate::state::AppState;
+
+/// What a handler needs to run a use-case: the application state, the idempotency key
+/// its request reserved (if any), and whether the test-only exit switch names it.
+pub struct Act {
+    state: web::Data<AppState>,
+    held: Option<Held>,
+    exit_after_commit: bool,
+}
+
+impl FromRequest for Act {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+            return ready(Err(ApiError::internal()));
+        };
+        let exit_after_commit = state
+            .exit_after_commit
+            .as_deref()
+            .is_some_and(|target| target == format!("{} {}", req.method(), req.path()));
+        ready(Ok(Self {
+            held: req.extensions().get::<Held>().cloned(),
+            state,
+            exit_after_commit,
+        }))
+    }
+}
+
+impl Act {
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Runs `use_case` for `ctx` and renders its result with `render`, all in one
+    /// transaction with the idempotent answer (see `staffroom_persistence::usecase::run`).
+    pub async fn run<U, F>(
+        self,
+        ctx: AuditContext,
+        use_case: U,
+        render: F,
+    ) -> Result<Answer, ApiError>
+    where
+        U: UseCase + Send + 'static,
+        U::Refusal: Send + 'static,
+        ApiError: From<U::Refusal>,
+        F: FnOnce(U::Output) -> Answer + Send + 'static,
+    {
+        let key = self.held.as_ref().map(|held| held.key.clone());
+        let outcome = crate::pool::blocking(&self.state.pool, move |conn| {
+            let keep = key.as_ref().map(|key| Keep {
+                key,
+                stored: Answer::stored,
+            });
+            Ok(usecase::run(conn, &ctx, use_case, render, keep))
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "blocking task failed");
+            ApiError::internal()
+        })??;
+        let answer = outcome?;
+        if let Some(held) = &self.held {
+            held.recorded.store(true, Ordering::SeqCst);
+        }
+        if self.exit_after_commit {
+            // Test-only (`STAFFROOM_TEST_EXIT_AFTER_COMMIT`): die between the commit and the
+            // answer, as a crash would, so a test can check what a retry gets.
+            tracing::warn!("exiting after commit, as STAFFROOM_TEST_EXIT_AFTER_COMMIT asks");
+            std::process::exit(86);
+        }
+        Ok(answer)
+    }
+}

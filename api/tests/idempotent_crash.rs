@@ -1,0 +1,180 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! A server that dies between a change's commit and its answer: the idempotent answer was
+//! stored in the change's own transaction, so the retry with the same key and body, to a
+//! restarted server on the same database, replays that answer instead of acting again.
+//! The real `staffroom` binary exits right after the commit through the test-only switch
+//! `STAFFROOM_TEST_EXIT_AFTER_COMMIT`. Runs on PostgreSQL when
+//! `STAFFROOM_TEST_DATABASE_URL` is set, on a SQLite file otherwise.
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use staffroom_persistence::testing::TestDatabase;
+use support::{Process, spawn};
+
+const ADMIN_EMAIL: &str = "boss@crash.test";
+const ADMIN_PASSWORD: &str = "a long passphrase";
+/// The exit status of the switch.
+const EXIT_AFTER_COMMIT: i32 = 86;
+
+fn serve(db: &TestDatabase, data: &Path, name: &str, exit_after: Option<&str>) -> Process {
+    let mut cmd = support::staffroom(db, data);
+    cmd.env("STAFFROOM_RATE_LIMIT", "0").args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--workers",
+        "1",
+    ]);
+    if let Some(target) = exit_after {
+        cmd.env("STAFFROOM_TEST_EXIT_AFTER_COMMIT", target);
+    }
+    let mut process = spawn(cmd, data, name);
+    process.wait_listening();
+    process
+}
+
+fn bootstrap(db: &TestDatabase, data: &Path) {
+    let out = support::staffroom(db, data)
+        .args(["bootstrap", "--site-name", "Crash Clinic", "--plan", "flex"])
+        .args(["--licences", "10", "--admin-email", ADMIN_EMAIL])
+        .args(["--admin-password", ADMIN_PASSWORD])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bootstrap failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+async fn login(http: &reqwest::Client, base: &str) -> String {
+    let body: Value = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Waits (bounded) for the process to exit by itself and returns its exit code.
+fn exit_code(process: &mut Process) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = process.child.try_wait().unwrap() {
+            return status.code();
+        }
+        assert!(Instant::now() < deadline, "the server did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `POST path` with `body` dies after the commit; the retry to a restarted server replays
+/// the committed answer, and `count` (a list the change adds to) grew by exactly one.
+async fn crash_then_retry(path: &str, body: Value, list: &str) {
+    let db = TestDatabase::create().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    bootstrap(&db, data.path());
+    let http = client();
+    let key = "crash-retry-0001";
+
+    let mut dying = serve(&db, data.path(), "dying", Some(&format!("POST {path}")));
+    let token = login(&http, &dying.base).await;
+    let before = count(&http, &dying.base, &token, list).await;
+    let first = http
+        .post(format!("{}{path}", dying.base))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
+        .await;
+    assert!(first.is_err(), "the server answered: {first:?}");
+    assert_eq!(
+        exit_code(&mut dying),
+        Some(EXIT_AFTER_COMMIT),
+        "{}",
+        dying.log()
+    );
+    drop(dying);
+
+    let server = serve(&db, data.path(), "restarted", None);
+    let token = login(&http, &server.base).await;
+    assert_eq!(
+        count(&http, &server.base, &token, list).await,
+        before + 1,
+        "the first request committed its change"
+    );
+    let mut replays = Vec::new();
+    for _ in 0..2 {
+        let retry = http
+            .post(format!("{}{path}", server.base))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = retry.status().as_u16();
+        let replayed = retry.headers().get("idempotent-replayed").cloned();
+        let location = retry.headers().get("location").cloned();
+        let answer: Value = retry.json().await.unwrap();
+        assert_eq!(status, 201, "{answer:#}");
+        assert_eq!(replayed.unwrap(), "true", "{answer:#}");
+        let location = location.unwrap();
+        let resource: Value = http
+            .get(format!("{}{}", server.base, location.to_str().unwrap()))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer, resource, "the replay is the committed answer");
+        replays.push(answer);
+    }
+    assert_eq!(replays[0], replays[1]);
+    assert_eq!(
+        count(&http, &server.base, &token, list).await,
+        before + 1,
+        "the retries changed nothing"
+    );
+}
+
+/// How many items `GET list` answers (one page of up to 200 is enough here).
+async fn count(http: &reqwest::Client, base: &str, token: &str, list: &str) -> usize {
+    let page: Value = http
+        .get(format!("{base}{list}?limit=200"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["items"].as_array().unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_created_before_a_crash_is_replayed_not_created_again() {
+    let body = json!({
+        "first_name": "Crash",
+        "last_name": "Survivor",
+        "email": "survivor@crash.test",
+        "user_type": "clinical",
+        "initial_password": "another long passphrase",
+    });
+    crash_then_retry("/v1/users", body, "/v1/users").await;
+}
