@@ -74,31 +74,11 @@ impl ExerciseRefusal {
             Self::UserInactive => ProblemCode::UserInactive,
         }
     }
-
-    pub const fn message(&self) -> &'static str {
-        match self {
-            Self::AlreadyAdded => {
-                "The user is already added to the exercise provider; a deactivated user is \
-                 reactivated instead."
-            }
-            Self::NamesLocked => {
-                "The names sent to the exercise provider cannot be changed once the user is added."
-            }
-            Self::NotAdded => "The user has not been added to the exercise provider.",
-            Self::NotActive => "Only an active user can be deactivated.",
-            Self::NotDeactivated => "Only a deactivated user can be reactivated.",
-            Self::OperationPending => "A provider call for this user is still in progress.",
-            Self::NotConnected => {
-                "The site has not connected the exercise integration; PUT /v1/integrations/exercise first."
-            }
-            Self::UserInactive => "The user is inactive; reactivate them first.",
-        }
-    }
 }
 
 impl std::fmt::Display for ExerciseRefusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.message())
+        f.write_str(self.code().as_str())
     }
 }
 

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use staffroom_domain::{
     AuditAction, AuditTarget, ExerciseAction, ExerciseNames, ExerciseRefusal, ExerciseState, JobId,
-    PersonName, SiteId, StartSnapshot, UserId, UserStatus, decide_start, guess_names, may_launch,
-    rename, settle as settle_state,
+    PersonName, SiteId, StartDecision, StartSnapshot, UserId, UserStatus, decide_start,
+    guess_names, may_launch, rename, settle as settle_state,
 };
 
 use crate::audit::{self, Change};
@@ -23,6 +23,7 @@ use crate::outbox::{self, JobRow, Outcome};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::{exercise_integrations, exercise_users, users};
 use crate::tx::{AuditContext, check_version, now, write_tx};
+use crate::usecase::{self, Failure, UseCase};
 use crate::{DbConnection, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -349,31 +350,75 @@ pub fn rename_user(
     })
 }
 
-/// Starts `action` for `user` in one transaction: reads the user's snapshot, asks the
-/// domain (`decide_start`), and writes the `pending` state, the outbox job and the audit
-/// event. `names` are the add's names; for a reactivation they must be the stored ones if
-/// sent (`409 names_locked`).
-pub fn start(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    user: UserId,
-    action: ExerciseAction,
-    names: Option<&ExerciseNames>,
-) -> StoreResult<(ExerciseUserView, JobRow)> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let current = get_user(conn, ctx.site_id, user)?;
-        let stored = stored_row(conn, user)?;
-        let snapshot = StartSnapshot {
+/// Starts `action` for `user` (use-case): the snapshot is the user's provider state and
+/// the clinics, `decide_start` decides, and the write stores the `pending` state with the
+/// outbox job and the audit event. `names` are the add's names; for a reactivation they
+/// must be the stored ones if sent (`names_locked`).
+pub struct StartAction {
+    pub user: UserId,
+    pub action: ExerciseAction,
+    pub names: Option<ExerciseNames>,
+}
+
+/// What starting reads: the rules' snapshot, with the records the write builds on.
+pub struct StartLoaded {
+    rules: StartSnapshot,
+    current: ExerciseUserView,
+    stored: Option<ExerciseUserRow>,
+}
+
+/// What starting writes: the domain's decision, with the records it builds on.
+pub struct StartWrite {
+    decision: StartDecision,
+    current: ExerciseUserView,
+    stored: Option<ExerciseUserRow>,
+}
+
+impl UseCase for StartAction {
+    type Snapshot = StartLoaded;
+    type Decision = StartWrite;
+    type Refusal = ExerciseRefusal;
+    type Output = (ExerciseUserView, JobRow);
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<StartLoaded> {
+        let current = get_user(conn, ctx.site_id, self.user)?;
+        let stored = stored_row(conn, self.user)?;
+        let rules = StartSnapshot {
             state: current.state,
             user_active: current.user_status == UserStatus::Active,
             names: current.names.clone(),
             connected_clinic: integration(conn, ctx.site_id)?.map(|i| i.clm_id),
             user_clinic: stored.as_ref().map(|s| s.clm_id.clone()),
         };
-        let decision = decide_start(&snapshot, action, names).map_err(refused)?;
+        Ok(StartLoaded {
+            rules,
+            current,
+            stored,
+        })
+    }
+
+    fn decide(&self, loaded: StartLoaded) -> Result<StartWrite, ExerciseRefusal> {
+        let decision = decide_start(&loaded.rules, self.action, self.names.as_ref())?;
+        Ok(StartWrite {
+            decision,
+            current: loaded.current,
+            stored: loaded.stored,
+        })
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        StartWrite {
+            decision,
+            current,
+            stored,
+        }: StartWrite,
+    ) -> StoreResult<(ExerciseUserView, JobRow)> {
         let payload = JobPayload {
-            user_id: user,
-            action,
+            user_id: self.user,
+            action: self.action,
             clm_id: decision.clm_id.clone(),
             first_name: decision.names.first_name.to_string(),
             last_name: decision.names.last_name.to_string(),
@@ -383,16 +428,16 @@ pub fn start(
             conn,
             ctx,
             decision.kind,
-            Some(user),
+            Some(self.user),
             &serde_json::to_value(&payload).map_err(corrupt)?,
         )?;
         let at = now();
         let row = ExerciseUserRow {
-            user_id: user,
+            user_id: self.user,
             site_id: ctx.site_id,
             clm_id: decision.clm_id,
             state: ExerciseState::Pending,
-            pending_action: Some(action),
+            pending_action: Some(self.action),
             first_name: payload.first_name.clone(),
             last_name: payload.last_name.clone(),
             provider_user_id: current.provider_user_id.clone(),
@@ -407,20 +452,42 @@ pub fn start(
             conn,
             ctx,
             Change {
-                action: AuditAction::exercise_requested(action),
-                target: AuditTarget::User(user),
+                action: AuditAction::exercise_requested(self.action),
+                target: AuditTarget::User(self.user),
                 before: Some(json!({"state": current.state})),
                 after: Some(json!({
                     "state": ExerciseState::Pending,
-                    "action": action,
+                    "action": self.action,
                     "job_id": job.id,
                     "first_name": payload.first_name,
                     "last_name": payload.last_name,
                 })),
             },
         )?;
-        Ok((get_user(conn, ctx.site_id, user)?, job))
-    })
+        Ok((get_user(conn, ctx.site_id, self.user)?, job))
+    }
+}
+
+/// Runs [`StartAction`] on its own (its answer comes after the commit, once the job ran).
+pub fn start(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    user: UserId,
+    action: ExerciseAction,
+    names: Option<&ExerciseNames>,
+) -> Result<(ExerciseUserView, JobRow), Failure<ExerciseRefusal>> {
+    let names = names.cloned();
+    usecase::run(
+        conn,
+        ctx,
+        StartAction {
+            user,
+            action,
+            names,
+        },
+        |out| out,
+        None,
+    )
 }
 
 /// Applies a finished job to the user's state: forward when the provider did it, back when

@@ -8,8 +8,9 @@ use staffroom_domain::{
     ActionAnswer, AfterRun, ClmId, ExerciseAction, ExerciseNames, FieldError, JobId, ProblemCode,
     SiteId, UserId, action_answer,
 };
-use staffroom_persistence::exercise::{self, ExerciseUserView, IntegrationRow};
+use staffroom_persistence::exercise::{self, ExerciseUserView, IntegrationRow, StartAction};
 use staffroom_persistence::tx::AuditContext;
+use staffroom_persistence::usecase;
 
 use super::super::provider_problem;
 use crate::db;
@@ -84,10 +85,15 @@ pub async fn act(
     names: Option<ExerciseNames>,
 ) -> Result<Started, ApiError> {
     let site = ctx.site_id;
+    let start = StartAction {
+        user,
+        action,
+        names,
+    };
     let (_, job) = db::run(state, move |c| {
-        exercise::start(c, &ctx, user, action, names.as_ref())
+        Ok(usecase::run(c, &ctx, start, |started| started, None))
     })
-    .await?;
+    .await??;
     let progress = state.providers.jobs.run(&job).await;
     let view = db::run(state, move |c| exercise::get_user(c, site, user)).await?;
     let after = AfterRun {
