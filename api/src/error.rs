@@ -8,8 +8,9 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use staffroom_domain::{
-    BookingFieldRefusal, BookingRefusal, ClinicChoiceRefusal, ClinicDeletionRefusal, FieldError,
-    InvitationRefusal, MAX_APPOINTMENT_HOURS, ProblemCode, StatusRefusal, UserCreationRefusal,
+    BookingFieldRefusal, BookingRefusal, ClinicChoiceRefusal, ClinicDeletionRefusal,
+    ExerciseRefusal, FieldError, InvitationRefusal, MAX_APPOINTMENT_HOURS, ProblemCode,
+    StatusRefusal, UserCreationRefusal,
 };
 use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
@@ -269,7 +270,7 @@ impl From<Conflict> for ApiError {
                 "The user has no diary: non-clinical users have none, and a type change takes \
                  effect at the user's next login.",
             ),
-            Conflict::Exercise(refusal) => (refusal.code(), refusal.message()),
+            Conflict::Exercise(refusal) => return Self::from(refusal),
             Conflict::UserInactive => (
                 ProblemCode::UserInactive,
                 "The user is inactive; reactivate them first.",
@@ -280,6 +281,32 @@ impl From<Conflict> for ApiError {
             ),
         };
         Self::new(code, detail)
+    }
+}
+
+impl From<ExerciseRefusal> for ApiError {
+    /// `409` with the refusal's code and the words for it.
+    fn from(refusal: ExerciseRefusal) -> Self {
+        let detail = match refusal {
+            ExerciseRefusal::AlreadyAdded => {
+                "The user is already added to the exercise provider; a deactivated user is \
+                 reactivated instead."
+            }
+            ExerciseRefusal::NamesLocked => {
+                "The names sent to the exercise provider cannot be changed once the user is added."
+            }
+            ExerciseRefusal::NotAdded => "The user has not been added to the exercise provider.",
+            ExerciseRefusal::NotActive => "Only an active user can be deactivated.",
+            ExerciseRefusal::NotDeactivated => "Only a deactivated user can be reactivated.",
+            ExerciseRefusal::OperationPending => {
+                "A provider call for this user is still in progress."
+            }
+            ExerciseRefusal::NotConnected => {
+                "The site has not connected the exercise integration; PUT /v1/integrations/exercise first."
+            }
+            ExerciseRefusal::UserInactive => "The user is inactive; reactivate them first.",
+        };
+        Self::new(refusal.code(), detail)
     }
 }
 

@@ -68,5 +68,5 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(&state.pool) + &state.outbox.render_metrics())
+        .body(state.metrics.render(&state.pool) + &state.providers.jobs.metrics())
 }

@@ -30,6 +30,7 @@ pub mod openapi;
 pub mod outbox;
 pub mod permissions;
 pub mod pool;
+pub mod provider_calls;
 pub mod providers;
 pub mod rate_limit;
 pub mod responses;

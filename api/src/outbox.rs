@@ -18,26 +18,20 @@ use std::time::Duration;
 use rand::Rng;
 use serde_json::{Value, json};
 use staffroom_connectors::{
-    EmailMessage, EmailSender, ExerciseProvider, ImagingProvider, NewExerciseUser, ProviderError,
+    EmailMessage, EmailSender, ExerciseProvider, ImagingProvider, NewExerciseUser, ProviderCode,
+    ProviderError,
 };
-use staffroom_domain::{AfterFailure, JobKind, JobStatus, RetryPolicy};
+use staffroom_domain::{AfterFailure, JobFailure, JobKind, JobProgress, JobStatus, RetryPolicy};
 use staffroom_persistence::exercise::{self, JobPayload};
 use staffroom_persistence::mail::{self, MailPayload};
 use staffroom_persistence::outbox::{self, JobRow, Outcome};
 use staffroom_persistence::{DbConnection, Pool, StoreError, StoreResult};
 use tokio::sync::watch;
 
+use crate::provider_calls::{JobRunner, ProviderCalls};
+
 /// How often a request checks on a job another worker is running.
 const AWAIT_POLL: Duration = Duration::from_millis(20);
-
-/// How a job that ran out of attempts records its last error.
-const GAVE_UP: &str = "gave up after ";
-
-/// Whether a failed job's error says the provider stayed unavailable (every attempt failed
-/// transiently) rather than refused the request.
-pub fn gave_up(error: &str) -> bool {
-    error.starts_with(GAVE_UP)
-}
 
 /// The providers jobs talk to.
 #[derive(Clone)]
@@ -87,7 +81,7 @@ pub struct Outbox {
 
 /// What running a job at once came to.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RunNow {
+enum RunNow {
     /// Finished within the budget with this outcome.
     Finished(Outcome),
     /// Still running (or waiting for a retry, or taken by another worker).
@@ -136,17 +130,17 @@ impl Outbox {
         out
     }
 
-    pub fn providers(&self) -> &Providers {
-        &self.providers
-    }
-
-    pub fn config(&self) -> &OutboxConfig {
-        &self.config
+    /// What handlers get: this outbox as their job runner, and the exercise provider.
+    pub fn calls(self: &Arc<Self>) -> ProviderCalls {
+        ProviderCalls {
+            jobs: Arc::new(InlineRunner(Arc::clone(self))),
+            exercise: Arc::clone(&self.providers.exercise),
+        }
     }
 
     /// Runs the job the request just wrote, waiting up to the inline budget. If a worker
     /// took the job first, waits the same budget for that worker's outcome instead.
-    pub async fn run_now(self: &Arc<Self>, job: &JobRow) -> StoreResult<RunNow> {
+    async fn run_now(self: &Arc<Self>, job: &JobRow) -> StoreResult<RunNow> {
         let deadline = tokio::time::Instant::now() + self.config.inline_budget;
         let owner = outbox::new_owner(&self.config.worker_name);
         let lease = chrono_duration(self.config.lease);
@@ -274,7 +268,7 @@ impl Outbox {
                         error: e.to_string(),
                     },
                     AfterFailure::GiveUp if e.is_transient() => Outcome::Failed {
-                        error: format!("{GAVE_UP}{attempts} attempts: {e}"),
+                        error: JobFailure::gave_up_after(attempts, &e),
                     },
                     AfterFailure::GiveUp => Outcome::Failed {
                         error: e.to_string(),
@@ -311,7 +305,7 @@ impl Outbox {
     async fn attempt(&self, job: &JobRow) -> Result<Value, ProviderError> {
         let unreadable = |e: serde_json::Error| ProviderError::Permanent {
             status: 0,
-            code: Some("unreadable_job".to_owned()),
+            code: Some(ProviderCode::UnreadableJob),
             reason: format!("the job's payload is not readable: {e}"),
         };
         let key = job.idempotency_key.as_str();
@@ -351,6 +345,32 @@ impl Outbox {
                 Ok(json!({"id": sent.id}))
             }
         }
+    }
+}
+
+/// The outbox as a request's [`JobRunner`].
+struct InlineRunner(Arc<Outbox>);
+
+#[async_trait::async_trait]
+impl JobRunner for InlineRunner {
+    async fn run(&self, job: &JobRow) -> JobProgress {
+        // The job is committed: if running it at once fails for want of the database, a
+        // worker runs it later, and it is pending rather than an error.
+        match self.0.run_now(job).await {
+            Ok(RunNow::Finished(Outcome::Succeeded { .. })) => JobProgress::Succeeded,
+            Ok(RunNow::Finished(Outcome::Failed { error })) => {
+                JobProgress::Failed(JobFailure::read(error))
+            }
+            Ok(RunNow::Finished(Outcome::RetryAt { .. }) | RunNow::Pending) => JobProgress::Pending,
+            Err(e) => {
+                tracing::warn!(job = %job.id, error = %e, "could not run the job at once");
+                JobProgress::Pending
+            }
+        }
+    }
+
+    fn metrics(&self) -> String {
+        self.0.render_metrics()
     }
 }
 

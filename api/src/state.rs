@@ -6,7 +6,7 @@ use staffroom_persistence::Pool;
 
 use crate::auth::tokens::TokenKeys;
 use crate::metrics::Metrics;
-use crate::outbox::{Outbox, OutboxConfig, Providers};
+use crate::provider_calls::ProviderCalls;
 use crate::rate_limit::RateLimiter;
 
 /// Default body limit (1 MiB).
@@ -23,8 +23,9 @@ pub struct AppState {
     /// Take the client address from forwarding headers (only behind a trusted proxy).
     pub behind_proxy: bool,
     pub metrics: Arc<Metrics>,
-    /// Provider jobs: run at once by the request that wrote them, then by the worker.
-    pub outbox: Arc<Outbox>,
+    /// Provider jobs (run at once by the request that wrote them, then by the worker) and
+    /// direct provider calls.
+    pub providers: ProviderCalls,
     /// Where people reach the product: invitation links start with it.
     pub public_url: String,
     /// How long an invitation link works.
@@ -35,20 +36,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State with default limits (1 MiB bodies, optional `If-Match`, no rate limit) and the
-    /// default outbox settings.
-    pub fn new(pool: Pool, tokens: TokenKeys, providers: Providers) -> Self {
-        Self::with_outbox(pool, tokens, providers, OutboxConfig::default())
-    }
-
-    pub fn with_outbox(
-        pool: Pool,
-        tokens: TokenKeys,
-        providers: Providers,
-        outbox: OutboxConfig,
-    ) -> Self {
+    /// State with default limits (1 MiB bodies, optional `If-Match`, no rate limit).
+    pub fn new(pool: Pool, tokens: TokenKeys, providers: ProviderCalls) -> Self {
         Self {
-            outbox: Arc::new(Outbox::new(pool.clone(), providers, outbox)),
+            providers,
             public_url: "http://127.0.0.1:8080".to_owned(),
             invitation_ttl: chrono::Duration::days(7),
             exit_after_commit: None,

@@ -12,9 +12,69 @@ pub enum ProviderError {
     Permanent {
         status: u16,
         /// The provider's machine-readable code, when it sent one.
-        code: Option<String>,
+        code: Option<ProviderCode>,
         reason: String,
     },
+}
+
+macro_rules! provider_codes {
+    ($($(#[$doc:meta])* $variant:ident => $text:literal,)*) => {
+        /// A refusal's machine-readable code (`WIRE.md`), parsed once from the provider's
+        /// answer so callers match variants, not text; a code this crate does not know
+        /// stays as sent in [`ProviderCode::Other`].
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum ProviderCode {
+            $($(#[$doc])* $variant,)*
+            /// A code not listed above, as the provider sent it.
+            Other(String),
+        }
+
+        impl ProviderCode {
+            pub fn parse(code: &str) -> Self {
+                match code {
+                    $($text => Self::$variant,)*
+                    other => Self::Other(other.to_owned()),
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $text,)*
+                    Self::Other(code) => code,
+                }
+            }
+        }
+    };
+}
+
+provider_codes! {
+    /// The provider does not know the clinic id.
+    UnknownClinic => "unknown_clinic",
+    /// The provider does not know the user.
+    UnknownUser => "unknown_user",
+    /// A name is empty or too long.
+    InvalidName => "invalid_name",
+    EmailInUse => "email_in_use",
+    ImmutableField => "immutable_field",
+    InvalidRecipient => "invalid_recipient",
+    /// The idempotency key was used before with another request.
+    IdempotencyKeyReused => "idempotency_key_reused",
+    /// Not sent: the idempotency key is empty or too long.
+    InvalidIdempotencyKey => "invalid_idempotency_key",
+    /// Not sent: an id cannot be a path segment (such as `.` or `..`).
+    InvalidIdentifier => "invalid_identifier",
+    /// Not sent: the client's configuration is not usable.
+    InvalidConfig => "invalid_config",
+    /// Not sent: the request body cannot be written.
+    InvalidRequest => "invalid_request",
+    /// Not sent: the job's stored payload does not read.
+    UnreadableJob => "unreadable_job",
+}
+
+impl std::fmt::Display for ProviderCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The error body providers send: `{"code": "...", "message": "..."}` (both optional).
@@ -47,7 +107,9 @@ impl ProviderError {
         } else {
             Self::Permanent {
                 status,
-                code: problem.and_then(|p| p.code),
+                code: problem
+                    .and_then(|p| p.code)
+                    .map(|c| ProviderCode::parse(&c)),
                 reason,
             }
         }
@@ -90,13 +152,37 @@ mod tests {
             e,
             ProviderError::Permanent {
                 status: 422,
-                code: Some("invalid_clinic_id".into()),
+                code: Some(ProviderCode::Other("invalid_clinic_id".into())),
                 reason: "unknown clinic CLM-9".into()
             }
         );
         let e = ProviderError::from_response(409, "email already used");
         assert!(!e.is_transient());
         assert!(e.to_string().contains("email already used"));
+    }
+
+    #[test]
+    fn known_codes_parse_to_their_variant_and_others_are_kept_as_sent() {
+        let e = ProviderError::from_response(404, r#"{"code": "unknown_clinic"}"#);
+        assert!(matches!(
+            e,
+            ProviderError::Permanent {
+                code: Some(ProviderCode::UnknownClinic),
+                ..
+            }
+        ));
+        for code in [
+            "unknown_user",
+            "invalid_identifier",
+            "unreadable_job",
+            "brand_new",
+        ] {
+            assert_eq!(ProviderCode::parse(code).as_str(), code);
+        }
+        assert_eq!(
+            ProviderCode::parse("brand_new"),
+            ProviderCode::Other("brand_new".into())
+        );
     }
 
     #[test]

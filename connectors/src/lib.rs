@@ -45,7 +45,7 @@ pub async fn shutdown_signal() {
 
 pub use email::{EmailMessage, EmailSender, SentEmail};
 pub use exercise::{ExerciseClinic, ExerciseProvider, ExerciseUser, LaunchLink, NewExerciseUser};
-pub use failure::ProviderError;
+pub use failure::{ProviderCode, ProviderError};
 pub use imaging::{
     ImagingProvider, ImagingUser, ImagingUserUpdate, NewImagingUser, NewReferral, Referral,
 };

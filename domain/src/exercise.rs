@@ -13,8 +13,10 @@
 //! add unlocks them again.
 
 use crate::PersonName;
+use crate::outbox::{JobFailure, JobKind, JobProgress};
 use crate::problem::ProblemCode;
 use crate::string_enum::string_enum;
+use crate::validation::ParseError;
 
 string_enum! {
     /// A user's state at the exercise provider.
@@ -72,31 +74,11 @@ impl ExerciseRefusal {
             Self::UserInactive => ProblemCode::UserInactive,
         }
     }
-
-    pub const fn message(&self) -> &'static str {
-        match self {
-            Self::AlreadyAdded => {
-                "The user is already added to the exercise provider; a deactivated user is \
-                 reactivated instead."
-            }
-            Self::NamesLocked => {
-                "The names sent to the exercise provider cannot be changed once the user is added."
-            }
-            Self::NotAdded => "The user has not been added to the exercise provider.",
-            Self::NotActive => "Only an active user can be deactivated.",
-            Self::NotDeactivated => "Only a deactivated user can be reactivated.",
-            Self::OperationPending => "A provider call for this user is still in progress.",
-            Self::NotConnected => {
-                "The site has not connected the exercise integration; PUT /v1/integrations/exercise first."
-            }
-            Self::UserInactive => "The user is inactive; reactivate them first.",
-        }
-    }
 }
 
 impl std::fmt::Display for ExerciseRefusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.message())
+        f.write_str(self.code().as_str())
     }
 }
 
@@ -163,6 +145,154 @@ pub const fn settle(action: ExerciseAction, succeeded: bool) -> ExerciseState {
             ExerciseState::Deactivated
         }
         (ExerciseAction::Deactivate, false) => ExerciseState::Active,
+    }
+}
+
+/// The id the provider gave a clinic (`CLM-1234`): trimmed, 1 to 64 printable characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClmId(String);
+
+impl ClmId {
+    /// The longest id accepted, in characters.
+    pub const MAX_CHARS: usize = 64;
+
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let id = input.trim();
+        if id.is_empty() || id.chars().count() > Self::MAX_CHARS || id.chars().any(char::is_control)
+        {
+            return Err(ParseError::new(
+                "invalid_clinic_id",
+                "clm_id must be 1 to 64 printable characters",
+            ));
+        }
+        Ok(Self(id.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ClmId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What starting an action reads first: the user's provider state and names, and the
+/// clinics involved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartSnapshot {
+    pub state: ExerciseState,
+    pub user_active: bool,
+    /// The stored names, or the guessed ones while nothing is stored.
+    pub names: ExerciseNames,
+    /// The clinic the site is connected to, if any.
+    pub connected_clinic: Option<String>,
+    /// The clinic the user's provider record was made at, if there is a record.
+    pub user_clinic: Option<String>,
+}
+
+/// What to write when an action starts: the job to send and the names it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartDecision {
+    pub kind: JobKind,
+    /// The clinic the job goes to.
+    pub clm_id: String,
+    pub names: ExerciseNames,
+}
+
+/// Decides whether `action` starts, with the add's `names` if sent: the state must allow
+/// it ([`begin`]), sent names must be allowed ([`rename`]), the user and site must allow it
+/// ([`may_start`]). A deletion goes to the clinic the user was created at; anything else to
+/// the connected clinic.
+pub fn decide_start(
+    snapshot: &StartSnapshot,
+    action: ExerciseAction,
+    names: Option<&ExerciseNames>,
+) -> Result<StartDecision, ExerciseRefusal> {
+    begin(snapshot.state, action)?;
+    if let Some(names) = names {
+        rename(snapshot.state, &snapshot.names, names)?;
+    }
+    may_start(
+        action,
+        snapshot.user_active,
+        snapshot.connected_clinic.is_some(),
+    )?;
+    let clinic = match (action, &snapshot.user_clinic) {
+        (ExerciseAction::Deactivate, Some(created_at)) => Some(created_at),
+        _ => snapshot.connected_clinic.as_ref(),
+    };
+    let clm_id = clinic.cloned().ok_or(ExerciseRefusal::NotConnected)?;
+    let kind = if action == ExerciseAction::Deactivate {
+        JobKind::ExerciseDeleteUser
+    } else {
+        JobKind::ExerciseCreateUser
+    };
+    Ok(StartDecision {
+        kind,
+        clm_id,
+        names: names.unwrap_or(&snapshot.names).clone(),
+    })
+}
+
+/// Whether a user launches the tool: only while active at the provider (known there by a
+/// provider user), and then only while the site is connected.
+pub fn may_launch(
+    state: ExerciseState,
+    has_provider_user: bool,
+    connected: bool,
+) -> Result<bool, ExerciseRefusal> {
+    match (
+        state == ExerciseState::Active && has_provider_user,
+        connected,
+    ) {
+        (false, _) => Ok(false),
+        (true, false) => Err(ExerciseRefusal::NotConnected),
+        (true, true) => Ok(true),
+    }
+}
+
+/// The user's record as read once the request stopped waiting for its job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AfterRun {
+    /// Whether the record still names the request's job as its latest.
+    pub latest_job: bool,
+    pub state: ExerciseState,
+    pub last_error: Option<String>,
+}
+
+/// What a request that started `action` answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionAnswer {
+    /// The provider did it: the new state.
+    Done,
+    /// The provider has not answered yet.
+    Pending,
+    /// The provider refused or stayed unavailable; the state moved back.
+    Failed(JobFailure),
+}
+
+/// The answer to a request that started `action`, from how its job stood when the request
+/// stopped waiting and the record read afterwards: a job that failed in the background
+/// meanwhile shows as the record moved back with its error.
+pub fn action_answer(
+    action: ExerciseAction,
+    progress: JobProgress,
+    after: &AfterRun,
+) -> ActionAnswer {
+    let failure = match progress {
+        JobProgress::Failed(failure) => Some(failure),
+        _ if after.latest_job && after.state == settle(action, false) => {
+            after.last_error.clone().map(JobFailure::read)
+        }
+        _ => None,
+    };
+    match failure {
+        Some(failure) => ActionAnswer::Failed(failure),
+        None if after.state == ExerciseState::Pending => ActionAnswer::Pending,
+        None => ActionAnswer::Done,
     }
 }
 
@@ -321,6 +451,150 @@ mod tests {
                 "not_deactivated",
                 "operation_pending"
             ]
+        );
+    }
+
+    fn snapshot(state: ExerciseState) -> StartSnapshot {
+        StartSnapshot {
+            state,
+            user_active: true,
+            names: names("Jane", "Smith"),
+            connected_clinic: Some("CLM-2".into()),
+            user_clinic: Some("CLM-1".into()),
+        }
+    }
+
+    #[test]
+    fn a_clinic_id_is_trimmed_printable_and_at_most_64_characters() {
+        assert_eq!(ClmId::parse("  CLM-1234 ").unwrap().as_str(), "CLM-1234");
+        assert_eq!(ClmId::parse(&"x".repeat(64)).unwrap().to_string().len(), 64);
+        for bad in ["", "   ", "CLM-\u{7}1", "CLM\n1"] {
+            assert_eq!(
+                ClmId::parse(bad).unwrap_err().code,
+                "invalid_clinic_id",
+                "{bad:?}"
+            );
+        }
+        assert!(ClmId::parse(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn a_deletion_goes_to_the_users_clinic_and_the_rest_to_the_connected_one() {
+        let gone = decide_start(&snapshot(S::Active), A::Deactivate, None).unwrap();
+        assert_eq!(
+            (gone.kind, gone.clm_id.as_str()),
+            (JobKind::ExerciseDeleteUser, "CLM-1")
+        );
+        let back = decide_start(&snapshot(S::Deactivated), A::Reactivate, None).unwrap();
+        assert_eq!(
+            (back.kind, back.clm_id.as_str()),
+            (JobKind::ExerciseCreateUser, "CLM-2")
+        );
+        assert_eq!(back.names, names("Jane", "Smith"));
+        let disconnected = StartSnapshot {
+            connected_clinic: None,
+            ..snapshot(S::Active)
+        };
+        let gone = decide_start(&disconnected, A::Deactivate, None).unwrap();
+        assert_eq!(gone.clm_id, "CLM-1");
+        let unknown_clinic = StartSnapshot {
+            connected_clinic: None,
+            user_clinic: None,
+            ..snapshot(S::Active)
+        };
+        assert_eq!(
+            decide_start(&unknown_clinic, A::Deactivate, None),
+            Err(ExerciseRefusal::NotConnected)
+        );
+    }
+
+    #[test]
+    fn starting_checks_the_state_then_the_names_then_the_user_and_site() {
+        let wanted = names("Janet", "Smith");
+        let added = decide_start(&snapshot(S::NotAdded), A::Add, Some(&wanted)).unwrap();
+        assert_eq!(added.names, wanted);
+        assert_eq!(
+            decide_start(&snapshot(S::Pending), A::Add, Some(&wanted)),
+            Err(ExerciseRefusal::OperationPending)
+        );
+        assert_eq!(
+            decide_start(&snapshot(S::Deactivated), A::Reactivate, Some(&wanted)),
+            Err(ExerciseRefusal::NamesLocked)
+        );
+        let inactive = StartSnapshot {
+            user_active: false,
+            connected_clinic: None,
+            ..snapshot(S::NotAdded)
+        };
+        assert_eq!(
+            decide_start(&inactive, A::Add, None),
+            Err(ExerciseRefusal::UserInactive)
+        );
+    }
+
+    #[test]
+    fn only_users_active_at_the_provider_launch_and_only_while_the_site_is_connected() {
+        assert_eq!(may_launch(S::Active, true, true), Ok(true));
+        assert_eq!(
+            may_launch(S::Active, true, false),
+            Err(ExerciseRefusal::NotConnected)
+        );
+        for state in [S::NotAdded, S::Pending, S::Deactivated] {
+            assert_eq!(may_launch(state, true, true), Ok(false), "{state:?}");
+            assert_eq!(may_launch(state, false, false), Ok(false), "{state:?}");
+        }
+        assert_eq!(may_launch(S::Active, false, true), Ok(false));
+    }
+
+    #[test]
+    fn the_answer_reports_a_failure_seen_now_or_left_by_the_background_call() {
+        let after = |state, last_error: Option<&str>| AfterRun {
+            latest_job: true,
+            state,
+            last_error: last_error.map(str::to_owned),
+        };
+        let refused = JobFailure::Refused("no".into());
+        assert_eq!(
+            action_answer(
+                A::Add,
+                JobProgress::Failed(refused.clone()),
+                &after(S::NotAdded, Some("no"))
+            ),
+            ActionAnswer::Failed(refused.clone())
+        );
+        assert_eq!(
+            action_answer(
+                A::Add,
+                JobProgress::Pending,
+                &after(S::NotAdded, Some("no"))
+            ),
+            ActionAnswer::Failed(refused)
+        );
+        let gave_up = JobFailure::gave_up_after(2, "HTTP 503");
+        assert_eq!(
+            action_answer(
+                A::Deactivate,
+                JobProgress::Pending,
+                &after(S::Active, Some(&gave_up))
+            ),
+            ActionAnswer::Failed(JobFailure::GaveUp(gave_up))
+        );
+        assert_eq!(
+            action_answer(A::Add, JobProgress::Pending, &after(S::Pending, None)),
+            ActionAnswer::Pending
+        );
+        assert_eq!(
+            action_answer(A::Add, JobProgress::Succeeded, &after(S::Active, None)),
+            ActionAnswer::Done
+        );
+        // A newer job's record says nothing about this request's job.
+        let newer = AfterRun {
+            latest_job: false,
+            ..after(S::NotAdded, Some("no"))
+        };
+        assert_eq!(
+            action_answer(A::Add, JobProgress::Pending, &newer),
+            ActionAnswer::Done
         );
     }
 

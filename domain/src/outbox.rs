@@ -86,6 +86,46 @@ impl RetryPolicy {
     }
 }
 
+/// How the error of a job that ran out of attempts on transient failures begins.
+const GAVE_UP: &str = "gave up after ";
+
+/// Why a job failed for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobFailure {
+    /// The provider refused the request; its reason.
+    Refused(String),
+    /// The provider stayed unavailable through every attempt allowed; the recorded error.
+    GaveUp(String),
+}
+
+impl JobFailure {
+    /// The error recorded for a job given up after `attempts` transient failures, the last
+    /// one for `reason`.
+    pub fn gave_up_after(attempts: u32, reason: impl std::fmt::Display) -> String {
+        format!("{GAVE_UP}{attempts} attempts: {reason}")
+    }
+
+    /// Reads a failed job's recorded error back.
+    pub fn read(error: String) -> Self {
+        if error.starts_with(GAVE_UP) {
+            Self::GaveUp(error)
+        } else {
+            Self::Refused(error)
+        }
+    }
+}
+
+/// How the job a request wrote stands when the request stops waiting for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobProgress {
+    /// The provider carried it out within the wait.
+    Succeeded,
+    /// Still running or waiting for a retry: a worker finishes it.
+    Pending,
+    /// Failed for good; its effect was undone.
+    Failed(JobFailure),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +189,20 @@ mod tests {
         }
         assert_eq!(p.after_failure(1_000, false, 0.5), AfterFailure::GiveUp);
         assert_eq!(RetryPolicy::default().max_attempts, None);
+    }
+
+    #[test]
+    fn a_given_up_job_reads_back_as_given_up_and_any_other_error_as_a_refusal() {
+        let recorded = JobFailure::gave_up_after(3, "HTTP 503: busy");
+        assert_eq!(recorded, "gave up after 3 attempts: HTTP 503: busy");
+        assert_eq!(
+            JobFailure::read(recorded.clone()),
+            JobFailure::GaveUp(recorded)
+        );
+        assert_eq!(
+            JobFailure::read("unknown clinic CLM-9".into()),
+            JobFailure::Refused("unknown clinic CLM-9".into())
+        );
     }
 
     proptest! {

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use staffroom_domain::{
     AuditAction, AuditTarget, ExerciseAction, ExerciseNames, ExerciseRefusal, ExerciseState, JobId,
-    JobKind, PersonName, SiteId, UserId, UserStatus, begin, guess_names, may_start, rename,
-    settle as settle_state,
+    PersonName, SiteId, StartDecision, StartSnapshot, UserId, UserStatus, decide_start,
+    guess_names, may_launch, rename, settle as settle_state,
 };
 
 use crate::audit::{self, Change};
@@ -23,6 +23,7 @@ use crate::outbox::{self, JobRow, Outcome};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::{exercise_integrations, exercise_users, users};
 use crate::tx::{AuditContext, check_version, now, write_tx};
+use crate::usecase::{self, Failure, UseCase};
 use crate::{DbConnection, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -349,60 +350,94 @@ pub fn rename_user(
     })
 }
 
-/// Starts `action` for `user`: checks the rules, stores the `pending` state and writes the
-/// outbox job and the audit event, all in one transaction. `names` are the add's names; for
-/// a reactivation they must be the stored ones if sent (`409 names_locked`).
-pub fn start(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    user: UserId,
-    action: ExerciseAction,
-    names: Option<&ExerciseNames>,
-) -> StoreResult<(ExerciseUserView, JobRow)> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let integration = integration(conn, ctx.site_id)?;
-        let current = get_user(conn, ctx.site_id, user)?;
-        begin(current.state, action).map_err(refused)?;
-        if let Some(names) = names {
-            rename(current.state, &current.names, names).map_err(refused)?;
-        }
-        let user_active = current.user_status == UserStatus::Active;
-        may_start(action, user_active, integration.is_some()).map_err(refused)?;
-        let names = names.cloned().unwrap_or_else(|| current.names.clone());
-        let stored = stored_row(conn, user)?;
-        // A deletion goes to the clinic the user was created at.
-        let clm_id = match (&stored, action, integration) {
-            (Some(s), ExerciseAction::Deactivate, _) => s.clm_id.clone(),
-            (_, _, Some(integration)) => integration.clm_id,
-            (_, _, None) => return Err(refused(ExerciseRefusal::NotConnected)),
+/// Starts `action` for `user` (use-case): the snapshot is the user's provider state and
+/// the clinics, `decide_start` decides, and the write stores the `pending` state with the
+/// outbox job and the audit event. `names` are the add's names; for a reactivation they
+/// must be the stored ones if sent (`names_locked`).
+pub struct StartAction {
+    pub user: UserId,
+    pub action: ExerciseAction,
+    pub names: Option<ExerciseNames>,
+}
+
+/// What starting reads: the rules' snapshot, with the records the write builds on.
+pub struct StartLoaded {
+    rules: StartSnapshot,
+    current: ExerciseUserView,
+    stored: Option<ExerciseUserRow>,
+}
+
+/// What starting writes: the domain's decision, with the records it builds on.
+pub struct StartWrite {
+    decision: StartDecision,
+    current: ExerciseUserView,
+    stored: Option<ExerciseUserRow>,
+}
+
+impl UseCase for StartAction {
+    type Snapshot = StartLoaded;
+    type Decision = StartWrite;
+    type Refusal = ExerciseRefusal;
+    type Output = (ExerciseUserView, JobRow);
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<StartLoaded> {
+        let current = get_user(conn, ctx.site_id, self.user)?;
+        let stored = stored_row(conn, self.user)?;
+        let rules = StartSnapshot {
+            state: current.state,
+            user_active: current.user_status == UserStatus::Active,
+            names: current.names.clone(),
+            connected_clinic: integration(conn, ctx.site_id)?.map(|i| i.clm_id),
+            user_clinic: stored.as_ref().map(|s| s.clm_id.clone()),
         };
+        Ok(StartLoaded {
+            rules,
+            current,
+            stored,
+        })
+    }
+
+    fn decide(&self, loaded: StartLoaded) -> Result<StartWrite, ExerciseRefusal> {
+        let decision = decide_start(&loaded.rules, self.action, self.names.as_ref())?;
+        Ok(StartWrite {
+            decision,
+            current: loaded.current,
+            stored: loaded.stored,
+        })
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        StartWrite {
+            decision,
+            current,
+            stored,
+        }: StartWrite,
+    ) -> StoreResult<(ExerciseUserView, JobRow)> {
         let payload = JobPayload {
-            user_id: user,
-            action,
-            clm_id: clm_id.clone(),
-            first_name: names.first_name.to_string(),
-            last_name: names.last_name.to_string(),
+            user_id: self.user,
+            action: self.action,
+            clm_id: decision.clm_id.clone(),
+            first_name: decision.names.first_name.to_string(),
+            last_name: decision.names.last_name.to_string(),
             provider_user_id: current.provider_user_id.clone(),
-        };
-        let kind = if action == ExerciseAction::Deactivate {
-            JobKind::ExerciseDeleteUser
-        } else {
-            JobKind::ExerciseCreateUser
         };
         let job = outbox::enqueue(
             conn,
             ctx,
-            kind,
-            Some(user),
+            decision.kind,
+            Some(self.user),
             &serde_json::to_value(&payload).map_err(corrupt)?,
         )?;
         let at = now();
         let row = ExerciseUserRow {
-            user_id: user,
+            user_id: self.user,
             site_id: ctx.site_id,
-            clm_id,
+            clm_id: decision.clm_id,
             state: ExerciseState::Pending,
-            pending_action: Some(action),
+            pending_action: Some(self.action),
             first_name: payload.first_name.clone(),
             last_name: payload.last_name.clone(),
             provider_user_id: current.provider_user_id.clone(),
@@ -417,20 +452,42 @@ pub fn start(
             conn,
             ctx,
             Change {
-                action: AuditAction::exercise_requested(action),
-                target: AuditTarget::User(user),
+                action: AuditAction::exercise_requested(self.action),
+                target: AuditTarget::User(self.user),
                 before: Some(json!({"state": current.state})),
                 after: Some(json!({
                     "state": ExerciseState::Pending,
-                    "action": action,
+                    "action": self.action,
                     "job_id": job.id,
                     "first_name": payload.first_name,
                     "last_name": payload.last_name,
                 })),
             },
         )?;
-        Ok((get_user(conn, ctx.site_id, user)?, job))
-    })
+        Ok((get_user(conn, ctx.site_id, self.user)?, job))
+    }
+}
+
+/// Runs [`StartAction`] on its own (its answer comes after the commit, once the job ran).
+pub fn start(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    user: UserId,
+    action: ExerciseAction,
+    names: Option<&ExerciseNames>,
+) -> Result<(ExerciseUserView, JobRow), Failure<ExerciseRefusal>> {
+    let names = names.cloned();
+    usecase::run(
+        conn,
+        ctx,
+        StartAction {
+            user,
+            action,
+            names,
+        },
+        |out| out,
+        None,
+    )
 }
 
 /// Applies a finished job to the user's state: forward when the provider did it, back when
@@ -528,13 +585,14 @@ pub fn launch_target(
         .select(ExerciseUserRow::as_select())
         .first(conn)
         .optional()?;
-    let target = row.and_then(|r| {
-        (r.state == ExerciseState::Active)
-            .then_some(r.provider_user_id.map(|p| (r.clm_id, p)))
-            .flatten()
-    });
-    if target.is_some() && integration(conn, site)?.is_none() {
-        return Err(refused(ExerciseRefusal::NotConnected));
-    }
-    Ok(target)
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let connected = integration(conn, site)?.is_some();
+    let launches =
+        may_launch(row.state, row.provider_user_id.is_some(), connected).map_err(refused)?;
+    Ok(row
+        .provider_user_id
+        .filter(|_| launches)
+        .map(|provider_user| (row.clm_id, provider_user)))
 }

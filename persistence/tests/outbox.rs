@@ -16,14 +16,15 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use staffroom_domain::{
-    ActorKind, ExerciseAction, ExerciseNames, ExerciseState, JobId, JobKind, JobStatus, SiteId,
-    UserId,
+    ActorKind, ExerciseAction, ExerciseNames, ExerciseRefusal, ExerciseState, JobId, JobKind,
+    JobStatus, SiteId, UserId,
 };
 use staffroom_persistence::exercise::{self, JobPayload};
 use staffroom_persistence::mail::{self, MailPayload};
 use staffroom_persistence::outbox::{self, JobQuery, JobRow, Outcome};
 use staffroom_persistence::schema::{outbox_jobs, sent_mail};
 use staffroom_persistence::tx::{AuditContext, now, write_transaction};
+use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{DbConnection, Pool, StoreError, StoreResult};
 use support::{Db, create_site, create_user, flex, new_user, person, user_ctx};
 
@@ -958,7 +959,13 @@ fn starting_an_add_makes_the_user_pending_with_its_job() {
     );
     // While pending, nothing else starts.
     let again = exercise::start(&mut conn, &ex.ctx, user.id, ExerciseAction::Add, None);
-    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert!(
+        matches!(
+            again,
+            Err(Failure::Refused(ExerciseRefusal::OperationPending))
+        ),
+        "{again:?}"
+    );
     assert_eq!(outbox::pending_count(&mut conn).unwrap(), 1);
 }
 

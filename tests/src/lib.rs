@@ -9,6 +9,7 @@
 #![allow(clippy::missing_panics_doc)]
 
 pub mod conformance;
+pub mod exercise;
 
 use std::sync::{Arc, Once};
 use std::time::Duration;
@@ -18,7 +19,7 @@ use serde_json::{Value, json};
 use staffroom_api::app;
 use staffroom_api::auth::password;
 use staffroom_api::auth::tokens::TokenKeys;
-use staffroom_api::outbox::OutboxConfig;
+use staffroom_api::outbox::{Outbox, OutboxConfig};
 use staffroom_api::providers::simulated;
 use staffroom_api::rate_limit::RateLimiter;
 use staffroom_api::state::AppState;
@@ -208,20 +209,16 @@ impl TestApp {
             .await
             .expect("simulator starts");
         let providers = simulated(&sim, &pool, options.provider_timeout, options.email_via_sim);
+        let outbox = Arc::new(Outbox::new(pool.clone(), providers, options.outbox.clone()));
         let state = AppState {
             max_body_bytes: options.max_body_bytes,
             require_if_match: options.require_if_match,
             limiter: Arc::new(RateLimiter::new(options.rate_limit.0, options.rate_limit.1)),
-            ..AppState::with_outbox(
-                pool.clone(),
-                TokenKeys::hs256(JWT_SECRET),
-                providers,
-                options.outbox.clone(),
-            )
+            ..AppState::new(pool.clone(), TokenKeys::hs256(JWT_SECRET), outbox.calls())
         };
         let (stop_worker, stopped) = tokio::sync::watch::channel(false);
         if options.worker {
-            state.outbox.spawn_worker(stopped);
+            outbox.spawn_worker(stopped);
         }
         let running = app::start(state, "127.0.0.1:0", Some(2)).expect("server starts");
         let handle = running.handle.clone();

@@ -10,6 +10,7 @@ use staffroom_persistence::DatabaseUrl;
 use super::args::{Cli, ServeArgs, WorkerArgs};
 use super::database::{database_url, open_database};
 use super::secrets::token_keys;
+use crate::outbox::Outbox;
 use crate::rate_limit::RateLimiter;
 use crate::startup_error::StartupError;
 use crate::state::AppState;
@@ -53,7 +54,7 @@ pub fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), StartupError> {
             "STAFFROOM_INVITATION_TTL_HOURS must be at least 1".into(),
         ));
     }
-    let outbox = args.providers.outbox()?;
+    let outbox_config = args.providers.outbox()?;
     args.providers.check_api_keys()?;
     let url = database_url(cli)?;
     let tokens = token_keys(args, &url, &cli.data_dir)?;
@@ -74,6 +75,7 @@ pub fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), StartupError> {
                  several instances share the database"
             );
         }
+        let outbox = Arc::new(Outbox::new(pool.clone(), providers, outbox_config));
         let state = AppState {
             max_body_bytes: args.max_body_bytes,
             require_if_match: args.require_if_match,
@@ -83,10 +85,10 @@ pub fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), StartupError> {
             invitation_ttl: chrono::Duration::hours(i64::from(args.invitation_ttl_hours)),
             // Test-only switch of the crash tests; never set in a deployment.
             exit_after_commit: std::env::var("STAFFROOM_TEST_EXIT_AFTER_COMMIT").ok(),
-            ..AppState::with_outbox(pool, tokens, providers, outbox)
+            ..AppState::new(pool, tokens, outbox.calls())
         };
         let (stop_worker, stopped) = tokio::sync::watch::channel(false);
-        let worker = (!args.no_outbox_worker).then(|| state.outbox.spawn_worker(stopped));
+        let worker = (!args.no_outbox_worker).then(|| outbox.spawn_worker(stopped));
         let running = crate::app::start_on(state, listener, args.workers)
             .map_err(|e| StartupError(format!("cannot listen on {bound}: {e}")))?;
         let base = format!("http://{}", running.addr);
@@ -135,7 +137,7 @@ pub fn run_worker(cli: &Cli, args: &WorkerArgs) -> Result<(), StartupError> {
                  it calls the same providers as the servers"
             );
         }
-        let outbox = Arc::new(crate::outbox::Outbox::new(pool, providers, config));
+        let outbox = Arc::new(Outbox::new(pool, providers, config));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker = outbox.spawn_worker(stopped);
         println!("staffroom worker running; Ctrl-C stops it");

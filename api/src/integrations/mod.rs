@@ -4,7 +4,7 @@
 pub mod exercise;
 pub mod jobs;
 
-use staffroom_connectors::ProviderError;
+use staffroom_connectors::{ProviderCode, ProviderError};
 use staffroom_domain::ProblemCode;
 
 use crate::error::ApiError;
@@ -18,9 +18,10 @@ pub fn provider_problem(e: &ProviderError) -> ApiError {
             tracing::warn!(%reason, "provider unavailable");
             provider_unavailable("The provider is not answering right now; retry shortly.")
         }
-        ProviderError::Permanent { code, reason, .. } => {
-            provider_refused(reason).with("provider_code", code.clone().unwrap_or_default())
-        }
+        ProviderError::Permanent { code, reason, .. } => provider_refused(reason).with(
+            "provider_code",
+            code.as_ref().map_or("", ProviderCode::as_str),
+        ),
     }
 }
 

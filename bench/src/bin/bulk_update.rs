@@ -6,12 +6,14 @@
 //! equivalent `INSERT … SELECT` + version `UPDATE` in one transaction, and that raw SQL plus
 //! the audit rows the API also writes. See `bench/README.md`.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use staffroom_api::app;
 use staffroom_api::auth::tokens::TokenKeys;
+use staffroom_api::outbox::{Outbox, OutboxConfig};
 use staffroom_api::providers::simulated;
 use staffroom_api::state::AppState;
 use staffroom_bench::seed::{self, ADMIN_EMAIL, PASSWORD};
@@ -53,11 +55,13 @@ async fn main() -> Result<(), BoxError> {
 
     let sim = sim::start(([127, 0, 0, 1], 0).into(), SimOptions::default()).await?;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let state = AppState::new(
+    let providers = simulated(&sim, &pool, Duration::from_secs(5), false);
+    let outbox = Arc::new(Outbox::new(
         pool.clone(),
-        TokenKeys::hs256(JWT_SECRET),
-        simulated(&sim, &pool, Duration::from_secs(5), false),
-    );
+        providers,
+        OutboxConfig::default(),
+    ));
+    let state = AppState::new(pool.clone(), TokenKeys::hs256(JWT_SECRET), outbox.calls());
     let running = app::start(state, "127.0.0.1:0", Some(workers))?;
     let handle = running.handle.clone();
     let server = tokio::spawn(running.server);

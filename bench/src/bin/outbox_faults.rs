@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use staffroom_api::app;
 use staffroom_api::auth::password;
 use staffroom_api::auth::tokens::TokenKeys;
-use staffroom_api::outbox::OutboxConfig;
+use staffroom_api::outbox::{Outbox, OutboxConfig};
 use staffroom_api::providers::simulated;
 use staffroom_api::state::AppState;
 use staffroom_bench::{BoxError, login, median, percentile};
@@ -64,14 +64,11 @@ async fn main() -> Result<(), BoxError> {
         inline_budget: Duration::from_secs(1),
         worker_name: "bench".to_owned(),
     };
-    let state = AppState::with_outbox(
-        pool.clone(),
-        TokenKeys::hs256(JWT_SECRET),
-        simulated(&sim, &pool, PROVIDER_TIMEOUT, false),
-        outbox,
-    );
+    let providers = simulated(&sim, &pool, PROVIDER_TIMEOUT, false);
+    let outbox = Arc::new(Outbox::new(pool.clone(), providers, outbox));
+    let state = AppState::new(pool.clone(), TokenKeys::hs256(JWT_SECRET), outbox.calls());
     let (stop_worker, stopped) = tokio::sync::watch::channel(false);
-    let worker = state.outbox.spawn_worker(stopped);
+    let worker = outbox.spawn_worker(stopped);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let running = app::start(state, "127.0.0.1:0", Some(workers))?;
     let handle = running.handle.clone();

@@ -5,8 +5,8 @@ use reqwest::Method;
 
 use super::{HttpConfig, Transport};
 use crate::{
-    ExerciseClinic, ExerciseProvider, ExerciseUser, LaunchLink, NewExerciseUser, ProviderError,
-    ProviderResult,
+    ExerciseClinic, ExerciseProvider, ExerciseUser, LaunchLink, NewExerciseUser, ProviderCode,
+    ProviderError, ProviderResult,
 };
 
 /// The exercise-prescription provider's HTTP client (`/v1/clinics/{clm_id}/...`).
@@ -64,9 +64,9 @@ impl ExerciseProvider for HttpExercise {
         match deleted {
             Err(ProviderError::Permanent {
                 status: 404,
-                code: Some(code),
+                code: Some(ProviderCode::UnknownUser),
                 ..
-            }) if code == "unknown_user" => Ok(()),
+            }) => Ok(()),
             other => other,
         }
     }
@@ -331,7 +331,14 @@ mod tests {
         for id in ["", ".", ".."] {
             let err = client.find_clinic(id).await.unwrap_err();
             assert!(
-                matches!(&err, ProviderError::Permanent { status: 0, code: Some(c), .. } if c == "invalid_identifier"),
+                matches!(
+                    &err,
+                    ProviderError::Permanent {
+                        status: 0,
+                        code: Some(ProviderCode::InvalidIdentifier),
+                        ..
+                    }
+                ),
                 "{id:?}: {err:?}"
             );
             let err = client.delete_user("CLM-1", id, "k").await.unwrap_err();

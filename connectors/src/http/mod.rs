@@ -54,7 +54,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{ProviderError, ProviderResult};
+use crate::{ProviderCode, ProviderError, ProviderResult};
 
 /// WIRE.md: "`Idempotency-Key: <opaque string, at most 255 characters>`".
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -120,17 +120,22 @@ fn install_crypto_provider() {
 ///
 /// [`ProviderError`] has no variant for "not sent"; this is permanent (retrying the same
 /// input cannot help) with `status: 0`, a status no HTTP answer has.
-fn not_sent(code: &str, reason: impl Into<String>) -> ProviderError {
+fn not_sent(code: ProviderCode, reason: impl Into<String>) -> ProviderError {
     ProviderError::Permanent {
         status: 0,
-        code: Some(code.to_owned()),
+        code: Some(code),
         reason: reason.into(),
     }
 }
 
 fn parse_base_url(raw: &str) -> ProviderResult<Url> {
     // The base URL itself is not quoted in these errors: it could carry credentials.
-    let invalid = |why: String| not_sent("invalid_config", format!("invalid base URL: {why}"));
+    let invalid = |why: String| {
+        not_sent(
+            ProviderCode::InvalidConfig,
+            format!("invalid base URL: {why}"),
+        )
+    };
     let url = Url::parse(raw.trim().trim_end_matches('/')).map_err(|e| invalid(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
         return Err(invalid("it must be an http:// or https:// URL".into()));
@@ -150,7 +155,7 @@ fn idempotency_key_header(key: &str) -> ProviderResult<HeaderValue> {
         && key.bytes().all(|b| (0x20..=0x7e).contains(&b));
     let invalid = || {
         not_sent(
-            "invalid_idempotency_key",
+            ProviderCode::InvalidIdempotencyKey,
             format!(
                 "an idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} printable ASCII \
                  characters without surrounding spaces (got {} bytes)",
@@ -213,12 +218,15 @@ impl Transport {
     fn new(config: HttpConfig) -> ProviderResult<Self> {
         let base = parse_base_url(&config.base_url)?;
         if config.api_key.trim().is_empty() {
-            return Err(not_sent("invalid_config", "the API key is empty"));
+            return Err(not_sent(
+                ProviderCode::InvalidConfig,
+                "the API key is empty",
+            ));
         }
         let mut auth =
             HeaderValue::from_str(&format!("Bearer {}", config.api_key)).map_err(|_| {
                 not_sent(
-                    "invalid_config",
+                    ProviderCode::InvalidConfig,
                     "the API key holds characters an HTTP header cannot carry",
                 )
             })?;
@@ -237,7 +245,10 @@ impl Transport {
             .build()
             .map_err(|e| {
                 let reason = format!("cannot build the HTTP client: {}", describe(&e));
-                not_sent("invalid_config", redact(&reason, &config.api_key))
+                not_sent(
+                    ProviderCode::InvalidConfig,
+                    redact(&reason, &config.api_key),
+                )
             })?;
         Ok(Self {
             client,
@@ -254,13 +265,18 @@ impl Transport {
         // which would silently call another endpoint; no identifier looks like that.
         if let Some(bad) = segments.iter().find(|s| matches!(**s, "" | "." | "..")) {
             return Err(not_sent(
-                "invalid_identifier",
+                ProviderCode::InvalidIdentifier,
                 format!("{bad:?} cannot be used as an identifier in a provider URL"),
             ));
         }
         let mut url = self.base.clone();
         url.path_segments_mut()
-            .map_err(|()| not_sent("invalid_config", "invalid base URL: it cannot take a path"))?
+            .map_err(|()| {
+                not_sent(
+                    ProviderCode::InvalidConfig,
+                    "invalid base URL: it cannot take a path",
+                )
+            })?
             .pop_if_empty()
             .extend(segments);
         if let Some((name, value)) = query {
@@ -378,7 +394,7 @@ impl Transport {
             // Only reachable with a body `serde_json` cannot write, which none of the
             // provider types is; retrying could not help.
             return not_sent(
-                "invalid_request",
+                ProviderCode::InvalidRequest,
                 redact(
                     &format!("cannot build {call}: {}", describe(&err)),
                     &self.api_key,
@@ -408,7 +424,7 @@ pub(crate) mod testing {
     use wiremock::{Match, MockServer, Request, ResponseTemplate};
 
     use super::HttpConfig;
-    use crate::ProviderError;
+    use crate::{ProviderCode, ProviderError};
 
     pub const API_KEY: &str = "sk-test-7f3a9c1e5b";
 
@@ -444,7 +460,7 @@ pub(crate) mod testing {
             err,
             &ProviderError::Permanent {
                 status,
-                code: Some(code.to_owned()),
+                code: Some(ProviderCode::parse(code)),
                 reason: message.to_owned(),
             }
         );
@@ -527,7 +543,14 @@ mod tests {
         ] {
             let err = HttpExercise::new(HttpConfig::new(base, API_KEY)).unwrap_err();
             assert!(
-                matches!(&err, ProviderError::Permanent { status: 0, code: Some(c), .. } if c == "invalid_config"),
+                matches!(
+                    &err,
+                    ProviderError::Permanent {
+                        status: 0,
+                        code: Some(ProviderCode::InvalidConfig),
+                        ..
+                    }
+                ),
                 "{base:?}: {err:?}"
             );
         }
@@ -724,7 +747,14 @@ mod tests {
         for key in ["", " padded", "new\nline", "caf\u{e9}", too_long.as_str()] {
             let err = email.send(&message(), key).await.unwrap_err();
             assert!(
-                matches!(&err, ProviderError::Permanent { status: 0, code: Some(c), .. } if c == "invalid_idempotency_key"),
+                matches!(
+                    &err,
+                    ProviderError::Permanent {
+                        status: 0,
+                        code: Some(ProviderCode::InvalidIdempotencyKey),
+                        ..
+                    }
+                ),
                 "{key:?}: {err:?}"
             );
         }

@@ -1,165 +1,26 @@
-//! `/v1/integrations/exercise`: the exercise-prescription integration (SPEC §6.1). Site
-//! administrators connect the site's clinic (`clm_id`, confirmed with the provider) and
-//! add, deactivate and reactivate users at the provider; users get a launch link.
-//!
-//! Adding, deactivating and reactivating write the user's `pending` state and an outbox job
-//! in one transaction, then run the job at once: the answer is `200` with the new state when
-//! the provider answered within the budget, `202` with `pending` when it did not (a worker
-//! retries until it does), and a problem document when the provider refused (the state
-//! moved back).
+//! The exercise integration's handlers: each parses its input, calls one query or use-case,
+//! and maps the answer.
 
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use staffroom_connectors::ProviderError;
-use staffroom_domain::{
-    ExerciseAction, ExerciseNames, ExerciseState, FieldError, JobId, PersonName, ProblemCode,
-    UserId, UserStatus, settle,
-};
+use staffroom_domain::{ActionAnswer, ClmId, ExerciseAction, JobFailure, ProblemCode, UserId};
 use staffroom_persistence::exercise::{self, ExerciseUserView, IntegrationRow};
-use staffroom_persistence::outbox::Outcome;
-use utoipa::{IntoParams, ToSchema};
 
-use super::{provider_problem, provider_refused, provider_unavailable};
+use super::types::{
+    ConnectExerciseRequest, ExerciseIntegrationView, ExerciseNamesRequest, ExerciseUserPage,
+    ExerciseUserStateView, LaunchLinkView, ListExerciseUsersQuery,
+};
+use super::use_cases::{self, Started};
 use crate::auth::Principal;
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
-use crate::outbox::{RunNow, gave_up};
+use crate::integrations::{provider_refused, provider_unavailable};
 use crate::responses::{
     Action, ActionWithBody, AdminList, AdminRead, AdminReadOne, Conflict, Delete, Forbidden, Read,
     Unprocessable, Update, UpdateSite,
 };
 use crate::state::AppState;
-use crate::views::{page_limit, page_of, utc, with_etag};
-
-/// The site's connection.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ExerciseIntegrationView {
-    pub connected: bool,
-    /// The provider clinic's id, e.g. `CLM-1234`.
-    pub clm_id: Option<String>,
-    /// The clinic's name at the provider.
-    pub clinic_name: Option<String>,
-    pub connected_at: Option<DateTime<Utc>>,
-}
-
-impl From<Option<IntegrationRow>> for ExerciseIntegrationView {
-    fn from(row: Option<IntegrationRow>) -> Self {
-        match row {
-            Some(r) => Self {
-                connected: true,
-                clm_id: Some(r.clm_id),
-                clinic_name: Some(r.clinic_name),
-                connected_at: Some(utc(r.connected_at)),
-            },
-            None => Self {
-                connected: false,
-                clm_id: None,
-                clinic_name: None,
-                connected_at: None,
-            },
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectExerciseRequest {
-    /// The clinic id the provider gave the site (`CLM-` and digits).
-    #[schema(min_length = 1, max_length = 64, example = "CLM-1234")]
-    pub clm_id: String,
-}
-
-/// A site user with their state at the provider.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ExerciseUserStateView {
-    pub user_id: UserId,
-    pub email: String,
-    /// The user's status in Staffroom.
-    pub user_status: UserStatus,
-    pub state: ExerciseState,
-    /// While `pending`: what the provider call in flight will do.
-    pub pending_action: Option<ExerciseAction>,
-    /// The names to send (guessed from the profile until edited), or the names sent.
-    pub first_name: PersonName,
-    pub last_name: PersonName,
-    /// Names cannot change once the user is added.
-    pub names_locked: bool,
-    /// The provider's reason when the last call was refused (while a call is retried, its
-    /// job shows the last error).
-    pub last_error: Option<String>,
-    /// The outbox job of the last action (`GET /v1/outbox-jobs/{id}`).
-    pub job_id: Option<JobId>,
-    pub updated_at: Option<DateTime<Utc>>,
-}
-
-impl From<ExerciseUserView> for ExerciseUserStateView {
-    fn from(v: ExerciseUserView) -> Self {
-        Self {
-            user_id: v.user_id,
-            email: v.email,
-            user_status: v.user_status,
-            state: v.state,
-            pending_action: v.pending_action,
-            first_name: v.names.first_name,
-            last_name: v.names.last_name,
-            names_locked: v.names_locked,
-            last_error: v.last_error,
-            job_id: v.job_id,
-            updated_at: v.updated_at.map(utc),
-        }
-    }
-}
-
-page_of!(ExerciseUserPage, ExerciseUserStateView);
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ListExerciseUsersQuery {
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-}
-
-/// The names to send to the provider.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExerciseNamesRequest {
-    pub first_name: PersonName,
-    pub last_name: PersonName,
-}
-
-impl ExerciseNamesRequest {
-    fn names(self) -> ExerciseNames {
-        ExerciseNames {
-            first_name: self.first_name,
-            last_name: self.last_name,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LaunchLinkView {
-    /// Opens the exercise tool signed in as the user.
-    pub url: String,
-    pub expires_at: DateTime<Utc>,
-}
-
-pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(get_exercise_integration)
-        .service(connect_exercise_integration)
-        .service(disconnect_exercise_integration)
-        .service(list_exercise_users)
-        .service(get_exercise_user)
-        .service(rename_exercise_user)
-        .service(add_exercise_user)
-        .service(deactivate_exercise_user)
-        .service(reactivate_exercise_user)
-        .service(launch_exercise);
-}
-
+use crate::views::{page_limit, with_etag};
 /// The site's connection to the exercise provider.
 ///
 /// Its `ETag` is `"0"` while the site is not connected.
@@ -209,43 +70,9 @@ pub async fn connect_exercise_integration(
     if_match: IfMatch,
     body: ValidJson<ConnectExerciseRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let clm_id = body.0.clm_id.trim().to_owned();
-    if clm_id.is_empty() || clm_id.chars().count() > 64 || clm_id.chars().any(char::is_control) {
-        return Err(ApiError::field(
-            "clm_id",
-            "invalid_clinic_id",
-            "clm_id must be 1 to 64 printable characters",
-        ));
-    }
-    let clinic = match state.outbox.providers().exercise.find_clinic(&clm_id).await {
-        Ok(clinic) => clinic,
-        Err(ProviderError::Permanent {
-            code: Some(code), ..
-        }) if code == "unknown_clinic" => {
-            let message = format!("The provider does not know the clinic {clm_id}.");
-            return Err(ApiError::validation(vec![FieldError::new(
-                "clm_id",
-                "invalid_clinic_id",
-                message.clone(),
-            )])
-            .with_code(ProblemCode::InvalidClinicId, message));
-        }
-        Err(ProviderError::Permanent {
-            code: Some(code), ..
-        }) if code == "invalid_identifier" => {
-            return Err(ApiError::field(
-                "clm_id",
-                "invalid_clinic_id",
-                "clm_id cannot be a path segment such as . or ..",
-            ));
-        }
-        Err(e) => return Err(provider_problem(&e)),
-    };
-    let ctx = principal.audit();
-    let row = db::run(&state, move |c| {
-        exercise::connect(c, &ctx, &clinic.clm_id, &clinic.name, if_match.0)
-    })
-    .await?;
+    let clm_id = ClmId::parse(&body.0.clm_id)
+        .map_err(|e| ApiError::validation(vec![e.for_field("clm_id")]))?;
+    let row = use_cases::connect(&state, principal.audit(), clm_id, if_match.0).await?;
     Ok(integration_answer(Some(row)))
 }
 
@@ -359,53 +186,22 @@ pub async fn rename_exercise_user(
     Ok(user_answer(view))
 }
 
-/// Starts `action`, runs its job at once, and answers with where the user stands.
-async fn act(
-    state: &AppState,
-    principal: &Principal,
-    user: UserId,
-    action: ExerciseAction,
-    names: Option<ExerciseNames>,
-) -> Result<HttpResponse, ApiError> {
-    let ctx = principal.audit();
-    let (_, job) = db::run(state, move |c| {
-        exercise::start(c, &ctx, user, action, names.as_ref())
-    })
-    .await?;
-    // The job is committed: if running it at once fails for want of the database, a worker
-    // runs it later, and the answer is the pending state rather than an error.
-    let ran = state.outbox.run_now(&job).await.unwrap_or_else(|e| {
-        tracing::warn!(job = %job.id, error = %e, "could not run the job at once");
-        RunNow::Pending
-    });
-    let site = principal.site_id;
-    let view = db::run(state, move |c| exercise::get_user(c, site, user)).await?;
-    // The state read now says how the job stands, whoever finished it: this request within
-    // its budget, or the call it left running in the background.
-    let ours = view.job_id == Some(job.id);
-    let refused = match ran {
-        RunNow::Finished(Outcome::Failed { error }) => Some(error),
-        _ if ours && view.state == settle(action, false) => view.last_error.clone(),
-        _ => None,
+/// A started action's answer: `200` done, `202` pending, or the provider's problem with the
+/// state the user is back in and the job.
+fn started_answer(started: Started) -> Result<HttpResponse, ApiError> {
+    let view = ExerciseUserStateView::from(started.view);
+    let problem = match started.answer {
+        ActionAnswer::Done => return Ok(HttpResponse::Ok().json(view)),
+        ActionAnswer::Pending => return Ok(HttpResponse::Accepted().json(view)),
+        ActionAnswer::Failed(JobFailure::GaveUp(error)) => provider_unavailable(format!(
+            "The provider stayed unavailable and the request was given up; the state is as \
+             before ({error})."
+        )),
+        ActionAnswer::Failed(JobFailure::Refused(error)) => provider_refused(&error),
     };
-    if let Some(error) = refused {
-        let problem = if gave_up(&error) {
-            provider_unavailable(format!(
-                "The provider stayed unavailable and the request was given up; the state \
-                 is as before ({error})."
-            ))
-        } else {
-            provider_refused(&error)
-        };
-        return Err(problem
-            .with("state", view.state.as_str())
-            .with("job_id", job.id.to_string()));
-    }
-    if view.state == ExerciseState::Pending {
-        Ok(HttpResponse::Accepted().json(ExerciseUserStateView::from(view)))
-    } else {
-        Ok(HttpResponse::Ok().json(ExerciseUserStateView::from(view)))
-    }
+    Err(problem
+        .with("state", view.state.as_str())
+        .with("job_id", started.job.to_string()))
 }
 
 /// Add a user at the exercise provider.
@@ -431,15 +227,10 @@ pub async fn add_exercise_user(
     user_id: web::Path<UserId>,
     body: ValidJson<ExerciseNamesRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let names = body.0.names();
-    act(
-        &state,
-        &principal,
-        user_id.into_inner(),
-        ExerciseAction::Add,
-        Some(names),
+    let (ctx, user) = (principal.audit(), user_id.into_inner());
+    started_answer(
+        use_cases::act(&state, ctx, user, ExerciseAction::Add, Some(body.0.names())).await?,
     )
-    .await
 }
 
 /// Deactivate a user at the exercise provider.
@@ -462,14 +253,8 @@ pub async fn deactivate_exercise_user(
     principal: Principal,
     user_id: web::Path<UserId>,
 ) -> Result<HttpResponse, ApiError> {
-    act(
-        &state,
-        &principal,
-        user_id.into_inner(),
-        ExerciseAction::Deactivate,
-        None,
-    )
-    .await
+    let (ctx, user) = (principal.audit(), user_id.into_inner());
+    started_answer(use_cases::act(&state, ctx, user, ExerciseAction::Deactivate, None).await?)
 }
 
 /// Reactivate a user at the exercise provider.
@@ -492,14 +277,8 @@ pub async fn reactivate_exercise_user(
     principal: Principal,
     user_id: web::Path<UserId>,
 ) -> Result<HttpResponse, ApiError> {
-    act(
-        &state,
-        &principal,
-        user_id.into_inner(),
-        ExerciseAction::Reactivate,
-        None,
-    )
-    .await
+    let (ctx, user) = (principal.audit(), user_id.into_inner());
+    started_answer(use_cases::act(&state, ctx, user, ExerciseAction::Reactivate, None).await?)
 }
 
 /// A single-sign-on link into the exercise tool for the calling user.
@@ -529,23 +308,10 @@ pub async fn launch_exercise(
             "You have not been added to the exercise-prescription tool; ask a site administrator.",
         )
     };
-    let user = principal
-        .user
-        .as_ref()
-        .map(|u| u.id)
-        .ok_or_else(not_provisioned)?;
-    let site = principal.site_id;
-    let (clm_id, provider_user) = db::run(&state, move |c| exercise::launch_target(c, site, user))
+    let user = principal.user.as_ref().ok_or_else(not_provisioned)?.id;
+    let link = use_cases::launch(&state, principal.site_id, user)
         .await?
         .ok_or_else(not_provisioned)?;
-    let key = format!("staffroom-launch-{}", uuid::Uuid::new_v4());
-    let link = state
-        .outbox
-        .providers()
-        .exercise
-        .launch(&clm_id, &provider_user, &key)
-        .await
-        .map_err(|e| provider_problem(&e))?;
     Ok(web::Json(LaunchLinkView {
         url: link.url,
         expires_at: link.expires_at,
