@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use staffroom_persistence::Pool;
 
+use crate::auth::password::Hashing;
 use crate::auth::tokens::TokenKeys;
 use crate::metrics::Metrics;
 use crate::outbox::{Outbox, OutboxConfig, Providers};
@@ -29,6 +30,8 @@ pub struct AppState {
     pub public_url: String,
     /// How long an invitation link works.
     pub invitation_ttl: chrono::Duration,
+    /// The bound on password hashing (Argon2id) in flight.
+    pub hashing: Arc<Hashing>,
 }
 
 impl AppState {
@@ -55,6 +58,7 @@ impl AppState {
             limiter: Arc::new(RateLimiter::disabled()),
             behind_proxy: false,
             metrics: Arc::new(Metrics::default()),
+            hashing: Arc::new(Hashing::per_core()),
         }
     }
 }

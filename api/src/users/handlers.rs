@@ -8,7 +8,7 @@ use staffroom_persistence::access;
 use staffroom_persistence::users::{self, NewUser, UserPatch, UserQuery};
 
 use super::types::*;
-use crate::auth::{Principal, password};
+use crate::auth::Principal;
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
@@ -57,6 +57,8 @@ pub async fn list_users(
 /// Without `initial_password` the user is emailed an invitation and cannot log in until
 /// they accept it (`POST /v1/invitations/{token}/accept`). The new user is active and needs
 /// a licence under the site's plan (`409 licence_limit_reached` or `solo_slot_taken`).
+/// With `initial_password`, while too many passwords are being hashed at once, answers
+/// `503 hashing_busy` with `Retry-After`.
 #[utoipa::path(
     tag = "users",
     request_body = CreateUserRequest,
@@ -103,7 +105,7 @@ pub async fn create_user(
     }
 
     let password_hash = match body.initial_password {
-        Some(p) => Some(password::hash_off_executor(p).await?),
+        Some(p) => Some(state.hashing.hash(p).await?),
         None => None,
     };
     let new = NewUser {
