@@ -125,7 +125,10 @@ async fn main() -> Result<(), BoxError> {
     let server = Server(child);
     let pid = server.0.id();
     let mut first = String::new();
-    BufReader::new(stdout).read_line(&mut first)?;
+    let mut lines = BufReader::new(stdout);
+    lines.read_line(&mut first)?;
+    // Keep reading what the server prints: a closed pipe would fail its next line.
+    std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
     let base = first
         .trim()
         .strip_prefix("Staffroom is listening on ")
