@@ -161,7 +161,9 @@ pub struct Options {
     pub worker: bool,
     /// Send email through the simulator instead of the database sink.
     pub email_via_sim: bool,
-    /// Password hashes and checks at once, and the longest wait for a permit.
+    /// Password hashes and checks at once, and the longest wait for a permit (by default
+    /// long: tests that create many users with a password at once are not about the bound,
+    /// which `auth.rs` tests with a wait of its own).
     pub hashing: (usize, Duration),
 }
 
@@ -192,7 +194,7 @@ impl Default for Options {
             provider_timeout: Duration::from_millis(500),
             worker: true,
             email_via_sim: false,
-            hashing: (Hashing::default_permits(), Duration::from_secs(2)),
+            hashing: (Hashing::default_permits(), Duration::from_secs(60)),
         }
     }
 }
