@@ -81,7 +81,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 ///
 /// Uses the token from the invitation email; afterwards the user logs in with
 /// `POST /v1/auth/login`. The token works once; a resent invitation replaces it; an
-/// expired one answers `410 invitation_expired`.
+/// expired one answers `410 invitation_expired`. While too many passwords are being hashed
+/// at once, answers `503 hashing_busy` with `Retry-After`.
 #[utoipa::path(
     tag = "users",
     params(("token" = String, Path, description = "The token from the invitation link.")),
@@ -100,7 +101,7 @@ pub async fn accept_invitation(
     body: ValidJson<AcceptInvitationRequest>,
 ) -> Result<web::Json<InvitationView>, ApiError> {
     let token_hash = password::digest(&token.into_inner());
-    let hashed = password::hash_off_executor(body.0.password).await?;
+    let hashed = state.hashing.hash(body.0.password).await?;
     let request = Some(request_id.0);
     let row = db::run(&state, move |c| {
         invitations::accept(c, &token_hash, &hashed, request)

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use staffroom_persistence::Pool;
 
+use crate::auth::password::Hashing;
 use crate::auth::tokens::TokenKeys;
 use crate::metrics::Metrics;
 use crate::provider_calls::ProviderCalls;
@@ -33,6 +34,8 @@ pub struct AppState {
     /// Test-only: `"<METHOD> <path>"` of a request after whose commit the process exits
     /// (read once at start-up from `STAFFROOM_TEST_EXIT_AFTER_COMMIT`; see `usecase::Act`).
     pub exit_after_commit: Option<String>,
+    /// The bound on password hashing (Argon2id) in flight.
+    pub hashing: Arc<Hashing>,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             limiter: Arc::new(RateLimiter::disabled()),
             behind_proxy: false,
             metrics: Arc::new(Metrics::default()),
+            hashing: Arc::new(Hashing::per_core()),
         }
     }
 }

@@ -36,7 +36,9 @@ const ADDED_SUBJECT: &str = "You can now use the exercise-prescription tool";
 
 /// The real binary with a clean environment: this database, no rate limit, one secret,
 /// providers at `providers` (the exercise and imaging base URLs), mail kept in the
-/// database (no `STAFFROOM_EMAIL_URL`), and a fast outbox.
+/// database (no `STAFFROOM_EMAIL_URL`), and a fast outbox. Users are created 40 at once
+/// with a password, so password hashes may queue longer than the default 2 s wait for a
+/// permit on a loaded machine: these tests are not about that bound, so it is 60 s here.
 fn staffroom(db: &TestDatabase, data: &Path, providers: &str, extra: &[(&str, &str)]) -> Command {
     let mut cmd = support::staffroom(db, data);
     cmd.env("STAFFROOM_RATE_LIMIT", "0")
@@ -47,7 +49,8 @@ fn staffroom(db: &TestDatabase, data: &Path, providers: &str, extra: &[(&str, &s
         .env("STAFFROOM_OUTBOX_POLL_MS", "20")
         .env("STAFFROOM_OUTBOX_BACKOFF_MS", "50")
         .env("STAFFROOM_OUTBOX_BACKOFF_MAX_MS", "200")
-        .env("STAFFROOM_PROVIDER_TIMEOUT_MS", "5000");
+        .env("STAFFROOM_PROVIDER_TIMEOUT_MS", "5000")
+        .env("STAFFROOM_PASSWORD_HASHING_WAIT_MS", "60000");
     for (name, value) in extra {
         cmd.env(name, value);
     }

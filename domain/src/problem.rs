@@ -141,6 +141,8 @@ problem_codes! {
             "The database is not reachable right now; retry after `Retry-After` seconds."),
         ProviderUnavailable => ("provider_unavailable", 503, "Provider unavailable",
             "A provider is not answering, or stayed unavailable until the request was given up."),
+        HashingBusy => ("hashing_busy", 503, "Hashing busy",
+            "Too many passwords are being hashed or checked at once (logging in, accepting an invitation, creating a user with `initial_password`); retry after `Retry-After` seconds."),
     }
 }
 
@@ -237,6 +239,7 @@ mod tests {
                 ("internal_error", 500),
                 ("service_unavailable", 503),
                 ("provider_unavailable", 503),
+                ("hashing_busy", 503),
             ]
         );
     }

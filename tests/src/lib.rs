@@ -17,7 +17,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use staffroom_api::app;
-use staffroom_api::auth::password;
+use staffroom_api::auth::password::{self, Hashing};
 use staffroom_api::auth::tokens::TokenKeys;
 use staffroom_api::outbox::{Outbox, OutboxConfig};
 use staffroom_api::providers::simulated;
@@ -162,6 +162,10 @@ pub struct Options {
     pub worker: bool,
     /// Send email through the simulator instead of the database sink.
     pub email_via_sim: bool,
+    /// Password hashes and checks at once, and the longest wait for a permit (by default
+    /// long: tests that create many users with a password at once are not about the bound,
+    /// which `auth.rs` tests with a wait of its own).
+    pub hashing: (usize, Duration),
 }
 
 /// Outbox settings for tests: retries after 50–100 ms, idle polls every 50 ms.
@@ -191,6 +195,7 @@ impl Default for Options {
             provider_timeout: Duration::from_millis(500),
             worker: true,
             email_via_sim: false,
+            hashing: (Hashing::default_permits(), Duration::from_secs(60)),
         }
     }
 }
@@ -214,6 +219,7 @@ impl TestApp {
             max_body_bytes: options.max_body_bytes,
             require_if_match: options.require_if_match,
             limiter: Arc::new(RateLimiter::new(options.rate_limit.0, options.rate_limit.1)),
+            hashing: Arc::new(Hashing::new(options.hashing.0, options.hashing.1)),
             ..AppState::new(pool.clone(), TokenKeys::hs256(JWT_SECRET), outbox.calls())
         };
         let (stop_worker, stopped) = tokio::sync::watch::channel(false);

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use staffroom_api::auth::tokens::TokenKeys;
 use staffroom_domain::PrincipalKind;
-use staffroom_tests::{Answer, JWT_SECRET, PASSWORD, TestApp};
+use staffroom_tests::{Answer, JWT_SECRET, Options, PASSWORD, TestApp};
 
 /// Base64url without padding, for hand-made JWTs.
 fn b64url(bytes: &[u8]) -> String {
@@ -727,4 +727,47 @@ async fn non_admin_users_cannot_manage_service_accounts() {
     // The account still works.
     let list = app.get(&admin, "/v1/service-accounts").await.expect(200);
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+}
+
+/// Password checks are bounded (each holds 19 MiB): with 2 permits and a 1 ms wait, 8
+/// logins at once get either their token or `503 hashing_busy` with `Retry-After`, never
+/// anything else; at least the permits' worth succeed, and once they are done a login
+/// succeeds again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn logins_beyond_the_hashing_permits_are_answered_503_with_retry_after() {
+    const PERMITS: usize = 2;
+    let app = TestApp::spawn_with(Options {
+        hashing: (PERMITS, std::time::Duration::from_millis(1)),
+        ..Options::default()
+    })
+    .await;
+    let email = app.site.admin_email.clone();
+    let logins = (0..4 * PERMITS).map(|_| {
+        app.call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": email, "password": PASSWORD})),
+        )
+    });
+    let answers = futures_util::future::join_all(logins).await;
+    let mut busy = 0;
+    let mut succeeded = 0;
+    for answer in answers {
+        match answer.status.as_u16() {
+            200 => {
+                assert!(answer.body["access_token"].is_string(), "{:#}", answer.body);
+                succeeded += 1;
+            }
+            _ => {
+                let answer = answer.expect_problem(503, "hashing_busy");
+                let retry = answer.header("retry-after").expect("Retry-After");
+                assert!(retry.parse::<u32>().unwrap() >= 1, "{retry}");
+                busy += 1;
+            }
+        }
+    }
+    assert!(busy >= 1, "{succeeded} logins succeeded, none was refused");
+    assert!(succeeded >= PERMITS, "{succeeded} succeeded, {busy} busy");
+    app.login(&email, PASSWORD).await;
 }

@@ -72,7 +72,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// Log in with email and password.
 ///
 /// Answers a bearer token for the other operations. Records `last_login_at`; a diary
-/// change pending since a type change takes effect now.
+/// change pending since a type change takes effect now. While too many passwords are being
+/// checked at once, answers `503 hashing_busy` with `Retry-After`: retry after that many
+/// seconds.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
@@ -92,18 +94,10 @@ pub async fn login(
     let email = Email::parse(&body.email).map_err(|_| invalid_credentials())?;
     let site = body.site_id;
     let candidates = db::run(&state, move |c| users::login_candidates(c, &email, site)).await?;
-    let password = body.password;
-    let matched = web::block(move || {
-        if candidates.is_empty() {
-            password::verify_dummy(&password);
-        }
-        candidates
-            .into_iter()
-            .filter(|c| password::verify(&password, &c.password_hash))
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|_| ApiError::internal())?;
+    let matched = state
+        .hashing
+        .matching(body.password, candidates, |c| c.password_hash.as_str())
+        .await?;
     let user = match matched.as_slice() {
         [] => return Err(invalid_credentials()),
         [one] => one.clone(),

@@ -136,6 +136,18 @@ pub struct ServeArgs {
     /// How long an invitation link works, in hours.
     #[arg(long, env = "STAFFROOM_INVITATION_TTL_HOURS", default_value_t = 168)]
     pub invitation_ttl_hours: u32,
+    /// Password hashes and checks (Argon2id, 19 MiB each) run at once (default: one per
+    /// core).
+    #[arg(long, env = "STAFFROOM_PASSWORD_HASHING_PERMITS")]
+    pub password_hashing_permits: Option<usize>,
+    /// How long a login (or another request that hashes a password) waits for a free
+    /// permit before answering `503 hashing_busy`, in milliseconds.
+    #[arg(
+        long,
+        env = "STAFFROOM_PASSWORD_HASHING_WAIT_MS",
+        default_value_t = 2000
+    )]
+    pub password_hashing_wait_ms: u64,
     /// Do not work the outbox in this process (a separate `staffroom worker` does).
     #[arg(long, env = "STAFFROOM_NO_OUTBOX_WORKER", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub no_outbox_worker: bool,

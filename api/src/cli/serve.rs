@@ -4,12 +4,14 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
 use staffroom_persistence::DatabaseUrl;
 
 use super::args::{Cli, ServeArgs, WorkerArgs};
 use super::database::{database_url, open_database};
 use super::secrets::token_keys;
+use crate::auth::password::Hashing;
 use crate::outbox::Outbox;
 use crate::rate_limit::RateLimiter;
 use crate::startup_error::StartupError;
@@ -54,6 +56,16 @@ pub fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), StartupError> {
             "STAFFROOM_INVITATION_TTL_HOURS must be at least 1".into(),
         ));
     }
+    if args.password_hashing_permits == Some(0) {
+        return Err(StartupError(
+            "STAFFROOM_PASSWORD_HASHING_PERMITS must be at least 1".into(),
+        ));
+    }
+    let hashing = Hashing::new(
+        args.password_hashing_permits
+            .unwrap_or_else(Hashing::default_permits),
+        Duration::from_millis(args.password_hashing_wait_ms),
+    );
     let outbox_config = args.providers.outbox()?;
     args.providers.check_api_keys()?;
     let url = database_url(cli)?;
@@ -85,6 +97,7 @@ pub fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), StartupError> {
             invitation_ttl: chrono::Duration::hours(i64::from(args.invitation_ttl_hours)),
             // Test-only switch of the crash tests; never set in a deployment.
             exit_after_commit: std::env::var("STAFFROOM_TEST_EXIT_AFTER_COMMIT").ok(),
+            hashing: Arc::new(hashing),
             ..AppState::new(pool, tokens, outbox.calls())
         };
         let (stop_worker, stopped) = tokio::sync::watch::channel(false);

@@ -7,7 +7,7 @@ use staffroom_persistence::users::{self, CreateUser, SetStatus, UserPatch, UserQ
 
 use super::types::*;
 use crate::answer::Answer;
-use crate::auth::{Principal, password};
+use crate::auth::Principal;
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
@@ -63,6 +63,9 @@ pub async fn list_users(
 /// the caller has no access to (`clinic_not_accessible`) — answers `422
 /// validation_failed` listing each under its field (`permissions[0]`, `clinic_ids[1]`,
 /// `default_clinic_id`) with the rule's code, and creates nothing.
+///
+/// With `initial_password`, while too many passwords are being hashed at once, answers
+/// `503 hashing_busy` with `Retry-After`.
 #[utoipa::path(
     tag = "users",
     request_body = CreateUserRequest,
@@ -79,7 +82,11 @@ pub async fn create_user(
     body: ValidJson<CreateUserRequest>,
 ) -> Result<Answer, ApiError> {
     let body = body.0;
-    let password_hash = password::hash_optional(body.initial_password.clone()).await?;
+    let password_hash = act
+        .state()
+        .hashing
+        .hash_optional(body.initial_password.clone())
+        .await?;
     let invitation = password_hash
         .is_none()
         .then(|| crate::invitations::new_invitation(act.state(), body.first_name.as_str()));
