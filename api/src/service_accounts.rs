@@ -134,28 +134,33 @@ pub async fn create_service_account(
     body: ValidJson<CreateServiceAccountRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let name = body.name;
-    if !body
-        .permissions
-        .iter()
-        .all(Permission::service_account_may_hold)
-    {
-        return Err(ApiError::field(
-            "permissions",
-            "not_allowed_for_service_account",
-            "Service accounts have no clinics, so clinic_admin would administer nobody.",
-        ));
-    }
-    let client_id = format!("sa_{}", password::random_token(12));
+    refuse_clinic_permissions(&body.permissions)?;
     let secret = password::random_token(32);
     let new = NewServiceAccount {
-        name,
+        name: body.name,
         permissions: body.permissions,
-        client_id,
+        client_id: format!("sa_{}", password::random_token(12)),
         secret_hash: password::digest(&secret),
     };
     let ctx = principal.audit();
     let account = db::run(&state, move |c| service_accounts::create(c, &ctx, new)).await?;
+    Ok(created_with_secret(account, secret))
+}
+
+/// Service accounts have no clinics, so `clinic_admin` would administer nobody.
+fn refuse_clinic_permissions(permissions: &[Permission]) -> Result<(), ApiError> {
+    if permissions.iter().all(Permission::service_account_may_hold) {
+        return Ok(());
+    }
+    Err(ApiError::field(
+        "permissions",
+        "not_allowed_for_service_account",
+        "Service accounts have no clinics, so clinic_admin would administer nobody.",
+    ))
+}
+
+/// `201` with the new account and its secret, marked so that no stored copy keeps it.
+fn created_with_secret(account: ServiceAccount, secret: String) -> HttpResponse {
     let response = HttpResponse::Created()
         .insert_header(("Location", format!("/v1/service-accounts/{}", account.id)))
         .json(CreatedServiceAccount {
@@ -166,7 +171,7 @@ pub async fn create_service_account(
             permissions: account.permissions,
             created_at: utc(account.created_at),
         });
-    Ok(OneTimeSecret(CLIENT_SECRET).mark(response))
+    OneTimeSecret(CLIENT_SECRET).mark(response)
 }
 
 /// Revoke a service account (site administrators).

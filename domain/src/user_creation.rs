@@ -131,6 +131,8 @@ pub fn decide_user_creation(
         &request.clinic_ids,
         request.default_clinic_id,
     );
+    // Every grant the access rules refuse (the profession's permissions among them) is
+    // listed at once, before the email, clinics and licence are judged.
     if !refused.is_empty() {
         return Err(UserCreationRefusal::Access(refused));
     }

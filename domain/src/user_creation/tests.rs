@@ -1,7 +1,7 @@
 use uuid::Uuid;
 
 use super::*;
-use crate::{FieldError, ProfessionRefusal, Refusal};
+use crate::{FieldError, Refusal};
 
 fn clinic(n: u128) -> ClinicId {
     ClinicId::from_uuid(Uuid::from_u128(n))
@@ -101,7 +101,7 @@ fn a_clinic_admin_naming_no_clinic_gives_their_own_default() {
 }
 
 #[test]
-fn refusals_come_in_rule_order_email_clinics_profession_licence() {
+fn refusals_come_in_rule_order_access_email_clinics_licence() {
     let mut req = request(UserType::Clinical);
     req.clinic_ids = vec![clinic(9)];
     req.default_clinic_id = Some(clinic(1));
@@ -116,6 +116,16 @@ fn refusals_come_in_rule_order_email_clinics_profession_licence() {
         usage: full,
         ..site()
     };
+    let soap = Refusal::SoapNotAllowedForProfession;
+    assert_eq!(
+        decide_user_creation(&site_admin(), &req, &snapshot),
+        Err(UserCreationRefusal::Access(vec![FieldError::new(
+            "permissions[1]",
+            soap.code(),
+            soap.to_string(),
+        )]))
+    );
+    req.permissions = vec![Permission::ClinicAdmin];
     assert_eq!(
         decide_user_creation(&site_admin(), &req, &snapshot),
         Err(UserCreationRefusal::EmailTaken)
@@ -129,16 +139,6 @@ fn refusals_come_in_rule_order_email_clinics_profession_licence() {
         ]))
     );
     req.clinic_ids = vec![clinic(1)];
-    assert_eq!(
-        decide_user_creation(&site_admin(), &req, &snapshot),
-        Err(UserCreationRefusal::Profession(vec![(
-            1,
-            ProfessionRefusal::SoapNotAllowedForProfession {
-                profession: Profession::Billing
-            }
-        )]))
-    );
-    req.permissions.clear();
     let refused = decide_user_creation(&site_admin(), &req, &snapshot).unwrap_err();
     assert!(matches!(
         refused,
