@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use staffroom_domain::{
     BookingFieldRefusal, BookingRefusal, ClinicChoiceRefusal, ClinicDeletionRefusal,
     ExerciseRefusal, FieldError, InvitationRefusal, MAX_APPOINTMENT_HOURS, ProblemCode,
-    StatusRefusal, UserCreationRefusal,
+    ServiceAccountRefusal, StatusRefusal, UserCreationRefusal,
 };
 use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
@@ -340,6 +340,18 @@ fn clinic_field_error(refusal: ClinicChoiceRefusal) -> FieldError {
             "not_in_clinic_ids",
             "The default clinic must be one of clinic_ids.",
         ),
+    }
+}
+
+impl From<ServiceAccountRefusal> for ApiError {
+    fn from(refusal: ServiceAccountRefusal) -> Self {
+        match refusal {
+            ServiceAccountRefusal::NotAllowed(_) => Self::field(
+                "permissions",
+                "not_allowed_for_service_account",
+                "Service accounts have no clinics, so clinic_admin would administer nobody.",
+            ),
+        }
     }
 }
 

@@ -1,20 +1,24 @@
 //! `/v1/service-accounts`: credentials for integrators and provisioning scripts (site
 //! administrators). The secret is shown once, in the creation response.
 
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use staffroom_domain::{EntityName, Permission, ServiceAccountId};
-use staffroom_persistence::service_accounts::{self, NewServiceAccount, ServiceAccount};
+use staffroom_persistence::service_accounts::{
+    self, CreateServiceAccount, NewServiceAccount, ServiceAccount,
+};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::answer::Answer;
 use crate::auth::{Principal, password};
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{ValidJson, ValidQuery};
-use crate::one_time_secret::OneTimeSecret;
 use crate::responses::{AdminList, AdminReadOne, Create};
 use crate::state::AppState;
+use crate::usecase::Act;
 use crate::views::{page_limit, page_of, utc};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -129,12 +133,11 @@ pub async fn list_service_accounts(
 )]
 #[post("/v1/service-accounts")]
 pub async fn create_service_account(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     body: ValidJson<CreateServiceAccountRequest>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Answer, ApiError> {
     let body = body.0;
-    refuse_clinic_permissions(&body.permissions)?;
     let secret = password::random_token(32);
     let new = NewServiceAccount {
         name: body.name,
@@ -142,36 +145,26 @@ pub async fn create_service_account(
         client_id: format!("sa_{}", password::random_token(12)),
         secret_hash: password::digest(&secret),
     };
-    let ctx = principal.audit();
-    let account = db::run(&state, move |c| service_accounts::create(c, &ctx, new)).await?;
-    Ok(created_with_secret(account, secret))
-}
-
-/// Service accounts have no clinics, so `clinic_admin` would administer nobody.
-fn refuse_clinic_permissions(permissions: &[Permission]) -> Result<(), ApiError> {
-    if permissions.iter().all(Permission::service_account_may_hold) {
-        return Ok(());
-    }
-    Err(ApiError::field(
-        "permissions",
-        "not_allowed_for_service_account",
-        "Service accounts have no clinics, so clinic_admin would administer nobody.",
-    ))
+    act.run(principal.audit(), CreateServiceAccount { new }, |account| {
+        created_with_secret(account, secret)
+    })
+    .await
 }
 
 /// `201` with the new account and its secret, marked so that no stored copy keeps it.
-fn created_with_secret(account: ServiceAccount, secret: String) -> HttpResponse {
-    let response = HttpResponse::Created()
-        .insert_header(("Location", format!("/v1/service-accounts/{}", account.id)))
-        .json(CreatedServiceAccount {
-            id: account.id,
-            name: account.name,
-            client_id: account.client_id,
-            client_secret: Some(secret),
-            permissions: account.permissions,
-            created_at: utc(account.created_at),
-        });
-    OneTimeSecret(CLIENT_SECRET).mark(response)
+fn created_with_secret(account: ServiceAccount, secret: String) -> Answer {
+    let location = format!("/v1/service-accounts/{}", account.id);
+    let body = CreatedServiceAccount {
+        id: account.id,
+        name: account.name,
+        client_id: account.client_id,
+        client_secret: Some(secret),
+        permissions: account.permissions,
+        created_at: utc(account.created_at),
+    };
+    Answer::json(StatusCode::CREATED, &body)
+        .header(header::LOCATION, location)
+        .one_time_secret(CLIENT_SECRET)
 }
 
 /// Revoke a service account (site administrators).

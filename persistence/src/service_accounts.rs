@@ -4,13 +4,15 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use staffroom_domain::{
-    AuditAction, AuditTarget, EntityName, Permission, ServiceAccountId, SiteId,
+    AuditAction, AuditTarget, EntityName, Permission, ServiceAccountId, ServiceAccountRefusal,
+    SiteId, decide_service_account,
 };
 
 use crate::audit::{self, Change};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::service_accounts;
 use crate::tx::{AuditContext, now, write_tx};
+use crate::usecase::UseCase;
 use crate::{DbConnection, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -70,43 +72,87 @@ pub struct NewServiceAccount {
     pub secret_hash: String,
 }
 
+/// Creates a service account (`write_tx`); `permissions` must be ones an account may hold.
 pub fn create(
     conn: &mut DbConnection,
     ctx: &AuditContext,
     new: NewServiceAccount,
 ) -> StoreResult<ServiceAccount> {
     write_tx(conn, ctx.site_id, |conn| {
-        let mut permissions = new.permissions;
-        permissions.sort();
-        permissions.dedup();
-        let at = now();
-        let row = ServiceAccountRow {
-            id: ServiceAccountId::new(),
-            site_id: ctx.site_id,
-            name: new.name.as_str().to_owned(),
-            client_id: new.client_id,
-            secret_hash: new.secret_hash,
-            permissions: serde_json::to_string(&permissions).map_err(StoreError::corrupt)?,
-            version: 1,
-            created_at: at,
-            updated_at: at,
-            revoked_at: None,
-        };
-        diesel::insert_into(service_accounts::table)
-            .values(&row)
-            .execute(conn)?;
-        let (account, _) = into_account(row)?;
-        audit::record(
-            conn,
-            ctx,
-            Change::created(
-                AuditAction::ServiceAccountCreated,
-                AuditTarget::ServiceAccount(account.id),
-                &account,
-            ),
-        )?;
-        Ok(account)
+        let permissions = decide_service_account(&new.permissions).map_err(|_| {
+            StoreError::invalid(
+                "permissions",
+                "not_allowed_for_service_account",
+                "a service account cannot hold clinic_admin",
+            )
+        })?;
+        insert(conn, ctx, new, permissions)
     })
+}
+
+/// The use-case of `POST /v1/service-accounts`: the domain decides the permissions held.
+pub struct CreateServiceAccount {
+    pub new: NewServiceAccount,
+}
+
+impl UseCase for CreateServiceAccount {
+    type Snapshot = ();
+    type Decision = Vec<Permission>;
+    type Refusal = ServiceAccountRefusal;
+    type Output = ServiceAccount;
+
+    fn load(&self, _: &mut DbConnection, _: &AuditContext) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn decide(&self, (): ()) -> Result<Vec<Permission>, ServiceAccountRefusal> {
+        decide_service_account(&self.new.permissions)
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        permissions: Vec<Permission>,
+    ) -> Result<ServiceAccount, StoreError> {
+        insert(conn, ctx, self.new, permissions)
+    }
+}
+
+/// Writes the account holding `permissions` and its audit event.
+fn insert(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    new: NewServiceAccount,
+    permissions: Vec<Permission>,
+) -> StoreResult<ServiceAccount> {
+    let at = now();
+    let row = ServiceAccountRow {
+        id: ServiceAccountId::new(),
+        site_id: ctx.site_id,
+        name: new.name.as_str().to_owned(),
+        client_id: new.client_id,
+        secret_hash: new.secret_hash,
+        permissions: serde_json::to_string(&permissions).map_err(StoreError::corrupt)?,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        revoked_at: None,
+    };
+    diesel::insert_into(service_accounts::table)
+        .values(&row)
+        .execute(conn)?;
+    let (account, _) = into_account(row)?;
+    audit::record(
+        conn,
+        ctx,
+        Change::created(
+            AuditAction::ServiceAccountCreated,
+            AuditTarget::ServiceAccount(account.id),
+            &account,
+        ),
+    )?;
+    Ok(account)
 }
 
 pub fn get(
