@@ -363,14 +363,6 @@ impl From<UserCreationRefusal> for ApiError {
             UserCreationRefusal::Clinics(refusals) => {
                 Self::validation(refusals.into_iter().map(clinic_field_error).collect())
             }
-            UserCreationRefusal::Profession(refusals) => Self::validation(
-                refusals
-                    .into_iter()
-                    .map(|(i, r)| {
-                        FieldError::new(format!("permissions[{i}]"), r.code(), r.to_string())
-                    })
-                    .collect(),
-            ),
             UserCreationRefusal::Licence { error, plan, usage } => {
                 Self::from(&LicenceRefusal { error, plan, usage })
             }

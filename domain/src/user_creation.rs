@@ -3,7 +3,7 @@
 
 use crate::{
     Actor, ClinicId, FieldError, LicenceChange, LicenceError, LicencePlan, Permission, Profession,
-    ProfessionRefusal, UsageSnapshot, UserType, judge_new_user,
+    UsageSnapshot, UserType, judge_new_user,
 };
 
 /// What the request asks for.
@@ -70,8 +70,6 @@ pub enum UserCreationRefusal {
     EmailTaken,
     /// The clinic fields do not name the site's clinics consistently.
     Clinics(Vec<ClinicChoiceRefusal>),
-    /// The profession may not hold these permissions (by index in the request).
-    Profession(Vec<(usize, ProfessionRefusal)>),
     /// The plan has no licence for the new user, judged on this plan and usage.
     Licence {
         error: LicenceError,
@@ -142,15 +140,6 @@ pub fn decide_user_creation(
     let clinics = clinic_refusals(&site.site_clinics, &requested, request.default_clinic_id);
     if !clinics.is_empty() {
         return Err(UserCreationRefusal::Clinics(clinics));
-    }
-    let profession: Vec<(usize, ProfessionRefusal)> = request
-        .permissions
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| request.profession.may_hold(*p).err().map(|r| (i, r)))
-        .collect();
-    if !profession.is_empty() {
-        return Err(UserCreationRefusal::Profession(profession));
     }
     site.plan
         .check(&site.usage, &LicenceChange::AddUser(request.user_type))
