@@ -9,7 +9,7 @@ use staffroom_domain::{
     ClinicId, Email, EntityName, LicencePlan, PersonName, Profession, SiteId, SiteSettings, UserId,
     UserType,
 };
-use staffroom_persistence::bootstrap::{self, NewSite};
+use staffroom_persistence::bootstrap::{self, CreatedSite, NewSite};
 use staffroom_persistence::tx::write_transaction;
 use staffroom_persistence::users::NewUser;
 use staffroom_persistence::{DatabaseUrl, Pool};
@@ -49,13 +49,12 @@ pub fn url_text(url: &DatabaseUrl) -> String {
     }
 }
 
-/// Bootstraps one site (group plan: non-clinical users need no licence) with its
-/// administrator, then inserts `count` active non-clinical users at its main clinic.
-pub fn site_with_users(pool: &Pool, count: usize) -> Result<Seeded, BoxError> {
-    let mut conn = pool.get()?;
+/// Bootstraps one site on `plan` with its first clinic `Main` and its administrator
+/// (`ADMIN_EMAIL`, `PASSWORD`) straight in the database, as the test harness does.
+pub fn site(pool: &Pool, plan: LicencePlan) -> Result<CreatedSite, BoxError> {
     let new = NewSite {
         name: EntityName::parse("Bench Practice")?,
-        plan: LicencePlan::Group { licences: 10 },
+        plan,
         settings: SiteSettings::default(),
         clinic_name: EntityName::parse("Main")?,
         admin: NewUser {
@@ -71,7 +70,14 @@ pub fn site_with_users(pool: &Pool, count: usize) -> Result<Seeded, BoxError> {
             password_hash: Some(password::hash(PASSWORD).map_err(|e| e.to_string())?),
         },
     };
-    let created = bootstrap::create_site(&mut conn, new)?;
+    Ok(bootstrap::create_site(&mut *pool.get()?, new)?)
+}
+
+/// Bootstraps one site (group plan: non-clinical users need no licence) with its
+/// administrator, then inserts `count` active non-clinical users at its main clinic.
+pub fn site_with_users(pool: &Pool, count: usize) -> Result<Seeded, BoxError> {
+    let created = site(pool, LicencePlan::Group { licences: 10 })?;
+    let mut conn = pool.get()?;
     let users: Vec<UserId> = (0..count).map(|_| UserId::new()).collect();
     let (site, main) = (created.site_id, created.clinic_id);
     write_transaction(&mut conn, |conn| {

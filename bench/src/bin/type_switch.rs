@@ -9,20 +9,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use staffroom_api::app;
-use staffroom_api::auth::password;
 use staffroom_api::auth::tokens::TokenKeys;
 use staffroom_api::outbox::{Outbox, OutboxConfig};
 use staffroom_api::providers::simulated;
 use staffroom_api::state::AppState;
 use staffroom_bench::login;
+use staffroom_bench::seed::{self, ADMIN_EMAIL, PASSWORD};
 use staffroom_connectors::sim::{self, SimOptions};
-use staffroom_domain::{
-    Email, EntityName, LicencePlan, PersonName, Profession, SiteSettings, UserType,
-};
-use staffroom_persistence::Pool;
-use staffroom_persistence::bootstrap::{self, NewSite};
+use staffroom_domain::LicencePlan;
 use staffroom_persistence::testing::TestDatabase;
-use staffroom_persistence::users::NewUser;
 use tokio::sync::Barrier;
 
 use staffroom_bench::BoxError;
@@ -32,8 +27,6 @@ const SWITCHES: usize = 1_000;
 const CLIENTS: usize = 8;
 const LICENCES: u32 = 10_000;
 const POOL_SIZE: u32 = 16;
-const ADMIN_EMAIL: &str = "bench-admin@example.test";
-const PASSWORD: &str = "bench passphrase, long enough";
 const JWT_SECRET: &[u8] = b"bench-secret-bench-secret-bench-secret!!";
 
 #[tokio::main]
@@ -42,7 +35,7 @@ async fn main() -> Result<(), BoxError> {
     let db = TestDatabase::create()?;
     let backend = db.backend();
     let pool = db.pool(POOL_SIZE)?;
-    create_site(&pool)?;
+    seed::site(&pool, LicencePlan::Flex { licences: LICENCES })?;
     let sim = sim::start(([127, 0, 0, 1], 0).into(), SimOptions::default()).await?;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let providers = simulated(&sim, &pool, Duration::from_secs(5), false);
@@ -78,31 +71,6 @@ async fn main() -> Result<(), BoxError> {
     handle.stop(true).await;
     let _ = server.await;
     drop(db);
-    Ok(())
-}
-
-/// Bootstraps the site and its administrator straight in the database, as the test
-/// harness does.
-fn create_site(pool: &Pool) -> Result<(), BoxError> {
-    let new = NewSite {
-        name: EntityName::parse("Bench Practice")?,
-        plan: LicencePlan::Flex { licences: LICENCES },
-        settings: SiteSettings::default(),
-        clinic_name: EntityName::parse("Main")?,
-        admin: NewUser {
-            title: None,
-            first_name: PersonName::parse("Bench")?,
-            last_name: PersonName::parse("Admin")?,
-            email: Email::parse(ADMIN_EMAIL)?,
-            user_type: UserType::NonClinical,
-            profession: Profession::Other,
-            permissions: Vec::new(),
-            clinic_ids: Vec::new(),
-            default_clinic_id: None,
-            password_hash: Some(password::hash(PASSWORD).map_err(|e| e.to_string())?),
-        },
-    };
-    bootstrap::create_site(&mut *pool.get()?, new)?;
     Ok(())
 }
 
