@@ -12,7 +12,7 @@ use crate::audit::{self, Change};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::service_accounts;
 use crate::tx::{AuditContext, now, write_tx};
-use crate::usecase::UseCase;
+use crate::usecase::{self, Failure, UseCase};
 use crate::{DbConnection, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -72,22 +72,19 @@ pub struct NewServiceAccount {
     pub secret_hash: String,
 }
 
-/// Creates a service account (`write_tx`); `permissions` must be ones an account may hold.
+/// Creates a service account: [`CreateServiceAccount`] run by `usecase::run`.
 pub fn create(
     conn: &mut DbConnection,
     ctx: &AuditContext,
     new: NewServiceAccount,
-) -> StoreResult<ServiceAccount> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let permissions = decide_service_account(&new.permissions).map_err(|_| {
-            StoreError::invalid(
-                "permissions",
-                "not_allowed_for_service_account",
-                "a service account cannot hold clinic_admin",
-            )
-        })?;
-        insert(conn, ctx, new, permissions)
-    })
+) -> Result<ServiceAccount, Failure<ServiceAccountRefusal>> {
+    usecase::run(
+        conn,
+        ctx,
+        CreateServiceAccount { new },
+        |account| account,
+        None,
+    )
 }
 
 /// The use-case of `POST /v1/service-accounts`: the domain decides the permissions held.
