@@ -1,0 +1,263 @@
+//! Assistants invited by clinicians (SPEC §7): who may have assistants, the status machine
+//! of one assistant record, when an invitation is a duplicate, and who may act on a
+//! clinician's behalf.
+//!
+//! ```text
+//!            accept                 revoke
+//! pending ──────────▶ accepted ──────────▶ revoked
+//!    │ ▲ resend                                ▲
+//!    │ └─┘                                     │
+//!    └─────────────── revoke ──────────────────┘
+//! ```
+//!
+//! Deleting removes the record in any status; inviting the same email again then makes a
+//! new record. Resending replaces the invitation's token, so the earlier link stops working.
+
+use crate::string_enum::string_enum;
+use crate::{UserStatus, UserType};
+
+string_enum! {
+    /// Where one clinician's assistant stands.
+    pub enum AssistantStatus {
+        /// Invited; the invitation link is live.
+        Pending => "pending",
+        /// Accepted the invitation and set a password.
+        Accepted => "accepted",
+        /// Disabled by the clinician; their tokens and any invitation link are dead.
+        Revoked => "revoked",
+    }
+}
+
+/// Why an assistant operation is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssistantRefusal {
+    /// Only an active clinical user has assistants (`403`).
+    NotAClinician,
+    /// The email is already a pending or accepted assistant of this clinician (`409`).
+    AssistantExists,
+    /// Resending and accepting need a pending invitation (`409`; accepting a dead link is
+    /// `410`, which the invitation's own rules answer first).
+    NotPending,
+    /// The assistant is revoked already (`409`).
+    AlreadyRevoked,
+}
+
+/// Whether a user of this type and status is a clinician, who may have assistants.
+pub fn may_have_assistants(
+    user_type: UserType,
+    status: UserStatus,
+) -> Result<(), AssistantRefusal> {
+    if user_type == UserType::Clinical && status == UserStatus::Active {
+        Ok(())
+    } else {
+        Err(AssistantRefusal::NotAClinician)
+    }
+}
+
+/// Whether the clinician may invite an email whose existing records with this clinician
+/// have `existing` statuses: a revoked record does not stand in the way (giving access
+/// again needs a new invitation).
+pub fn decide_invite(
+    existing: impl IntoIterator<Item = AssistantStatus>,
+) -> Result<(), AssistantRefusal> {
+    if existing
+        .into_iter()
+        .any(|status| status != AssistantStatus::Revoked)
+    {
+        Err(AssistantRefusal::AssistantExists)
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether a fresh invitation may be sent: pending only.
+pub fn decide_resend(status: AssistantStatus) -> Result<(), AssistantRefusal> {
+    match status {
+        AssistantStatus::Pending => Ok(()),
+        AssistantStatus::Accepted | AssistantStatus::Revoked => Err(AssistantRefusal::NotPending),
+    }
+}
+
+/// The status after accepting: pending only.
+pub fn decide_accept(status: AssistantStatus) -> Result<AssistantStatus, AssistantRefusal> {
+    match status {
+        AssistantStatus::Pending => Ok(AssistantStatus::Accepted),
+        AssistantStatus::Accepted | AssistantStatus::Revoked => Err(AssistantRefusal::NotPending),
+    }
+}
+
+/// The status after revoking (the screen's *Disable*): from pending or accepted.
+pub fn decide_revoke(status: AssistantStatus) -> Result<AssistantStatus, AssistantRefusal> {
+    match status {
+        AssistantStatus::Pending | AssistantStatus::Accepted => Ok(AssistantStatus::Revoked),
+        AssistantStatus::Revoked => Err(AssistantRefusal::AlreadyRevoked),
+    }
+}
+
+/// Who asks to act for a clinician's patients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// The clinician themself.
+    TheClinician,
+    /// An assistant, with the status of their record with this clinician (`None` when they
+    /// do not assist this clinician).
+    Assistant(Option<AssistantStatus>),
+    /// Anyone else (another user, a service account).
+    Other,
+}
+
+/// In whose name an allowed act is audited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActingFor {
+    /// The clinician acts for themself.
+    Themself,
+    /// The assistant is the actor, the clinician is `on_behalf_of`.
+    OnBehalfOf,
+}
+
+/// Why an act for a clinician is refused: answered `404`, so nobody learns who is a
+/// clinician or whom an assistant does not assist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotTheirClinician;
+
+/// Whether `actor` may act for a clinician's patients: the clinician (while active and
+/// clinical) and their accepted assistants only.
+pub fn may_act_for(
+    actor: Actor,
+    clinician_type: UserType,
+    clinician_status: UserStatus,
+) -> Result<ActingFor, NotTheirClinician> {
+    if may_have_assistants(clinician_type, clinician_status).is_err() {
+        return Err(NotTheirClinician);
+    }
+    match actor {
+        Actor::TheClinician => Ok(ActingFor::Themself),
+        Actor::Assistant(Some(AssistantStatus::Accepted)) => Ok(ActingFor::OnBehalfOf),
+        Actor::Assistant(_) | Actor::Other => Err(NotTheirClinician),
+    }
+}
+
+/// Whether an assistant may hold a working token at all: while at least one of their records
+/// is accepted by an active clinical user (`links` are the statuses of their records, each
+/// with its clinician's type and status). Revoking or deleting one record also retires every
+/// token issued before it (the assistant logs in again for the clinicians they still
+/// assist), so each of these takes effect on the next request.
+pub fn token_is_live(
+    links: impl IntoIterator<Item = (AssistantStatus, UserType, UserStatus)>,
+) -> bool {
+    links.into_iter().any(|(status, user_type, user_status)| {
+        status == AssistantStatus::Accepted && may_have_assistants(user_type, user_status).is_ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use AssistantStatus as S;
+
+    #[test]
+    fn only_active_clinical_users_have_assistants() {
+        assert_eq!(
+            may_have_assistants(UserType::Clinical, UserStatus::Active),
+            Ok(())
+        );
+        for (user_type, status) in [
+            (UserType::Clinical, UserStatus::Inactive),
+            (UserType::NonClinical, UserStatus::Active),
+            (UserType::NonClinical, UserStatus::Inactive),
+        ] {
+            assert_eq!(
+                may_have_assistants(user_type, status),
+                Err(AssistantRefusal::NotAClinician)
+            );
+        }
+    }
+
+    #[test]
+    fn a_pending_or_accepted_assistant_of_the_same_clinician_is_a_duplicate() {
+        assert_eq!(decide_invite([]), Ok(()));
+        assert_eq!(decide_invite([S::Revoked]), Ok(()));
+        assert_eq!(decide_invite([S::Revoked, S::Revoked]), Ok(()));
+        assert_eq!(
+            decide_invite([S::Pending]),
+            Err(AssistantRefusal::AssistantExists)
+        );
+        assert_eq!(
+            decide_invite([S::Revoked, S::Accepted]),
+            Err(AssistantRefusal::AssistantExists)
+        );
+    }
+
+    /// Every status against every change: the whole machine.
+    #[test]
+    fn every_transition() {
+        assert_eq!(decide_resend(S::Pending), Ok(()));
+        assert_eq!(
+            decide_resend(S::Accepted),
+            Err(AssistantRefusal::NotPending)
+        );
+        assert_eq!(decide_resend(S::Revoked), Err(AssistantRefusal::NotPending));
+
+        assert_eq!(decide_accept(S::Pending), Ok(S::Accepted));
+        assert_eq!(
+            decide_accept(S::Accepted),
+            Err(AssistantRefusal::NotPending)
+        );
+        assert_eq!(decide_accept(S::Revoked), Err(AssistantRefusal::NotPending));
+
+        assert_eq!(decide_revoke(S::Pending), Ok(S::Revoked));
+        assert_eq!(decide_revoke(S::Accepted), Ok(S::Revoked));
+        assert_eq!(
+            decide_revoke(S::Revoked),
+            Err(AssistantRefusal::AlreadyRevoked)
+        );
+    }
+
+    #[test]
+    fn only_the_clinician_and_their_accepted_assistants_act_for_them() {
+        let active = (UserType::Clinical, UserStatus::Active);
+        let allowed = |actor| may_act_for(actor, active.0, active.1);
+        assert_eq!(allowed(Actor::TheClinician), Ok(ActingFor::Themself));
+        assert_eq!(
+            allowed(Actor::Assistant(Some(S::Accepted))),
+            Ok(ActingFor::OnBehalfOf)
+        );
+        for actor in [
+            Actor::Assistant(Some(S::Pending)),
+            Actor::Assistant(Some(S::Revoked)),
+            Actor::Assistant(None),
+            Actor::Other,
+        ] {
+            assert_eq!(allowed(actor), Err(NotTheirClinician), "{actor:?}");
+        }
+        // A deactivated clinician, or a non-clinical user, is nobody's clinician.
+        for (user_type, status) in [
+            (UserType::Clinical, UserStatus::Inactive),
+            (UserType::NonClinical, UserStatus::Active),
+        ] {
+            assert_eq!(
+                may_act_for(Actor::TheClinician, user_type, status),
+                Err(NotTheirClinician)
+            );
+            assert_eq!(
+                may_act_for(Actor::Assistant(Some(S::Accepted)), user_type, status),
+                Err(NotTheirClinician)
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_lives_while_one_accepted_link_to_an_active_clinician_remains() {
+        let clinician = (UserType::Clinical, UserStatus::Active);
+        let gone = (UserType::Clinical, UserStatus::Inactive);
+        assert!(token_is_live([(S::Accepted, clinician.0, clinician.1)]));
+        assert!(token_is_live([
+            (S::Revoked, clinician.0, clinician.1),
+            (S::Accepted, clinician.0, clinician.1),
+        ]));
+        assert!(!token_is_live([]));
+        assert!(!token_is_live([(S::Revoked, clinician.0, clinician.1)]));
+        assert!(!token_is_live([(S::Pending, clinician.0, clinician.1)]));
+        assert!(!token_is_live([(S::Accepted, gone.0, gone.1)]));
+    }
+}
