@@ -1,6 +1,6 @@
 //! The `provider-sim` binary as docker-compose runs it: it prints where it listens, serves
 //! the providers and its control endpoints there, enforces `--api-key`, starts launch links
-//! with `--public-url`, refuses a bad `--listen` or `--public-url` with exit code 2, and
+//! with `--public-url`, refuses a bad `--listen`, `--public-url` or `--webhook-secret` with exit code 2, and
 //! stops cleanly on SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -172,4 +172,17 @@ fn a_public_url_that_is_not_http_exits_with_code_2() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--public-url"), "{stderr}");
+}
+
+#[test]
+fn a_webhook_secret_that_is_not_whsec_base64_exits_with_code_2() {
+    for secret in ["c2VjcmV0", "whsec_not base64!"] {
+        let out = provider_sim()
+            .args(["--listen", "127.0.0.1:0", "--webhook-secret", secret])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--webhook-secret"), "{stderr}");
+    }
 }

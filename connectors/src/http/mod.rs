@@ -109,7 +109,7 @@ impl fmt::Debug for HttpConfig {
 /// The workspace builds `reqwest` with `rustls-no-provider`, so a process-wide crypto
 /// provider must be installed before the first client is built. Installing fails when one
 /// is already installed (by us or by the embedding program), which is fine either way.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

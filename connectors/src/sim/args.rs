@@ -24,6 +24,11 @@ pub struct SimArgs {
     /// it listens on.
     #[arg(long, env = "PROVIDER_SIM_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// The imaging webhook secret (`whsec_` and base64) report deliveries are signed with;
+    /// without it the simulator delivers no reports.
+    #[arg(long, env = "PROVIDER_SIM_WEBHOOK_SECRET")]
+    pub webhook_secret: Option<String>,
 }
 
 impl SimArgs {
@@ -51,9 +56,15 @@ impl SimArgs {
                 "invalid --public-url value {url:?}: it must start with http:// or https://"
             ));
         }
+        let webhook_secret = self.webhook_secret.clone().filter(|s| !s.is_empty());
+        if let Some(secret) = &webhook_secret {
+            super::webhooks::parse_secret(secret)
+                .map_err(|e| format!("invalid --webhook-secret value: {e}"))?;
+        }
         Ok(SimOptions {
             api_key: self.api_key.clone().filter(|key| !key.is_empty()),
             public_url,
+            webhook_secret,
         })
     }
 }

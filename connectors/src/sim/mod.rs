@@ -39,6 +39,9 @@
 //!   routes `404 not_found`, wrong methods `405 method_not_allowed`.
 //! * Exercise users are removed from the state when deleted; a clinic appears in the state
 //!   after the first successful call that names it, as `{"clm_id", "name": "Clinic CLM-…"}`.
+//! * **Report deliveries** (`POST /_sim/imaging/referrals/{id}/report`, WIRE.md) are signed
+//!   with [`SimOptions::webhook_secret`] and sent from a task of their own, retried while
+//!   the receiver answers `5xx` or does not answer; faults do not apply to them.
 //! * Launch links (`{base}/exercise/launch/{token}`, where `{base}` is
 //!   [`SimOptions::public_url`] or the simulator's own address, valid 5 minutes) answer `GET` without
 //!   authentication or faults: `200` with the user, `404 unknown_launch`, `410
@@ -47,6 +50,7 @@
 mod args;
 mod routes;
 mod state;
+mod webhooks;
 
 pub use args::SimArgs;
 
@@ -80,6 +84,9 @@ pub struct SimOptions {
     /// Where people's browsers reach the simulator (`http://HOST:PORT`): exercise launch
     /// links start with it. `None`: its own address, right when both run on one machine.
     pub public_url: Option<String>,
+    /// The deployment's `whsec_…` imaging webhook secret: report deliveries are signed with
+    /// it. `None`: `POST /_sim/imaging/referrals/{id}/report` answers `409`.
+    pub webhook_secret: Option<String>,
 }
 
 /// The faults in force (`PUT /_sim/faults`); every field defaults to 0 / none.
@@ -222,11 +229,23 @@ pub async fn start(addr: SocketAddr, options: SimOptions) -> io::Result<SimHandl
         ),
         base_url: base_url_for(addr),
         commands,
+        webhook_secret: options.webhook_secret.filter(|secret| !secret.is_empty()),
+        http: delivery_client()?,
     });
     let server = serve(listener, &shared)?;
     runtime.spawn(supervise(Arc::clone(&shared), addr, server, receiver));
     tracing::info!(%addr, "provider-sim listening");
     Ok(SimHandle { addr, shared })
+}
+
+/// The client report deliveries are made with (no redirects: a callback is one URL).
+fn delivery_client() -> io::Result<reqwest::Client> {
+    crate::http::install_crypto_provider();
+    reqwest::Client::builder()
+        .user_agent(concat!("provider-sim/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(io::Error::other)
 }
 
 /// An actix-web server on `listener`, not yet polled.

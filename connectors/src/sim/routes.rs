@@ -10,7 +10,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use tokio::sync::mpsc;
 
 use super::Faults;
-use super::state::{Call, IdempotencyScope, Provider, Reply, SimState, fingerprint, now};
+use super::state::{
+    Call, IdempotencyScope, Provider, Reply, ReportRequest, SimState, fingerprint, now,
+};
 
 /// The longest `Idempotency-Key` accepted (WIRE.md).
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
@@ -47,6 +49,10 @@ pub(crate) struct Shared {
     /// Where launch links point: the public URL, else `base_url`.
     pub launch_base_url: String,
     pub commands: mpsc::UnboundedSender<Command>,
+    /// The `whsec_…` secret report deliveries are signed with; `None`: no deliveries.
+    pub webhook_secret: Option<String>,
+    /// The client report deliveries are made with.
+    pub http: reqwest::Client,
 }
 
 /// Locks a mutex, recovering the data if a holder panicked.
@@ -280,7 +286,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, Reply> {
 }
 
 /// `/_sim/*`: never faulted, never authenticated.
-fn control(method: &Method, segments: &[&str], body: &[u8], shared: &Shared) -> HttpResponse {
+fn control(method: &Method, segments: &[&str], body: &[u8], shared: &Arc<Shared>) -> HttpResponse {
     let reply = match (method.as_str(), segments) {
         ("GET", ["state"]) => Reply::json(200, lock(&shared.state).snapshot()),
         ("GET", ["faults"]) => Reply::json(
@@ -298,10 +304,49 @@ fn control(method: &Method, segments: &[&str], body: &[u8], shared: &Shared) -> 
             shared.clear_faults();
             Reply::no_content()
         }
-        (_, ["state"] | ["faults"]) => Reply::method_not_allowed(),
+        ("POST", ["imaging", "referrals", id, "report"]) => report(id, body, shared),
+        (_, ["state"] | ["faults"] | ["imaging", "referrals", _, "report"]) => {
+            Reply::method_not_allowed()
+        }
         _ => Reply::not_found(),
     };
     respond(reply, false)
+}
+
+/// `POST /_sim/imaging/referrals/{id}/report`: starts delivering a report for the referral
+/// to its callback URL, signed (`409 no_webhook_secret` when the simulator has no secret),
+/// and answers `202` with the delivery's `webhook_id` at once.
+fn report(referral_id: &str, body: &[u8], shared: &Arc<Shared>) -> Reply {
+    let Some(secret) = shared.webhook_secret.clone() else {
+        return Reply::error(
+            409,
+            "no_webhook_secret",
+            "start the simulator with --webhook-secret to deliver reports",
+        );
+    };
+    let request: ReportRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ReportRequest::default()
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(request) => request,
+            Err(e) => return Reply::error(422, "invalid_body", e.to_string()),
+        }
+    };
+    let delivery = match lock(&shared.state).prepare_report(referral_id, request) {
+        Ok(delivery) => delivery,
+        Err(reply) => return reply,
+    };
+    let answer = serde_json::json!({
+        "webhook_id": delivery.webhook_id,
+        "referral_id": referral_id,
+        "callback_url": delivery.callback_url,
+    });
+    actix_web::rt::spawn(super::webhooks::deliver(
+        Arc::clone(shared),
+        secret,
+        delivery,
+    ));
+    Reply::json(202, answer)
 }
 
 /// A `PUT /_sim/faults` body; an empty body means no faults.

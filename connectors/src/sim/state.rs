@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -150,6 +150,8 @@ struct ReferralRecord {
     status: String,
     callback_url: String,
     created_at: DateTime<Utc>,
+    /// The report last delivered to the callback URL and accepted there.
+    report: Option<Value>,
 }
 
 impl ReferralRecord {
@@ -165,6 +167,39 @@ impl ReferralRecord {
             "created_at": self.created_at,
         })
     }
+}
+
+/// What `POST /_sim/imaging/referrals/{id}/report` may say; everything has a default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct ReportRequest {
+    pub summary: Option<String>,
+    pub images: Option<Vec<String>>,
+    /// Reuse this `webhook-id` (a redelivery); default: a new one.
+    pub webhook_id: Option<String>,
+}
+
+/// One report delivery to a referral's callback URL, as `GET /_sim/state` shows it.
+#[derive(Debug, Clone, Serialize)]
+struct DeliveryRecord {
+    webhook_id: String,
+    referral_id: String,
+    callback_url: String,
+    /// `delivering`, `delivered` (a 2xx answer), `rejected` (a 4xx answer: not retried)
+    /// or `given_up` (still failing after the last attempt).
+    status: &'static str,
+    attempts: u32,
+    /// The status of the last answer, if any came.
+    last_answer: Option<u16>,
+}
+
+/// A delivery ready to send: where, what, and its record's position.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedDelivery {
+    pub index: usize,
+    pub webhook_id: String,
+    pub callback_url: String,
+    pub body: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -184,6 +219,7 @@ pub(crate) struct SimState {
     launches: HashMap<String, LaunchRecord>,
     imaging_users: Vec<ImagingUserRecord>,
     referrals: Vec<ReferralRecord>,
+    deliveries: Vec<DeliveryRecord>,
     messages: Vec<MessageRecord>,
     idempotency: HashMap<IdempotencyScope, IdempotencyRecord>,
 }
@@ -297,11 +333,91 @@ impl SimState {
             "imaging": {
                 "users": to_json(&self.imaging_users),
                 "referrals": to_json(&self.referrals),
+                "deliveries": to_json(&self.deliveries),
             },
             "email": {
                 "messages": to_json(&self.messages),
             },
         })
+    }
+
+    /// Prepares the delivery of a report for referral `referral_id` (`404
+    /// unknown_referral` if there is none), with the WIRE.md webhook body.
+    pub(crate) fn prepare_report(
+        &mut self,
+        referral_id: &str,
+        request: ReportRequest,
+    ) -> Result<PreparedDelivery, Reply> {
+        let Some(referral) = self.referrals.iter().find(|r| r.id == referral_id) else {
+            return Err(Reply::error(
+                404,
+                "unknown_referral",
+                format!("no referral {referral_id}"),
+            ));
+        };
+        let summary = request
+            .summary
+            .unwrap_or_else(|| format!("{}: no abnormality detected.", referral.body_part));
+        let images = request.images.unwrap_or_else(|| {
+            vec![format!(
+                "https://images.imaging.example/{}/1.png",
+                referral.id
+            )]
+        });
+        let body = json!({
+            "type": "referral.report_ready",
+            "referral_id": referral.id,
+            "report": {"summary": summary, "images": images},
+        });
+        let webhook_id = request
+            .webhook_id
+            .unwrap_or_else(|| format!("msg_{}", Uuid::new_v4().simple()));
+        let callback_url = referral.callback_url.clone();
+        self.deliveries.push(DeliveryRecord {
+            webhook_id: webhook_id.clone(),
+            referral_id: referral.id.clone(),
+            callback_url: callback_url.clone(),
+            status: "delivering",
+            attempts: 0,
+            last_answer: None,
+        });
+        Ok(PreparedDelivery {
+            index: self.deliveries.len() - 1,
+            webhook_id,
+            callback_url,
+            body: body.to_string().into_bytes(),
+        })
+    }
+
+    /// Records one attempt of a delivery: its answer's status (`None`: no answer), and
+    /// whether the delivery is over. A `2xx` marks the referral `reported` with the report.
+    pub(crate) fn delivery_attempted(
+        &mut self,
+        delivery: &PreparedDelivery,
+        answer: Option<u16>,
+        last_attempt: bool,
+    ) {
+        let Some(record) = self.deliveries.get_mut(delivery.index) else {
+            return;
+        };
+        record.attempts += 1;
+        record.last_answer = answer;
+        record.status = match answer {
+            Some(200..=299) => "delivered",
+            Some(400..=499) => "rejected",
+            _ if last_attempt => "given_up",
+            _ => "delivering",
+        };
+        if record.status == "delivered" {
+            let report = serde_json::from_slice::<Value>(&delivery.body)
+                .ok()
+                .and_then(|body| body.get("report").cloned());
+            let referral_id = record.referral_id.clone();
+            if let Some(referral) = self.referrals.iter_mut().find(|r| r.id == referral_id) {
+                referral.status = "reported".to_owned();
+                referral.report = report;
+            }
+        }
     }
 
     /// Runs `call` once per idempotency key: a replay with the same fingerprint gets the
@@ -574,6 +690,7 @@ impl SimState {
             status: "requested".to_owned(),
             callback_url: new.callback_url,
             created_at: call.now,
+            report: None,
         };
         let body = referral.answer();
         self.referrals.push(referral);
