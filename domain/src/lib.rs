@@ -39,7 +39,6 @@ pub mod principal;
 pub mod problem;
 pub mod profession;
 pub mod profession_rules;
-pub mod scim;
 pub mod service_account;
 pub mod site;
 pub mod user;
