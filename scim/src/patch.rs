@@ -18,96 +18,10 @@
 use serde_json::{Map, Value};
 
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter, FilterError, parse_path};
+use crate::schema::{Attribute, Kind, Mutability, ResourceSchema};
 
 /// The PATCH request's schema URN.
 pub const PATCH_OP_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-/// What kind of value an attribute holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    String,
-    Boolean,
-    /// An object of the listed sub-attributes.
-    Complex,
-}
-
-/// One attribute of a resource (RFC 7643 §2.2, the parts the engine needs).
-#[derive(Debug, Clone, Copy)]
-pub struct Attribute {
-    pub name: &'static str,
-    pub kind: Kind,
-    pub multi_valued: bool,
-    /// The server decides it (`id`, `meta`): a PATCH may only repeat its value.
-    pub read_only: bool,
-    /// String comparisons in value filters are case-sensitive.
-    pub case_exact: bool,
-    pub sub_attributes: &'static [Attribute],
-}
-
-impl Attribute {
-    /// A single-valued, writable, case-insensitive string.
-    pub const fn string(name: &'static str) -> Self {
-        Self {
-            name,
-            kind: Kind::String,
-            multi_valued: false,
-            read_only: false,
-            case_exact: false,
-            sub_attributes: &[],
-        }
-    }
-
-    pub const fn boolean(name: &'static str) -> Self {
-        Self {
-            kind: Kind::Boolean,
-            ..Self::string(name)
-        }
-    }
-
-    pub const fn complex(name: &'static str, sub_attributes: &'static [Attribute]) -> Self {
-        Self {
-            kind: Kind::Complex,
-            sub_attributes,
-            ..Self::string(name)
-        }
-    }
-
-    pub const fn multi(self) -> Self {
-        Self {
-            multi_valued: true,
-            ..self
-        }
-    }
-
-    pub const fn read_only(self) -> Self {
-        Self {
-            read_only: true,
-            ..self
-        }
-    }
-
-    pub const fn case_exact(self) -> Self {
-        Self {
-            case_exact: true,
-            ..self
-        }
-    }
-
-    fn sub(&self, name: &str) -> Option<&'static Attribute> {
-        self.sub_attributes
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
-    }
-}
-
-/// A resource type's attributes: its core schema's and each extension's (whose attributes
-/// sit in an object under the extension's URN).
-#[derive(Debug, Clone, Copy)]
-pub struct ResourceSchema {
-    pub core_urn: &'static str,
-    pub attributes: &'static [Attribute],
-    pub extensions: &'static [(&'static str, &'static [Attribute])],
-}
 
 /// Why a PATCH is refused: SCIM's `400` with this `scimType` (RFC 7644 §3.12).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -359,7 +273,8 @@ fn apply_at(
         })?),
         None => None,
     };
-    if attribute.read_only || sub.is_some_and(|s| s.read_only) {
+    let fixed = |a: &Attribute| a.mutability == Mutability::ReadOnly;
+    if fixed(attribute) || sub.is_some_and(fixed) {
         return read_only(target.get(&key), attribute, sub, op, value);
     }
     match (&path.value_filter, sub) {
@@ -660,8 +575,9 @@ fn coerce(attribute: &Attribute, value: &Value) -> Result<Value, PatchError> {
     }
     match (attribute.kind, value) {
         (_, Value::Null) => Ok(Value::Null),
-        (Kind::String, Value::String(_)) | (Kind::Boolean, Value::Bool(_)) => Ok(value.clone()),
-        (Kind::String, _) => Err(wrong("a string")),
+        (Kind::String | Kind::DateTime | Kind::Reference, Value::String(_))
+        | (Kind::Boolean, Value::Bool(_)) => Ok(value.clone()),
+        (Kind::String | Kind::DateTime | Kind::Reference, _) => Err(wrong("a string")),
         (Kind::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("true") => {
             Ok(Value::Bool(true))
         }

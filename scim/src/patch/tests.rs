@@ -402,3 +402,54 @@ fn value_filters_match_like_the_rfc_says() {
         "member ids are case-exact"
     );
 }
+
+/// The shapes of SPEC §8 against Staffroom's own User and Group schemas.
+#[test]
+fn the_providers_shapes_fit_staffroom_schemas() {
+    use crate::schema::{GROUP as STAFF_GROUP, STAFFROOM_USER_URN, USER as STAFF_USER};
+    let patched = patch(
+        &STAFF_USER,
+        user(),
+        json!([
+            {"op": "Replace", "value": {"active": "False", "name.givenName": "Augusta", "title": "Dr"}},
+            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "augusta@example.com"},
+            {"op": "add", "path": format!("{STAFFROOM_USER_URN}:permissions"), "value": ["clinic_admin"]},
+            {"op": "replace", "path": "password", "value": "a long passphrase"},
+        ]),
+    )
+    .unwrap();
+    assert_eq!(patched["active"], false);
+    assert_eq!(patched["name"]["givenName"], "Augusta");
+    assert_eq!(patched["emails"][0]["value"], "augusta@example.com");
+    assert_eq!(
+        patched[STAFFROOM_USER_URN]["permissions"],
+        json!(["clinic_admin"])
+    );
+    assert_eq!(patched["password"], "a long passphrase");
+    let refused = patch(
+        &STAFF_USER,
+        user(),
+        json!([{"op": "add", "path": "groups", "value": [{"value": "c-1"}]}]),
+    );
+    assert_eq!(
+        refused.unwrap_err().scim_type(),
+        "mutability",
+        "groups change through Groups"
+    );
+
+    let pushed = patch(
+        &STAFF_GROUP,
+        group(),
+        json!([
+            {"op": "remove", "path": "members[value eq \"u-1\"]"},
+            {"op": "add", "path": "members", "value": [{"value": "u-3"}]},
+            {"op": "replace", "value": {"id": "g-1", "displayName": "East Clinic"}},
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        pushed["members"],
+        json!([{"value": "u-2"}, {"value": "u-3"}])
+    );
+    assert_eq!(pushed["displayName"], "East Clinic");
+}
