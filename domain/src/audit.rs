@@ -42,6 +42,10 @@ string_enum! {
         AppointmentBooked => "appointment.booked",
         ServiceAccountCreated => "service_account.created",
         ServiceAccountRevoked => "service_account.revoked",
+        /// The site switched the imaging integration on for its users.
+        ImagingEnabled => "imaging.enabled",
+        /// The site switched the imaging integration off.
+        ImagingDisabled => "imaging.disabled",
         ExerciseConnected => "exercise.connected",
         ExerciseDisconnected => "exercise.disconnected",
         /// The names to send the exercise provider were edited.

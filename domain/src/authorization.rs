@@ -134,6 +134,8 @@ string_enum! {
         DeactivateExerciseUser => "deactivate_exercise_user",
         ReactivateExerciseUser => "reactivate_exercise_user",
         GetExerciseLaunchLink => "get_exercise_launch_link",
+        GetImagingIntegration => "get_imaging_integration",
+        SetImagingIntegration => "set_imaging_integration",
     }
 }
 
@@ -148,7 +150,7 @@ impl Operation {
             O::GetMe => Needs::Nothing,
             // The permission catalogue and professions: the vocabulary of users' records.
             O::ListPermissions | O::ListUsers | O::GetUser => people(Permission::ViewUsers),
-            O::GetSite | O::GetLicences => people(Permission::ViewSite),
+            O::GetSite | O::GetLicences | O::GetImagingIntegration => people(Permission::ViewSite),
             O::ListClinics | O::GetClinic => people(Permission::ViewClinics),
             // A diary is one user's part of the appointment report.
             O::GetDiary | O::GetAppointmentReport => people(Permission::ViewReports),
@@ -181,7 +183,8 @@ impl Operation {
             | O::AddExerciseUser
             | O::RenameExerciseUser
             | O::DeactivateExerciseUser
-            | O::ReactivateExerciseUser => Needs::AnyOf(SITE_ADMIN),
+            | O::ReactivateExerciseUser
+            | O::SetImagingIntegration => Needs::AnyOf(SITE_ADMIN),
             O::GetExerciseLaunchLink => Needs::PersonOnly,
         }
     }
@@ -264,10 +267,16 @@ mod tests {
             Operation::GetDiary,
             Operation::BookAppointment,
             Operation::GetExerciseLaunchLink,
+            Operation::GetImagingIntegration,
         ] {
             assert!(allows(User, NONE, op.needs()), "{op}");
         }
         assert!(!allows(User, NONE, Operation::CreateUser.needs()));
+        assert!(!allows(
+            User,
+            &[Permission::ClinicAdmin],
+            Operation::SetImagingIntegration.needs()
+        ));
         assert!(allows(
             User,
             &[Permission::ClinicAdmin],

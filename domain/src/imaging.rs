@@ -57,6 +57,24 @@ impl ImagingAction {
     }
 }
 
+/// What setting the site's switch to `wanted` changes, when it is `current`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SwitchChange {
+    Unchanged,
+    Enable,
+    Disable,
+}
+
+/// Decides a change of the site's switch: setting what it is changes nothing (and is not
+/// audited); users keep their connections when it goes off, and may still leave.
+pub const fn switch(current: bool, wanted: bool) -> SwitchChange {
+    match (current, wanted) {
+        (false, true) => SwitchChange::Enable,
+        (true, false) => SwitchChange::Disable,
+        _ => SwitchChange::Unchanged,
+    }
+}
+
 /// Why an action or a referral is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImagingRefusal {
@@ -339,6 +357,14 @@ mod tests {
         for (state, action, expected) in table {
             assert_eq!(begin(state, action, true), expected, "{state} {action}");
         }
+    }
+
+    #[test]
+    fn the_site_switch_changes_only_when_it_flips() {
+        assert_eq!(switch(false, true), SwitchChange::Enable);
+        assert_eq!(switch(true, false), SwitchChange::Disable);
+        assert_eq!(switch(true, true), SwitchChange::Unchanged);
+        assert_eq!(switch(false, false), SwitchChange::Unchanged);
     }
 
     #[test]

@@ -21,7 +21,7 @@
 //!    filters, a new user's snapshot and rows), `invitation_rows` (an invitation with its
 //!    email) and `grants` (permission and clinic grants written set-based).
 //! 5. Use-cases over users and integrations: [`users`], [`access`], [`bulk`],
-//!    [`appointments`], [`invitations`], [`exercise`], [`bootstrap`].
+//!    [`appointments`], [`invitations`], [`exercise`], [`imaging`], [`bootstrap`].
 //!
 //! A use-case has one shape (see [`usecase`] and `docs/architecture.md`): in the site-locked
 //! transaction, load a snapshot, ask `staffroom_domain` for a decision, write it with its
@@ -42,6 +42,7 @@ mod error;
 pub mod exercise;
 mod grants;
 pub mod idempotency;
+pub mod imaging;
 mod invitation_rows;
 pub mod invitations;
 pub mod mail;

@@ -219,6 +219,15 @@ diesel::joinable!(appointments -> clinics (clinic_id));
 diesel::joinable!(exercise_users -> users (user_id));
 diesel::joinable!(invitations -> users (user_id));
 
+diesel::table! {
+    imaging_integrations (site_id) {
+        site_id -> Text,
+        enabled -> Bool,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     sites,
     clinics,
@@ -234,4 +243,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     exercise_users,
     sent_mail,
     invitations,
+    imaging_integrations,
 );

@@ -354,6 +354,13 @@ impl TestApp {
         answer.body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// The audit events of `action` (`GET /v1/audit-events?action=`), newest first.
+    pub async fn audit_events(&self, token: &str, action: &str) -> Vec<Value> {
+        let path = format!("/v1/audit-events?action={}", enc(action));
+        let page = self.get(token, &path).await.expect(200).body;
+        page["items"].as_array().cloned().unwrap_or_default()
+    }
+
     /// The OpenAPI document the server serves.
     pub async fn document(&self) -> Value {
         let response = self.client.get(self.url("/openapi.json")).send().await;

@@ -1,7 +1,9 @@
-//! `/v1/integrations/...`: third-party clinical tools a site administrator enables (SPEC §6),
+//! `/v1/integrations/...`: third-party clinical tools a site administrator enables (SPEC §6):
+//! the exercise provider and the imaging provider's switch;
 //! and `/v1/outbox-jobs`, where site administrators see the provider calls behind them.
 
 pub mod exercise;
+pub mod imaging;
 pub mod jobs;
 
 use staffroom_connectors::{ProviderCode, ProviderError};
@@ -40,5 +42,6 @@ pub fn provider_refused(reason: &str) -> ApiError {
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     exercise::configure(cfg);
+    imaging::configure(cfg);
     jobs::configure(cfg);
 }
