@@ -239,7 +239,7 @@ pub fn decide_start(
 
 /// The site's connection as connecting reads it: the clinic and the record's version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Connection {
+pub struct ExerciseConnection {
     pub clm_id: String,
     pub version: i64,
 }
@@ -263,7 +263,10 @@ pub struct ConnectDecision {
 /// Connects the site to a clinic the provider confirmed, replacing any earlier connection:
 /// a new connection is version 1, a replacement the next version of the one it replaces. No
 /// rule refuses a confirmed clinic (the provider refused the unknown ones already).
-pub fn decide_connect(current: Option<&Connection>, clinic: ConfirmedClinic) -> ConnectDecision {
+pub fn decide_connect(
+    current: Option<&ExerciseConnection>,
+    clinic: ConfirmedClinic,
+) -> ConnectDecision {
     ConnectDecision {
         clinic,
         version: current.map_or(1, |c| c.version + 1),
@@ -686,7 +689,7 @@ mod tests {
             (1, None),
             "{first:?}"
         );
-        let current = Connection {
+        let current = ExerciseConnection {
             clm_id: "CLM-1".into(),
             version: 4,
         };
