@@ -2,8 +2,10 @@
 //! provider state, and the outbox jobs that carry a state change to the provider. The rules
 //! are the domain's (`staffroom_domain::exercise`); this module stores what they decide.
 //!
-//! A request that adds, deactivates or reactivates a user writes, in one transaction, the
-//! user's `pending` state, the outbox job and the audit event. When the job finishes,
+//! Every change is a use-case (`crate::usecase`): [`ConnectSite`], [`DisconnectSite`],
+//! [`RenameUser`] and [`StartAction`]. A request that adds, deactivates or reactivates a
+//! user writes, in one transaction, the user's `pending` state, the outbox job and the
+//! audit event (and the request's provisional answer). When the job finishes,
 //! [`settle`] moves the state on (or back, if the provider refused) in the transaction that
 //! records the job's outcome, and sends the user a notice by email through the outbox.
 
@@ -582,7 +584,7 @@ impl UseCase for StartAction {
     }
 }
 
-/// Runs [`StartAction`] on its own (its answer comes after the commit, once the job ran).
+/// Runs [`StartAction`] without an answer to keep (for tests and the operator's tools).
 pub fn start(
     conn: &mut DbConnection,
     ctx: &AuditContext,
