@@ -7,7 +7,9 @@
 //!
 //! The middleware reserves the key and puts it in the request ([`Held`]); the use-case
 //! runner (`usecase::Act`) stores the answer in the key's row inside the transaction of the
-//! change, so a crash after the commit cannot leave the key `pending`. An answer that no
+//! change, so a crash after the commit cannot leave the key `pending`; an answer that waits
+//! for a provider is stored there as a provisional `202`, then replaced by the final answer
+//! or, for a problem, forgotten (`usecase::Provisional::settle`). An answer that no
 //! use-case recorded (a handler outside the runner) is stored here after the handler.
 //! Either way an answer marked with a one-time secret is stored without it
 //! ([`crate::one_time_secret`]).

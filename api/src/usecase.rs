@@ -8,11 +8,13 @@ use std::sync::atomic::Ordering;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use staffroom_persistence::idempotency::{self, StoredResponse};
 use staffroom_persistence::tx::AuditContext;
 use staffroom_persistence::usecase::{self, Keep, UseCase};
 use std::future::{Ready, ready};
 
 use crate::answer::Answer;
+use crate::db;
 use crate::error::ApiError;
 use crate::idempotency::Held;
 use crate::state::AppState;
@@ -64,12 +66,55 @@ impl Act {
         ApiError: From<U::Refusal>,
         F: FnOnce(U::Output) -> Answer + Send + 'static,
     {
+        self.commit(ctx, use_case, render, Answer::stored).await
+    }
+
+    /// Runs `use_case` like [`Act::run`] when its answer is not final at the commit: the
+    /// request goes on after it (a provider call within the budget). `render` gives the
+    /// provisional answer, stored with the change in its transaction so that a retry after a
+    /// crash replays it, and what the request goes on with; the request ends with
+    /// [`Provisional::settle`].
+    pub async fn run_provisional<U, F, T>(
+        self,
+        ctx: AuditContext,
+        use_case: U,
+        render: F,
+    ) -> Result<(T, Provisional), ApiError>
+    where
+        U: UseCase + Send + 'static,
+        U::Refusal: Send + 'static,
+        ApiError: From<U::Refusal>,
+        F: FnOnce(U::Output) -> (Answer, T) + Send + 'static,
+        T: Send + 'static,
+    {
+        let stored = |(answer, _): &(Answer, T)| answer.stored();
+        let (_, then) = self.commit(ctx, use_case, render, stored).await?;
+        Ok((
+            then,
+            Provisional {
+                state: self.state,
+                held: self.held,
+            },
+        ))
+    }
+
+    async fn commit<U, A, F>(
+        &self,
+        ctx: AuditContext,
+        use_case: U,
+        render: F,
+        stored: fn(&A) -> StoredResponse,
+    ) -> Result<A, ApiError>
+    where
+        U: UseCase + Send + 'static,
+        U::Refusal: Send + 'static,
+        ApiError: From<U::Refusal>,
+        F: FnOnce(U::Output) -> A + Send + 'static,
+        A: Send + 'static,
+    {
         let key = self.held.as_ref().map(|held| held.key.clone());
         let outcome = crate::pool::blocking(&self.state.pool, move |conn| {
-            let keep = key.as_ref().map(|key| Keep {
-                key,
-                stored: Answer::stored,
-            });
+            let keep = key.as_ref().map(|key| Keep { key, stored });
             Ok(usecase::run(conn, &ctx, use_case, render, keep))
         })
         .await
@@ -88,5 +133,39 @@ impl Act {
             std::process::exit(86);
         }
         Ok(answer)
+    }
+}
+
+/// A request whose provisional answer committed with its change (see
+/// [`Act::run_provisional`]); it ends with [`Provisional::settle`].
+pub struct Provisional {
+    state: web::Data<AppState>,
+    held: Option<Held>,
+}
+
+impl Provisional {
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Ends the request with its final answer: a success replaces the stored provisional
+    /// answer, so a later retry replays the final one; a problem forgets the stored answer,
+    /// so a retry acts again, as for every refused request (only successful answers are
+    /// kept). Failing to store either is logged: the provisional answer then stays true of
+    /// the moment it was given.
+    pub async fn settle(self, answer: Result<Answer, ApiError>) -> Result<Answer, ApiError> {
+        let Some(held) = self.held else {
+            return answer;
+        };
+        let stored = answer.as_ref().ok().map(Answer::stored);
+        let outcome = db::run(&self.state, move |c| match &stored {
+            Some(stored) => idempotency::complete(c, &held.key, stored),
+            None => idempotency::forget(c, &held.key),
+        })
+        .await;
+        if let Err(error) = outcome {
+            tracing::error!(%error, "cannot replace the provisional idempotent answer");
+        }
+        answer
     }
 }

@@ -202,3 +202,128 @@ async fn a_service_account_created_before_a_crash_is_replayed_without_its_secret
     let body = json!({"name": "Payroll sync", "permissions": ["view_users"]});
     crash_then_retry("/v1/service-accounts", body, "/v1/service-accounts").await;
 }
+
+/// `POST path` with `body` and `token` on `base`; the status and JSON body.
+async fn post_json(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    path: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let response = http
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// An exercise add dies right after the commit of its `pending` state, its job and its
+/// provisional `202` answer, before any provider call. The retry to a restarted server
+/// replays that `202`; the restarted server's outbox worker carries the job out, and the
+/// provider gets the user exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exercise_add_before_a_crash_replays_its_pending_answer_and_reaches_the_provider_once() {
+    let db = TestDatabase::create().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    bootstrap(&db, data.path());
+    let http = client();
+    let mut setup = serve(&db, data.path(), "setup", None);
+    let token = login(&http, &setup.base).await;
+    let connected = http
+        .put(format!("{}/v1/integrations/exercise", setup.base))
+        .bearer_auth(&token)
+        .json(&json!({"clm_id": "CLM-7"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(connected.status(), 200, "{}", setup.log());
+    let staff = json!({
+        "first_name": "Crash", "last_name": "Survivor", "email": "mover@crash.test",
+        "user_type": "clinical", "initial_password": "another long passphrase",
+    });
+    let (status, user) = post_json(&http, &setup.base, &token, "/v1/users", &staff).await;
+    assert_eq!(status, 201, "{user:#}");
+    assert!(setup.terminate().success(), "{}", setup.log());
+    drop(setup);
+
+    let path = format!(
+        "/v1/integrations/exercise/users/{}",
+        user["id"].as_str().unwrap()
+    );
+    let names = json!({"first_name": "Crash", "last_name": "Survivor"});
+    let key = "crash-exercise-add-0001";
+    let mut dying = serve(&db, data.path(), "dying", Some(&format!("POST {path}")));
+    let token = login(&http, &dying.base).await;
+    let first = http
+        .post(format!("{}{path}", dying.base))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", key)
+        .json(&names)
+        .send()
+        .await;
+    assert!(first.is_err(), "the server answered: {first:?}");
+    assert_eq!(
+        exit_code(&mut dying),
+        Some(EXIT_AFTER_COMMIT),
+        "{}",
+        dying.log()
+    );
+    drop(dying);
+
+    let mut server = serve(&db, data.path(), "restarted", None);
+    let sim = server.line_after("provider simulator:");
+    let token = login(&http, &server.base).await;
+    let mut replays = Vec::new();
+    for _ in 0..2 {
+        let retry = http
+            .post(format!("{}{path}", server.base))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", key)
+            .json(&names)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(retry.status(), 202);
+        assert_eq!(retry.headers()["idempotent-replayed"], "true");
+        let answer: Value = retry.json().await.unwrap();
+        assert_eq!(answer["state"], "pending", "{answer:#}");
+        assert_eq!(answer["user_id"], user["id"], "{answer:#}");
+        assert_eq!(answer["pending_action"], "add", "{answer:#}");
+        replays.push(answer);
+    }
+    assert_eq!(replays[0], replays[1]);
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let settled = loop {
+        let now = get_json(&http, &server.base, &token, &path).await;
+        if now["state"] != "pending" || Instant::now() > deadline {
+            break now;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(settled["state"], "active", "{settled:#}\n{}", server.log());
+    let provider: Value = http
+        .get(format!("{sim}/_sim/state"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let added: Vec<&Value> = provider["exercise"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["external_id"] == user["id"])
+        .collect();
+    assert_eq!(added.len(), 1, "{provider:#}");
+    assert_eq!(added[0]["first_name"], "Crash", "{provider:#}");
+    assert_eq!(
+        settled["job_id"], replays[0]["job_id"],
+        "the crashed request's job ran"
+    );
+}

@@ -237,6 +237,85 @@ pub fn decide_start(
     })
 }
 
+/// The site's connection as connecting reads it: the clinic and the record's version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExerciseConnection {
+    pub clm_id: String,
+    pub version: i64,
+}
+
+/// A clinic the provider confirmed: its id and name there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmedClinic {
+    pub clm_id: String,
+    pub name: String,
+}
+
+/// What connecting writes: the confirmed clinic as the site's connection, its version, and
+/// the clinic it replaces (for the audit event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectDecision {
+    pub clinic: ConfirmedClinic,
+    pub version: i64,
+    pub replaces: Option<String>,
+}
+
+/// Connects the site to a clinic the provider confirmed, replacing any earlier connection:
+/// a new connection is version 1, a replacement the next version of the one it replaces. No
+/// rule refuses a confirmed clinic (the provider refused the unknown ones already).
+pub fn decide_connect(
+    current: Option<&ExerciseConnection>,
+    clinic: ConfirmedClinic,
+) -> ConnectDecision {
+    ConnectDecision {
+        clinic,
+        version: current.map_or(1, |c| c.version + 1),
+        replaces: current.map(|c| c.clm_id.clone()),
+    }
+}
+
+/// What renaming reads: the user's provider state and names (stored, or guessed while
+/// nothing is stored), and the clinic the site is connected to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenameSnapshot {
+    pub state: ExerciseState,
+    pub names: ExerciseNames,
+    pub connected_clinic: Option<String>,
+}
+
+/// What renaming writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RenameDecision {
+    /// The names asked for are the ones stored (or guessed): nothing to write.
+    Unchanged,
+    /// Store `names` for the user, at the connected clinic.
+    Store {
+        clm_id: String,
+        names: ExerciseNames,
+    },
+}
+
+/// Decides whether the names to send may become `wanted`: the site must be connected, and
+/// the names may change only before the user is added ([`rename`]); asking for the names
+/// already there writes nothing.
+pub fn decide_rename(
+    snapshot: &RenameSnapshot,
+    wanted: &ExerciseNames,
+) -> Result<RenameDecision, ExerciseRefusal> {
+    let clm_id = snapshot
+        .connected_clinic
+        .clone()
+        .ok_or(ExerciseRefusal::NotConnected)?;
+    rename(snapshot.state, &snapshot.names, wanted)?;
+    if &snapshot.names == wanted {
+        return Ok(RenameDecision::Unchanged);
+    }
+    Ok(RenameDecision::Store {
+        clm_id,
+        names: wanted.clone(),
+    })
+}
+
 /// Whether a user launches the tool: only while active at the provider (known there by a
 /// provider user), and then only while the site is connected.
 pub fn may_launch(
@@ -596,6 +675,70 @@ mod tests {
             action_answer(A::Add, JobProgress::Pending, &newer),
             ActionAnswer::Done
         );
+    }
+
+    #[test]
+    fn a_connection_starts_at_version_1_and_a_replacement_moves_it_on() {
+        let clinic = |id: &str| ConfirmedClinic {
+            clm_id: id.into(),
+            name: format!("Clinic {id}"),
+        };
+        let first = decide_connect(None, clinic("CLM-1"));
+        assert_eq!(
+            (first.version, first.replaces.as_deref()),
+            (1, None),
+            "{first:?}"
+        );
+        let current = ExerciseConnection {
+            clm_id: "CLM-1".into(),
+            version: 4,
+        };
+        let next = decide_connect(Some(&current), clinic("CLM-2"));
+        assert_eq!(next.clinic, clinic("CLM-2"));
+        assert_eq!((next.version, next.replaces.as_deref()), (5, Some("CLM-1")));
+    }
+
+    fn rename_snapshot(state: ExerciseState) -> RenameSnapshot {
+        RenameSnapshot {
+            state,
+            names: names("Jane", "Smith"),
+            connected_clinic: Some("CLM-2".into()),
+        }
+    }
+
+    #[test]
+    fn names_change_only_on_a_connected_site_before_the_user_is_added() {
+        let wanted = names("Janet", "Smith");
+        assert_eq!(
+            decide_rename(&rename_snapshot(S::NotAdded), &wanted),
+            Ok(RenameDecision::Store {
+                clm_id: "CLM-2".into(),
+                names: wanted.clone()
+            })
+        );
+        for state in [S::Pending, S::Active, S::Deactivated] {
+            assert_eq!(
+                decide_rename(&rename_snapshot(state), &wanted),
+                Err(ExerciseRefusal::NamesLocked),
+                "{state:?}"
+            );
+            assert_eq!(
+                decide_rename(&rename_snapshot(state), &names("Jane", "Smith")),
+                Ok(RenameDecision::Unchanged),
+                "{state:?}"
+            );
+        }
+        let disconnected = RenameSnapshot {
+            connected_clinic: None,
+            ..rename_snapshot(S::NotAdded)
+        };
+        // Not even the same names are accepted while the site is not connected.
+        for asked in [&wanted, &names("Jane", "Smith")] {
+            assert_eq!(
+                decide_rename(&disconnected, asked),
+                Err(ExerciseRefusal::NotConnected)
+            );
+        }
     }
 
     fn guess(first: &str, last: &str) -> ExerciseNames {

@@ -2,8 +2,10 @@
 //! provider state, and the outbox jobs that carry a state change to the provider. The rules
 //! are the domain's (`staffroom_domain::exercise`); this module stores what they decide.
 //!
-//! A request that adds, deactivates or reactivates a user writes, in one transaction, the
-//! user's `pending` state, the outbox job and the audit event. When the job finishes,
+//! Every change is a use-case (`crate::usecase`): [`ConnectSite`], [`DisconnectSite`],
+//! [`RenameUser`] and [`StartAction`]. A request that adds, deactivates or reactivates a
+//! user writes, in one transaction, the user's `pending` state, the outbox job and the
+//! audit event (and the request's provisional answer). When the job finishes,
 //! [`settle`] moves the state on (or back, if the provider refused) in the transaction that
 //! records the job's outcome, and sends the user a notice by email through the outbox.
 
@@ -11,10 +13,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::convert::Infallible;
+
 use staffroom_domain::{
-    AuditAction, AuditTarget, ExerciseAction, ExerciseNames, ExerciseRefusal, ExerciseState, JobId,
-    PersonName, SiteId, StartDecision, StartSnapshot, UserId, UserStatus, decide_start,
-    guess_names, may_launch, rename, settle as settle_state,
+    AuditAction, AuditTarget, ConfirmedClinic, ConnectDecision, ExerciseAction, ExerciseConnection,
+    ExerciseNames, ExerciseRefusal, ExerciseState, JobId, PersonName, RenameDecision,
+    RenameSnapshot, SiteId, StartDecision, StartSnapshot, UserId, UserStatus, decide_connect,
+    decide_rename, decide_start, guess_names, may_launch, settle as settle_state,
 };
 
 use crate::audit::{self, Change};
@@ -22,7 +27,7 @@ use crate::error::Conflict;
 use crate::outbox::{self, JobRow, Outcome};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::{exercise_integrations, exercise_users, users};
-use crate::tx::{AuditContext, check_version, now, write_tx};
+use crate::tx::{AuditContext, check_version, now};
 use crate::usecase::{self, Failure, UseCase};
 use crate::{DbConnection, StoreError, StoreResult};
 
@@ -103,24 +108,53 @@ pub fn integration(conn: &mut DbConnection, site: SiteId) -> StoreResult<Option<
         .optional()?)
 }
 
-/// Connects the site to the provider clinic `clm_id` (already confirmed by the provider),
-/// replacing an earlier connection. `expected_version` is the `If-Match` (0: not connected).
-pub fn connect(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    clm_id: &str,
-    clinic_name: &str,
-    expected_version: Option<i64>,
-) -> StoreResult<IntegrationRow> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let before = integration(conn, ctx.site_id)?;
-        check_version(expected_version, before.as_ref().map_or(0, |b| b.version))?;
+/// `PUT /v1/integrations/exercise` (use-case): connects the site to a clinic the provider
+/// confirmed, replacing an earlier connection (`staffroom_domain::decide_connect`).
+/// `expected_version` is the `If-Match` (0: not connected).
+#[derive(Debug, Clone)]
+pub struct ConnectSite {
+    pub clinic: ConfirmedClinic,
+    pub expected_version: Option<i64>,
+}
+
+impl UseCase for ConnectSite {
+    type Snapshot = Option<ExerciseConnection>;
+    type Decision = ConnectDecision;
+    type Refusal = Infallible;
+    type Output = IntegrationRow;
+
+    fn load(
+        &self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+    ) -> StoreResult<Option<ExerciseConnection>> {
+        let current = integration(conn, ctx.site_id)?;
+        check_version(
+            self.expected_version,
+            current.as_ref().map_or(0, |c| c.version),
+        )?;
+        Ok(current.map(|c| ExerciseConnection {
+            clm_id: c.clm_id,
+            version: c.version,
+        }))
+    }
+
+    fn decide(&self, current: Option<ExerciseConnection>) -> Result<ConnectDecision, Infallible> {
+        Ok(decide_connect(current.as_ref(), self.clinic.clone()))
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        decision: ConnectDecision,
+    ) -> StoreResult<IntegrationRow> {
         let row = IntegrationRow {
             site_id: ctx.site_id,
-            clm_id: clm_id.to_owned(),
-            clinic_name: clinic_name.to_owned(),
+            clm_id: decision.clinic.clm_id,
+            clinic_name: decision.clinic.name,
             connected_at: now(),
-            version: before.as_ref().map_or(1, |b| b.version + 1),
+            version: decision.version,
         };
         diesel::delete(exercise_integrations::table.find(row.site_id)).execute(conn)?;
         diesel::insert_into(exercise_integrations::table)
@@ -132,23 +166,65 @@ pub fn connect(
             Change {
                 action: AuditAction::ExerciseConnected,
                 target: AuditTarget::Site(row.site_id),
-                before: before.map(|b| json!({"clm_id": b.clm_id})),
+                before: decision.replaces.map(|clm_id| json!({"clm_id": clm_id})),
                 after: Some(json!({"clm_id": row.clm_id, "clinic_name": row.clinic_name})),
             },
         )?;
         Ok(row)
+    }
+}
+
+/// Runs [`ConnectSite`] (for tests and the operator's tools).
+pub fn connect(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    clm_id: &str,
+    clinic_name: &str,
+    expected_version: Option<i64>,
+) -> StoreResult<IntegrationRow> {
+    let connect = ConnectSite {
+        clinic: ConfirmedClinic {
+            clm_id: clm_id.to_owned(),
+            name: clinic_name.to_owned(),
+        },
+        expected_version,
+    };
+    usecase::run(conn, ctx, connect, |row| row, None).map_err(|failure| match failure {
+        Failure::Store(e) => e,
+        Failure::Refused(never) => match never {},
     })
 }
 
-/// Disconnects the site. Users keep their provider state; nothing is deleted there.
-pub fn disconnect(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    expected_version: Option<i64>,
-) -> StoreResult<()> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let before = integration(conn, ctx.site_id)?.ok_or(StoreError::NotFound)?;
-        check_version(expected_version, before.version)?;
+/// `DELETE /v1/integrations/exercise` (use-case): disconnects the site (`NotFound` while it
+/// is not connected). No rule refuses it: users keep their provider state, and nothing is
+/// deleted at the provider.
+#[derive(Debug, Clone)]
+pub struct DisconnectSite {
+    pub expected_version: Option<i64>,
+}
+
+impl UseCase for DisconnectSite {
+    type Snapshot = IntegrationRow;
+    type Decision = IntegrationRow;
+    type Refusal = Infallible;
+    type Output = ();
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<IntegrationRow> {
+        let current = integration(conn, ctx.site_id)?.ok_or(StoreError::NotFound)?;
+        check_version(self.expected_version, current.version)?;
+        Ok(current)
+    }
+
+    fn decide(&self, current: IntegrationRow) -> Result<IntegrationRow, Infallible> {
+        Ok(current)
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        before: IntegrationRow,
+    ) -> StoreResult<()> {
         diesel::delete(exercise_integrations::table.find(before.site_id)).execute(conn)?;
         audit::record(
             conn,
@@ -160,7 +236,7 @@ pub fn disconnect(
                 after: None,
             },
         )
-    })
+    }
 }
 
 /// A site user's id, email, status and names, with their stored provider record.
@@ -301,29 +377,69 @@ fn names_json(names: &ExerciseNames) -> serde_json::Value {
     json!({"first_name": names.first_name.as_str(), "last_name": names.last_name.as_str()})
 }
 
-/// Stores edited names for a user not yet added (`409 names_locked` afterwards).
-pub fn rename_user(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    user: UserId,
-    names: &ExerciseNames,
-    expected_version: Option<i64>,
-) -> StoreResult<ExerciseUserView> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let integration =
-            integration(conn, ctx.site_id)?.ok_or(refused(ExerciseRefusal::NotConnected))?;
-        let current = get_user(conn, ctx.site_id, user)?;
-        check_version(expected_version, current.version)?;
-        rename(current.state, &current.names, names).map_err(refused)?;
-        if &current.names == names {
-            return Ok(current);
-        }
-        let stored = stored_row(conn, user)?;
+/// `PATCH /v1/integrations/exercise/users/{id}` (use-case): stores edited names for a user
+/// not yet added (`staffroom_domain::decide_rename`: `409 names_locked` afterwards,
+/// `409 integration_not_connected` while the site is not connected). `expected_version` is
+/// the `If-Match` of the user's provider record (0: nothing stored).
+#[derive(Debug, Clone)]
+pub struct RenameUser {
+    pub user: UserId,
+    pub names: ExerciseNames,
+    pub expected_version: Option<i64>,
+}
+
+/// What renaming reads and writes on: the rules' snapshot or decision, with the user's
+/// record as it stands.
+pub struct RenameOn<T> {
+    rules: T,
+    current: ExerciseUserView,
+    stored: Option<ExerciseUserRow>,
+}
+
+impl UseCase for RenameUser {
+    type Snapshot = RenameOn<RenameSnapshot>;
+    type Decision = RenameOn<RenameDecision>;
+    type Refusal = ExerciseRefusal;
+    type Output = ExerciseUserView;
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
+        let current = get_user(conn, ctx.site_id, self.user)?;
+        check_version(self.expected_version, current.version)?;
+        let rules = RenameSnapshot {
+            state: current.state,
+            names: current.names.clone(),
+            connected_clinic: integration(conn, ctx.site_id)?.map(|i| i.clm_id),
+        };
+        Ok(RenameOn {
+            rules,
+            stored: stored_row(conn, self.user)?,
+            current,
+        })
+    }
+
+    fn decide(&self, on: Self::Snapshot) -> Result<Self::Decision, ExerciseRefusal> {
+        Ok(RenameOn {
+            rules: decide_rename(&on.rules, &self.names)?,
+            current: on.current,
+            stored: on.stored,
+        })
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        on: Self::Decision,
+    ) -> StoreResult<ExerciseUserView> {
+        let RenameDecision::Store { clm_id, names } = on.rules else {
+            return Ok(on.current);
+        };
+        let stored = on.stored;
         let at = now();
         let row = ExerciseUserRow {
-            user_id: user,
+            user_id: self.user,
             site_id: ctx.site_id,
-            clm_id: integration.clm_id,
+            clm_id,
             state: ExerciseState::NotAdded,
             pending_action: None,
             first_name: names.first_name.to_string(),
@@ -341,13 +457,13 @@ pub fn rename_user(
             ctx,
             Change {
                 action: AuditAction::ExerciseUserRenamed,
-                target: AuditTarget::User(user),
-                before: Some(names_json(&current.names)),
-                after: Some(names_json(names)),
+                target: AuditTarget::User(self.user),
+                before: Some(names_json(&on.current.names)),
+                after: Some(names_json(&names)),
             },
         )?;
-        get_user(conn, ctx.site_id, user)
-    })
+        get_user(conn, ctx.site_id, self.user)
+    }
 }
 
 /// Starts `action` for `user` (use-case): the snapshot is the user's provider state and
@@ -468,7 +584,7 @@ impl UseCase for StartAction {
     }
 }
 
-/// Runs [`StartAction`] on its own (its answer comes after the commit, once the job ran).
+/// Runs [`StartAction`] without an answer to keep (for tests and the operator's tools).
 pub fn start(
     conn: &mut DbConnection,
     ctx: &AuditContext,

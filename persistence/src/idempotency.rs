@@ -215,3 +215,11 @@ pub fn release(conn: &mut DbConnection, scope: &str, key: &str) -> StoreResult<(
     .execute(conn)?;
     Ok(())
 }
+
+/// Forgets the answer stored under `held`, whatever its state: a request whose first
+/// answer was provisional (committed with its change) and whose final answer is a problem
+/// keeps no answer, so that a retry acts again, as for any refused request.
+pub fn forget(conn: &mut DbConnection, held: &HeldKey) -> StoreResult<()> {
+    diesel::delete(idempotency_keys::table.find((&held.scope, &held.key))).execute(conn)?;
+    Ok(())
+}

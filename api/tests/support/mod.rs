@@ -95,6 +95,21 @@ impl Process {
         self.base = first.split_whitespace().last().unwrap().to_owned();
     }
 
+    /// Waits (bounded) for a later line of stdout that starts with `prefix` once trimmed, and
+    /// returns the rest of it.
+    pub fn line_after(&mut self, prefix: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            let Ok(line) = self.lines.recv_timeout(left) else {
+                break;
+            };
+            if let Some(rest) = line.trim().strip_prefix(prefix) {
+                return rest.trim().to_owned();
+            }
+        }
+        panic!("no line starting with {prefix:?}: {}", self.log());
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }

@@ -186,6 +186,44 @@ async fn an_add_retried_with_the_same_idempotency_key_is_answered_once() {
     assert_eq!(jobs["items"].as_array().unwrap().len(), 1, "{jobs:#}");
 }
 
+/// The add's `202 pending` answer is kept with its change; when the request then ends with a
+/// problem (here the provider stayed unavailable through the one attempt allowed), nothing
+/// is kept: the retry with the same key acts again, and its success is what a later retry
+/// replays.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_add_answered_with_a_problem_is_not_replayed_and_its_retry_acts_again() {
+    let (app, admin) = one_attempt_site().await;
+    let id = new_staff(&app, &admin, "Second", "Chance", "chance@example.test").await;
+    let body = json!({"first_name": "Second", "last_name": "Chance"});
+    app.set_faults(Faults {
+        fail_next: 1,
+        ..Faults::default()
+    });
+    let failed = add_with_key(&app, &admin, &id, "add-after-503", body.clone()).await;
+    assert_eq!(failed.header("idempotent-replayed"), None);
+    failed.expect_problem(503, "provider_unavailable");
+
+    let retried = add_with_key(&app, &admin, &id, "add-after-503", body.clone()).await;
+    assert_eq!(
+        retried.header("idempotent-replayed"),
+        None,
+        "it acted again"
+    );
+    let added = retried.expect(200).body;
+    assert_active(&added, &id, "Second", "Chance");
+    let replayed = add_with_key(&app, &admin, &id, "add-after-503", body).await;
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replayed.expect(200).body, added);
+    assert_eq!(sim_users(&app, &id).len(), 1, "{:#}", app.sim_state());
+    assert_eq!(
+        create_jobs(&app, &admin, &id).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_worker_a_failed_add_stays_pending_and_blocks_other_actions() {
     let (app, admin) = connected_site(

@@ -39,6 +39,27 @@ mod timing;
 // Helpers
 // ---------------------------------------------------------------------------------------
 
+/// A site connected to `CLM-100` whose jobs get one attempt, the request's own: no worker
+/// runs, and a transient failure gives the job up at once.
+async fn one_attempt_site() -> (TestApp, String) {
+    let outbox = test_outbox();
+    connected_site(
+        Options {
+            outbox: staffroom_api::outbox::OutboxConfig {
+                policy: staffroom_domain::RetryPolicy {
+                    max_attempts: Some(1),
+                    ..outbox.policy
+                },
+                ..outbox
+            },
+            worker: false,
+            ..Options::default()
+        },
+        "CLM-100",
+    )
+    .await
+}
+
 async fn connect(app: &TestApp, token: &str, clm_id: &str) -> Answer {
     app.call(
         Method::PUT,

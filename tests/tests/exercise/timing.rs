@@ -174,23 +174,7 @@ async fn a_provider_down_longer_than_the_retry_budget_fails_the_job_and_moves_th
 /// was unavailable.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_last_attempt_failing_inline_answers_provider_unavailable() {
-    let outbox = test_outbox();
-    let (app, admin) = connected_site(
-        Options {
-            outbox: staffroom_api::outbox::OutboxConfig {
-                policy: staffroom_domain::RetryPolicy {
-                    max_attempts: Some(1),
-                    ..outbox.policy
-                },
-                ..outbox
-            },
-            // Only the request's own attempt runs.
-            worker: false,
-            ..Options::default()
-        },
-        "CLM-100",
-    )
-    .await;
+    let (app, admin) = one_attempt_site().await;
     let id = new_staff(&app, &admin, "Only", "Once", "once@example.test").await;
 
     app.set_faults(Faults {

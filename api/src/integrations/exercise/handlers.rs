@@ -2,25 +2,26 @@
 //! and maps the answer.
 
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
-use staffroom_domain::{ActionAnswer, ClmId, ExerciseAction, JobFailure, ProblemCode, UserId};
-use staffroom_persistence::exercise::{self, ExerciseUserView, IntegrationRow};
+use staffroom_domain::{ClmId, ExerciseAction, ProblemCode, UserId};
+use staffroom_persistence::exercise::{self, DisconnectSite, ExerciseUserView, RenameUser};
 
 use super::types::{
     ConnectExerciseRequest, ExerciseIntegrationView, ExerciseNamesRequest, ExerciseUserPage,
     ExerciseUserStateView, LaunchLinkView, ListExerciseUsersQuery,
 };
-use super::use_cases::{self, Started};
+use super::use_cases;
+use crate::answer::Answer;
 use crate::auth::Principal;
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
-use crate::integrations::{provider_refused, provider_unavailable};
 use crate::responses::{
     Action, ActionWithBody, AdminList, AdminRead, AdminReadOne, Conflict, Delete, Forbidden, Read,
     Unprocessable, Update, UpdateSite,
 };
 use crate::state::AppState;
-use crate::views::{page_limit, with_etag};
+use crate::usecase::Act;
+use crate::views::page_limit;
 /// The site's connection to the exercise provider.
 ///
 /// Its `ETag` is `"0"` while the site is not connected.
@@ -39,12 +40,7 @@ pub async fn get_exercise_integration(
 ) -> Result<HttpResponse, ApiError> {
     let site = principal.site_id;
     let row = db::run(&state, move |c| exercise::integration(c, site)).await?;
-    Ok(integration_answer(row))
-}
-
-fn integration_answer(row: Option<IntegrationRow>) -> HttpResponse {
-    let version = row.as_ref().map_or(0, |r| r.version);
-    with_etag(version, &ExerciseIntegrationView::from(row))
+    Ok(use_cases::integration_answer(row).into_response())
 }
 
 /// Connect the site to the exercise provider.
@@ -65,15 +61,14 @@ fn integration_answer(row: Option<IntegrationRow>) -> HttpResponse {
 )]
 #[put("/v1/integrations/exercise")]
 pub async fn connect_exercise_integration(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     if_match: IfMatch,
     body: ValidJson<ConnectExerciseRequest>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Answer, ApiError> {
     let clm_id = ClmId::parse(&body.0.clm_id)
         .map_err(|e| ApiError::validation(vec![e.for_field("clm_id")]))?;
-    let row = use_cases::connect(&state, principal.audit(), clm_id, if_match.0).await?;
-    Ok(integration_answer(Some(row)))
+    use_cases::connect(act, principal.audit(), clm_id, if_match.0).await
 }
 
 /// Disconnect the site from the exercise provider.
@@ -92,13 +87,15 @@ pub async fn connect_exercise_integration(
 )]
 #[delete("/v1/integrations/exercise")]
 pub async fn disconnect_exercise_integration(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     if_match: IfMatch,
-) -> Result<HttpResponse, ApiError> {
-    let ctx = principal.audit();
-    db::run(&state, move |c| exercise::disconnect(c, &ctx, if_match.0)).await?;
-    Ok(HttpResponse::NoContent().finish())
+) -> Result<Answer, ApiError> {
+    let disconnect = DisconnectSite {
+        expected_version: if_match.0,
+    };
+    act.run(principal.audit(), disconnect, |()| Answer::no_content())
+        .await
 }
 
 /// List the site's users with their state at the exercise provider.
@@ -146,12 +143,12 @@ pub async fn get_exercise_user(
 ) -> Result<HttpResponse, ApiError> {
     let (site, user) = (principal.site_id, user_id.into_inner());
     let view = db::run(&state, move |c| exercise::get_user(c, site, user)).await?;
-    Ok(user_answer(view))
+    Ok(user_answer(view).into_response())
 }
 
 /// A user's state with the ETag of their provider record (`"0"` while nothing is stored).
-fn user_answer(view: ExerciseUserView) -> HttpResponse {
-    with_etag(view.version, &ExerciseUserStateView::from(view))
+fn user_answer(view: ExerciseUserView) -> Answer {
+    Answer::with_etag(view.version, &ExerciseUserStateView::from(view))
 }
 
 /// Edit the names to send to the exercise provider.
@@ -172,36 +169,18 @@ fn user_answer(view: ExerciseUserView) -> HttpResponse {
 )]
 #[patch("/v1/integrations/exercise/users/{user_id}")]
 pub async fn rename_exercise_user(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     user_id: web::Path<UserId>,
     if_match: IfMatch,
     body: ValidJson<ExerciseNamesRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let (ctx, user, names) = (principal.audit(), user_id.into_inner(), body.0.names());
-    let view = db::run(&state, move |c| {
-        exercise::rename_user(c, &ctx, user, &names, if_match.0)
-    })
-    .await?;
-    Ok(user_answer(view))
-}
-
-/// A started action's answer: `200` done, `202` pending, or the provider's problem with the
-/// state the user is back in and the job.
-fn started_answer(started: Started) -> Result<HttpResponse, ApiError> {
-    let view = ExerciseUserStateView::from(started.view);
-    let problem = match started.answer {
-        ActionAnswer::Done => return Ok(HttpResponse::Ok().json(view)),
-        ActionAnswer::Pending => return Ok(HttpResponse::Accepted().json(view)),
-        ActionAnswer::Failed(JobFailure::GaveUp(error)) => provider_unavailable(format!(
-            "The provider stayed unavailable and the request was given up; the state is as \
-             before ({error})."
-        )),
-        ActionAnswer::Failed(JobFailure::Refused(error)) => provider_refused(&error),
+) -> Result<Answer, ApiError> {
+    let rename = RenameUser {
+        user: user_id.into_inner(),
+        names: body.0.names(),
+        expected_version: if_match.0,
     };
-    Err(problem
-        .with("state", view.state.as_str())
-        .with("job_id", started.job.to_string()))
+    act.run(principal.audit(), rename, user_answer).await
 }
 
 /// Add a user at the exercise provider.
@@ -222,15 +201,13 @@ fn started_answer(started: Started) -> Result<HttpResponse, ApiError> {
 )]
 #[post("/v1/integrations/exercise/users/{user_id}")]
 pub async fn add_exercise_user(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     user_id: web::Path<UserId>,
     body: ValidJson<ExerciseNamesRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let (ctx, user) = (principal.audit(), user_id.into_inner());
-    started_answer(
-        use_cases::act(&state, ctx, user, ExerciseAction::Add, Some(body.0.names())).await?,
-    )
+) -> Result<Answer, ApiError> {
+    let (ctx, user, names) = (principal.audit(), user_id.into_inner(), body.0.names());
+    use_cases::act(act, ctx, user, ExerciseAction::Add, Some(names)).await
 }
 
 /// Deactivate a user at the exercise provider.
@@ -249,12 +226,12 @@ pub async fn add_exercise_user(
 )]
 #[post("/v1/integrations/exercise/users/{user_id}/deactivate")]
 pub async fn deactivate_exercise_user(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     user_id: web::Path<UserId>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Answer, ApiError> {
     let (ctx, user) = (principal.audit(), user_id.into_inner());
-    started_answer(use_cases::act(&state, ctx, user, ExerciseAction::Deactivate, None).await?)
+    use_cases::act(act, ctx, user, ExerciseAction::Deactivate, None).await
 }
 
 /// Reactivate a user at the exercise provider.
@@ -273,12 +250,12 @@ pub async fn deactivate_exercise_user(
 )]
 #[post("/v1/integrations/exercise/users/{user_id}/reactivate")]
 pub async fn reactivate_exercise_user(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     user_id: web::Path<UserId>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Answer, ApiError> {
     let (ctx, user) = (principal.audit(), user_id.into_inner());
-    started_answer(use_cases::act(&state, ctx, user, ExerciseAction::Reactivate, None).await?)
+    use_cases::act(act, ctx, user, ExerciseAction::Reactivate, None).await
 }
 
 /// A single-sign-on link into the exercise tool for the calling user.

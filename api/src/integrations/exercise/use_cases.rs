@@ -1,40 +1,60 @@
 //! The exercise integration's use-cases that reach the provider. Each runs the persistence
-//! use-case (one site-locked transaction: snapshot, `domain` decision, the change with its
-//! audit event and outbox job), then the provider side through `ProviderCalls`, and
-//! returns what happened for the handler to map.
+//! use-case through `Act` (one site-locked transaction: snapshot, `domain` decision, the
+//! change with its audit event and outbox job, and the idempotent answer), with the
+//! provider side before it (confirming a clinic) or after it (the job, through
+//! `ProviderCalls`), and returns the rendered answer.
 
+use actix_web::http::StatusCode;
 use staffroom_connectors::{LaunchLink, ProviderCode, ProviderError};
 use staffroom_domain::{
-    ActionAnswer, AfterRun, ClmId, ExerciseAction, ExerciseNames, FieldError, JobId, ProblemCode,
-    SiteId, UserId, action_answer,
+    ActionAnswer, AfterRun, ClmId, ConfirmedClinic, ExerciseAction, ExerciseNames, FieldError,
+    JobFailure, JobId, ProblemCode, SiteId, UserId, action_answer,
 };
-use staffroom_persistence::exercise::{self, ExerciseUserView, IntegrationRow, StartAction};
+use staffroom_persistence::exercise::{
+    self, ConnectSite, ExerciseUserView, IntegrationRow, StartAction,
+};
+use staffroom_persistence::outbox::JobRow;
 use staffroom_persistence::tx::AuditContext;
-use staffroom_persistence::usecase;
 
-use super::super::provider_problem;
+use super::super::{provider_problem, provider_refused, provider_unavailable};
+use super::types::{ExerciseIntegrationView, ExerciseUserStateView};
+use crate::answer::Answer;
 use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::usecase::Act;
 
-/// Confirms `clm_id` with the provider, then connects the site to that clinic (`If-Match`:
-/// `expected_version`). A clinic the provider does not know stores nothing.
+/// Confirms `clm_id` with the provider, then connects the site to that clinic (use-case
+/// `ConnectSite`; `If-Match`: `expected_version`). A clinic the provider does not know
+/// stores nothing.
 pub async fn connect(
-    state: &AppState,
+    act: Act,
     ctx: AuditContext,
     clm_id: ClmId,
     expected_version: Option<i64>,
-) -> Result<IntegrationRow, ApiError> {
-    let clinic = state
+) -> Result<Answer, ApiError> {
+    let clinic = act
+        .state()
         .providers
         .exercise
         .find_clinic(clm_id.as_str())
         .await
         .map_err(|e| clinic_refused(&clm_id, &e))?;
-    db::run(state, move |c| {
-        exercise::connect(c, &ctx, &clinic.clm_id, &clinic.name, expected_version)
-    })
-    .await
+    let connect = ConnectSite {
+        clinic: ConfirmedClinic {
+            clm_id: clinic.clm_id,
+            name: clinic.name,
+        },
+        expected_version,
+    };
+    act.run(ctx, connect, |row| integration_answer(Some(row)))
+        .await
+}
+
+/// The site's connection with its `ETag` (`"0"` while the site is not connected).
+pub fn integration_answer(row: Option<IntegrationRow>) -> Answer {
+    let version = row.as_ref().map_or(0, |r| r.version);
+    Answer::with_etag(version, &ExerciseIntegrationView::from(row))
 }
 
 /// The provider's answer to a clinic lookup that failed, as the `clm_id` field's problem
@@ -65,47 +85,71 @@ fn clinic_refused(clm_id: &ClmId, e: &ProviderError) -> ApiError {
     }
 }
 
-/// Where a started action stands when the request answers.
-#[derive(Debug)]
-pub struct Started {
-    pub answer: ActionAnswer,
-    /// The user's record read after the job ran (or was left running).
-    pub view: ExerciseUserView,
-    pub job: JobId,
-}
-
-/// Starts `action` for `user` (the add's `names` if sent), runs its job at once up to the
-/// request budget, and reads where the user stands, whoever finished the job: this request
-/// within its budget, or the call it left running in the background.
+/// Starts `action` for `user` (the add's `names` if sent): the use-case `StartAction`
+/// commits the `pending` state, its job and the provisional answer, `202` with that state,
+/// kept for an idempotent retry in the same transaction. The job then runs at once up to
+/// the request budget, the user is read again, whoever finished the job (this request or
+/// the call it left running in the background), and the final answer replaces the kept
+/// one: `200` done, `202` still pending, or the provider's problem (which keeps nothing).
 pub async fn act(
-    state: &AppState,
+    act: Act,
     ctx: AuditContext,
     user: UserId,
     action: ExerciseAction,
     names: Option<ExerciseNames>,
-) -> Result<Started, ApiError> {
+) -> Result<Answer, ApiError> {
     let site = ctx.site_id;
     let start = StartAction {
         user,
         action,
         names,
     };
-    let (_, job) = db::run(state, move |c| {
-        Ok(usecase::run(c, &ctx, start, |started| started, None))
-    })
-    .await??;
+    let pending = |(view, job): (ExerciseUserView, JobRow)| (state_answer(view, true), job);
+    let (job, provisional) = act.run_provisional(ctx, start, pending).await?;
+    let state = provisional.state();
     let progress = state.providers.jobs.run(&job).await;
-    let view = db::run(state, move |c| exercise::get_user(c, site, user)).await?;
-    let after = AfterRun {
-        latest_job: view.job_id == Some(job.id),
-        state: view.state,
-        last_error: view.last_error.clone(),
+    let answer = db::run(state, move |c| exercise::get_user(c, site, user))
+        .await
+        .and_then(|view| {
+            let after = AfterRun {
+                latest_job: view.job_id == Some(job.id),
+                state: view.state,
+                last_error: view.last_error.clone(),
+            };
+            started_answer(action_answer(action, progress, &after), view, job.id)
+        });
+    provisional.settle(answer).await
+}
+
+/// The user's state, `200` (done) or `202` (`pending`: the provider has not answered yet).
+fn state_answer(view: ExerciseUserView, pending: bool) -> Answer {
+    let status = if pending {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
     };
-    Ok(Started {
-        answer: action_answer(action, progress, &after),
-        view,
-        job: job.id,
-    })
+    Answer::json(status, &ExerciseUserStateView::from(view))
+}
+
+/// A started action's answer: `200` done, `202` pending, or the provider's problem with the
+/// state the user is back in and the job.
+fn started_answer(
+    answer: ActionAnswer,
+    view: ExerciseUserView,
+    job: JobId,
+) -> Result<Answer, ApiError> {
+    let problem = match answer {
+        ActionAnswer::Done => return Ok(state_answer(view, false)),
+        ActionAnswer::Pending => return Ok(state_answer(view, true)),
+        ActionAnswer::Failed(JobFailure::GaveUp(error)) => provider_unavailable(format!(
+            "The provider stayed unavailable and the request was given up; the state is as \
+             before ({error})."
+        )),
+        ActionAnswer::Failed(JobFailure::Refused(error)) => provider_refused(&error),
+    };
+    Err(problem
+        .with("state", view.state.as_str())
+        .with("job_id", job.to_string()))
 }
 
 /// A single-sign-on link for `user`; `None` unless they are active at the provider.
