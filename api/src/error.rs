@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use staffroom_domain::{
-    BookingFieldRefusal, BookingRefusal, ClinicChoiceRefusal, ClinicDeletionRefusal,
+    AccessChange, AccessRefusal, BookingFieldRefusal, BookingRefusal, ClinicChoiceRefusal, ClinicDeletionRefusal,
     ExerciseRefusal, FieldError, InvitationRefusal, MAX_APPOINTMENT_HOURS, ProblemCode,
     ServiceAccountRefusal, StatusRefusal, UserCreationRefusal,
 };
@@ -340,6 +340,39 @@ fn clinic_field_error(refusal: ClinicChoiceRefusal) -> FieldError {
             "not_in_clinic_ids",
             "The default clinic must be one of clinic_ids.",
         ),
+    }
+}
+
+/// The field error of a change the access judge refused: under `permissions` or
+/// `clinic_ids`, with the rule's code.
+fn judged_field_error(change: AccessChange, reason: staffroom_domain::Refusal) -> FieldError {
+    let (field, what) = match change {
+        AccessChange::AddPermission(p) => ("permissions", format!("cannot add {p}")),
+        AccessChange::RemovePermission(p) => ("permissions", format!("cannot remove {p}")),
+        AccessChange::AddClinic(c) => ("clinic_ids", format!("cannot add clinic {c}")),
+        AccessChange::RemoveClinic(c) => ("clinic_ids", format!("cannot remove clinic {c}")),
+    };
+    FieldError::new(field, reason.code(), format!("{what}: {reason}"))
+}
+
+impl From<AccessRefusal> for ApiError {
+    /// `422 validation_failed` naming each refused field, or `409 last_admin`.
+    fn from(refusal: AccessRefusal) -> Self {
+        match refusal {
+            AccessRefusal::Clinics(refusal) => Self::validation(vec![clinic_field_error(refusal)]),
+            AccessRefusal::DefaultClinicRemoved => Self::field(
+                "clinic_ids",
+                staffroom_domain::Refusal::DefaultClinicProtected.code(),
+                "The user's default clinic cannot be removed; move the default first.",
+            ),
+            AccessRefusal::Judged(refused) => Self::validation(
+                refused
+                    .into_iter()
+                    .map(|(change, reason)| judged_field_error(change, reason))
+                    .collect(),
+            ),
+            AccessRefusal::LastAdmin => Self::from(Conflict::LastAdmin),
+        }
     }
 }
 

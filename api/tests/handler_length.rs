@@ -13,11 +13,10 @@ const MAX_LINES: usize = 25;
 /// Handlers still over the limit, with the length they may not exceed: the token
 /// endpoints (not yet in the use-case shape), the clinic update and clinic-access
 /// replacement (their scope checks still in the handler).
-const LONGER: [(&str, usize); 4] = [
+const LONGER: [(&str, usize); 3] = [
     ("auth/handlers.rs::issue_token", 49),
     ("auth/handlers.rs::login", 48),
     ("clinics.rs::update_clinic", 29),
-    ("users/handlers.rs::set_user_clinics", 28),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

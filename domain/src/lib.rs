@@ -14,6 +14,7 @@ mod string_enum;
 mod string_schema;
 
 pub mod access;
+pub mod access_replacement;
 pub mod audit;
 pub mod authorization;
 pub mod booking;
@@ -45,6 +46,7 @@ pub mod user_status;
 pub mod validation;
 
 pub use access::*;
+pub use access_replacement::*;
 pub use audit::*;
 pub use authorization::*;
 pub use booking::*;
