@@ -8,9 +8,9 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use staffroom_domain::{
-    AccessChange, AccessRefusal, BookingFieldRefusal, BookingRefusal, ClinicChoiceRefusal, ClinicDeletionRefusal,
-    ExerciseRefusal, FieldError, InvitationRefusal, MAX_APPOINTMENT_HOURS, ProblemCode,
-    ServiceAccountRefusal, StatusRefusal, UserCreationRefusal,
+    AccessChange, AccessRefusal, BookingFieldRefusal, BookingRefusal, ClinicChoiceRefusal,
+    ClinicDeletionRefusal, ExerciseRefusal, FieldError, InvitationRefusal, MAX_APPOINTMENT_HOURS,
+    ProblemCode, ProfileRefusal, ServiceAccountRefusal, StatusRefusal, UserCreationRefusal,
 };
 use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
@@ -404,6 +404,23 @@ impl From<UserCreationRefusal> for ApiError {
                 Self::internal()
             }
         }
+    }
+}
+
+impl From<LicenceRefusal> for ApiError {
+    fn from(refusal: LicenceRefusal) -> Self {
+        Self::from(&refusal)
+    }
+}
+
+impl From<ProfileRefusal> for ApiError {
+    fn from(refusal: ProfileRefusal) -> Self {
+        Self::from(match refusal {
+            ProfileRefusal::EmailTaken => Conflict::EmailTaken,
+            ProfileRefusal::ProfessionNotAllowed(refusal) => {
+                Conflict::ProfessionNotAllowed(refusal)
+            }
+        })
     }
 }
 

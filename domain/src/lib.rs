@@ -43,6 +43,7 @@ pub mod site;
 pub mod user;
 pub mod user_creation;
 pub mod user_status;
+pub mod user_update;
 pub mod validation;
 
 pub use access::*;
@@ -73,6 +74,7 @@ pub use site::*;
 pub use user::*;
 pub use user_creation::*;
 pub use user_status::*;
+pub use user_update::*;
 pub use validation::*;
 
 #[cfg(all(test, feature = "openapi"))]

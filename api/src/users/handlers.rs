@@ -3,7 +3,9 @@
 use actix_web::{HttpResponse, get, patch, post, put, web};
 use staffroom_domain::{AccessReplacement, UserId, UserStatus};
 use staffroom_persistence::access::ReplaceAccess;
-use staffroom_persistence::users::{self, CreateUser, SetStatus, UserPatch, UserQuery};
+use staffroom_persistence::users::{
+    self, ChangeType, CreateUser, SetStatus, UpdateProfile, UserPatch, UserQuery,
+};
 
 use super::types::*;
 use crate::answer::Answer;
@@ -154,15 +156,14 @@ async fn administered(
 )]
 #[patch("/v1/users/{id}")]
 pub async fn update_user(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     id: web::Path<UserId>,
     if_match: IfMatch,
     body: ValidJson<UpdateUserRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
-    let id = id.into_inner();
-    administered(&state, &principal, id).await?;
+) -> Result<Answer, ApiError> {
+    let (body, id) = (body.0, id.into_inner());
+    administered(act.state(), &principal, id).await?;
     let patch = UserPatch {
         title: body.title,
         first_name: body.first_name,
@@ -170,12 +171,12 @@ pub async fn update_user(
         email: body.email,
         profession: body.profession,
     };
-    let ctx = principal.audit();
-    let user = db::run(&state, move |c| {
-        users::update(c, &ctx, id, if_match.0, patch)
-    })
-    .await?;
-    Ok(with_etag(user.version, &UserView::from(user)))
+    let update = UpdateProfile {
+        id,
+        expected_version: if_match.0,
+        patch,
+    };
+    act.run(principal.audit(), update, user_answer).await
 }
 
 async fn set_status(
@@ -285,19 +286,18 @@ pub async fn reactivate_user(
 )]
 #[put("/v1/users/{id}/type")]
 pub async fn change_user_type(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     id: web::Path<UserId>,
     if_match: IfMatch,
     body: ValidJson<ChangeTypeRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let (id, user_type) = (id.into_inner(), body.0.user_type);
-    let ctx = principal.audit();
-    let user = db::run(&state, move |c| {
-        users::change_type(c, &ctx, id, if_match.0, user_type)
-    })
-    .await?;
-    Ok(with_etag(user.version, &UserView::from(user)))
+) -> Result<Answer, ApiError> {
+    let change = ChangeType {
+        id: id.into_inner(),
+        expected_version: if_match.0,
+        user_type: body.0.user_type,
+    };
+    act.run(principal.audit(), change, user_answer).await
 }
 
 /// Replace a user's permissions (site and clinic administrators).
