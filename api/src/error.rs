@@ -9,8 +9,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use staffroom_domain::{
     AccessChange, AccessRefusal, BookingFieldRefusal, BookingRefusal, ClinicChoiceRefusal,
-    ClinicDeletionRefusal, ExerciseRefusal, FieldError, InvitationRefusal, MAX_APPOINTMENT_HOURS,
-    ProblemCode, ProfileRefusal, ServiceAccountRefusal, StatusRefusal, UserCreationRefusal,
+    ClinicDeletionRefusal, ClinicUpdateRefusal, ExerciseRefusal, FieldError, InvitationRefusal,
+    MAX_APPOINTMENT_HOURS, ProblemCode, ProfileRefusal, ServiceAccountRefusal, StatusRefusal,
+    UserCreationRefusal,
 };
 use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
@@ -438,6 +439,16 @@ impl From<StatusRefusal> for ApiError {
 impl From<std::convert::Infallible> for ApiError {
     fn from(never: std::convert::Infallible) -> Self {
         match never {}
+    }
+}
+
+impl From<ClinicUpdateRefusal> for ApiError {
+    fn from(refusal: ClinicUpdateRefusal) -> Self {
+        match refusal {
+            ClinicUpdateRefusal::NotAccessible => {
+                Self::forbidden("You can change only clinics you have access to.")
+            }
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 //! snapshot read after the site lock.
 
 use crate::{
-    AccessChange, Actor, AdminCover, AdminHolder, ClinicChoiceRefusal, ClinicId, Mode,
-    Permission, Profession, Refusal, Subject, Verdict, judge, leaves_last_admin,
+    AccessChange, Actor, AdminCover, AdminHolder, ClinicChoiceRefusal, ClinicId, Mode, Permission,
+    Profession, Refusal, Subject, Verdict, judge, leaves_last_admin,
 };
 
 /// What the request replaces.
@@ -291,7 +291,10 @@ mod tests {
         let decision =
             decide_access_replacement(&SITE_ADMIN, &user, &clinics(&[clinic(2)], clinic(2)))
                 .unwrap();
-        assert_eq!(decision.accepted, vec![AccessChange::RemoveClinic(clinic(1))]);
+        assert_eq!(
+            decision.accepted,
+            vec![AccessChange::RemoveClinic(clinic(1))]
+        );
         assert_eq!(decision.new_default_clinic, Some(clinic(2)));
     }
 
