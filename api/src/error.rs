@@ -8,10 +8,10 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use staffroom_domain::{
-    AccessChange, AccessRefusal, BookingFieldRefusal, BookingRefusal, ClinicChoiceRefusal,
-    ClinicDeletionRefusal, ClinicUpdateRefusal, ExerciseRefusal, FieldError, InvitationRefusal,
-    MAX_APPOINTMENT_HOURS, ProblemCode, ProfileRefusal, ServiceAccountRefusal, StatusRefusal,
-    UserCreationRefusal,
+    AcceptanceRefusal, AccessChange, AccessRefusal, BookingFieldRefusal, BookingRefusal,
+    ClinicChoiceRefusal, ClinicDeletionRefusal, ClinicUpdateRefusal, ExerciseRefusal, FieldError,
+    InvitationRefusal, MAX_APPOINTMENT_HOURS, ProblemCode, ProfileRefusal, ServiceAccountRefusal,
+    StatusRefusal, UserCreationRefusal,
 };
 use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
@@ -198,10 +198,6 @@ impl From<StoreError> for ApiError {
             .with("current_etag", crate::etag::format(current)),
             StoreError::Invalid(errors) => Self::validation(errors),
             StoreError::Licence(refusal) => Self::from(refusal.as_ref()),
-            StoreError::InvitationExpired => Self::new(
-                ProblemCode::InvitationExpired,
-                "The invitation has expired; ask an administrator to send a new one.",
-            ),
             StoreError::NotBookable(why) => Self::new(
                 ProblemCode::NotBookable,
                 match why {
@@ -459,6 +455,19 @@ impl From<ClinicDeletionRefusal> for ApiError {
             ClinicDeletionRefusal::InUse => Conflict::ClinicInUse,
             ClinicDeletionRefusal::HasAppointments => Conflict::ClinicHasAppointments,
         })
+    }
+}
+
+impl From<AcceptanceRefusal> for ApiError {
+    fn from(refusal: AcceptanceRefusal) -> Self {
+        match refusal {
+            AcceptanceRefusal::Unusable => Self::not_found(),
+            AcceptanceRefusal::Expired => Self::new(
+                ProblemCode::InvitationExpired,
+                "The invitation has expired; ask an administrator to send a new one.",
+            ),
+            AcceptanceRefusal::UserInactive => Self::from(Conflict::UserInactive),
+        }
     }
 }
 

@@ -46,9 +46,6 @@ pub enum StoreError {
     Invalid(Vec<FieldError>),
     #[error("{}", .0.error)]
     Licence(Box<LicenceRefusal>),
-    /// The invitation existed but has expired.
-    #[error("the invitation has expired")]
-    InvitationExpired,
     /// The user cannot be booked.
     #[error("the user cannot be booked: {0:?}")]
     NotBookable(Unbookable),
