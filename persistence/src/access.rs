@@ -13,7 +13,7 @@ use staffroom_domain::{
 use crate::audit::{self, Change};
 use crate::grants::apply_changes;
 use crate::schema::{clinics, users};
-use crate::tx::{AuditContext, check_version, now};
+use crate::tx::{AuditContext, now};
 use crate::usecase::UseCase;
 use crate::user_rows::{self as stored, User, other_active_holders};
 use crate::{DbConnection, StoreResult};
@@ -37,8 +37,7 @@ impl UseCase for ReplaceAccess {
     type Output = User;
 
     fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
-        let user = stored::get(conn, ctx.site_id, self.id)?;
-        check_version(self.expected_version, user.version)?;
+        let user = stored::get_at(conn, ctx.site_id, self.id, self.expected_version)?;
         let unknown_clinic = match &self.wanted {
             AccessReplacement::Permissions(_) => false,
             AccessReplacement::Clinics { clinic_ids, .. } => {

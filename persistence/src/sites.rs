@@ -153,19 +153,24 @@ impl UseCase for UpdateSite {
                 sites::updated_at.eq(now()),
             ))
             .execute(conn)?;
-        let after = get(conn, ctx.site_id)?;
-        audit::record(
-            conn,
-            ctx,
-            Change::edited(
-                AuditAction::SiteUpdated,
-                AuditTarget::Site(ctx.site_id),
-                &before,
-                &after,
-            ),
-        )?;
-        Ok(after)
+        edited(conn, ctx, AuditAction::SiteUpdated, &before, |site| site)
     }
+}
+
+/// Reads the site again after a write and records `action` with what `shown` shows of it
+/// before and after.
+fn edited<T: serde::Serialize>(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    action: AuditAction,
+    before: &Site,
+    shown: impl Fn(&Site) -> &T,
+) -> StoreResult<Site> {
+    let after = get(conn, ctx.site_id)?;
+    let target = AuditTarget::Site(ctx.site_id);
+    let change = Change::edited(action, target, shown(before), shown(&after));
+    audit::record(conn, ctx, change)?;
+    Ok(after)
 }
 
 /// The site being changed, at the version the caller expects.
@@ -247,17 +252,8 @@ impl UseCase for ChangePlan {
                 sites::updated_at.eq(now()),
             ))
             .execute(conn)?;
-        let after = get(conn, ctx.site_id)?;
-        audit::record(
-            conn,
-            ctx,
-            Change::edited(
-                AuditAction::SitePlanChanged,
-                AuditTarget::Site(ctx.site_id),
-                &before.plan,
-                &after.plan,
-            ),
-        )?;
-        Ok(after)
+        edited(conn, ctx, AuditAction::SitePlanChanged, &before, |site| {
+            &site.plan
+        })
     }
 }

@@ -17,7 +17,7 @@ use crate::invitation_rows::{self, NewInvitation};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::users;
 use crate::search::{sort_key, user_search_text};
-use crate::tx::{AuditContext, check_version, now, write_tx};
+use crate::tx::{AuditContext, now, write_tx};
 use crate::usecase::{self, Failure, UseCase};
 use crate::user_rows::{self, UserRow, email_taken, filtered, hydrate, other_active_holders};
 use crate::{DbConnection, LicenceRefusal, StoreError, StoreResult, sites};
@@ -193,8 +193,7 @@ impl UseCase for UpdateProfile {
     type Output = User;
 
     fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
-        let user = get(conn, ctx.site_id, self.id)?;
-        check_version(self.expected_version, user.version)?;
+        let user = user_rows::get_at(conn, ctx.site_id, self.id, self.expected_version)?;
         let email_taken = match &self.patch.email {
             Some(email) => email_taken(conn, ctx.site_id, email, Some(self.id))?,
             None => false,
@@ -250,13 +249,7 @@ impl UseCase for UpdateProfile {
                 users::updated_at.eq(now()),
             ))
             .execute(conn)?;
-        let after = get(conn, ctx.site_id, self.id)?;
-        audit::record(
-            conn,
-            ctx,
-            user_change(AuditAction::UserUpdated, &before, &after),
-        )?;
-        Ok(after)
+        edited(conn, ctx, AuditAction::UserUpdated, &before)
     }
 }
 
@@ -283,6 +276,18 @@ pub fn update(
     })
 }
 
+/// Reads the user again after a write and records `action` from `before` to them.
+fn edited(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    action: AuditAction,
+    before: &User,
+) -> StoreResult<User> {
+    let after = get(conn, ctx.site_id, before.id)?;
+    audit::record(conn, ctx, user_change(action, before, &after))?;
+    Ok(after)
+}
+
 fn user_change(action: AuditAction, before: &User, after: &User) -> Change {
     Change::edited(action, AuditTarget::User(after.id), before, after)
 }
@@ -304,8 +309,7 @@ impl UseCase for SetStatus {
     type Output = User;
 
     fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
-        let user = get(conn, ctx.site_id, self.id)?;
-        check_version(self.expected_version, user.version)?;
+        let user = user_rows::get_at(conn, ctx.site_id, self.id, self.expected_version)?;
         let others = other_active_holders(conn, ctx.site_id, Permission::SiteAdmin, None, user.id)?;
         let site = StatusSnapshot {
             status: user.status,
@@ -340,9 +344,7 @@ impl UseCase for SetStatus {
                 users::updated_at.eq(now()),
             ))
             .execute(conn)?;
-        let after = get(conn, ctx.site_id, self.id)?;
-        audit::record(conn, ctx, user_change(action, &before, &after))?;
-        Ok(after)
+        edited(conn, ctx, action, &before)
     }
 }
 
@@ -386,8 +388,7 @@ impl UseCase for ChangeType {
     type Output = User;
 
     fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
-        let user = get(conn, ctx.site_id, self.id)?;
-        check_version(self.expected_version, user.version)?;
+        let user = user_rows::get_at(conn, ctx.site_id, self.id, self.expected_version)?;
         let snapshot = TypeChangeSnapshot {
             user_type: user.user_type,
             active: user.is_active(),
@@ -417,13 +418,7 @@ impl UseCase for ChangeType {
                 users::updated_at.eq(now()),
             ))
             .execute(conn)?;
-        let after = get(conn, ctx.site_id, self.id)?;
-        audit::record(
-            conn,
-            ctx,
-            user_change(AuditAction::UserTypeChanged, &before, &after),
-        )?;
-        Ok(after)
+        edited(conn, ctx, AuditAction::UserTypeChanged, &before)
     }
 }
 
