@@ -172,20 +172,5 @@ impl LicencePlan {
     }
 }
 
-/// A change the licence rules refused, with the usage it was judged against, so the answer
-/// can say "5 of 5 licences in use". For a plan change, `plan` is the requested plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LicenceRefusal {
-    pub error: LicenceError,
-    pub plan: LicencePlan,
-    pub usage: UsageSnapshot,
-}
-
-impl LicenceRefusal {
-    pub fn report(&self) -> crate::LicenceReport {
-        self.plan.report(&self.usage)
-    }
-}
-
 #[cfg(test)]
 mod tests;
