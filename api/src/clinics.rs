@@ -4,7 +4,9 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use staffroom_domain::{ClinicId, EntityName};
-use staffroom_persistence::clinics::{self, Clinic, ClinicPatch, CreateClinic, DeleteClinic};
+use staffroom_persistence::clinics::{
+    self, Clinic, ClinicPatch, CreateClinic, DeleteClinic, UpdateClinic,
+};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::answer::Answer;
@@ -177,32 +179,25 @@ pub async fn get_clinic(
 )]
 #[patch("/v1/clinics/{id}")]
 pub async fn update_clinic(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     id: web::Path<ClinicId>,
     if_match: IfMatch,
     body: ValidJson<UpdateClinicRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    if principal
-        .clinic_scope()
-        .is_some_and(|mine| !mine.contains(&id))
-    {
-        return Err(ApiError::forbidden(
-            "You can change only clinics you have access to.",
-        ));
-    }
-    let body = body.0;
-    let patch = ClinicPatch {
-        name: body.name,
-        assistants_may_finish_notes: body.assistants_may_finish_notes,
+) -> Result<Answer, ApiError> {
+    let update = UpdateClinic {
+        scope: principal.clinic_scope().map(<[ClinicId]>::to_vec),
+        id: id.into_inner(),
+        expected_version: if_match.0,
+        patch: ClinicPatch {
+            name: body.0.name,
+            assistants_may_finish_notes: body.0.assistants_may_finish_notes,
+        },
     };
-    let ctx = principal.audit();
-    let clinic = db::run(&state, move |c| {
-        clinics::update(c, &ctx, id, if_match.0, patch)
+    act.run(principal.audit(), update, |clinic| {
+        Answer::with_etag(clinic.version, &ClinicView::from(clinic))
     })
-    .await?;
-    Ok(with_etag(clinic.version, &ClinicView::from(clinic)))
+    .await
 }
 
 /// Delete a clinic (site administrators).

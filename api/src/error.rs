@@ -8,9 +8,10 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use staffroom_domain::{
-    BookingFieldRefusal, BookingRefusal, ClinicChoiceRefusal, ClinicDeletionRefusal,
-    ExerciseRefusal, FieldError, InvitationRefusal, MAX_APPOINTMENT_HOURS, ProblemCode,
-    ServiceAccountRefusal, StatusRefusal, UserCreationRefusal,
+    AcceptanceRefusal, AccessChange, AccessRefusal, BookingFieldRefusal, BookingRefusal,
+    ClinicChoiceRefusal, ClinicDeletionRefusal, ClinicUpdateRefusal, ExerciseRefusal, FieldError,
+    InvitationRefusal, MAX_APPOINTMENT_HOURS, ProblemCode, ProfileRefusal, ServiceAccountRefusal,
+    StatusRefusal, UserCreationRefusal,
 };
 use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
@@ -197,10 +198,6 @@ impl From<StoreError> for ApiError {
             .with("current_etag", crate::etag::format(current)),
             StoreError::Invalid(errors) => Self::validation(errors),
             StoreError::Licence(refusal) => Self::from(refusal.as_ref()),
-            StoreError::InvitationExpired => Self::new(
-                ProblemCode::InvitationExpired,
-                "The invitation has expired; ask an administrator to send a new one.",
-            ),
             StoreError::NotBookable(why) => Self::new(
                 ProblemCode::NotBookable,
                 match why {
@@ -343,6 +340,39 @@ fn clinic_field_error(refusal: ClinicChoiceRefusal) -> FieldError {
     }
 }
 
+/// The field error of a change the access judge refused: under `permissions` or
+/// `clinic_ids`, with the rule's code.
+fn judged_field_error(change: AccessChange, reason: staffroom_domain::Refusal) -> FieldError {
+    let (field, what) = match change {
+        AccessChange::AddPermission(p) => ("permissions", format!("cannot add {p}")),
+        AccessChange::RemovePermission(p) => ("permissions", format!("cannot remove {p}")),
+        AccessChange::AddClinic(c) => ("clinic_ids", format!("cannot add clinic {c}")),
+        AccessChange::RemoveClinic(c) => ("clinic_ids", format!("cannot remove clinic {c}")),
+    };
+    FieldError::new(field, reason.code(), format!("{what}: {reason}"))
+}
+
+impl From<AccessRefusal> for ApiError {
+    /// `422 validation_failed` naming each refused field, or `409 last_admin`.
+    fn from(refusal: AccessRefusal) -> Self {
+        match refusal {
+            AccessRefusal::Clinics(refusal) => Self::validation(vec![clinic_field_error(refusal)]),
+            AccessRefusal::DefaultClinicRemoved => Self::field(
+                "clinic_ids",
+                staffroom_domain::Refusal::DefaultClinicProtected.code(),
+                "The user's default clinic cannot be removed; move the default first.",
+            ),
+            AccessRefusal::Judged(refused) => Self::validation(
+                refused
+                    .into_iter()
+                    .map(|(change, reason)| judged_field_error(change, reason))
+                    .collect(),
+            ),
+            AccessRefusal::LastAdmin => Self::from(Conflict::LastAdmin),
+        }
+    }
+}
+
 impl From<ServiceAccountRefusal> for ApiError {
     fn from(refusal: ServiceAccountRefusal) -> Self {
         match refusal {
@@ -374,6 +404,23 @@ impl From<UserCreationRefusal> for ApiError {
     }
 }
 
+impl From<LicenceRefusal> for ApiError {
+    fn from(refusal: LicenceRefusal) -> Self {
+        Self::from(&refusal)
+    }
+}
+
+impl From<ProfileRefusal> for ApiError {
+    fn from(refusal: ProfileRefusal) -> Self {
+        Self::from(match refusal {
+            ProfileRefusal::EmailTaken => Conflict::EmailTaken,
+            ProfileRefusal::ProfessionNotAllowed(refusal) => {
+                Conflict::ProfessionNotAllowed(refusal)
+            }
+        })
+    }
+}
+
 impl From<StatusRefusal> for ApiError {
     fn from(refusal: StatusRefusal) -> Self {
         match refusal {
@@ -391,6 +438,16 @@ impl From<std::convert::Infallible> for ApiError {
     }
 }
 
+impl From<ClinicUpdateRefusal> for ApiError {
+    fn from(refusal: ClinicUpdateRefusal) -> Self {
+        match refusal {
+            ClinicUpdateRefusal::NotAccessible => {
+                Self::forbidden("You can change only clinics you have access to.")
+            }
+        }
+    }
+}
+
 impl From<ClinicDeletionRefusal> for ApiError {
     fn from(refusal: ClinicDeletionRefusal) -> Self {
         Self::from(match refusal {
@@ -398,6 +455,19 @@ impl From<ClinicDeletionRefusal> for ApiError {
             ClinicDeletionRefusal::InUse => Conflict::ClinicInUse,
             ClinicDeletionRefusal::HasAppointments => Conflict::ClinicHasAppointments,
         })
+    }
+}
+
+impl From<AcceptanceRefusal> for ApiError {
+    fn from(refusal: AcceptanceRefusal) -> Self {
+        match refusal {
+            AcceptanceRefusal::Unusable => Self::not_found(),
+            AcceptanceRefusal::Expired => Self::new(
+                ProblemCode::InvitationExpired,
+                "The invitation has expired; ask an administrator to send a new one.",
+            ),
+            AcceptanceRefusal::UserInactive => Self::from(Conflict::UserInactive),
+        }
     }
 }
 

@@ -7,7 +7,9 @@ use actix_web::{post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use staffroom_domain::{Password, UserId};
-use staffroom_persistence::invitations::{self, InvitationRow, NewInvitation, ResendInvitation};
+use staffroom_persistence::invitations::{
+    self, AcceptInvitation, InvitationRow, NewInvitation, ResendInvitation,
+};
 use staffroom_persistence::users;
 use utoipa::ToSchema;
 
@@ -95,19 +97,26 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 )]
 #[post("/v1/invitations/{token}/accept")]
 pub async fn accept_invitation(
-    state: web::Data<AppState>,
+    act: Act,
     token: web::Path<String>,
     request_id: RequestId,
     body: ValidJson<AcceptInvitationRequest>,
-) -> Result<web::Json<InvitationView>, ApiError> {
+) -> Result<Answer, ApiError> {
     let token_hash = password::digest(&token.into_inner());
-    let hashed = state.hashing.hash(body.0.password).await?;
-    let request = Some(request_id.0);
-    let row = db::run(&state, move |c| {
-        invitations::accept(c, &token_hash, &hashed, request)
+    let password_hash = act.state().hashing.hash(body.0.password).await?;
+    let (hash, request) = (token_hash.clone(), Some(request_id.0));
+    let ctx = db::run(act.state(), move |c| {
+        invitations::acceptance_context(c, &hash, request)
     })
     .await?;
-    Ok(web::Json(InvitationView::from(row)))
+    let accept = AcceptInvitation {
+        token_hash,
+        password_hash,
+    };
+    act.run(ctx, accept, |row| {
+        Answer::json(StatusCode::OK, &InvitationView::from(row))
+    })
+    .await
 }
 
 /// Send a user a fresh invitation.

@@ -1,20 +1,21 @@
 //! `GET /v1/site/licences` and `PUT /v1/site/plan`: licence usage against the plan, and
 //! changing the plan or its licence count.
 
-use actix_web::{HttpResponse, get, put, web};
+use actix_web::{get, put, web};
 use serde::Deserialize;
 use staffroom_domain::{LicencePlan, LicenceReport, PlanKind};
-use staffroom_persistence::sites;
+use staffroom_persistence::sites::{self, ChangePlan};
 use utoipa::ToSchema;
 
+use crate::answer::Answer;
 use crate::auth::Principal;
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson};
 use crate::responses::{Read, UpdateSite};
-use crate::site::SiteView;
+use crate::site::{SiteView, site_answer};
 use crate::state::AppState;
-use crate::views::with_etag;
+use crate::usecase::Act;
 
 /// Body of `PUT /v1/site/plan`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -66,17 +67,16 @@ pub async fn get_licences(
 )]
 #[put("/v1/site/plan")]
 pub async fn change_plan(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     if_match: IfMatch,
     body: ValidJson<ChangePlanRequest>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Answer, ApiError> {
     let plan = LicencePlan::from_parts(body.0.plan, body.0.licences)
         .map_err(|e| ApiError::validation(vec![e.for_field("licences")]))?;
-    let ctx = principal.audit();
-    let site = db::run(&state, move |c| {
-        sites::change_plan(c, &ctx, if_match.0, plan)
-    })
-    .await?;
-    Ok(with_etag(site.version, &SiteView::from(site)))
+    let change = ChangePlan {
+        expected_version: if_match.0,
+        plan,
+    };
+    act.run(principal.audit(), change, site_answer).await
 }

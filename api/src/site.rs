@@ -7,12 +7,14 @@ use staffroom_domain::{EntityName, LicencePlan, SiteId, SiteSettings};
 use staffroom_persistence::sites::{self, Site, SitePatch};
 use utoipa::ToSchema;
 
+use crate::answer::Answer;
 use crate::auth::Principal;
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson};
 use crate::responses::{Read, UpdateSite};
 use crate::state::AppState;
+use crate::usecase::Act;
 use crate::views::{utc, with_etag};
 
 /// A practice account: the tenant every other resource belongs to.
@@ -85,17 +87,22 @@ pub async fn get_site(
 )]
 #[patch("/v1/site")]
 pub async fn update_site(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     if_match: IfMatch,
     body: ValidJson<UpdateSiteRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
-    let patch = SitePatch {
-        name: body.name,
-        settings: body.settings,
+) -> Result<Answer, ApiError> {
+    let update = sites::UpdateSite {
+        expected_version: if_match.0,
+        patch: SitePatch {
+            name: body.0.name,
+            settings: body.0.settings,
+        },
     };
-    let ctx = principal.audit();
-    let site = db::run(&state, move |c| sites::update(c, &ctx, if_match.0, patch)).await?;
-    Ok(with_etag(site.version, &SiteView::from(site)))
+    act.run(principal.audit(), update, site_answer).await
+}
+
+/// `200` with the site and its `ETag`.
+pub fn site_answer(site: Site) -> Answer {
+    Answer::with_etag(site.version, &SiteView::from(site))
 }

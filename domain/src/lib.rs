@@ -14,12 +14,14 @@ mod string_enum;
 mod string_schema;
 
 pub mod access;
+pub mod access_replacement;
 pub mod assistant;
 pub mod audit;
 pub mod authorization;
 pub mod booking;
 pub mod bulk;
 pub mod clinic_deletion;
+pub mod clinic_update;
 pub mod email;
 pub mod exercise;
 pub mod ids;
@@ -41,19 +43,23 @@ pub mod profession;
 pub mod profession_rules;
 pub mod service_account;
 pub mod site;
+pub mod site_change;
 pub mod user;
 pub mod user_creation;
 pub mod user_status;
+pub mod user_update;
 pub mod validation;
 
 // `assistant` and `imaging` are used by their paths (`imaging::begin`, `assistant::Actor`):
 // their short names would collide with the exercise and access rules'.
 pub use access::*;
+pub use access_replacement::*;
 pub use audit::*;
 pub use authorization::*;
 pub use booking::*;
 pub use bulk::*;
 pub use clinic_deletion::*;
+pub use clinic_update::*;
 pub use email::*;
 pub use exercise::*;
 pub use ids::*;
@@ -72,9 +78,11 @@ pub use profession::*;
 pub use profession_rules::*;
 pub use service_account::*;
 pub use site::*;
+pub use site_change::*;
 pub use user::*;
 pub use user_creation::*;
 pub use user_status::*;
+pub use user_update::*;
 pub use validation::*;
 
 #[cfg(all(test, feature = "openapi"))]

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::{LicenceChange, LicencePlan, PlanKind, UsageSnapshot, UserType};
+use crate::{LicenceChange, LicenceError, LicencePlan, PlanKind, UsageSnapshot, UserType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -44,6 +44,21 @@ impl LicencePlan {
             can_switch_to_clinical: switch(UserType::NonClinical, UserType::Clinical),
             can_switch_to_non_clinical: switch(UserType::Clinical, UserType::NonClinical),
         }
+    }
+}
+
+/// A change the licence rules refused, with the usage it was judged against, so the answer
+/// can say "5 of 5 licences in use". For a plan change, `plan` is the requested plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenceRefusal {
+    pub error: LicenceError,
+    pub plan: LicencePlan,
+    pub usage: UsageSnapshot,
+}
+
+impl LicenceRefusal {
+    pub fn report(&self) -> LicenceReport {
+        self.plan.report(&self.usage)
     }
 }
 

@@ -5,16 +5,19 @@ use diesel::prelude::*;
 use std::convert::Infallible;
 
 use staffroom_domain::{
-    AuditAction, AuditTarget, ClinicDeletionRefusal, ClinicDeletionSnapshot, ClinicId, EntityName,
-    SiteId, UserId, decide_clinic_deletion,
+    AuditAction, AuditTarget, ClinicDeletionRefusal, ClinicDeletionSnapshot, ClinicId,
+    ClinicProfile, ClinicUpdateRefusal, EntityName, SiteId, UserId, decide_clinic_deletion,
+    decide_clinic_update,
 };
+
+pub use staffroom_domain::ClinicPatch;
 
 use crate::audit::{self, Change};
 use crate::error::Conflict;
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::{appointments, clinics, user_clinics, users};
 use crate::search::{clinic_search_text, like_pattern};
-use crate::tx::{AuditContext, check_version, now, write_tx};
+use crate::tx::{AuditContext, check_version, now};
 use crate::usecase::{self, Failure, UseCase};
 use crate::{DbConnection, StoreError, StoreResult};
 
@@ -183,12 +186,72 @@ pub fn ids(conn: &mut DbConnection, site: SiteId) -> StoreResult<Vec<ClinicId>> 
         .load(conn)?)
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct ClinicPatch {
-    pub name: Option<EntityName>,
-    pub assistants_may_finish_notes: Option<bool>,
+/// `PATCH /v1/clinics/{id}`: renames a clinic or changes its settings, for someone with
+/// access to it (`staffroom_domain::decide_clinic_update`).
+#[derive(Debug, Clone)]
+pub struct UpdateClinic {
+    /// The clinics the caller has access to; `None` for every clinic (site administrators).
+    pub scope: Option<Vec<ClinicId>>,
+    pub id: ClinicId,
+    pub expected_version: Option<i64>,
+    pub patch: ClinicPatch,
 }
 
+impl UseCase for UpdateClinic {
+    type Snapshot = Clinic;
+    type Decision = (Clinic, Option<ClinicProfile>);
+    type Refusal = ClinicUpdateRefusal;
+    type Output = Clinic;
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Clinic> {
+        let clinic = get(conn, ctx.site_id, self.id)?;
+        check_version(self.expected_version, clinic.version)?;
+        Ok(clinic)
+    }
+
+    fn decide(&self, clinic: Clinic) -> Result<Self::Decision, ClinicUpdateRefusal> {
+        let current = ClinicProfile {
+            name: clinic.name.clone(),
+            assistants_may_finish_notes: clinic.assistants_may_finish_notes,
+        };
+        decide_clinic_update(self.scope.as_deref(), self.id, &current, &self.patch)
+            .map(|change| (clinic, change))
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        (before, change): Self::Decision,
+    ) -> StoreResult<Clinic> {
+        let Some(wanted) = change else {
+            return Ok(before);
+        };
+        diesel::update(clinics::table.find(self.id))
+            .set((
+                clinics::search_text.eq(clinic_search_text(&wanted.name)),
+                clinics::name.eq(&wanted.name),
+                clinics::assistants_may_finish_notes.eq(wanted.assistants_may_finish_notes),
+                clinics::version.eq(clinics::version + 1),
+                clinics::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        let after = get(conn, ctx.site_id, self.id)?;
+        audit::record(
+            conn,
+            ctx,
+            Change::edited(
+                AuditAction::ClinicUpdated,
+                AuditTarget::Clinic(self.id),
+                &before,
+                &after,
+            ),
+        )?;
+        Ok(after)
+    }
+}
+
+/// Runs [`UpdateClinic`] as a site administrator would (for the operator's tools and tests).
 pub fn update(
     conn: &mut DbConnection,
     ctx: &AuditContext,
@@ -196,39 +259,16 @@ pub fn update(
     expected_version: Option<i64>,
     patch: ClinicPatch,
 ) -> StoreResult<Clinic> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let before = get(conn, ctx.site_id, id)?;
-        check_version(expected_version, before.version)?;
-        let name = patch
-            .name
-            .map_or_else(|| before.name.clone(), |n| n.as_str().to_owned());
-        let amfn = patch
-            .assistants_may_finish_notes
-            .unwrap_or(before.assistants_may_finish_notes);
-        if name == before.name && amfn == before.assistants_may_finish_notes {
-            return Ok(before);
-        }
-        diesel::update(clinics::table.find(id))
-            .set((
-                clinics::search_text.eq(clinic_search_text(&name)),
-                clinics::name.eq(&name),
-                clinics::assistants_may_finish_notes.eq(amfn),
-                clinics::version.eq(clinics::version + 1),
-                clinics::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        let after = get(conn, ctx.site_id, id)?;
-        audit::record(
-            conn,
-            ctx,
-            Change::edited(
-                AuditAction::ClinicUpdated,
-                AuditTarget::Clinic(id),
-                &before,
-                &after,
-            ),
-        )?;
-        Ok(after)
+    let update = UpdateClinic {
+        scope: None,
+        id,
+        expected_version,
+        patch,
+    };
+    usecase::run(conn, ctx, update, |clinic| clinic, None).map_err(|failure| match failure {
+        Failure::Store(e) => e,
+        // A site administrator has access to every clinic, so nothing refuses them.
+        Failure::Refused(ClinicUpdateRefusal::NotAccessible) => StoreError::NotFound,
     })
 }
 

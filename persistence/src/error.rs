@@ -1,12 +1,9 @@
 //! The error type of every persistence function. It says what went wrong in terms of the
 //! stored state; the API decides which HTTP status that is.
 
-use staffroom_domain::{
-    ExerciseRefusal, FieldError, LicenceError, LicencePlan, LicenceReport, ProfessionRefusal,
-    UsageSnapshot,
-};
+use staffroom_domain::{ExerciseRefusal, FieldError, ProfessionRefusal};
 
-pub use staffroom_domain::Unbookable;
+pub use staffroom_domain::{LicenceRefusal, Unbookable};
 
 /// A conflict between a request and the stored state. It names what conflicts; the API
 /// chooses the problem code, status and words.
@@ -49,9 +46,6 @@ pub enum StoreError {
     Invalid(Vec<FieldError>),
     #[error("{}", .0.error)]
     Licence(Box<LicenceRefusal>),
-    /// The invitation existed but has expired.
-    #[error("the invitation has expired")]
-    InvitationExpired,
     /// The user cannot be booked.
     #[error("the user cannot be booked: {0:?}")]
     NotBookable(Unbookable),
@@ -66,21 +60,6 @@ pub enum StoreError {
     Migration(String),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
-}
-
-/// A change the licence rules refused, with the usage it was judged against, so the answer
-/// can say "5 of 5 licences in use". For a plan change, `plan` is the requested plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LicenceRefusal {
-    pub error: LicenceError,
-    pub plan: LicencePlan,
-    pub usage: UsageSnapshot,
-}
-
-impl LicenceRefusal {
-    pub fn report(&self) -> LicenceReport {
-        self.plan.report(&self.usage)
-    }
 }
 
 impl From<diesel::r2d2::PoolError> for StoreError {

@@ -6,15 +6,15 @@
 use diesel::prelude::*;
 use serde_json::json;
 use staffroom_domain::{
-    AuditAction, AuditTarget, InvitationRefusal, UserId, UserStatus, decide_invitation,
+    AcceptanceRefusal, AcceptanceSnapshot, AuditAction, AuditTarget, InvitationRefusal, UserId,
+    UserStatus, decide_acceptance, decide_invitation,
 };
 
 use crate::audit::{self, Change};
-use crate::error::Conflict;
 use crate::invitation_rows;
 pub use crate::invitation_rows::{InvitationRow, NewInvitation};
 use crate::schema::{invitations, users};
-use crate::tx::{AuditContext, now, write_transaction};
+use crate::tx::{AuditContext, now};
 use crate::usecase::UseCase;
 use crate::user_rows::{self as stored, User};
 use crate::{DbConnection, StoreError, StoreResult};
@@ -51,56 +51,86 @@ impl UseCase for ResendInvitation {
     }
 }
 
-/// Accepts the invitation whose token has this digest: sets the user's password and uses
-/// the invitation up. Unknown, used and superseded tokens are `NotFound`; expired ones
-/// `InvitationExpired`.
-pub fn accept(
+/// The context an invitation's acceptance runs in: the invited user acting on their own
+/// account in their site. `NotFound` for a token that was never issued.
+pub fn acceptance_context(
     conn: &mut DbConnection,
     token_hash: &str,
-    password_hash: &str,
     request_id: Option<String>,
-) -> StoreResult<InvitationRow> {
-    write_transaction(conn, |conn| {
-        let at = now();
-        // The first statement is the guarded update, so a racing accept of the same token
-        // waits for this transaction and then finds the token used.
-        let usable = invitations::table
-            .filter(invitations::token_hash.eq(token_hash))
-            .filter(invitations::accepted_at.is_null())
-            .filter(invitations::superseded_at.is_null());
-        let used = diesel::update(usable.filter(invitations::expires_at.gt(at)))
-            .set(invitations::accepted_at.eq(Some(at)))
-            .execute(conn)?;
-        if used == 0 {
-            let expired = usable.count().get_result::<i64>(conn)? > 0;
-            return Err(if expired {
-                StoreError::InvitationExpired
-            } else {
-                StoreError::NotFound
-            });
-        }
-        let invitation = invitations::table
-            .filter(invitations::token_hash.eq(token_hash))
+) -> StoreResult<AuditContext> {
+    let (site, user) = invitations::table
+        .filter(invitations::token_hash.eq(token_hash))
+        .select((invitations::site_id, invitations::user_id))
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    Ok(AuditContext::own_account(site, user, request_id))
+}
+
+/// `POST /v1/invitations/{token}/accept`: sets the user's password and uses the invitation
+/// up (`staffroom_domain::decide_acceptance`), in the context of [`acceptance_context`].
+#[derive(Debug, Clone)]
+pub struct AcceptInvitation {
+    pub token_hash: String,
+    pub password_hash: String,
+}
+
+impl UseCase for AcceptInvitation {
+    type Snapshot = (InvitationRow, AcceptanceSnapshot);
+    type Decision = InvitationRow;
+    type Refusal = AcceptanceRefusal;
+    type Output = InvitationRow;
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
+        let invitation: InvitationRow = invitations::table
+            .filter(invitations::token_hash.eq(&self.token_hash))
+            .filter(invitations::site_id.eq(ctx.site_id))
             .select(InvitationRow::as_select())
-            .first(conn)?;
-        let status: UserStatus = users::table
+            .first(conn)
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
+        let user_status: UserStatus = users::table
             .find(invitation.user_id)
             .select(users::status)
             .first(conn)?;
-        if status != UserStatus::Active {
-            return Err(StoreError::Conflict(Conflict::UserInactive));
-        }
+        let snapshot = AcceptanceSnapshot {
+            accepted: invitation.accepted_at.is_some(),
+            superseded: invitation.superseded_at.is_some(),
+            expires_at: invitation.expires_at,
+            now: now(),
+            user_status,
+        };
+        Ok((invitation, snapshot))
+    }
+
+    fn decide(
+        &self,
+        (invitation, snapshot): Self::Snapshot,
+    ) -> Result<InvitationRow, AcceptanceRefusal> {
+        decide_acceptance(&snapshot).map(|()| invitation)
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        mut invitation: InvitationRow,
+    ) -> StoreResult<InvitationRow> {
+        let at = now();
+        diesel::update(invitations::table.find(invitation.id))
+            .set(invitations::accepted_at.eq(Some(at)))
+            .execute(conn)?;
+        invitation.accepted_at = Some(at);
         diesel::update(users::table.find(invitation.user_id))
             .set((
-                users::password_hash.eq(Some(password_hash)),
+                users::password_hash.eq(Some(&self.password_hash)),
                 users::version.eq(users::version + 1),
                 users::updated_at.eq(at),
             ))
             .execute(conn)?;
-        let ctx = AuditContext::own_account(invitation.site_id, invitation.user_id, request_id);
         audit::record(
             conn,
-            &ctx,
+            ctx,
             Change {
                 action: AuditAction::UserInvitationAccepted,
                 target: AuditTarget::User(invitation.user_id),
@@ -109,5 +139,5 @@ pub fn accept(
             },
         )?;
         Ok(invitation)
-    })
+    }
 }

@@ -26,7 +26,7 @@
 //! A use-case has one shape (see [`usecase`] and `docs/architecture.md`): in the site-locked
 //! transaction, load a snapshot, ask `staffroom_domain` for a decision, write it with its
 //! audit event (and outbox job), and store the idempotent answer. A module
-//! may call another's record functions (`sites::check_licence`, `clinics::ids`,
+//! may call another's record functions (`sites::usage`, `clinics::ids`,
 //! `user_rows::insert`, `outbox::enqueue`, `mail::queue`, …), never another module's
 //! use-case.
 

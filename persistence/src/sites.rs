@@ -2,15 +2,21 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use std::convert::Infallible;
+
 use staffroom_domain::{
-    AuditAction, AuditTarget, EntityName, LicenceChange, LicencePlan, LicenceReport, PlanKind,
-    SiteId, SiteSettings, UsageSnapshot, UserStatus, UserType,
+    AuditAction, AuditTarget, EntityName, LicencePlan, LicenceRefusal, LicenceReport, PlanKind,
+    SiteId, SiteProfile, SiteSettings, UsageSnapshot, UserStatus, UserType, decide_plan_change,
+    decide_site_update,
 };
+
+pub use staffroom_domain::SitePatch;
 
 use crate::audit::{self, Change};
 use crate::schema::{sites, users};
-use crate::tx::{AuditContext, check_version, now, write_tx};
-use crate::{DbConnection, LicenceRefusal, StoreError, StoreResult};
+use crate::tx::{AuditContext, check_version, now};
+use crate::usecase::UseCase;
+use crate::{DbConnection, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sites)]
@@ -102,50 +108,80 @@ pub fn find_by_name(conn: &mut DbConnection, name: &str) -> StoreResult<Option<S
         .transpose()
 }
 
-/// Fields of `PATCH /v1/site`; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
-pub struct SitePatch {
-    pub name: Option<EntityName>,
-    pub settings: Option<SiteSettings>,
+/// `PATCH /v1/site`: renames the site or changes its settings
+/// (`staffroom_domain::decide_site_update`; no rule refuses it).
+#[derive(Debug, Clone)]
+pub struct UpdateSite {
+    pub expected_version: Option<i64>,
+    pub patch: SitePatch,
 }
 
-pub fn update(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    expected_version: Option<i64>,
-    patch: SitePatch,
-) -> StoreResult<Site> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let before = get(conn, ctx.site_id)?;
-        check_version(expected_version, before.version)?;
-        let name = patch
-            .name
-            .map_or_else(|| before.name.clone(), |n| n.as_str().to_owned());
-        let settings = patch.settings.unwrap_or_else(|| before.settings.clone());
-        if name == before.name && settings == before.settings {
+impl UseCase for UpdateSite {
+    type Snapshot = Site;
+    type Decision = (Site, Option<SiteProfile>);
+    type Refusal = Infallible;
+    type Output = Site;
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Site> {
+        current(conn, ctx, self.expected_version)
+    }
+
+    fn decide(&self, site: Site) -> Result<Self::Decision, Infallible> {
+        let current = SiteProfile {
+            name: site.name.clone(),
+            settings: site.settings.clone(),
+        };
+        let change = decide_site_update(&current, &self.patch);
+        Ok((site, change))
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        (before, change): Self::Decision,
+    ) -> StoreResult<Site> {
+        let Some(wanted) = change else {
             return Ok(before);
-        }
+        };
+        let settings = serde_json::to_string(&wanted.settings).map_err(StoreError::corrupt)?;
         diesel::update(sites::table.find(ctx.site_id))
             .set((
-                sites::name.eq(&name),
-                sites::settings.eq(serde_json::to_string(&settings).map_err(StoreError::corrupt)?),
+                sites::name.eq(&wanted.name),
+                sites::settings.eq(settings),
                 sites::version.eq(sites::version + 1),
                 sites::updated_at.eq(now()),
             ))
             .execute(conn)?;
-        let after = get(conn, ctx.site_id)?;
-        audit::record(
-            conn,
-            ctx,
-            Change::edited(
-                AuditAction::SiteUpdated,
-                AuditTarget::Site(ctx.site_id),
-                &before,
-                &after,
-            ),
-        )?;
-        Ok(after)
-    })
+        edited(conn, ctx, AuditAction::SiteUpdated, &before, |site| site)
+    }
+}
+
+/// Reads the site again after a write and records `action` with what `shown` shows of it
+/// before and after.
+fn edited<T: serde::Serialize>(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    action: AuditAction,
+    before: &Site,
+    shown: impl Fn(&Site) -> &T,
+) -> StoreResult<Site> {
+    let after = get(conn, ctx.site_id)?;
+    let target = AuditTarget::Site(ctx.site_id);
+    let change = Change::edited(action, target, shown(before), shown(&after));
+    audit::record(conn, ctx, change)?;
+    Ok(after)
+}
+
+/// The site being changed, at the version the caller expects.
+fn current(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    expected_version: Option<i64>,
+) -> StoreResult<Site> {
+    let site = get(conn, ctx.site_id)?;
+    check_version(expected_version, site.version)?;
+    Ok(site)
 }
 
 /// Active users by type: what the licence rules count.
@@ -170,45 +206,44 @@ pub fn usage(conn: &mut DbConnection, site: SiteId) -> StoreResult<UsageSnapshot
     Ok(usage)
 }
 
-/// Asks the licence rules about `change` against the site's current plan and usage. Call it
-/// inside `write_tx`, after the site lock, so that the answer still holds at commit.
-pub(crate) fn check_licence(
-    conn: &mut DbConnection,
-    site: SiteId,
-    change: &LicenceChange,
-) -> StoreResult<()> {
-    let current = get(conn, site)?.plan;
-    let usage = usage(conn, site)?;
-    // A plan change is refused in terms of the requested plan: "3 licences, 4 needed".
-    let plan = match change {
-        LicenceChange::ChangePlan(requested) => *requested,
-        _ => current,
-    };
-    current
-        .check(&usage, change)
-        .map_err(|error| StoreError::Licence(Box::new(LicenceRefusal { error, plan, usage })))
-}
-
 /// The site's licence usage and what its plan allows now.
 pub fn licences(conn: &mut DbConnection, site: SiteId) -> StoreResult<LicenceReport> {
     let plan = get(conn, site)?.plan;
     Ok(plan.report(&usage(conn, site)?))
 }
 
-/// Changes the plan or its licence count; refused when the active users would not fit.
-pub fn change_plan(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    expected_version: Option<i64>,
-    plan: LicencePlan,
-) -> StoreResult<Site> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let before = get(conn, ctx.site_id)?;
-        check_version(expected_version, before.version)?;
-        if before.plan == plan {
+/// `PUT /v1/site/plan`: changes the plan or its licence count; refused when the active
+/// users would not fit (`staffroom_domain::decide_plan_change`).
+#[derive(Debug, Clone)]
+pub struct ChangePlan {
+    pub expected_version: Option<i64>,
+    pub plan: LicencePlan,
+}
+
+impl UseCase for ChangePlan {
+    type Snapshot = (Site, UsageSnapshot);
+    type Decision = (Site, Option<LicencePlan>);
+    type Refusal = LicenceRefusal;
+    type Output = Site;
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
+        let site = current(conn, ctx, self.expected_version)?;
+        Ok((site, usage(conn, ctx.site_id)?))
+    }
+
+    fn decide(&self, (site, usage): Self::Snapshot) -> Result<Self::Decision, LicenceRefusal> {
+        decide_plan_change(site.plan, &usage, self.plan).map(|change| (site, change))
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        (before, change): Self::Decision,
+    ) -> StoreResult<Site> {
+        let Some(plan) = change else {
             return Ok(before);
-        }
-        check_licence(conn, ctx.site_id, &LicenceChange::ChangePlan(plan))?;
+        };
         diesel::update(sites::table.find(ctx.site_id))
             .set((
                 sites::plan.eq(plan.kind()),
@@ -217,17 +252,8 @@ pub fn change_plan(
                 sites::updated_at.eq(now()),
             ))
             .execute(conn)?;
-        let after = get(conn, ctx.site_id)?;
-        audit::record(
-            conn,
-            ctx,
-            Change::edited(
-                AuditAction::SitePlanChanged,
-                AuditTarget::Site(ctx.site_id),
-                &before.plan,
-                &after.plan,
-            ),
-        )?;
-        Ok(after)
-    })
+        edited(conn, ctx, AuditAction::SitePlanChanged, &before, |site| {
+            &site.plan
+        })
+    }
 }

@@ -16,7 +16,7 @@ use crate::audit::Change;
 use crate::backend;
 use crate::schema::{user_clinics, user_permissions, users};
 use crate::search::{like_pattern, sort_key, trigram_phrase, trigram_searchable, user_search_text};
-use crate::tx::now;
+use crate::tx::{check_version, now};
 use crate::{DbConnection, StoreError, StoreResult, clinics, sites};
 
 /// The backend type of `DbConnection` (either database).
@@ -277,6 +277,18 @@ pub(crate) fn email_taken(
         query = query.filter(users::id.ne(id));
     }
     Ok(query.first::<UserId>(conn).optional()?.is_some())
+}
+
+/// The user being changed, at the version the caller expects (`If-Match`).
+pub(crate) fn get_at(
+    conn: &mut DbConnection,
+    site: SiteId,
+    id: UserId,
+    expected_version: Option<i64>,
+) -> StoreResult<User> {
+    let user = get(conn, site, id)?;
+    check_version(expected_version, user.version)?;
+    Ok(user)
 }
 
 /// Active users other than `except` holding `permission` (and, if given, `clinic`).

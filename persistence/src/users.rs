@@ -4,10 +4,10 @@
 
 use diesel::prelude::*;
 use staffroom_domain::{
-    AuditAction, AuditTarget, ClinicId, Creator, Email, LicenceChange, Permission, PersonName,
-    Profession, SiteId, StatusChange, StatusRefusal, StatusSnapshot, UserCreation,
-    UserCreationRefusal, UserCreationSnapshot, UserId, UserStatus, UserType, decide_status,
-    decide_user_creation,
+    AuditAction, AuditTarget, ClinicId, Creator, Email, Permission, Profile, ProfileRefusal,
+    ProfileSnapshot, SiteId, StatusChange, StatusRefusal, StatusSnapshot, TypeChangeSnapshot,
+    UserCreation, UserCreationRefusal, UserCreationSnapshot, UserId, UserStatus, UserType,
+    decide_profile_update, decide_status, decide_type_change, decide_user_creation,
 };
 
 use crate::audit::{self, Change};
@@ -17,12 +17,13 @@ use crate::invitation_rows::{self, NewInvitation};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::users;
 use crate::search::{sort_key, user_search_text};
-use crate::tx::{AuditContext, check_version, now, write_tx};
+use crate::tx::{AuditContext, now, write_tx};
 use crate::usecase::{self, Failure, UseCase};
 use crate::user_rows::{self, UserRow, email_taken, filtered, hydrate, other_active_holders};
 use crate::{DbConnection, LicenceRefusal, StoreError, StoreResult, sites};
 
 pub use crate::user_rows::{NewUser, User, UserQuery, UserSort, get};
+pub use staffroom_domain::UserPatch;
 
 /// A user list's cursor: the last row's sort value (empty in creation order, where the id
 /// is the sort value) and its id.
@@ -176,17 +177,84 @@ pub fn create(
     usecase::run(conn, ctx, create, |user| user, None)
 }
 
-/// Profile fields of `PATCH /v1/users/{id}`; `None` leaves a field as it is, and
-/// `title: Some(None)` clears the title.
-#[derive(Debug, Clone, Default)]
-pub struct UserPatch {
-    pub title: Option<Option<PersonName>>,
-    pub first_name: Option<PersonName>,
-    pub last_name: Option<PersonName>,
-    pub email: Option<Email>,
-    pub profession: Option<Profession>,
+/// `PATCH /v1/users/{id}`: changes a user's profile (`staffroom_domain::decide_profile_update`:
+/// a free email, a profession the held permissions allow).
+#[derive(Debug, Clone)]
+pub struct UpdateProfile {
+    pub id: UserId,
+    pub expected_version: Option<i64>,
+    pub patch: UserPatch,
 }
 
+impl UseCase for UpdateProfile {
+    type Snapshot = (User, ProfileSnapshot);
+    type Decision = (User, Option<Profile>);
+    type Refusal = ProfileRefusal;
+    type Output = User;
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
+        let user = user_rows::get_at(conn, ctx.site_id, self.id, self.expected_version)?;
+        let email_taken = match &self.patch.email {
+            Some(email) => email_taken(conn, ctx.site_id, email, Some(self.id))?,
+            None => false,
+        };
+        let snapshot = ProfileSnapshot {
+            profile: Profile {
+                title: user.title.clone(),
+                first_name: user.first_name.clone(),
+                last_name: user.last_name.clone(),
+                email: user.email.clone(),
+                profession: user.profession,
+            },
+            permissions: user.permissions.clone(),
+            email_taken,
+        };
+        Ok((user, snapshot))
+    }
+
+    fn decide(&self, (user, snapshot): Self::Snapshot) -> Result<Self::Decision, ProfileRefusal> {
+        decide_profile_update(&snapshot, &self.patch).map(|profile| (user, profile))
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        (before, profile): Self::Decision,
+    ) -> StoreResult<User> {
+        let Some(p) = profile else {
+            return Ok(before);
+        };
+        let email_normalized = self
+            .patch
+            .email
+            .map_or_else(|| before.email.to_lowercase(), |e| e.normalized());
+        diesel::update(users::table.find(self.id))
+            .set((
+                users::search_text.eq(user_search_text(
+                    p.title.as_deref(),
+                    &p.first_name,
+                    &p.last_name,
+                    &p.email,
+                )),
+                users::title.eq(&p.title),
+                users::sort_first_name.eq(sort_key(&p.first_name)),
+                users::sort_last_name.eq(sort_key(&p.last_name)),
+                users::first_name.eq(&p.first_name),
+                users::last_name.eq(&p.last_name),
+                users::email.eq(&p.email),
+                users::email_normalized.eq(&email_normalized),
+                users::profession.eq(p.profession),
+                users::version.eq(users::version + 1),
+                users::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        edited(conn, ctx, AuditAction::UserUpdated, &before)
+    }
+}
+
+/// Runs [`UpdateProfile`] with its refusals as store errors (for the operator's tools and
+/// tests).
 pub fn update(
     conn: &mut DbConnection,
     ctx: &AuditContext,
@@ -194,70 +262,30 @@ pub fn update(
     expected_version: Option<i64>,
     patch: UserPatch,
 ) -> StoreResult<User> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let before = get(conn, ctx.site_id, id)?;
-        check_version(expected_version, before.version)?;
-        if let Some(email) = &patch.email
-            && email_taken(conn, ctx.site_id, email, Some(id))?
-        {
-            return Err(StoreError::Conflict(Conflict::EmailTaken));
+    let update = UpdateProfile {
+        id,
+        expected_version,
+        patch,
+    };
+    usecase::run(conn, ctx, update, |user| user, None).map_err(|failure| match failure {
+        Failure::Store(e) => e,
+        Failure::Refused(ProfileRefusal::EmailTaken) => StoreError::Conflict(Conflict::EmailTaken),
+        Failure::Refused(ProfileRefusal::ProfessionNotAllowed(refusal)) => {
+            StoreError::Conflict(Conflict::ProfessionNotAllowed(refusal))
         }
-        let title = match patch.title {
-            Some(t) => t.map(|t| t.as_str().to_owned()),
-            None => before.title.clone(),
-        };
-        let first_name = patch
-            .first_name
-            .map_or_else(|| before.first_name.clone(), |n| n.as_str().to_owned());
-        let last_name = patch
-            .last_name
-            .map_or_else(|| before.last_name.clone(), |n| n.as_str().to_owned());
-        let (email, email_normalized) = match &patch.email {
-            Some(e) => (e.as_str().to_owned(), e.normalized()),
-            None => (before.email.clone(), before.email.to_lowercase()),
-        };
-        let profession = patch.profession.unwrap_or(before.profession);
-        if let Some((_, refusal)) = profession.refusals(&before.permissions).first() {
-            return Err(StoreError::Conflict(Conflict::ProfessionNotAllowed(
-                *refusal,
-            )));
-        }
-        if title == before.title
-            && first_name == before.first_name
-            && last_name == before.last_name
-            && email == before.email
-            && profession == before.profession
-        {
-            return Ok(before);
-        }
-        diesel::update(users::table.find(id))
-            .set((
-                users::search_text.eq(user_search_text(
-                    title.as_deref(),
-                    &first_name,
-                    &last_name,
-                    &email,
-                )),
-                users::title.eq(&title),
-                users::sort_first_name.eq(sort_key(&first_name)),
-                users::sort_last_name.eq(sort_key(&last_name)),
-                users::first_name.eq(&first_name),
-                users::last_name.eq(&last_name),
-                users::email.eq(&email),
-                users::email_normalized.eq(&email_normalized),
-                users::profession.eq(profession),
-                users::version.eq(users::version + 1),
-                users::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        let after = get(conn, ctx.site_id, id)?;
-        audit::record(
-            conn,
-            ctx,
-            user_change(AuditAction::UserUpdated, &before, &after),
-        )?;
-        Ok(after)
     })
+}
+
+/// Reads the user again after a write and records `action` from `before` to them.
+fn edited(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    action: AuditAction,
+    before: &User,
+) -> StoreResult<User> {
+    let after = get(conn, ctx.site_id, before.id)?;
+    audit::record(conn, ctx, user_change(action, before, &after))?;
+    Ok(after)
 }
 
 fn user_change(action: AuditAction, before: &User, after: &User) -> Change {
@@ -281,8 +309,7 @@ impl UseCase for SetStatus {
     type Output = User;
 
     fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
-        let user = get(conn, ctx.site_id, self.id)?;
-        check_version(self.expected_version, user.version)?;
+        let user = user_rows::get_at(conn, ctx.site_id, self.id, self.expected_version)?;
         let others = other_active_holders(conn, ctx.site_id, Permission::SiteAdmin, None, user.id)?;
         let site = StatusSnapshot {
             status: user.status,
@@ -317,9 +344,7 @@ impl UseCase for SetStatus {
                 users::updated_at.eq(now()),
             ))
             .execute(conn)?;
-        let after = get(conn, ctx.site_id, self.id)?;
-        audit::record(conn, ctx, user_change(action, &before, &after))?;
-        Ok(after)
+        edited(conn, ctx, action, &before)
     }
 }
 
@@ -346,44 +371,55 @@ pub fn set_status(
     })
 }
 
-/// Changes a user's type (site administrators, SPEC §2). The type changes at once; the
-/// diary follows at the user's next login. For an active user the plan must allow the
-/// switch; an inactive user holds no licence, so any switch is allowed.
-pub fn change_type(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    id: UserId,
-    expected_version: Option<i64>,
-    user_type: UserType,
-) -> StoreResult<User> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let before = get(conn, ctx.site_id, id)?;
-        check_version(expected_version, before.version)?;
-        if before.user_type == user_type {
+/// `PUT /v1/users/{id}/type`: changes a user's type (site administrators, SPEC §2). The
+/// type changes at once; the diary follows at the user's next login. An active user's
+/// switch must fit the plan (`staffroom_domain::decide_type_change`).
+#[derive(Debug, Clone)]
+pub struct ChangeType {
+    pub id: UserId,
+    pub expected_version: Option<i64>,
+    pub user_type: UserType,
+}
+
+impl UseCase for ChangeType {
+    type Snapshot = (User, TypeChangeSnapshot);
+    type Decision = (User, Option<UserType>);
+    type Refusal = LicenceRefusal;
+    type Output = User;
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
+        let user = user_rows::get_at(conn, ctx.site_id, self.id, self.expected_version)?;
+        let snapshot = TypeChangeSnapshot {
+            user_type: user.user_type,
+            active: user.is_active(),
+            plan: sites::get(conn, ctx.site_id)?.plan,
+            usage: sites::usage(conn, ctx.site_id)?,
+        };
+        Ok((user, snapshot))
+    }
+
+    fn decide(&self, (user, site): Self::Snapshot) -> Result<Self::Decision, LicenceRefusal> {
+        decide_type_change(&site, self.user_type).map(|change| (user, change))
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        (before, change): Self::Decision,
+    ) -> StoreResult<User> {
+        let Some(user_type) = change else {
             return Ok(before);
-        }
-        if before.is_active() {
-            let change = LicenceChange::SwitchType {
-                from: before.user_type,
-                to: user_type,
-            };
-            sites::check_licence(conn, ctx.site_id, &change)?;
-        }
-        diesel::update(users::table.find(id))
+        };
+        diesel::update(users::table.find(self.id))
             .set((
                 users::user_type.eq(user_type),
                 users::version.eq(users::version + 1),
                 users::updated_at.eq(now()),
             ))
             .execute(conn)?;
-        let after = get(conn, ctx.site_id, id)?;
-        audit::record(
-            conn,
-            ctx,
-            user_change(AuditAction::UserTypeChanged, &before, &after),
-        )?;
-        Ok(after)
-    })
+        edited(conn, ctx, AuditAction::UserTypeChanged, &before)
+    }
 }
 
 /// A user whose email and password may match a login attempt.

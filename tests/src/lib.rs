@@ -10,6 +10,7 @@
 
 pub mod conformance;
 pub mod exercise;
+pub mod fixtures;
 
 use std::sync::{Arc, Once};
 use std::time::Duration;

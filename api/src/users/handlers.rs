@@ -1,9 +1,11 @@
 //! Handlers of `/v1/users`: extract, validate, call one use-case, answer.
 
 use actix_web::{HttpResponse, get, patch, post, put, web};
-use staffroom_domain::{UserId, UserStatus};
-use staffroom_persistence::access;
-use staffroom_persistence::users::{self, CreateUser, SetStatus, UserPatch, UserQuery};
+use staffroom_domain::{AccessReplacement, UserId, UserStatus};
+use staffroom_persistence::access::ReplaceAccess;
+use staffroom_persistence::users::{
+    self, ChangeType, CreateUser, SetStatus, UpdateProfile, UserPatch, UserQuery,
+};
 
 use super::types::*;
 use crate::answer::Answer;
@@ -154,15 +156,14 @@ async fn administered(
 )]
 #[patch("/v1/users/{id}")]
 pub async fn update_user(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     id: web::Path<UserId>,
     if_match: IfMatch,
     body: ValidJson<UpdateUserRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
-    let id = id.into_inner();
-    administered(&state, &principal, id).await?;
+) -> Result<Answer, ApiError> {
+    let (body, id) = (body.0, id.into_inner());
+    administered(act.state(), &principal, id).await?;
     let patch = UserPatch {
         title: body.title,
         first_name: body.first_name,
@@ -170,12 +171,12 @@ pub async fn update_user(
         email: body.email,
         profession: body.profession,
     };
-    let ctx = principal.audit();
-    let user = db::run(&state, move |c| {
-        users::update(c, &ctx, id, if_match.0, patch)
-    })
-    .await?;
-    Ok(with_etag(user.version, &UserView::from(user)))
+    let update = UpdateProfile {
+        id,
+        expected_version: if_match.0,
+        patch,
+    };
+    act.run(principal.audit(), update, user_answer).await
 }
 
 async fn set_status(
@@ -191,10 +192,12 @@ async fn set_status(
         expected_version: if_match.0,
         status,
     };
-    act.run(principal.audit(), set, |user| {
-        Answer::with_etag(user.version, &UserView::from(user))
-    })
-    .await
+    act.run(principal.audit(), set, user_answer).await
+}
+
+/// `200` with the user and their `ETag`.
+fn user_answer(user: users::User) -> Answer {
+    Answer::with_etag(user.version, &UserView::from(user))
 }
 
 /// Deactivate a user.
@@ -283,19 +286,18 @@ pub async fn reactivate_user(
 )]
 #[put("/v1/users/{id}/type")]
 pub async fn change_user_type(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     id: web::Path<UserId>,
     if_match: IfMatch,
     body: ValidJson<ChangeTypeRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let (id, user_type) = (id.into_inner(), body.0.user_type);
-    let ctx = principal.audit();
-    let user = db::run(&state, move |c| {
-        users::change_type(c, &ctx, id, if_match.0, user_type)
-    })
-    .await?;
-    Ok(with_etag(user.version, &UserView::from(user)))
+) -> Result<Answer, ApiError> {
+    let change = ChangeType {
+        id: id.into_inner(),
+        expected_version: if_match.0,
+        user_type: body.0.user_type,
+    };
+    act.run(principal.audit(), change, user_answer).await
 }
 
 /// Replace a user's permissions (site and clinic administrators).
@@ -320,24 +322,14 @@ pub async fn change_user_type(
 )]
 #[put("/v1/users/{id}/permissions")]
 pub async fn set_user_permissions(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     id: web::Path<UserId>,
     if_match: IfMatch,
     body: ValidJson<SetPermissionsRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    administered(&state, &principal, id).await?;
-    let (ctx, actor, desired) = (
-        principal.audit(),
-        principal.actor_scope(),
-        body.0.permissions,
-    );
-    let user = db::run(&state, move |c| {
-        access::set_permissions(c, &ctx, &actor, id, if_match.0, desired)
-    })
-    .await?;
-    Ok(with_etag(user.version, &UserView::from(user)))
+) -> Result<Answer, ApiError> {
+    let wanted = AccessReplacement::Permissions(body.0.permissions);
+    replace_access(act, principal, id.into_inner(), if_match, wanted).await
 }
 
 /// Replace a user's clinics and default clinic (site and clinic administrators).
@@ -360,30 +352,33 @@ pub async fn set_user_permissions(
 )]
 #[put("/v1/users/{id}/clinics")]
 pub async fn set_user_clinics(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     id: web::Path<UserId>,
     if_match: IfMatch,
     body: ValidJson<SetClinicsRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    administered(&state, &principal, id).await?;
-    let SetClinicsRequest {
-        clinic_ids,
-        default_clinic_id,
-    } = body.0;
-    let (ctx, actor) = (principal.audit(), principal.actor_scope());
-    let user = db::run(&state, move |c| {
-        access::set_clinics(
-            c,
-            &ctx,
-            &actor,
-            id,
-            if_match.0,
-            clinic_ids,
-            default_clinic_id,
-        )
-    })
-    .await?;
-    Ok(with_etag(user.version, &UserView::from(user)))
+) -> Result<Answer, ApiError> {
+    let wanted = AccessReplacement::Clinics {
+        clinic_ids: body.0.clinic_ids,
+        default_clinic_id: body.0.default_clinic_id,
+    };
+    replace_access(act, principal, id.into_inner(), if_match, wanted).await
+}
+
+/// Runs [`ReplaceAccess`] for a user the principal administers.
+async fn replace_access(
+    act: Act,
+    principal: Principal,
+    id: UserId,
+    if_match: IfMatch,
+    wanted: AccessReplacement,
+) -> Result<Answer, ApiError> {
+    administered(act.state(), &principal, id).await?;
+    let replace = ReplaceAccess {
+        actor: principal.actor_scope(),
+        id,
+        expected_version: if_match.0,
+        wanted,
+    };
+    act.run(principal.audit(), replace, user_answer).await
 }

@@ -50,15 +50,11 @@ async fn clinic_admins_administer_only_users_sharing_a_clinic_and_no_site_admins
         .expect_problem(404, "not_found");
 
     // Plain users administer nobody.
-    user(
-        &app,
-        &admin,
-        "plain@example.test",
-        "PT",
-        json!(["view_reports"]),
-        &[&s.main],
-    )
-    .await;
+    staff(&app, &admin, "plain@example.test")
+        .permissions(&["view_reports"])
+        .clinics(&[&s.main])
+        .create()
+        .await;
     let plain = app.login("plain@example.test", PASSWORD).await;
     put_permissions(&app, &plain, &s.in_main, json!([]))
         .await

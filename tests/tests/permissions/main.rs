@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use staffroom_tests::{Answer, PASSWORD, TestApp, add_clinic, id_of, read_user, set, strings};
+use staffroom_tests::fixtures::{staff, two_clinics};
+use staffroom_tests::{Answer, PASSWORD, TestApp, add_clinic, read_user, set, strings};
 
 mod clinic_admin;
 mod rule1_soap_by_type;
@@ -96,40 +97,6 @@ async fn put_clinics_if(
 
 async fn bulk(app: &TestApp, token: &str, body: Value) -> Answer {
     app.post(token, "/v1/users/bulk-update", body).await
-}
-
-fn new_user(first: &str, email: &str, user_type: &str, profession: &str) -> Value {
-    json!({
-        "first_name": first,
-        "last_name": "Staff",
-        "email": email,
-        "user_type": user_type,
-        "profession": profession,
-    })
-}
-
-/// Creates a user with the given profession, permissions and clinics (the first clinic is
-/// the default) and returns its id.
-async fn user(
-    app: &TestApp,
-    token: &str,
-    email: &str,
-    profession: &str,
-    permissions: Value,
-    clinics: &[&str],
-) -> String {
-    let user_type = if matches!(profession, "CLERICAL" | "BILLING" | "OTHER") {
-        "non_clinical"
-    } else {
-        "clinical"
-    };
-    let mut body = new_user("Some", email, user_type, profession);
-    body["permissions"] = permissions;
-    if !clinics.is_empty() {
-        body["clinic_ids"] = json!(clinics);
-        body["default_clinic_id"] = json!(clinics[0]);
-    }
-    id_of(&app.create_user(token, body).await)
 }
 
 async fn permissions_of(app: &TestApp, token: &str, id: &str) -> BTreeSet<String> {
@@ -232,27 +199,25 @@ struct Scoped {
 async fn scoped(app: &TestApp, admin: &str) -> Scoped {
     let main = app.site.clinic_id.clone();
     let north = add_clinic(app, admin, "North").await;
-    let clara_id = user(
-        app,
-        admin,
-        "clara@example.test",
-        "OTHER",
-        json!(["clinic_admin"]),
-        &[&main],
-    )
-    .await;
+    let clara_id = staff(app, admin, "clara@example.test")
+        .profession("OTHER")
+        .permissions(&["clinic_admin"])
+        .clinics(&[&main])
+        .create()
+        .await;
     let clara = app.login("clara@example.test", PASSWORD).await;
-    let in_main = user(app, admin, "mo@example.test", "PT", json!([]), &[&main]).await;
-    let in_north = user(app, admin, "ned@example.test", "PT", json!([]), &[&north]).await;
-    let in_both = user(
-        app,
-        admin,
-        "bo@example.test",
-        "PT",
-        json!([]),
-        &[&main, &north],
-    )
-    .await;
+    let in_main = staff(app, admin, "mo@example.test")
+        .clinics(&[&main])
+        .create()
+        .await;
+    let in_north = staff(app, admin, "ned@example.test")
+        .clinics(&[&north])
+        .create()
+        .await;
+    let in_both = staff(app, admin, "bo@example.test")
+        .clinics(&[&main, &north])
+        .create()
+        .await;
     Scoped {
         main,
         north,

@@ -6,24 +6,15 @@ use super::*;
 async fn rule_1_clerical_and_billing_hold_no_soap_permission_single() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let clerk = user(
-        &app,
-        &admin,
-        "clerk@example.test",
-        "CLERICAL",
-        json!([]),
-        &[],
-    )
-    .await;
-    let biller = user(
-        &app,
-        &admin,
-        "biller@example.test",
-        "BILLING",
-        json!(["view_reports"]),
-        &[],
-    )
-    .await;
+    let clerk = staff(&app, &admin, "clerk@example.test")
+        .profession("CLERICAL")
+        .create()
+        .await;
+    let biller = staff(&app, &admin, "biller@example.test")
+        .profession("BILLING")
+        .permissions(&["view_reports"])
+        .create()
+        .await;
 
     for (id, soap) in [
         (&clerk, "start_soap_notes"),
@@ -74,25 +65,15 @@ async fn rule_1_clerical_and_billing_hold_no_soap_permission_single() {
 async fn rule_1_clerical_and_billing_hold_no_soap_permission_bulk() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let clerk = user(
-        &app,
-        &admin,
-        "clerk@example.test",
-        "CLERICAL",
-        json!([]),
-        &[],
-    )
-    .await;
-    let biller = user(
-        &app,
-        &admin,
-        "biller@example.test",
-        "BILLING",
-        json!([]),
-        &[],
-    )
-    .await;
-    let pt = user(&app, &admin, "pt@example.test", "PT", json!([]), &[]).await;
+    let clerk = staff(&app, &admin, "clerk@example.test")
+        .profession("CLERICAL")
+        .create()
+        .await;
+    let biller = staff(&app, &admin, "biller@example.test")
+        .profession("BILLING")
+        .create()
+        .await;
+    let pt = staff(&app, &admin, "pt@example.test").create().await;
 
     let report = bulk(
         &app,

@@ -27,15 +27,12 @@ async fn rule_2_assistants_and_students_never_finish_notes_single() {
     allow_assistants_to_finish(&app, &admin, &north).await;
 
     for (n, profession) in ASSISTANTS_AND_STUDENTS.iter().enumerate() {
-        let id = user(
-            &app,
-            &admin,
-            &format!("assistant{n}@example.test"),
-            profession,
-            json!(["start_soap_notes"]),
-            &[&app.site.clinic_id, &north],
-        )
-        .await;
+        let id = staff(&app, &admin, &format!("assistant{n}@example.test"))
+            .profession(profession)
+            .permissions(&["start_soap_notes"])
+            .clinics(&[&app.site.clinic_id, &north])
+            .create()
+            .await;
         let answer = put_permissions(
             &app,
             &admin,
@@ -63,7 +60,7 @@ async fn rule_2_assistants_and_students_never_finish_notes_single() {
         .expect(200);
     }
     // A licensed profession may finish notes.
-    let pt = user(&app, &admin, "pt@example.test", "PT", json!([]), &[]).await;
+    let pt = staff(&app, &admin, "pt@example.test").create().await;
     put_permissions(&app, &admin, &pt, json!(["finish_soap_notes"]))
         .await
         .expect(200);
@@ -77,27 +74,17 @@ async fn rule_2_assistants_and_students_never_finish_notes_bulk() {
     let mut assistants = BTreeSet::new();
     for (n, profession) in ASSISTANTS_AND_STUDENTS.iter().enumerate() {
         assistants.insert(
-            user(
-                &app,
-                &admin,
-                &format!("a{n}@example.test"),
-                profession,
-                json!([]),
-                &[],
-            )
-            .await,
+            staff(&app, &admin, &format!("a{n}@example.test"))
+                .profession(profession)
+                .create()
+                .await,
         );
     }
-    let pt = user(&app, &admin, "pt@example.test", "PT", json!([]), &[]).await;
-    let clerk = user(
-        &app,
-        &admin,
-        "clerk@example.test",
-        "CLERICAL",
-        json!([]),
-        &[],
-    )
-    .await;
+    let pt = staff(&app, &admin, "pt@example.test").create().await;
+    let clerk = staff(&app, &admin, "clerk@example.test")
+        .profession("CLERICAL")
+        .create()
+        .await;
     let mut ids: Vec<&String> = assistants.iter().collect();
     ids.push(&pt);
     ids.push(&clerk);

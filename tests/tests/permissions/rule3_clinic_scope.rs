@@ -34,15 +34,10 @@ async fn rule_3_clinic_admins_grant_and_remove_only_their_clinics_single() {
 
     // Within her clinics Clara may: remove Main from a user whose default is East.
     let east = add_clinic(&app, &admin, "East").await;
-    let in_main_east = user(
-        &app,
-        &admin,
-        "me@example.test",
-        "PT",
-        json!([]),
-        &[&east, &s.main],
-    )
-    .await;
+    let in_main_east = staff(&app, &admin, "me@example.test")
+        .clinics(&[&east, &s.main])
+        .create()
+        .await;
     let moved = put_clinics(&app, &s.clara, &in_main_east, &[&east], &east)
         .await
         .expect(200);

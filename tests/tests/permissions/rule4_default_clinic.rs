@@ -4,20 +4,12 @@ use super::*;
 
 #[tokio::test]
 async fn rule_4_the_default_clinic_cannot_be_removed_single() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let main = app.site.clinic_id.clone();
-    let north = add_clinic(&app, &admin, "North").await;
+    let (app, admin, main, north) = two_clinics().await;
     // Default North.
-    let id = user(
-        &app,
-        &admin,
-        "u@example.test",
-        "PT",
-        json!([]),
-        &[&north, &main],
-    )
-    .await;
+    let id = staff(&app, &admin, "u@example.test")
+        .clinics(&[&north, &main])
+        .create()
+        .await;
 
     // Removing North while it stays the default.
     let answer = put_clinics(&app, &admin, &id, &[&main], &north).await;
@@ -36,19 +28,11 @@ async fn rule_4_the_default_clinic_cannot_be_removed_single() {
 
 #[tokio::test]
 async fn moving_the_default_and_removing_the_old_one_in_one_put_works() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let main = app.site.clinic_id.clone();
-    let north = add_clinic(&app, &admin, "North").await;
-    let id = user(
-        &app,
-        &admin,
-        "u@example.test",
-        "PT",
-        json!([]),
-        &[&north, &main],
-    )
-    .await;
+    let (app, admin, main, north) = two_clinics().await;
+    let id = staff(&app, &admin, "u@example.test")
+        .clinics(&[&north, &main])
+        .create()
+        .await;
 
     let moved = put_clinics(&app, &admin, &id, &[&main], &main)
         .await
@@ -71,30 +55,23 @@ async fn moving_the_default_and_removing_the_old_one_in_one_put_works() {
 
 #[tokio::test]
 async fn rule_4_the_default_clinic_cannot_be_removed_bulk() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let main = app.site.clinic_id.clone();
-    let north = add_clinic(&app, &admin, "North").await;
-    let default_north = user(
-        &app,
-        &admin,
-        "dn@example.test",
-        "PT",
-        json!([]),
-        &[&north, &main],
-    )
-    .await;
-    let default_north_2 = user(&app, &admin, "dn2@example.test", "PT", json!([]), &[&north]).await;
-    let default_main = user(
-        &app,
-        &admin,
-        "dm@example.test",
-        "PT",
-        json!([]),
-        &[&main, &north],
-    )
-    .await;
-    let only_main = user(&app, &admin, "om@example.test", "PT", json!([]), &[&main]).await;
+    let (app, admin, main, north) = two_clinics().await;
+    let default_north = staff(&app, &admin, "dn@example.test")
+        .clinics(&[&north, &main])
+        .create()
+        .await;
+    let default_north_2 = staff(&app, &admin, "dn2@example.test")
+        .clinics(&[&north])
+        .create()
+        .await;
+    let default_main = staff(&app, &admin, "dm@example.test")
+        .clinics(&[&main, &north])
+        .create()
+        .await;
+    let only_main = staff(&app, &admin, "om@example.test")
+        .clinics(&[&main])
+        .create()
+        .await;
 
     let report = bulk(
         &app,

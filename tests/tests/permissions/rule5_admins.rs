@@ -6,33 +6,20 @@ use super::*;
 async fn rule_5_bulk_never_removes_admin_permissions() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let site_admin_2 = user(
-        &app,
-        &admin,
-        "sa2@example.test",
-        "OTHER",
-        json!(["site_admin"]),
-        &[],
-    )
-    .await;
-    let clinic_admin = user(
-        &app,
-        &admin,
-        "ca@example.test",
-        "OTHER",
-        json!(["clinic_admin", "view_reports"]),
-        &[],
-    )
-    .await;
-    let plain = user(
-        &app,
-        &admin,
-        "plain@example.test",
-        "PT",
-        json!(["view_reports"]),
-        &[],
-    )
-    .await;
+    let site_admin_2 = staff(&app, &admin, "sa2@example.test")
+        .profession("OTHER")
+        .permissions(&["site_admin"])
+        .create()
+        .await;
+    let clinic_admin = staff(&app, &admin, "ca@example.test")
+        .profession("OTHER")
+        .permissions(&["clinic_admin", "view_reports"])
+        .create()
+        .await;
+    let plain = staff(&app, &admin, "plain@example.test")
+        .permissions(&["view_reports"])
+        .create()
+        .await;
 
     let report = bulk(
         &app,
@@ -105,15 +92,11 @@ async fn rule_5_the_last_site_admin_keeps_site_admin() {
     assert_eq!(now["version"], 1);
 
     // An inactive site admin does not count.
-    let sleeper = user(
-        &app,
-        &admin,
-        "sleeper@example.test",
-        "OTHER",
-        json!(["site_admin"]),
-        &[],
-    )
-    .await;
+    let sleeper = staff(&app, &admin, "sleeper@example.test")
+        .profession("OTHER")
+        .permissions(&["site_admin"])
+        .create()
+        .await;
     app.call(
         Method::POST,
         &format!("/v1/users/{sleeper}/deactivate"),
@@ -127,15 +110,11 @@ async fn rule_5_the_last_site_admin_keeps_site_admin() {
         .expect_problem(409, "last_admin");
 
     // Once another active site admin exists, it works — and then that one is the last.
-    let other = user(
-        &app,
-        &admin,
-        "other@example.test",
-        "OTHER",
-        json!(["site_admin"]),
-        &[],
-    )
-    .await;
+    let other = staff(&app, &admin, "other@example.test")
+        .profession("OTHER")
+        .permissions(&["site_admin"])
+        .create()
+        .await;
     let other_token = app.login("other@example.test", PASSWORD).await;
     let demoted = put_permissions(&app, &admin, &me, json!(["view_reports"]))
         .await
@@ -152,29 +131,20 @@ async fn rule_5_the_last_site_admin_keeps_site_admin() {
 
 #[tokio::test]
 async fn rule_5_the_last_clinic_admin_of_a_clinic_keeps_the_permission() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let main = app.site.clinic_id.clone();
-    let north = add_clinic(&app, &admin, "North").await;
+    let (app, admin, main, north) = two_clinics().await;
     // Clara administers Main and North; Nora only North.
-    let clara = user(
-        &app,
-        &admin,
-        "clara@example.test",
-        "OTHER",
-        json!(["clinic_admin"]),
-        &[&main, &north],
-    )
-    .await;
-    let nora = user(
-        &app,
-        &admin,
-        "nora@example.test",
-        "OTHER",
-        json!(["clinic_admin"]),
-        &[&north],
-    )
-    .await;
+    let clara = staff(&app, &admin, "clara@example.test")
+        .profession("OTHER")
+        .permissions(&["clinic_admin"])
+        .clinics(&[&main, &north])
+        .create()
+        .await;
+    let nora = staff(&app, &admin, "nora@example.test")
+        .profession("OTHER")
+        .permissions(&["clinic_admin"])
+        .clinics(&[&north])
+        .create()
+        .await;
 
     // Clara is the last clinic admin of Main.
     put_permissions(&app, &admin, &clara, json!([]))
@@ -189,15 +159,12 @@ async fn rule_5_the_last_clinic_admin_of_a_clinic_keeps_the_permission() {
         .await
         .expect(200);
     // Now Clara is the last of North as well; with another admin of Main she still is.
-    let max = user(
-        &app,
-        &admin,
-        "max@example.test",
-        "OTHER",
-        json!(["clinic_admin"]),
-        &[&main],
-    )
-    .await;
+    let max = staff(&app, &admin, "max@example.test")
+        .profession("OTHER")
+        .permissions(&["clinic_admin"])
+        .clinics(&[&main])
+        .create()
+        .await;
     put_permissions(&app, &admin, &clara, json!([]))
         .await
         .expect_problem(409, "last_admin");
@@ -218,20 +185,14 @@ async fn rule_5_the_last_clinic_admin_of_a_clinic_keeps_the_permission() {
 
 #[tokio::test]
 async fn rule_5_the_last_clinic_admin_of_a_clinic_keeps_that_clinic() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let main = app.site.clinic_id.clone();
-    let north = add_clinic(&app, &admin, "North").await;
+    let (app, admin, main, north) = two_clinics().await;
     // Clara: clinic admin of Main (default) and North, the only one of North.
-    let clara = user(
-        &app,
-        &admin,
-        "clara@example.test",
-        "OTHER",
-        json!(["clinic_admin"]),
-        &[&main, &north],
-    )
-    .await;
+    let clara = staff(&app, &admin, "clara@example.test")
+        .profession("OTHER")
+        .permissions(&["clinic_admin"])
+        .clinics(&[&main, &north])
+        .create()
+        .await;
 
     put_clinics(&app, &admin, &clara, &[&main], &main)
         .await
@@ -242,27 +203,20 @@ async fn rule_5_the_last_clinic_admin_of_a_clinic_keeps_that_clinic() {
     );
 
     // A non-admin of North does not help; a clinic admin of North does.
-    user(
-        &app,
-        &admin,
-        "plain@example.test",
-        "PT",
-        json!(["view_reports"]),
-        &[&north],
-    )
-    .await;
+    staff(&app, &admin, "plain@example.test")
+        .permissions(&["view_reports"])
+        .clinics(&[&north])
+        .create()
+        .await;
     put_clinics(&app, &admin, &clara, &[&main], &main)
         .await
         .expect_problem(409, "last_admin");
-    user(
-        &app,
-        &admin,
-        "nora@example.test",
-        "OTHER",
-        json!(["clinic_admin"]),
-        &[&north],
-    )
-    .await;
+    staff(&app, &admin, "nora@example.test")
+        .profession("OTHER")
+        .permissions(&["clinic_admin"])
+        .clinics(&[&north])
+        .create()
+        .await;
     let moved = put_clinics(&app, &admin, &clara, &[&main], &main)
         .await
         .expect(200);
@@ -271,29 +225,18 @@ async fn rule_5_the_last_clinic_admin_of_a_clinic_keeps_that_clinic() {
 
 #[tokio::test]
 async fn rule_5_bulk_clinic_removal_never_leaves_a_clinic_without_its_clinic_admin() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let main = app.site.clinic_id.clone();
-    let north = add_clinic(&app, &admin, "North").await;
+    let (app, admin, main, north) = two_clinics().await;
     // Clara is the only clinic admin of North (her default is Main).
-    let clara = user(
-        &app,
-        &admin,
-        "clara@example.test",
-        "OTHER",
-        json!(["clinic_admin"]),
-        &[&main, &north],
-    )
-    .await;
-    let plain = user(
-        &app,
-        &admin,
-        "plain@example.test",
-        "PT",
-        json!([]),
-        &[&main, &north],
-    )
-    .await;
+    let clara = staff(&app, &admin, "clara@example.test")
+        .profession("OTHER")
+        .permissions(&["clinic_admin"])
+        .clinics(&[&main, &north])
+        .create()
+        .await;
+    let plain = staff(&app, &admin, "plain@example.test")
+        .clinics(&[&main, &north])
+        .create()
+        .await;
 
     let answer = bulk(
         &app,

@@ -6,33 +6,20 @@ use super::*;
 async fn rule_6_a_profession_change_rechecks_the_permissions_held() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let finisher = user(
-        &app,
-        &admin,
-        "fin@example.test",
-        "PT",
-        json!(["finish_soap_notes"]),
-        &[],
-    )
-    .await;
-    let starter = user(
-        &app,
-        &admin,
-        "sta@example.test",
-        "OT",
-        json!(["start_soap_notes"]),
-        &[],
-    )
-    .await;
-    let forwarder = user(
-        &app,
-        &admin,
-        "fwd@example.test",
-        "SLP",
-        json!(["forward_soap_notes"]),
-        &[],
-    )
-    .await;
+    let finisher = staff(&app, &admin, "fin@example.test")
+        .permissions(&["finish_soap_notes"])
+        .create()
+        .await;
+    let starter = staff(&app, &admin, "sta@example.test")
+        .profession("OT")
+        .permissions(&["start_soap_notes"])
+        .create()
+        .await;
+    let forwarder = staff(&app, &admin, "fwd@example.test")
+        .profession("SLP")
+        .permissions(&["forward_soap_notes"])
+        .create()
+        .await;
 
     for (id, profession, code) in [
         (&finisher, "PTA", "finish_notes_not_allowed_for_profession"),
@@ -80,8 +67,8 @@ async fn rule_6_a_profession_change_rechecks_the_permissions_held() {
 async fn rule_6_bulk_judges_the_current_profession() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let a = user(&app, &admin, "a@example.test", "PT", json!([]), &[]).await;
-    let b = user(&app, &admin, "b@example.test", "PT", json!([]), &[]).await;
+    let a = staff(&app, &admin, "a@example.test").create().await;
+    let b = staff(&app, &admin, "b@example.test").create().await;
     // After these changes, a bulk grant judges the new professions.
     app.patch(
         &admin,

@@ -7,7 +7,10 @@ async fn unknown_and_foreign_clinics_are_422() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let main = app.site.clinic_id.clone();
-    let id = user(&app, &admin, "u@example.test", "PT", json!([]), &[&main]).await;
+    let id = staff(&app, &admin, "u@example.test")
+        .clinics(&[&main])
+        .create()
+        .await;
     let other = app.other_site("Elsewhere", "boss@elsewhere.test");
     let unknown = "00000000-0000-4000-8000-000000000001";
 
@@ -45,11 +48,11 @@ async fn unknown_and_foreign_clinics_are_422() {
 
 #[tokio::test]
 async fn puts_honour_if_match_and_bump_the_version_once_per_change() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let main = app.site.clinic_id.clone();
-    let north = add_clinic(&app, &admin, "North").await;
-    let id = user(&app, &admin, "u@example.test", "PT", json!([]), &[&main]).await;
+    let (app, admin, main, north) = two_clinics().await;
+    let id = staff(&app, &admin, "u@example.test")
+        .clinics(&[&main])
+        .create()
+        .await;
 
     // Stale tag: 412, nothing changes.
     let stale = put_permissions_if(&app, &admin, &id, Some(&etag(7)), json!(["view_reports"]))
@@ -122,19 +125,12 @@ async fn puts_honour_if_match_and_bump_the_version_once_per_change() {
 
 #[tokio::test]
 async fn single_changes_write_audit_events_with_before_and_after() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let main = app.site.clinic_id.clone();
-    let north = add_clinic(&app, &admin, "North").await;
-    let id = user(
-        &app,
-        &admin,
-        "u@example.test",
-        "PT",
-        json!(["view_reports"]),
-        &[&main],
-    )
-    .await;
+    let (app, admin, main, north) = two_clinics().await;
+    let id = staff(&app, &admin, "u@example.test")
+        .permissions(&["view_reports"])
+        .clinics(&[&main])
+        .create()
+        .await;
 
     put_permissions(&app, &admin, &id, json!(["manage_schedule"]))
         .await
