@@ -8,9 +8,9 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use staffroom_domain::{
-    BookingFieldRefusal, BookingRefusal, ClinicChoiceRefusal, ClinicDeletionRefusal,
-    ExerciseRefusal, FieldError, InvitationRefusal, MAX_APPOINTMENT_HOURS, ProblemCode,
-    ServiceAccountRefusal, StatusRefusal, UserCreationRefusal,
+    AccessChange, BookingFieldRefusal, BookingRefusal, BulkRefusal, ClinicChoiceRefusal,
+    ClinicDeletionRefusal, ExerciseRefusal, FieldError, InvitationRefusal, MAX_APPOINTMENT_HOURS,
+    ProblemCode, ServiceAccountRefusal, StatusRefusal, UserCreationRefusal,
 };
 use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
@@ -340,6 +340,33 @@ fn clinic_field_error(refusal: ClinicChoiceRefusal) -> FieldError {
             "not_in_clinic_ids",
             "The default clinic must be one of clinic_ids.",
         ),
+    }
+}
+
+impl From<BulkRefusal> for ApiError {
+    fn from(refusal: BulkRefusal) -> Self {
+        match refusal {
+            BulkRefusal::SelectionTooLarge { selected, limit } => {
+                Self::from(StoreError::SelectionTooLarge { selected, limit })
+            }
+            BulkRefusal::UnknownClinics(changes) => Self::validation(
+                changes
+                    .into_iter()
+                    .filter_map(|change| match change {
+                        AccessChange::AddClinic(c) => Some(("add_clinic_ids", c)),
+                        AccessChange::RemoveClinic(c) => Some(("remove_clinic_ids", c)),
+                        AccessChange::AddPermission(_) | AccessChange::RemovePermission(_) => None,
+                    })
+                    .map(|(field, clinic)| {
+                        FieldError::new(
+                            field,
+                            "unknown_clinic",
+                            format!("{clinic} is not a clinic of this site"),
+                        )
+                    })
+                    .collect(),
+            ),
+        }
     }
 }
 
