@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use staffroom_domain::{
     AccessChange, BookingFieldRefusal, BookingRefusal, BulkRefusal, ClinicChoiceRefusal,
     ClinicDeletionRefusal, ExerciseRefusal, FieldError, InvitationRefusal, MAX_APPOINTMENT_HOURS,
-    ProblemCode, ServiceAccountRefusal, StatusRefusal, UserCreationRefusal,
+    ProblemCode, ServiceAccountRefusal, SignInRefusal, StatusRefusal, UserCreationRefusal,
 };
 use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
@@ -365,6 +365,19 @@ impl From<BulkRefusal> for ApiError {
                         )
                     })
                     .collect(),
+            ),
+        }
+    }
+}
+
+impl From<SignInRefusal> for ApiError {
+    /// Credentials that matched an account deactivated or revoked meanwhile are no longer
+    /// credentials of an active account.
+    fn from(refusal: SignInRefusal) -> Self {
+        match refusal {
+            SignInRefusal::NoLongerActive => Self::new(
+                ProblemCode::InvalidCredentials,
+                "The credentials do not match an active account.",
             ),
         }
     }

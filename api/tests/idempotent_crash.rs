@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use staffroom_persistence::testing::TestDatabase;
+use staffroom_persistence::users;
 use support::{Process, spawn};
 
 const ADMIN_EMAIL: &str = "boss@crash.test";
@@ -343,5 +344,78 @@ async fn a_bulk_update_applied_before_a_crash_is_replayed_not_judged_again() {
         assert_eq!(report["permissions"]["applied"], 1, "{report:#}");
         assert_eq!(report["permissions"]["no_op"], 0, "{report:#}");
         assert_eq!(report["users_updated"], 1, "{report:#}");
+    }
+}
+
+/// The administrator's `last_login_at`, read from the database.
+fn last_login(db: &TestDatabase) -> Option<chrono::NaiveDateTime> {
+    let pool = db.pool(1).unwrap();
+    let mut conn = pool.get().unwrap();
+    let email = staffroom_domain::Email::parse(ADMIN_EMAIL).unwrap();
+    let [admin] =
+        <[_; 1]>::try_from(users::login_candidates(&mut conn, &email, None).unwrap()).unwrap();
+    users::get(&mut conn, admin.site_id, admin.user_id)
+        .unwrap()
+        .last_login_at
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_recorded_before_a_crash_is_replayed_without_its_token() {
+    let crash = Crash::new();
+    let path = "/v1/auth/login";
+    let body = json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD});
+    assert_eq!(last_login(&crash.db), None);
+    crash
+        .post_and_die(crash.dying(path), path, None, &body)
+        .await;
+    let recorded = last_login(&crash.db);
+    assert!(recorded.is_some(), "the first login committed");
+
+    let server = crash.restarted();
+    for _ in 0..2 {
+        let retry = crash.retry(&server.base, path, None, &body).await;
+        let answer = retry.withheld("access_token");
+        assert_eq!(answer["token_type"], "Bearer");
+        retry.replayed(200);
+    }
+    assert_eq!(
+        last_login(&crash.db),
+        recorded,
+        "the retries logged nobody in"
+    );
+    // Without the key, the same credentials log in again with a token.
+    assert!(!login(&crash.http, &server.base).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_issued_before_a_crash_is_replayed_without_it() {
+    let crash = Crash::new();
+    let http = &crash.http;
+    let path = "/v1/auth/token";
+    let dying = crash.dying(path);
+    let admin = login(http, &dying.base).await;
+    let account: Value = http
+        .post(format!("{}/v1/service-accounts", dying.base))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "Crash sync", "permissions": ["view_users"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let body = json!({
+        "grant_type": "client_credentials",
+        "client_id": account["client_id"],
+        "client_secret": account["client_secret"],
+    });
+    crash.post_and_die(dying, path, None, &body).await;
+
+    let server = crash.restarted();
+    for _ in 0..2 {
+        let retry = crash.retry(&server.base, path, None, &body).await;
+        let answer = retry.withheld("access_token");
+        assert_eq!(answer["expires_in"], 900);
+        retry.replayed(200);
     }
 }
