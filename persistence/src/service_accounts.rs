@@ -39,6 +39,9 @@ pub struct ServiceAccount {
     pub permissions: Vec<Permission>,
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+    /// Moves with every change (its `ETag`); not part of the audited record.
+    #[serde(skip)]
+    pub version: i64,
 }
 
 impl ServiceAccount {
@@ -59,6 +62,7 @@ fn into_account(row: ServiceAccountRow) -> StoreResult<(ServiceAccount, String)>
             permissions,
             created_at: row.created_at,
             revoked_at: row.revoked_at,
+            version: row.version,
         },
         row.secret_hash,
     ))
@@ -165,6 +169,18 @@ pub fn get(
         .optional()?
         .ok_or(StoreError::NotFound)?;
     into_account(row).map(|(account, _)| account)
+}
+
+/// An account of `site` that is not revoked; `NotFound` for a revoked or unknown one, or
+/// another site's.
+pub fn get_active(
+    conn: &mut DbConnection,
+    site: SiteId,
+    id: ServiceAccountId,
+) -> StoreResult<ServiceAccount> {
+    Some(get(conn, site, id)?)
+        .filter(ServiceAccount::is_active)
+        .ok_or(StoreError::NotFound)
 }
 
 /// The account behind a client id, with its secret digest, if it exists and is not revoked.
