@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 use staffroom_domain::{
     AccessChange, BookingFieldRefusal, BookingRefusal, BulkRefusal, ClinicChoiceRefusal,
     ClinicDeletionRefusal, ExerciseRefusal, FieldError, InvitationRefusal, MAX_APPOINTMENT_HOURS,
-    ProblemCode, ServiceAccountRefusal, SignInRefusal, StatusRefusal, UserCreationRefusal,
+    ProblemCode, RevocationRefusal, ServiceAccountRefusal, SignInRefusal, StatusRefusal,
+    UserCreationRefusal,
 };
 use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
@@ -366,6 +367,15 @@ impl From<BulkRefusal> for ApiError {
                     })
                     .collect(),
             ),
+        }
+    }
+}
+
+impl From<RevocationRefusal> for ApiError {
+    /// A revoked account no longer exists for the API.
+    fn from(refusal: RevocationRefusal) -> Self {
+        match refusal {
+            RevocationRefusal::AlreadyRevoked => Self::not_found(),
         }
     }
 }

@@ -1,12 +1,12 @@
 //! `/v1/service-accounts`: credentials for integrators and provisioning scripts (site
 //! administrators). The secret is shown once, in the creation response.
 
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{delete, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use staffroom_domain::{EntityName, Permission, ServiceAccountId};
 use staffroom_persistence::service_accounts::{
-    self, CreateServiceAccount, NewServiceAccount, ServiceAccount,
+    self, CreateServiceAccount, NewServiceAccount, RevokeServiceAccount, ServiceAccount,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -14,8 +14,8 @@ use crate::answer::Answer;
 use crate::auth::{Principal, password};
 use crate::db;
 use crate::error::ApiError;
-use crate::extract::{ValidJson, ValidQuery};
-use crate::responses::{AdminList, AdminReadOne, Create};
+use crate::extract::{IfMatch, ValidJson, ValidQuery};
+use crate::responses::{AdminList, AdminReadOne, Create, Revoke};
 use crate::state::AppState;
 use crate::usecase::Act;
 use crate::views::{page_limit, page_of, utc};
@@ -195,24 +195,31 @@ fn created_with_secret(account: ServiceAccount, secret: String) -> Answer {
 
 /// Revoke a service account (site administrators).
 ///
-/// Its secret and its tokens stop working at once.
+/// Its secret and its tokens stop working at once. A revoked account no longer exists for
+/// the API: revoking it again answers `404`.
 #[utoipa::path(
     tag = "service-accounts",
-    params(("id" = ServiceAccountId, Path, description = "Service account id")),
+    params(
+        ("id" = ServiceAccountId, Path, description = "Service account id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version being revoked"),
+    ),
     responses(
         (status = 204, description = "Revoked"),
-        AdminReadOne,
+        Revoke,
     ),
     security(("bearer" = []))
 )]
 #[delete("/v1/service-accounts/{id}")]
 pub async fn delete_service_account(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     id: web::Path<ServiceAccountId>,
-) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let ctx = principal.audit();
-    db::run(&state, move |c| service_accounts::revoke(c, &ctx, id)).await?;
-    Ok(HttpResponse::NoContent().finish())
+    if_match: IfMatch,
+) -> Result<Answer, ApiError> {
+    let revoke = RevokeServiceAccount {
+        id: id.into_inner(),
+        expected_version: if_match.0,
+    };
+    act.run(principal.audit(), revoke, |()| Answer::no_content())
+        .await
 }

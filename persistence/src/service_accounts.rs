@@ -4,14 +4,14 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use staffroom_domain::{
-    AuditAction, AuditTarget, EntityName, Permission, ServiceAccountId, ServiceAccountRefusal,
-    SiteId, decide_service_account,
+    AuditAction, AuditTarget, EntityName, Permission, RevocationRefusal, ServiceAccountId,
+    ServiceAccountRefusal, SiteId, decide_revocation, decide_service_account,
 };
 
 use crate::audit::{self, Change};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::service_accounts;
-use crate::tx::{AuditContext, now, write_tx};
+use crate::tx::{AuditContext, check_version, now};
 use crate::usecase::{self, Failure, UseCase};
 use crate::{DbConnection, StoreError, StoreResult};
 
@@ -224,35 +224,63 @@ pub fn list(
     Ok(page_from_rows(rows, limit, |a| a.id))
 }
 
-/// Revokes an account: its secret and tokens stop working at once.
-pub fn revoke(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    id: ServiceAccountId,
-) -> StoreResult<()> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let before = get(conn, ctx.site_id, id)?;
-        if !before.is_active() {
-            return Err(StoreError::NotFound);
-        }
+/// The use-case of `DELETE /v1/service-accounts/{id}`: revokes an account, so its secret
+/// and tokens stop working at once, with its audit event. `If-Match` is honoured.
+#[derive(Debug, Clone, Copy)]
+pub struct RevokeServiceAccount {
+    pub id: ServiceAccountId,
+    pub expected_version: Option<i64>,
+}
+
+impl UseCase for RevokeServiceAccount {
+    type Snapshot = ServiceAccount;
+    type Decision = ServiceAccount;
+    type Refusal = RevocationRefusal;
+    type Output = ();
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<ServiceAccount> {
+        let account = get(conn, ctx.site_id, self.id)?;
+        check_version(self.expected_version, account.version)?;
+        Ok(account)
+    }
+
+    fn decide(&self, account: ServiceAccount) -> Result<ServiceAccount, RevocationRefusal> {
+        decide_revocation(!account.is_active()).map(|()| account)
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        before: ServiceAccount,
+    ) -> StoreResult<()> {
         let at = now();
-        diesel::update(service_accounts::table.find(id))
+        diesel::update(service_accounts::table.find(self.id))
             .set((
                 service_accounts::revoked_at.eq(Some(at)),
                 service_accounts::version.eq(service_accounts::version + 1),
                 service_accounts::updated_at.eq(at),
             ))
             .execute(conn)?;
-        audit::record(
-            conn,
-            ctx,
-            Change {
-                action: AuditAction::ServiceAccountRevoked,
-                target: AuditTarget::ServiceAccount(id),
-                before: serde_json::to_value(&before).ok(),
-                after: None,
-            },
-        )?;
-        Ok(())
-    })
+        let revoked = Change {
+            action: AuditAction::ServiceAccountRevoked,
+            target: AuditTarget::ServiceAccount(self.id),
+            before: serde_json::to_value(&before).ok(),
+            after: None,
+        };
+        audit::record(conn, ctx, revoked)
+    }
+}
+
+/// Runs [`RevokeServiceAccount`] without `If-Match` (for the operator's tools and tests).
+pub fn revoke(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    id: ServiceAccountId,
+) -> Result<(), Failure<RevocationRefusal>> {
+    let revoke = RevokeServiceAccount {
+        id,
+        expected_version: None,
+    };
+    usecase::run(conn, ctx, revoke, |()| (), None)
 }

@@ -74,3 +74,33 @@ async fn an_unknown_account_is_not_found_and_a_non_admin_is_forbidden() {
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert_ne!(refused.body, Value::Null);
 }
+
+#[tokio::test]
+async fn a_revocation_honours_if_match() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let created = app
+        .create_service_account(&admin, json!(["view_users"]))
+        .await;
+    let location = created.header("location").unwrap().to_owned();
+    let etag = created.header("etag").unwrap().to_owned();
+    let revoke = |if_match: String| {
+        app.client
+            .delete(app.url(&location))
+            .bearer_auth(&admin)
+            .header("If-Match", if_match)
+            .send()
+    };
+    let stale = TestApp::answer(revoke("\"999\"".to_owned()).await.unwrap())
+        .await
+        .expect_problem(412, "precondition_failed");
+    assert_eq!(stale.body["current_etag"], etag.as_str());
+    app.get(&admin, &location).await.expect(200);
+
+    TestApp::answer(revoke(etag).await.unwrap())
+        .await
+        .expect(204);
+    app.get(&admin, &location)
+        .await
+        .expect_problem(404, "not_found");
+}
