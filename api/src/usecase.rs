@@ -120,25 +120,30 @@ impl Act {
             return Ok(idempotency::replay(stored));
         }
         let key = self.held.as_ref().map(|held| held.key.clone());
-        let outcome = crate::pool::blocking(&self.state.pool, move |conn| {
-            let keep = key.as_ref().map(|key| Keep {
-                key,
-                stored: Answer::stored,
-            });
-            Ok(usecase::run(conn, &ctx, use_case, render, keep))
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "blocking task failed");
-            ApiError::internal()
-        })??;
+        let pool = &self.state.pool;
+        let outcome: Result<Answer, ApiError> = async move {
+            let ran = crate::pool::blocking(pool, move |conn| {
+                let keep = key.as_ref().map(|key| Keep {
+                    key,
+                    stored: Answer::stored,
+                });
+                Ok(usecase::run(conn, &ctx, use_case, render, keep))
+            })
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "blocking task failed");
+                ApiError::internal()
+            })??;
+            Ok(ran?)
+        }
+        .await;
         let answer = match (outcome, &self.held) {
             (Ok(answer), _) => answer,
             (Err(error), Some(held)) if self.releases => {
                 idempotency::release(&self.state, held.key.clone()).await;
-                return Err(error.into());
+                return Err(error);
             }
-            (Err(error), _) => return Err(error.into()),
+            (Err(error), _) => return Err(error),
         };
         if let Some(held) = &self.held {
             held.recorded.store(true, Ordering::SeqCst);
