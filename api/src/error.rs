@@ -9,9 +9,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use staffroom_domain::{
     AcceptanceRefusal, AccessChange, AccessRefusal, BookingFieldRefusal, BookingRefusal,
-    ClinicChoiceRefusal, ClinicDeletionRefusal, ClinicUpdateRefusal, ExerciseRefusal, FieldError,
-    InvitationRefusal, MAX_APPOINTMENT_HOURS, ProblemCode, ProfileRefusal, ServiceAccountRefusal,
-    StatusRefusal, UserCreationRefusal,
+    BulkRefusal, ClinicChoiceRefusal, ClinicDeletionRefusal, ClinicUpdateRefusal, ExerciseRefusal,
+    FieldError, InvitationRefusal, MAX_APPOINTMENT_HOURS, ProblemCode, ProfileRefusal,
+    RevocationRefusal, ServiceAccountRefusal, SignInRefusal, StatusRefusal, UserCreationRefusal,
 };
 use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{Conflict, LicenceRefusal, StoreError, Unbookable};
@@ -369,6 +369,55 @@ impl From<AccessRefusal> for ApiError {
                     .collect(),
             ),
             AccessRefusal::LastAdmin => Self::from(Conflict::LastAdmin),
+        }
+    }
+}
+
+impl From<BulkRefusal> for ApiError {
+    fn from(refusal: BulkRefusal) -> Self {
+        match refusal {
+            BulkRefusal::SelectionTooLarge { selected, limit } => {
+                Self::from(StoreError::SelectionTooLarge { selected, limit })
+            }
+            BulkRefusal::UnknownClinics(changes) => Self::validation(
+                changes
+                    .into_iter()
+                    .filter_map(|change| match change {
+                        AccessChange::AddClinic(c) => Some(("add_clinic_ids", c)),
+                        AccessChange::RemoveClinic(c) => Some(("remove_clinic_ids", c)),
+                        AccessChange::AddPermission(_) | AccessChange::RemovePermission(_) => None,
+                    })
+                    .map(|(field, clinic)| {
+                        FieldError::new(
+                            field,
+                            "unknown_clinic",
+                            format!("{clinic} is not a clinic of this site"),
+                        )
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl From<RevocationRefusal> for ApiError {
+    /// A revoked account no longer exists for the API.
+    fn from(refusal: RevocationRefusal) -> Self {
+        match refusal {
+            RevocationRefusal::AlreadyRevoked => Self::not_found(),
+        }
+    }
+}
+
+impl From<SignInRefusal> for ApiError {
+    /// Credentials that matched an account deactivated or revoked meanwhile are no longer
+    /// credentials of an active account.
+    fn from(refusal: SignInRefusal) -> Self {
+        match refusal {
+            SignInRefusal::NoLongerActive => Self::new(
+                ProblemCode::InvalidCredentials,
+                "The credentials do not match an active account.",
+            ),
         }
     }
 }

@@ -13,31 +13,45 @@
 //! use-case recorded (a handler outside the runner) is stored here after the handler.
 //! Either way an answer marked with a one-time secret is stored without it
 //! ([`crate::one_time_secret`]).
+//!
+//! A login or token request names its principal only in its body, by credentials: the
+//! middleware leaves its key alone, and the handler, once the credentials are checked,
+//! holds the key under the principal they prove (`usecase::Act::signed_in`). Its body is
+//! never hashed (it holds a password or secret): any sign-in of the same principal with the
+//! same key and path is the same request.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpResponse, web};
+use actix_web::{HttpMessage, web};
 use sha2::{Digest, Sha256};
-use staffroom_domain::ProblemCode;
+use staffroom_domain::{PrincipalKind, ProblemCode};
 use staffroom_persistence::idempotency::{self, HeldKey, Reservation, StoredResponse};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::answer::Answer;
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{body_limit, read_body};
 use crate::one_time_secret::{OneTimeSecret, storable};
 use crate::state::AppState;
 
-const IDEMPOTENCY_KEY: &str = "idempotency-key";
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// The `POST`s whose body carries credentials (see [`carries_credentials`]).
+const CREDENTIAL_PATHS: [&str; 2] = ["/v1/auth/login", "/v1/auth/token"];
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 /// Headers of a stored answer that are replayed with it.
 const REPLAYED_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::ETAG, header::LOCATION];
 
-/// The principal a bearer token names, without touching the database: `site:kind:sub`.
+/// The scope of a principal's keys: `site:kind:sub`.
+pub fn scope(site: impl std::fmt::Display, kind: PrincipalKind, subject: &str) -> String {
+    format!("{site}:{}:{subject}", kind.as_str())
+}
+
+/// The principal a bearer token names, without touching the database.
 fn scope_of(req: &ServiceRequest, state: &AppState) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -45,12 +59,52 @@ fn scope_of(req: &ServiceRequest, state: &AppState) -> Option<String> {
         return None;
     }
     let claims = state.tokens.verify(token.trim()).ok()?;
-    Some(format!(
-        "{}:{}:{}",
-        claims.site,
-        claims.kind.as_str(),
-        claims.sub
-    ))
+    Some(scope(&claims.site, claims.kind, &claims.sub))
+}
+
+/// What a retry must repeat to be the same request: its path, query and body.
+pub fn request_hash(path: &str, query: &str, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(path.as_bytes());
+    hasher.update(b"?");
+    hasher.update(query.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(body);
+    hex::encode(hasher.finalize())
+}
+
+/// Reserves `key` for `scope`: `None` when the request may run, the stored answer when it
+/// already ran, a problem when the key belongs to another request or is still in use.
+pub async fn reserve(
+    state: &AppState,
+    scope: String,
+    key: String,
+    hash: String,
+) -> Result<Option<StoredResponse>, ApiError> {
+    let reservation = db::run(state, move |c| idempotency::reserve(c, &scope, &key, &hash)).await?;
+    match reservation {
+        Reservation::Fresh => Ok(None),
+        Reservation::Replay(stored) => Ok(Some(stored)),
+        Reservation::Mismatch => Err(ApiError::new(
+            ProblemCode::IdempotencyKeyReused,
+            "This Idempotency-Key was used with a different request.",
+        )),
+        Reservation::InFlight => Err(ApiError::new(
+            ProblemCode::IdempotencyKeyInUse,
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+        )),
+    }
+}
+
+/// Frees `held` after its request failed, so that a retry runs again.
+pub async fn release(state: &AppState, held: HeldKey) {
+    let released = db::run(state, move |c| {
+        idempotency::release(c, &held.scope, &held.key)
+    })
+    .await;
+    if let Err(error) = released {
+        tracing::error!(%error, "cannot release an idempotency key");
+    }
 }
 
 /// The key a request reserved, in its extensions: the use-case runner stores the answer
@@ -65,19 +119,27 @@ fn valid_key(key: &str) -> bool {
     (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
-fn replay(stored: StoredResponse) -> HttpResponse {
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let mut response = HttpResponse::build(status);
-    for (name, value) in &stored.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            response.insert_header((name, value));
-        }
+/// A stored answer as it is replayed, with `Idempotent-Replayed: true`.
+pub fn replay(stored: StoredResponse) -> Answer {
+    let headers = stored
+        .headers
+        .into_iter()
+        .filter_map(|(name, value)| Some((HeaderName::from_bytes(name.as_bytes()).ok()?, value)))
+        .chain([(REPLAYED, "true".to_owned())])
+        .collect();
+    Answer {
+        status: StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
+        headers,
+        body: stored.body,
+        secret: None,
     }
-    response.insert_header((REPLAYED, HeaderValue::from_static("true")));
-    response.body(stored.body)
+}
+
+/// Whether the body of a `POST` to `path` carries credentials: such a request names no
+/// principal before its handler checks them, so the handler holds its key under the
+/// principal they prove (`usecase::Act::signed_in`), and its body is never hashed.
+fn carries_credentials(path: &str) -> bool {
+    CREDENTIAL_PATHS.contains(&path)
 }
 
 pub async fn idempotency_key(
@@ -103,7 +165,8 @@ pub async fn idempotency_key(
         );
         return Ok(req.error_response(error));
     }
-    let Some(scope) = scope_of(&req, &state) else {
+    let scope = scope_of(&req, &state).filter(|_| !carries_credentials(req.path()));
+    let Some(scope) = scope else {
         return next
             .call(req)
             .await
@@ -115,42 +178,18 @@ pub async fn idempotency_key(
         Ok(body) => body.freeze(),
         Err(error) => return Ok(req.error_response(error)),
     };
-    let mut hasher = Sha256::new();
-    hasher.update(req.path().as_bytes());
-    hasher.update(b"?");
-    hasher.update(req.query_string().as_bytes());
-    hasher.update(b"\n");
-    hasher.update(&body);
-    let hash = hex::encode(hasher.finalize());
+    let hash = request_hash(req.path(), req.query_string(), &body);
     req.set_payload(Payload::from(body));
 
-    let reservation = {
-        let (scope, key) = (scope.clone(), key.clone());
-        db::run(&state, move |c| {
-            idempotency::reserve(c, &scope, &key, &hash)
-        })
-        .await
-    };
-    match reservation {
+    match reserve(&state, scope.clone(), key.clone(), hash).await {
         Err(error) => return Ok(req.error_response(error)),
-        Ok(Reservation::Fresh) => {}
-        Ok(Reservation::Replay(stored)) => {
+        Ok(None) => {}
+        Ok(Some(stored)) => {
             let (request, _) = req.into_parts();
-            return Ok(ServiceResponse::new(request, replay(stored)));
-        }
-        Ok(Reservation::Mismatch) => {
-            let error = ApiError::new(
-                ProblemCode::IdempotencyKeyReused,
-                "This Idempotency-Key was used with a different request.",
-            );
-            return Ok(req.error_response(error));
-        }
-        Ok(Reservation::InFlight) => {
-            let error = ApiError::new(
-                ProblemCode::IdempotencyKeyInUse,
-                "A request with this Idempotency-Key is still being processed; retry shortly.",
-            );
-            return Ok(req.error_response(error));
+            return Ok(ServiceResponse::new(
+                request,
+                replay(stored).into_response(),
+            ));
         }
     }
 
@@ -169,7 +208,7 @@ pub async fn idempotency_key(
         return Ok(response.map_into_boxed_body());
     }
     if !status.is_success() {
-        let _ = db::run(&state, move |c| idempotency::release(c, &scope, &key)).await;
+        release(&state, HeldKey { scope, key }).await;
         return Ok(response.map_into_boxed_body());
     }
     let (request, response) = response.into_parts();

@@ -133,7 +133,7 @@ response_sets! {
     AdminRead = Read + [Forbidden];
     "Reading one resource by id."
     ReadOne = Read + [NotFound];
-    "Reading, or revoking without `If-Match`, one resource by id, with a permission."
+    "Reading one resource by id, with a permission."
     AdminReadOne = AdminRead + [NotFound];
     "A list with query parameters."
     List = Read + [Unprocessable];
@@ -155,6 +155,8 @@ response_sets! {
     UpdateSite = Create + [PreconditionFailed, PreconditionRequired];
     "A `DELETE` honouring `If-Match`."
     Delete = AdminReadOne + [Conflict, PreconditionFailed, PreconditionRequired];
+    "A `DELETE` that nothing stored can refuse (a revocation), honouring `If-Match`."
+    Revoke = AdminReadOne + [PreconditionFailed, PreconditionRequired];
     "An unauthenticated `POST` that exchanges credentials for a token."
     SignIn = Limited + [
         MalformedBody, Unauthorized, PayloadTooLarge, UnsupportedMediaType, Unprocessable

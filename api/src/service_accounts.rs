@@ -1,13 +1,12 @@
 //! `/v1/service-accounts`: credentials for integrators and provisioning scripts (site
 //! administrators). The secret is shown once, in the creation response.
 
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{delete, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use staffroom_domain::{EntityName, Permission, ServiceAccountId};
 use staffroom_persistence::service_accounts::{
-    self, CreateServiceAccount, NewServiceAccount, ServiceAccount,
+    self, CreateServiceAccount, NewServiceAccount, RevokeServiceAccount, ServiceAccount,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -15,8 +14,8 @@ use crate::answer::Answer;
 use crate::auth::{Principal, password};
 use crate::db;
 use crate::error::ApiError;
-use crate::extract::{ValidJson, ValidQuery};
-use crate::responses::{AdminList, AdminReadOne, Create};
+use crate::extract::{IfMatch, ValidJson, ValidQuery};
+use crate::responses::{AdminList, AdminReadOne, Create, Revoke};
 use crate::state::AppState;
 use crate::usecase::Act;
 use crate::views::{page_limit, page_of, utc};
@@ -83,6 +82,7 @@ pub struct ListServiceAccountsQuery {
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_service_accounts)
+        .service(get_service_account)
         .service(create_service_account)
         .service(delete_service_account);
 }
@@ -112,6 +112,33 @@ pub async fn list_service_accounts(
     Ok(web::Json(ServiceAccountPage::from_page(page)))
 }
 
+/// One active service account of the site (site administrators).
+///
+/// The same view as an item of the list, with its `ETag`. A revoked account, or one of
+/// another site, answers `404`.
+#[utoipa::path(
+    tag = "service-accounts",
+    params(("id" = ServiceAccountId, Path, description = "Service account id")),
+    responses(
+        (status = 200, body = ServiceAccountView, description = "The service account.", headers(("ETag" = String))),
+        AdminReadOne,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/service-accounts/{id}")]
+pub async fn get_service_account(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<ServiceAccountId>,
+) -> Result<Answer, ApiError> {
+    let (site, id) = (principal.site_id, id.into_inner());
+    let account = db::run(&state, move |c| service_accounts::get_active(c, site, id)).await?;
+    Ok(Answer::with_etag(
+        account.version,
+        &ServiceAccountView::from(account),
+    ))
+}
+
 /// Create a service account (site administrators).
 ///
 /// The answer carries its `client_secret`, which is never shown again; exchange it for
@@ -124,8 +151,8 @@ pub async fn list_service_accounts(
     request_body = CreateServiceAccountRequest,
     responses(
         (status = 201, body = CreatedServiceAccount,
-            description = "Created; the only answer that carries the secret.",
-            headers(("Secret-Withheld" = String,
+            description = "Created; the only answer that carries the secret; `Location` names the account.",
+            headers(("ETag" = String), ("Location" = String), ("Secret-Withheld" = String,
                 description = "On a replayed answer only: `client_secret`, the field sent as null because the secret is never stored."))),
         Create,
     ),
@@ -154,6 +181,7 @@ pub async fn create_service_account(
 /// `201` with the new account and its secret, marked so that no stored copy keeps it.
 fn created_with_secret(account: ServiceAccount, secret: String) -> Answer {
     let location = format!("/v1/service-accounts/{}", account.id);
+    let version = account.version;
     let body = CreatedServiceAccount {
         id: account.id,
         name: account.name,
@@ -162,31 +190,36 @@ fn created_with_secret(account: ServiceAccount, secret: String) -> Answer {
         permissions: account.permissions,
         created_at: utc(account.created_at),
     };
-    Answer::json(StatusCode::CREATED, &body)
-        .header(header::LOCATION, location)
-        .one_time_secret(CLIENT_SECRET)
+    Answer::created(location, version, &body).one_time_secret(CLIENT_SECRET)
 }
 
 /// Revoke a service account (site administrators).
 ///
-/// Its secret and its tokens stop working at once.
+/// Its secret and its tokens stop working at once. A revoked account no longer exists for
+/// the API: revoking it again answers `404`.
 #[utoipa::path(
     tag = "service-accounts",
-    params(("id" = ServiceAccountId, Path, description = "Service account id")),
+    params(
+        ("id" = ServiceAccountId, Path, description = "Service account id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version being revoked"),
+    ),
     responses(
         (status = 204, description = "Revoked"),
-        AdminReadOne,
+        Revoke,
     ),
     security(("bearer" = []))
 )]
 #[delete("/v1/service-accounts/{id}")]
 pub async fn delete_service_account(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     id: web::Path<ServiceAccountId>,
-) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let ctx = principal.audit();
-    db::run(&state, move |c| service_accounts::revoke(c, &ctx, id)).await?;
-    Ok(HttpResponse::NoContent().finish())
+    if_match: IfMatch,
+) -> Result<Answer, ApiError> {
+    let revoke = RevokeServiceAccount {
+        id: id.into_inner(),
+        expected_version: if_match.0,
+    };
+    act.run(principal.audit(), revoke, |()| Answer::no_content())
+        .await
 }

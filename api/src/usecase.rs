@@ -7,16 +7,19 @@
 use std::sync::atomic::Ordering;
 
 use actix_web::dev::Payload;
+use actix_web::http::Method;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use staffroom_persistence::idempotency::{self, StoredResponse};
+use staffroom_domain::{PrincipalKind, SiteId};
+use staffroom_persistence::idempotency::{self as keys, HeldKey, StoredResponse};
 use staffroom_persistence::tx::AuditContext;
 use staffroom_persistence::usecase::{self, Keep, UseCase};
 use std::future::{Ready, ready};
+use std::sync::Arc;
 
 use crate::answer::Answer;
 use crate::db;
 use crate::error::ApiError;
-use crate::idempotency::Held;
+use crate::idempotency::{self, Held, IDEMPOTENCY_KEY, request_hash};
 use crate::state::AppState;
 
 /// What a handler needs to run a use-case: the application state, the idempotency key
@@ -24,6 +27,13 @@ use crate::state::AppState;
 pub struct Act {
     state: web::Data<AppState>,
     held: Option<Held>,
+    /// The request's `Idempotency-Key` when the middleware could not hold it (a sign-in
+    /// names its principal only by credentials), with the request's path and query.
+    unheld: Option<(String, String)>,
+    /// The stored answer a signed-in retry replays instead of running.
+    replay: Option<StoredResponse>,
+    /// Whether this `Act` holds the key itself and must free it when the change fails.
+    releases: bool,
     exit_after_commit: bool,
 }
 
@@ -39,8 +49,23 @@ impl FromRequest for Act {
             .exit_after_commit
             .as_deref()
             .is_some_and(|target| target == format!("{} {}", req.method(), req.path()));
+        let held = req.extensions().get::<Held>().cloned();
+        let unheld = req
+            .headers()
+            .get(IDEMPOTENCY_KEY)
+            .and_then(|key| key.to_str().ok())
+            .filter(|_| held.is_none() && req.method() == Method::POST)
+            .map(|key| {
+                (
+                    key.to_owned(),
+                    request_hash(req.path(), req.query_string(), b""),
+                )
+            });
         ready(Ok(Self {
-            held: req.extensions().get::<Held>().cloned(),
+            held,
+            unheld,
+            replay: None,
+            releases: false,
             state,
             exit_after_commit,
         }))
@@ -52,10 +77,36 @@ impl Act {
         &self.state
     }
 
+    /// Holds the request's `Idempotency-Key` under the principal its credentials proved
+    /// (`kind`, `subject` of `site`): for a sign-in, whose key the middleware could not
+    /// hold. A retry of a completed sign-in then replays its stored answer in [`Act::run`].
+    pub async fn signed_in(
+        mut self,
+        site: SiteId,
+        kind: PrincipalKind,
+        subject: &str,
+    ) -> Result<Self, ApiError> {
+        let Some((key, hash)) = self.unheld.take() else {
+            return Ok(self);
+        };
+        let scope = idempotency::scope(site, kind, subject);
+        let held = HeldKey { scope, key };
+        let (scope, key) = (held.scope.clone(), held.key.clone());
+        self.replay = idempotency::reserve(&self.state, scope, key, hash).await?;
+        if self.replay.is_none() {
+            self.held = Some(Held {
+                key: held,
+                recorded: Arc::default(),
+            });
+            self.releases = true;
+        }
+        Ok(self)
+    }
+
     /// Runs `use_case` for `ctx` and renders its result with `render`, all in one
     /// transaction with the idempotent answer (see `staffroom_persistence::usecase::run`).
     pub async fn run<U, F>(
-        self,
+        mut self,
         ctx: AuditContext,
         use_case: U,
         render: F,
@@ -66,6 +117,9 @@ impl Act {
         ApiError: From<U::Refusal>,
         F: FnOnce(U::Output) -> Answer + Send + 'static,
     {
+        if let Some(stored) = self.replay.take() {
+            return Ok(idempotency::replay(stored));
+        }
         self.commit(ctx, use_case, render, Answer::stored).await
     }
 
@@ -113,16 +167,28 @@ impl Act {
         A: Send + 'static,
     {
         let key = self.held.as_ref().map(|held| held.key.clone());
-        let outcome = crate::pool::blocking(&self.state.pool, move |conn| {
-            let keep = key.as_ref().map(|key| Keep { key, stored });
-            Ok(usecase::run(conn, &ctx, use_case, render, keep))
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "blocking task failed");
-            ApiError::internal()
-        })??;
-        let answer = outcome?;
+        let pool = &self.state.pool;
+        let outcome: Result<A, ApiError> = async move {
+            let ran = crate::pool::blocking(pool, move |conn| {
+                let keep = key.as_ref().map(|key| Keep { key, stored });
+                Ok(usecase::run(conn, &ctx, use_case, render, keep))
+            })
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "blocking task failed");
+                ApiError::internal()
+            })??;
+            Ok(ran?)
+        }
+        .await;
+        let answer = match (outcome, &self.held) {
+            (Ok(answer), _) => answer,
+            (Err(error), Some(held)) if self.releases => {
+                idempotency::release(&self.state, held.key.clone()).await;
+                return Err(error);
+            }
+            (Err(error), _) => return Err(error),
+        };
         if let Some(held) = &self.held {
             held.recorded.store(true, Ordering::SeqCst);
         }
@@ -159,8 +225,8 @@ impl Provisional {
         };
         let stored = answer.as_ref().ok().map(Answer::stored);
         let outcome = db::run(&self.state, move |c| match &stored {
-            Some(stored) => idempotency::complete(c, &held.key, stored),
-            None => idempotency::forget(c, &held.key),
+            Some(stored) => keys::complete(c, &held.key, stored),
+            None => keys::forget(c, &held.key),
         })
         .await;
         if let Err(error) = outcome {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use staffroom_persistence::testing::TestDatabase;
+use staffroom_persistence::users;
 use support::{Process, spawn};
 
 const ADMIN_EMAIL: &str = "boss@crash.test";
@@ -81,71 +82,156 @@ fn exit_code(process: &mut Process) -> Option<i32> {
     }
 }
 
+const KEY: &str = "crash-retry-0001";
+
+/// A bootstrapped site whose server is about to die after one commit.
+struct Crash {
+    db: TestDatabase,
+    data: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+/// What a retry answered.
+struct Retry {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Crash {
+    fn new() -> Self {
+        let db = TestDatabase::create().unwrap();
+        let data = tempfile::tempdir().unwrap();
+        bootstrap(&db, data.path());
+        Self {
+            db,
+            data,
+            http: client(),
+        }
+    }
+
+    /// A server that exits right after committing `POST path`.
+    fn dying(&self, path: &str) -> Process {
+        serve(
+            &self.db,
+            self.data.path(),
+            "dying",
+            Some(&format!("POST {path}")),
+        )
+    }
+
+    fn restarted(&self) -> Process {
+        serve(&self.db, self.data.path(), "restarted", None)
+    }
+
+    /// `POST path` with the key, as `token` (if any).
+    async fn post(
+        &self,
+        base: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut request = self
+            .http
+            .post(format!("{base}{path}"))
+            .header("Idempotency-Key", KEY)
+            .json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await
+    }
+
+    /// Sends `POST path` to `dying`, which commits, exits before answering, and is gone.
+    async fn post_and_die(
+        &self,
+        mut dying: Process,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) {
+        let first = self.post(&dying.base, path, token, body).await;
+        assert!(first.is_err(), "the server answered: {first:?}");
+        assert_eq!(
+            exit_code(&mut dying),
+            Some(EXIT_AFTER_COMMIT),
+            "{}",
+            dying.log()
+        );
+    }
+
+    /// The same `POST path` again, to `base`.
+    async fn retry(&self, base: &str, path: &str, token: Option<&str>, body: &Value) -> Retry {
+        let response = self.post(base, path, token, body).await.unwrap();
+        Retry {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.json().await.unwrap(),
+        }
+    }
+}
+
+impl Retry {
+    /// Asserts the answer is a replay with `status`, and returns its body.
+    fn replayed(self, status: u16) -> Value {
+        let body = self.body;
+        assert_eq!(self.status, status, "{body:#}");
+        assert_eq!(
+            self.headers.get("idempotent-replayed").unwrap(),
+            "true",
+            "{body:#}"
+        );
+        body
+    }
+
+    /// The body of a replay whose one-time `field` was withheld: the field is null and the
+    /// `Secret-Withheld` header names it. Returns the body without that field.
+    fn withheld(&self, field: &str) -> Value {
+        let mut body = self.body.clone();
+        let secret = body.as_object_mut().unwrap().remove(field);
+        assert_eq!(secret, Some(Value::Null), "a replay carries no secret");
+        assert_eq!(self.headers.get("secret-withheld").unwrap(), field);
+        body
+    }
+}
+
 /// `POST path` with `body` dies after the commit; the retry to a restarted server replays
 /// the committed answer, and `count` (a list the change adds to) grew by exactly one.
 async fn crash_then_retry(path: &str, body: Value, list: &str) {
-    let db = TestDatabase::create().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    bootstrap(&db, data.path());
-    let http = client();
-    let key = "crash-retry-0001";
+    let crash = Crash::new();
+    let http = &crash.http;
+    let dying = crash.dying(path);
+    let token = login(http, &dying.base).await;
+    let before = count(http, &dying.base, &token, list).await;
+    crash.post_and_die(dying, path, Some(&token), &body).await;
 
-    let mut dying = serve(&db, data.path(), "dying", Some(&format!("POST {path}")));
-    let token = login(&http, &dying.base).await;
-    let before = count(&http, &dying.base, &token, list).await;
-    let first = http
-        .post(format!("{}{path}", dying.base))
-        .bearer_auth(&token)
-        .header("Idempotency-Key", key)
-        .json(&body)
-        .send()
-        .await;
-    assert!(first.is_err(), "the server answered: {first:?}");
+    let server = crash.restarted();
+    let token = login(http, &server.base).await;
     assert_eq!(
-        exit_code(&mut dying),
-        Some(EXIT_AFTER_COMMIT),
-        "{}",
-        dying.log()
-    );
-    drop(dying);
-
-    let server = serve(&db, data.path(), "restarted", None);
-    let token = login(&http, &server.base).await;
-    assert_eq!(
-        count(&http, &server.base, &token, list).await,
+        count(http, &server.base, &token, list).await,
         before + 1,
         "the first request committed its change"
     );
     let mut replays = Vec::new();
     for _ in 0..2 {
-        let retry = http
-            .post(format!("{}{path}", server.base))
-            .bearer_auth(&token)
-            .header("Idempotency-Key", key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = retry.status().as_u16();
-        let replayed = retry.headers().get("idempotent-replayed").cloned();
-        let location = retry.headers().get("location").cloned();
-        let withheld = retry.headers().get("secret-withheld").cloned();
-        let mut answer: Value = retry.json().await.unwrap();
-        assert_eq!(status, 201, "{answer:#}");
-        assert_eq!(replayed.unwrap(), "true", "{answer:#}");
+        let retry = crash.retry(&server.base, path, Some(&token), &body).await;
+        let location = retry.headers.get("location").cloned();
         // A one-time secret is never replayed: the field is null and the header names it.
-        if let Some(secret) = answer.as_object_mut().unwrap().remove("client_secret") {
-            assert_eq!(secret, Value::Null, "a replay carries no secret");
-            assert_eq!(withheld.unwrap(), "client_secret");
-        }
+        let answer = if retry.body.get("client_secret").is_some() {
+            retry.withheld("client_secret")
+        } else {
+            retry.body.clone()
+        };
+        assert_eq!(retry.replayed(201)["id"], answer["id"]);
         assert!(location.is_some(), "{answer:#}");
-        let resource = listed(&http, &server.base, &token, list, &answer["id"]).await;
+        let resource = listed(http, &server.base, &token, list, &answer["id"]).await;
         assert_eq!(answer, resource, "the replay is the committed answer");
         replays.push(answer);
     }
     assert_eq!(replays[0], replays[1]);
     assert_eq!(
-        count(&http, &server.base, &token, list).await,
+        count(http, &server.base, &token, list).await,
         before + 1,
         "the retries changed nothing"
     );
@@ -201,6 +287,137 @@ async fn a_clinic_added_before_a_crash_is_replayed_not_added_again() {
 async fn a_service_account_created_before_a_crash_is_replayed_without_its_secret() {
     let body = json!({"name": "Payroll sync", "permissions": ["view_users"]});
     crash_then_retry("/v1/service-accounts", body, "/v1/service-accounts").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_update_applied_before_a_crash_is_replayed_not_judged_again() {
+    let crash = Crash::new();
+    let http = &crash.http;
+    let path = "/v1/users/bulk-update";
+    let dying = crash.dying(path);
+    let token = login(http, &dying.base).await;
+    let user = json!({
+        "first_name": "Bulk",
+        "last_name": "Survivor",
+        "email": "bulk@crash.test",
+        "user_type": "clinical",
+        "initial_password": "another long passphrase",
+    });
+    let created = http
+        .post(format!("{}/v1/users", dying.base))
+        .bearer_auth(&token)
+        .json(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let id = created.json::<Value>().await.unwrap()["id"].clone();
+    let body = json!({
+        "filter": {"q": "bulk@crash.test"},
+        "select_all": true,
+        "add_permissions": ["view_reports"],
+    });
+    crash.post_and_die(dying, path, Some(&token), &body).await;
+
+    let server = crash.restarted();
+    let token = login(http, &server.base).await;
+    let stored = get_json(
+        http,
+        &server.base,
+        &token,
+        &format!("/v1/users/{}", id.as_str().unwrap()),
+    )
+    .await;
+    assert!(
+        stored["permissions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("view_reports")),
+        "the first request committed its change: {stored:#}"
+    );
+    for _ in 0..2 {
+        let report = crash
+            .retry(&server.base, path, Some(&token), &body)
+            .await
+            .replayed(200);
+        // Judged again, the change would now be a no-op; the replay is the first report.
+        assert_eq!(report["permissions"]["applied"], 1, "{report:#}");
+        assert_eq!(report["permissions"]["no_op"], 0, "{report:#}");
+        assert_eq!(report["users_updated"], 1, "{report:#}");
+    }
+}
+
+/// The administrator's `last_login_at`, read from the database.
+fn last_login(db: &TestDatabase) -> Option<chrono::NaiveDateTime> {
+    let pool = db.pool(1).unwrap();
+    let mut conn = pool.get().unwrap();
+    let email = staffroom_domain::Email::parse(ADMIN_EMAIL).unwrap();
+    let [admin] =
+        <[_; 1]>::try_from(users::login_candidates(&mut conn, &email, None).unwrap()).unwrap();
+    users::get(&mut conn, admin.site_id, admin.user_id)
+        .unwrap()
+        .last_login_at
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_recorded_before_a_crash_is_replayed_without_its_token() {
+    let crash = Crash::new();
+    let path = "/v1/auth/login";
+    let body = json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD});
+    assert_eq!(last_login(&crash.db), None);
+    crash
+        .post_and_die(crash.dying(path), path, None, &body)
+        .await;
+    let recorded = last_login(&crash.db);
+    assert!(recorded.is_some(), "the first login committed");
+
+    let server = crash.restarted();
+    for _ in 0..2 {
+        let retry = crash.retry(&server.base, path, None, &body).await;
+        let answer = retry.withheld("access_token");
+        assert_eq!(answer["token_type"], "Bearer");
+        retry.replayed(200);
+    }
+    assert_eq!(
+        last_login(&crash.db),
+        recorded,
+        "the retries logged nobody in"
+    );
+    // Without the key, the same credentials log in again with a token.
+    assert!(!login(&crash.http, &server.base).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_issued_before_a_crash_is_replayed_without_it() {
+    let crash = Crash::new();
+    let http = &crash.http;
+    let path = "/v1/auth/token";
+    let dying = crash.dying(path);
+    let admin = login(http, &dying.base).await;
+    let account: Value = http
+        .post(format!("{}/v1/service-accounts", dying.base))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "Crash sync", "permissions": ["view_users"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let body = json!({
+        "grant_type": "client_credentials",
+        "client_id": account["client_id"],
+        "client_secret": account["client_secret"],
+    });
+    crash.post_and_die(dying, path, None, &body).await;
+
+    let server = crash.restarted();
+    for _ in 0..2 {
+        let retry = crash.retry(&server.base, path, None, &body).await;
+        let answer = retry.withheld("access_token");
+        assert_eq!(answer["expires_in"], 900);
+        retry.replayed(200);
+    }
 }
 
 /// `POST path` with `body` and `token` on `base`; the status and JSON body.

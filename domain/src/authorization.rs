@@ -119,6 +119,7 @@ string_enum! {
         GetDiary => "get_diary",
         GetAppointmentReport => "get_appointment_report",
         ListServiceAccounts => "list_service_accounts",
+        GetServiceAccount => "get_service_account",
         CreateServiceAccount => "create_service_account",
         DeleteServiceAccount => "delete_service_account",
         ListAuditEvents => "list_audit_events",
@@ -171,6 +172,7 @@ impl Operation {
             | O::DeleteClinic
             | O::ChangeUserType
             | O::ListServiceAccounts
+            | O::GetServiceAccount
             | O::CreateServiceAccount
             | O::DeleteServiceAccount
             | O::ListOutboxJobs

@@ -97,6 +97,50 @@ pub struct BulkPlan {
     pub accepted: Vec<(UserId, AccessChange)>,
 }
 
+/// Most users one bulk request may select.
+pub const MAX_BULK_SELECTION: usize = 10_000;
+
+/// Why a bulk update is refused as a whole, before any (user, change) pair is judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkRefusal {
+    /// More users are selected than one request may change.
+    SelectionTooLarge { selected: usize, limit: usize },
+    /// The changes that name a clinic that is not one of the site's: a site administrator
+    /// has every clinic *of their site*, never another site's.
+    UnknownClinics(Vec<AccessChange>),
+}
+
+/// A bulk update over `selection`: refused as a whole when it selects more than
+/// [`MAX_BULK_SELECTION`] users or names a clinic outside `site_clinics`, else judged pair
+/// by pair with [`plan_bulk`].
+pub fn decide_bulk(
+    actor: &Actor<'_>,
+    selection: &[Selected<'_>],
+    changes: &[AccessChange],
+    site_clinics: &BTreeSet<ClinicId>,
+    clinic_admins: &BTreeMap<ClinicId, BTreeSet<UserId>>,
+    dry_run: bool,
+) -> Result<BulkPlan, BulkRefusal> {
+    if selection.len() > MAX_BULK_SELECTION {
+        return Err(BulkRefusal::SelectionTooLarge {
+            selected: selection.len(),
+            limit: MAX_BULK_SELECTION,
+        });
+    }
+    let unknown: Vec<AccessChange> = changes
+        .iter()
+        .filter(|change| match change {
+            AccessChange::AddClinic(c) | AccessChange::RemoveClinic(c) => !site_clinics.contains(c),
+            AccessChange::AddPermission(_) | AccessChange::RemovePermission(_) => false,
+        })
+        .copied()
+        .collect();
+    if !unknown.is_empty() {
+        return Err(BulkRefusal::UnknownClinics(unknown));
+    }
+    Ok(plan_bulk(actor, selection, changes, clinic_admins, dry_run))
+}
+
 /// Judges every (selected user, change) pair. Duplicate changes count once.
 /// `clinic_admins` lists, per clinic, the site's active clinic administrators having it
 /// (selected or not): a clinic never loses its last one (rule 5).

@@ -1,4 +1,5 @@
-//! Creating a service account (SPEC §5): which permissions it holds, or why not.
+//! Service accounts (SPEC §3): which permissions a new one holds, or why not; whether one
+//! can be revoked.
 
 use crate::Permission;
 
@@ -24,9 +25,34 @@ pub fn decide_service_account(
     Ok(held)
 }
 
+/// Why a service account cannot be revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationRefusal {
+    /// It is revoked already: for the API it no longer exists.
+    AlreadyRevoked,
+}
+
+/// Revokes an account that is not revoked yet.
+pub const fn decide_revocation(revoked: bool) -> Result<(), RevocationRefusal> {
+    if revoked {
+        Err(RevocationRefusal::AlreadyRevoked)
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_account_is_revoked_once() {
+        assert_eq!(decide_revocation(false), Ok(()));
+        assert_eq!(
+            decide_revocation(true),
+            Err(RevocationRefusal::AlreadyRevoked)
+        );
+    }
 
     #[test]
     fn permissions_are_held_once_in_catalogue_order() {

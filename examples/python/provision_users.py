@@ -83,8 +83,10 @@ def log_in(url: str, email: str, password: str) -> AuthenticatedClient:
     )
     token = expect(answer, HTTPStatus.OK, TokenResponse, "login")
     check(token.token_type == "Bearer", f"token type {token.token_type!r}")
+    # None only in a replay of a login sent with an Idempotency-Key; this one sends none.
+    check(isinstance(token.access_token, str), "the login answered no token")
     return AuthenticatedClient(
-        base_url=url, token=token.access_token, raise_on_unexpected_status=True
+        base_url=url, token=str(token.access_token), raise_on_unexpected_status=True
     )
 
 

@@ -1,4 +1,4 @@
-//! `apply_bulk_update` (SPEC §5): select up to 10,000 users, judge every (user, change)
+//! [`BulkUpdateUsers`] (SPEC §5): select up to 10,000 users, judge every (user, change)
 //! pair with the domain's bulk fold, and apply what it accepts in one transaction with a
 //! handful of set-based statements. A dry run judges the same way and writes nothing.
 
@@ -7,20 +7,22 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use diesel::prelude::*;
 use serde::Serialize;
 use staffroom_domain::{
-    AccessChange, AuditAction, AuditTarget, BulkReport, ClinicId, FieldError, Permission,
-    Profession, Selected, SiteId, Subject, UserId, UserStatus, plan_bulk,
+    AccessChange, AuditAction, AuditTarget, BulkPlan, BulkRefusal, BulkReport, ClinicId,
+    MAX_BULK_SELECTION, Permission, Profession, Selected, SiteId, Subject, UserId, UserStatus,
+    decide_bulk,
 };
 
 use crate::audit::{self, Change};
 use crate::backend::CHUNK;
 use crate::grants::{ActorScope, apply_changes};
 use crate::schema::{clinics, user_clinics, user_permissions, users};
-use crate::tx::{AuditContext, write_tx};
+use crate::tx::AuditContext;
+use crate::usecase::{self, Failure, UseCase};
 use crate::user_rows::{UserQuery, filtered};
-use crate::{DbConnection, StoreError, StoreResult};
+use crate::{DbConnection, StoreResult};
 
 /// Most users one bulk request may select.
-pub const MAX_SELECTION: usize = 10_000;
+pub const MAX_SELECTION: usize = MAX_BULK_SELECTION;
 
 /// Which users a bulk update is about.
 #[derive(Debug, Clone)]
@@ -45,13 +47,6 @@ struct Loaded {
     default_clinic_id: ClinicId,
     permissions: Vec<Permission>,
     clinic_ids: Vec<ClinicId>,
-}
-
-fn too_large(n: usize) -> StoreError {
-    StoreError::SelectionTooLarge {
-        selected: n,
-        limit: MAX_SELECTION,
-    }
 }
 
 /// Loads the users among `ids` that belong to the site, with their access.
@@ -109,11 +104,7 @@ fn selected_ids(
     match selection {
         Selection::Ids(ids) => {
             let mut seen = BTreeSet::new();
-            let ids: Vec<UserId> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
-            if ids.len() > MAX_SELECTION {
-                return Err(too_large(ids.len()));
-            }
-            Ok(ids)
+            Ok(ids.iter().copied().filter(|id| seen.insert(*id)).collect())
         }
         Selection::Filter(query) => Ok(filtered(conn, ctx.site_id, query)
             .select(users::id)
@@ -122,30 +113,75 @@ fn selected_ids(
     }
 }
 
+/// Runs [`BulkUpdateUsers`] (without an idempotent answer to keep).
 pub fn apply_bulk_update(
     conn: &mut DbConnection,
     ctx: &AuditContext,
     actor: &ActorScope,
     update: BulkUpdate,
-) -> StoreResult<BulkReport> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let site = ctx.site_id;
-        let ids = selected_ids(conn, ctx, &update.selection)?;
-        let loaded = load(conn, site, &ids)?;
+) -> Result<BulkReport, Failure<BulkRefusal>> {
+    let use_case = BulkUpdateUsers {
+        actor: actor.clone(),
+        update,
+    };
+    usecase::run(conn, ctx, use_case, |report| report, None)
+}
+
+/// The use-case of `POST /v1/users/bulk-update`: the selected users with their access, the
+/// site's clinics and clinic administrators; the domain's [`decide_bulk`] judges every
+/// (user, change) pair; the accepted ones are applied with set-based statements, with one
+/// audit event for the update and one per changed user. A dry run writes nothing.
+pub struct BulkUpdateUsers {
+    pub actor: ActorScope,
+    pub update: BulkUpdate,
+}
+
+/// What [`BulkUpdateUsers`] decides over.
+pub struct BulkSnapshot {
+    /// The selected ids, each once, in a stable order.
+    ids: Vec<UserId>,
+    loaded: HashMap<UserId, Loaded>,
+    site_clinics: BTreeSet<ClinicId>,
+    clinic_admins: BTreeMap<ClinicId, BTreeSet<UserId>>,
+}
+
+impl UseCase for BulkUpdateUsers {
+    type Snapshot = BulkSnapshot;
+    type Decision = BulkPlan;
+    type Refusal = BulkRefusal;
+    type Output = BulkReport;
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<BulkSnapshot> {
+        let ids = selected_ids(conn, ctx, &self.update.selection)?;
+        Ok(BulkSnapshot {
+            loaded: load(conn, ctx.site_id, &ids)?,
+            ids,
+            site_clinics: clinics::table
+                .filter(clinics::site_id.eq(ctx.site_id))
+                .select(clinics::id)
+                .load::<ClinicId>(conn)?
+                .into_iter()
+                .collect(),
+            clinic_admins: active_clinic_admins(conn, ctx.site_id)?,
+        })
+    }
+
+    fn decide(&self, snapshot: BulkSnapshot) -> Result<BulkPlan, BulkRefusal> {
+        let actor = self.actor.actor();
         let administers = |user: &Loaded| {
-            actor.actor().administers(
-                actor.clinic_admin,
+            actor.administers(
+                self.actor.clinic_admin,
                 &user.clinic_ids,
                 user.permissions.contains(&Permission::SiteAdmin),
             )
         };
-        let mut selection: Vec<Selected<'_>> = Vec::with_capacity(ids.len());
-        for id in &ids {
-            match loaded.get(id) {
+        let by_filter = matches!(self.update.selection, Selection::Filter(_));
+        let mut selection: Vec<Selected<'_>> = Vec::with_capacity(snapshot.ids.len());
+        for id in &snapshot.ids {
+            match snapshot.loaded.get(id) {
                 None => selection.push(Selected::Missing(*id)),
                 // A filter selects only the users the actor administers.
-                Some(user)
-                    if matches!(update.selection, Selection::Filter(_)) && !administers(user) => {}
+                Some(user) if by_filter && !administers(user) => {}
                 Some(user) => selection.push(Selected::Found {
                     id: *id,
                     subject: Subject {
@@ -158,19 +194,23 @@ pub fn apply_bulk_update(
                 }),
             }
         }
-        if selection.len() > MAX_SELECTION {
-            return Err(too_large(selection.len()));
-        }
-        check_clinics_of_site(conn, site, &update.changes)?;
-        let clinic_admins = active_clinic_admins(conn, site)?;
-        let plan = plan_bulk(
-            &actor.actor(),
+        decide_bulk(
+            &actor,
             &selection,
-            &update.changes,
-            &clinic_admins,
-            update.dry_run,
-        );
-        if update.dry_run || plan.accepted.is_empty() {
+            &self.update.changes,
+            &snapshot.site_clinics,
+            &snapshot.clinic_admins,
+            self.update.dry_run,
+        )
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        plan: BulkPlan,
+    ) -> StoreResult<BulkReport> {
+        if self.update.dry_run || plan.accepted.is_empty() {
             return Ok(plan.report);
         }
         let changed = apply_changes(conn, ctx.site_id, &plan.accepted)?;
@@ -180,7 +220,7 @@ pub fn apply_bulk_update(
         }
         let mut events = vec![Change::created(
             AuditAction::UsersBulkUpdated,
-            AuditTarget::Site(site),
+            AuditTarget::Site(ctx.site_id),
             &plan.report,
         )];
         for user in &changed {
@@ -193,41 +233,6 @@ pub fn apply_bulk_update(
         }
         audit::record_all(conn, ctx, events)?;
         Ok(plan.report)
-    })
-}
-
-/// Every clinic a change names must be a clinic of the site (`422 unknown_clinic`): a site
-/// administrator has every clinic *of their site*, never another site's.
-fn check_clinics_of_site(
-    conn: &mut DbConnection,
-    site: SiteId,
-    changes: &[AccessChange],
-) -> StoreResult<()> {
-    let known: BTreeSet<ClinicId> = clinics::table
-        .filter(clinics::site_id.eq(site))
-        .select(clinics::id)
-        .load::<ClinicId>(conn)?
-        .into_iter()
-        .collect();
-    let mut errors = Vec::new();
-    for change in changes {
-        let (field, clinic) = match change {
-            AccessChange::AddClinic(c) => ("add_clinic_ids", c),
-            AccessChange::RemoveClinic(c) => ("remove_clinic_ids", c),
-            _ => continue,
-        };
-        if !known.contains(clinic) {
-            errors.push(FieldError::new(
-                field,
-                "unknown_clinic",
-                format!("{clinic} is not a clinic of this site"),
-            ));
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(StoreError::Invalid(errors))
     }
 }
 

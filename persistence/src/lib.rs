@@ -20,7 +20,7 @@
 //! 4. What user use-cases share: `user_rows` (the stored user, its hydration, the list
 //!    filters, a new user's snapshot and rows), `invitation_rows` (an invitation with its
 //!    email) and `grants` (permission and clinic grants written set-based).
-//! 5. Use-cases over users and integrations: [`users`], [`access`], [`bulk`],
+//! 5. Use-cases over users and integrations: [`users`], [`logins`], [`access`], [`bulk`],
 //!    [`appointments`], [`invitations`], [`exercise`], [`imaging`], [`bootstrap`].
 //!
 //! A use-case has one shape (see [`usecase`] and `docs/architecture.md`): in the site-locked
@@ -45,6 +45,7 @@ pub mod idempotency;
 pub mod imaging;
 mod invitation_rows;
 pub mod invitations;
+pub mod logins;
 pub mod mail;
 mod migrate;
 pub mod outbox;

@@ -4,14 +4,14 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use staffroom_domain::{
-    AuditAction, AuditTarget, EntityName, Permission, ServiceAccountId, ServiceAccountRefusal,
-    SiteId, decide_service_account,
+    AuditAction, AuditTarget, EntityName, Permission, RevocationRefusal, ServiceAccountId,
+    ServiceAccountRefusal, SiteId, decide_revocation, decide_service_account,
 };
 
 use crate::audit::{self, Change};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::service_accounts;
-use crate::tx::{AuditContext, now, write_tx};
+use crate::tx::{AuditContext, check_version, now};
 use crate::usecase::{self, Failure, UseCase};
 use crate::{DbConnection, StoreError, StoreResult};
 
@@ -39,6 +39,9 @@ pub struct ServiceAccount {
     pub permissions: Vec<Permission>,
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+    /// Moves with every change (its `ETag`); not part of the audited record.
+    #[serde(skip)]
+    pub version: i64,
 }
 
 impl ServiceAccount {
@@ -59,6 +62,7 @@ fn into_account(row: ServiceAccountRow) -> StoreResult<(ServiceAccount, String)>
             permissions,
             created_at: row.created_at,
             revoked_at: row.revoked_at,
+            version: row.version,
         },
         row.secret_hash,
     ))
@@ -167,6 +171,18 @@ pub fn get(
     into_account(row).map(|(account, _)| account)
 }
 
+/// An account of `site` that is not revoked; `NotFound` for a revoked or unknown one, or
+/// another site's.
+pub fn get_active(
+    conn: &mut DbConnection,
+    site: SiteId,
+    id: ServiceAccountId,
+) -> StoreResult<ServiceAccount> {
+    Some(get(conn, site, id)?)
+        .filter(ServiceAccount::is_active)
+        .ok_or(StoreError::NotFound)
+}
+
 /// The account behind a client id, with its secret digest, if it exists and is not revoked.
 pub fn find_by_client_id(
     conn: &mut DbConnection,
@@ -208,35 +224,63 @@ pub fn list(
     Ok(page_from_rows(rows, limit, |a| a.id))
 }
 
-/// Revokes an account: its secret and tokens stop working at once.
-pub fn revoke(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    id: ServiceAccountId,
-) -> StoreResult<()> {
-    write_tx(conn, ctx.site_id, |conn| {
-        let before = get(conn, ctx.site_id, id)?;
-        if !before.is_active() {
-            return Err(StoreError::NotFound);
-        }
+/// The use-case of `DELETE /v1/service-accounts/{id}`: revokes an account, so its secret
+/// and tokens stop working at once, with its audit event. `If-Match` is honoured.
+#[derive(Debug, Clone, Copy)]
+pub struct RevokeServiceAccount {
+    pub id: ServiceAccountId,
+    pub expected_version: Option<i64>,
+}
+
+impl UseCase for RevokeServiceAccount {
+    type Snapshot = ServiceAccount;
+    type Decision = ServiceAccount;
+    type Refusal = RevocationRefusal;
+    type Output = ();
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<ServiceAccount> {
+        let account = get(conn, ctx.site_id, self.id)?;
+        check_version(self.expected_version, account.version)?;
+        Ok(account)
+    }
+
+    fn decide(&self, account: ServiceAccount) -> Result<ServiceAccount, RevocationRefusal> {
+        decide_revocation(!account.is_active()).map(|()| account)
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        before: ServiceAccount,
+    ) -> StoreResult<()> {
         let at = now();
-        diesel::update(service_accounts::table.find(id))
+        diesel::update(service_accounts::table.find(self.id))
             .set((
                 service_accounts::revoked_at.eq(Some(at)),
                 service_accounts::version.eq(service_accounts::version + 1),
                 service_accounts::updated_at.eq(at),
             ))
             .execute(conn)?;
-        audit::record(
-            conn,
-            ctx,
-            Change {
-                action: AuditAction::ServiceAccountRevoked,
-                target: AuditTarget::ServiceAccount(id),
-                before: serde_json::to_value(&before).ok(),
-                after: None,
-            },
-        )?;
-        Ok(())
-    })
+        let revoked = Change {
+            action: AuditAction::ServiceAccountRevoked,
+            target: AuditTarget::ServiceAccount(self.id),
+            before: serde_json::to_value(&before).ok(),
+            after: None,
+        };
+        audit::record(conn, ctx, revoked)
+    }
+}
+
+/// Runs [`RevokeServiceAccount`] without `If-Match` (for the operator's tools and tests).
+pub fn revoke(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    id: ServiceAccountId,
+) -> Result<(), Failure<RevocationRefusal>> {
+    let revoke = RevokeServiceAccount {
+        id,
+        expected_version: None,
+    };
+    usecase::run(conn, ctx, revoke, |()| (), None)
 }

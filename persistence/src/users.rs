@@ -17,7 +17,7 @@ use crate::invitation_rows::{self, NewInvitation};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::users;
 use crate::search::{sort_key, user_search_text};
-use crate::tx::{AuditContext, now, write_tx};
+use crate::tx::{AuditContext, now};
 use crate::usecase::{self, Failure, UseCase};
 use crate::user_rows::{self, UserRow, email_taken, filtered, hydrate, other_active_holders};
 use crate::{DbConnection, LicenceRefusal, StoreError, StoreResult, sites};
@@ -454,41 +454,4 @@ pub fn login_candidates(
             password_hash: hash.unwrap_or_default(),
         })
         .collect())
-}
-
-/// Records a successful login: `last_login_at`, and the diary follows the user's type.
-pub fn record_login(conn: &mut DbConnection, site: SiteId, id: UserId) -> StoreResult<User> {
-    write_tx(conn, site, |conn| {
-        let before = get(conn, site, id)?;
-        let diary = before.user_type.has_diary();
-        // The diary flipping changes the representation, so it moves the version; a login
-        // alone does not (it would fail administrators' If-Match for no reason).
-        let at = now();
-        let user = users::table.find(id);
-        if diary == before.diary_enabled {
-            diesel::update(user)
-                .set(users::last_login_at.eq(Some(at)))
-                .execute(conn)?;
-        } else {
-            diesel::update(user)
-                .set((
-                    users::last_login_at.eq(Some(at)),
-                    users::diary_enabled.eq(diary),
-                    users::version.eq(users::version + 1),
-                    users::updated_at.eq(at),
-                ))
-                .execute(conn)?;
-        }
-        let after = get(conn, site, id)?;
-        if diary != before.diary_enabled {
-            let ctx = AuditContext::own_account(site, id, None);
-            let action = if diary {
-                AuditAction::UserDiaryEnabled
-            } else {
-                AuditAction::UserDiaryDisabled
-            };
-            audit::record(conn, &ctx, user_change(action, &before, &after))?;
-        }
-        Ok(after)
-    })
 }

@@ -9,7 +9,7 @@ use staffroom_domain::{ActorKind, AuditAction, SiteId, UserId, UserStatus, UserT
 use staffroom_persistence::DbConnection;
 use staffroom_persistence::audit::{self, AuditEventRow, AuditQuery};
 use staffroom_persistence::schema::users as users_table;
-use staffroom_persistence::users;
+use staffroom_persistence::{logins, users};
 use support::{Db, NewUserExt, create_site, create_user, email, flex, new_user, user_ctx};
 
 /// Changes the stored type behind the use-cases' back, as a type change does.
@@ -63,7 +63,7 @@ fn the_diary_follows_a_type_change_at_the_next_login() {
         "nothing changes before the login"
     );
 
-    let logged_in = users::record_login(&mut conn, site.site_id, user.id).unwrap();
+    let logged_in = logins::record_login(&mut conn, site.site_id, user.id).unwrap();
     assert!(!logged_in.diary_enabled);
     let first_login = logged_in.last_login_at.expect("last_login_at is recorded");
     assert_eq!(
@@ -89,7 +89,7 @@ fn the_diary_follows_a_type_change_at_the_next_login() {
     assert_eq!(after["diary_enabled"], false);
 
     // A second login changes nothing about the diary and writes no event.
-    let again = users::record_login(&mut conn, site.site_id, user.id).unwrap();
+    let again = logins::record_login(&mut conn, site.site_id, user.id).unwrap();
     assert!(!again.diary_enabled);
     assert!(again.last_login_at.unwrap() >= first_login);
     assert_eq!(diary_events(&mut conn, site.site_id, user.id).len(), 1);
@@ -101,7 +101,7 @@ fn the_diary_follows_a_type_change_at_the_next_login() {
             .unwrap()
             .diary_enabled
     );
-    let back = users::record_login(&mut conn, site.site_id, user.id).unwrap();
+    let back = logins::record_login(&mut conn, site.site_id, user.id).unwrap();
     assert!(back.diary_enabled);
     let actions: Vec<AuditAction> = diary_events(&mut conn, site.site_id, user.id)
         .into_iter()
@@ -132,7 +132,7 @@ fn a_login_without_a_type_change_writes_no_diary_event() {
         new_user("Cal", "Cox", "cal@example.com").non_clinical(),
     );
     for (user, diary) in [(clinical, true), (clerk, false)] {
-        let logged_in = users::record_login(&mut conn, site.site_id, user.id).unwrap();
+        let logged_in = logins::record_login(&mut conn, site.site_id, user.id).unwrap();
         assert_eq!(logged_in.diary_enabled, diary);
         assert!(logged_in.last_login_at.is_some());
         assert!(diary_events(&mut conn, site.site_id, user.id).is_empty());
@@ -152,7 +152,7 @@ fn a_diary_change_at_login_changes_the_version() {
         new_user("Di", "Dunn", "di@example.com"),
     );
     set_user_type(&mut conn, user.id, UserType::NonClinical);
-    let logged_in = users::record_login(&mut conn, site.site_id, user.id).unwrap();
+    let logged_in = logins::record_login(&mut conn, site.site_id, user.id).unwrap();
     assert!(!logged_in.diary_enabled);
     assert!(
         logged_in.version > user.version,

@@ -3,9 +3,10 @@
 
 mod support;
 
-use staffroom_domain::{Permission, ServiceAccountId};
+use staffroom_domain::{Permission, RevocationRefusal, ServiceAccountId};
 use staffroom_persistence::audit::{self, AuditQuery};
 use staffroom_persistence::service_accounts::{self, NewServiceAccount};
+use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::{DbConnection, StoreError};
 use support::{Db, create_site, entity, flex, user_ctx};
 
@@ -99,7 +100,7 @@ fn creates_finds_lists_and_revokes() {
     // Another site cannot revoke it.
     assert!(matches!(
         service_accounts::revoke(&mut conn, &user_ctx(other.site_id), sync.id),
-        Err(StoreError::NotFound)
+        Err(Failure::Store(StoreError::NotFound))
     ));
     service_accounts::revoke(&mut conn, &ctx, sync.id).unwrap();
     assert!(
@@ -114,7 +115,7 @@ fn creates_finds_lists_and_revokes() {
     assert!(revoked.revoked_at.is_some());
     assert!(matches!(
         service_accounts::revoke(&mut conn, &ctx, sync.id),
-        Err(StoreError::NotFound)
+        Err(Failure::Refused(RevocationRefusal::AlreadyRevoked))
     ));
     assert!(
         service_accounts::find_by_client_id(&mut conn, "client-prov")

@@ -13,7 +13,7 @@ use staffroom_persistence::audit::{self, AuditQuery};
 use staffroom_persistence::schema::users as users_table;
 use staffroom_persistence::usecase::Failure;
 use staffroom_persistence::users::{self, UserPatch, UserQuery};
-use staffroom_persistence::{Conflict, DbConnection, StoreError, clinics, sites};
+use staffroom_persistence::{Conflict, DbConnection, StoreError, clinics, logins, sites};
 use support::{
     Db, NewUserExt, create_site, create_site_with_admin, create_user, email, entity, flex,
     new_user, person, user_ctx,
@@ -220,8 +220,8 @@ fn users_of_another_site_are_not_found() {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        users::record_login(&mut conn, other.site_id, site.admin_user_id),
-        Err(StoreError::NotFound)
+        logins::record_login(&mut conn, other.site_id, site.admin_user_id),
+        Err(Failure::Store(StoreError::NotFound))
     ));
     assert_eq!(
         users::get(&mut conn, site.site_id, site.admin_user_id)

@@ -206,3 +206,99 @@ async fn a_service_account_secret_is_never_stored_and_a_retry_replays_the_accoun
     let exchanged = app.exchange(client_id, &secret).await;
     exchanged.expect(200);
 }
+
+/// `POST path` with the key and no bearer token: a sign-in, whose body holds credentials.
+async fn sign_in_with_key(app: &TestApp, path: &str, key: &str, body: &Value) -> Answer {
+    let response = app
+        .client
+        .request(Method::POST, app.url(path))
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    TestApp::answer(response).await
+}
+
+/// A first sign-in answers its token; the retry with the same key replays that answer
+/// without it, the stored row holds no token nor credential, and a wrong secret with the
+/// same key is refused rather than replayed.
+async fn check_sign_in_replay(app: &TestApp, path: &str, body: Value, wrong: Value) {
+    let first = sign_in_with_key(app, path, "sign-in-1", &body)
+        .await
+        .expect(200);
+    let token = first.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(first.header("secret-withheld"), None);
+    let rows = idempotency_rows(app);
+    assert_eq!(rows.len(), 1, "the answer is stored for replay: {rows:?}");
+    let credential = body
+        .get("password")
+        .or_else(|| body.get("client_secret"))
+        .and_then(Value::as_str)
+        .unwrap();
+    assert!(
+        rows.iter()
+            .all(|row| !row.contains(&token) && !row.contains(credential)),
+        "the stored answer holds a secret: {rows:?}"
+    );
+
+    let again = sign_in_with_key(app, path, "sign-in-1", &body)
+        .await
+        .expect(200);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.header("secret-withheld"), Some("access_token"));
+    let mut without_token = first.body.clone();
+    without_token["access_token"] = Value::Null;
+    assert_eq!(again.body, without_token);
+
+    sign_in_with_key(app, path, "sign-in-1", &wrong)
+        .await
+        .expect_problem(401, "invalid_credentials");
+    // The token of the first answer works: the replay revoked nothing.
+    app.get(&token, "/v1/me").await.expect(200);
+}
+
+#[tokio::test]
+async fn a_login_is_replayed_without_its_token_and_only_to_its_password() {
+    let app = TestApp::spawn().await;
+    let body = json!({"email": "admin@example.test", "password": staffroom_tests::PASSWORD});
+    let wrong = json!({"email": "admin@example.test", "password": "not the password"});
+    check_sign_in_replay(&app, "/v1/auth/login", body, wrong).await;
+}
+
+#[tokio::test]
+async fn a_token_request_is_replayed_without_its_token_and_only_to_its_secret() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let created = app.create_service_account(&admin, json!([])).await;
+    // Only the token request's answer is under test: start from an empty store.
+    diesel::delete(idempotency_keys::table)
+        .execute(&mut app.pool.get().unwrap())
+        .unwrap();
+    let body = |secret: &str| {
+        json!({
+            "grant_type": "client_credentials",
+            "client_id": created.body["client_id"],
+            "client_secret": secret,
+        })
+    };
+    let secret = created.body["client_secret"].as_str().unwrap();
+    check_sign_in_replay(&app, "/v1/auth/token", body(secret), body("wrong")).await;
+}
+
+#[tokio::test]
+async fn a_sign_in_key_is_the_principal_key_of_every_other_request() {
+    let app = TestApp::spawn().await;
+    let body = json!({"email": "admin@example.test", "password": staffroom_tests::PASSWORD});
+    let token = sign_in_with_key(&app, "/v1/auth/login", "shared-key", &body)
+        .await
+        .expect(200)
+        .body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The same principal's key on another operation is another request.
+    post_with_key(&app, &token, "shared-key", &user("key@example.test"))
+        .await
+        .expect_problem(422, "idempotency_key_reused");
+}

@@ -170,10 +170,12 @@ async fn foreign_clinic_id_is_not_found_for_read_update_and_delete() {
 }
 
 #[tokio::test]
-async fn foreign_service_account_cannot_be_revoked() {
+async fn foreign_service_account_cannot_be_read_or_revoked() {
     let app = TestApp::spawn().await;
     let b = populate_other_site(&app).await;
     let admin = app.admin_token().await;
+    let path = format!("/v1/service-accounts/{}", b.service_account_id);
+    assert_not_found(app.get(&admin, &path).await);
     assert_not_found(
         app.delete(
             &admin,

@@ -1,17 +1,27 @@
 //! `POST /v1/auth/login`, `POST /v1/auth/token` (client credentials) and `GET /v1/me`.
 
-use actix_web::{HttpMessage, HttpRequest, get, post, web};
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, get, post, web};
 use serde::{Deserialize, Serialize};
 use staffroom_domain::{Email, Permission, PrincipalKind, ProblemCode, SiteId};
+use staffroom_persistence::logins::{IssueToken, RecordLogin};
+use staffroom_persistence::service_accounts::ServiceAccount;
+use staffroom_persistence::tx::AuditContext;
+use staffroom_persistence::users::LoginCandidate;
 use staffroom_persistence::{service_accounts, sites, users};
 use utoipa::ToSchema;
 
+use super::tokens::TokenKeys;
 use super::{Principal, password};
+use crate::answer::Answer;
 use crate::db;
 use crate::error::ApiError;
-use crate::extract::{ValidJson, body_limit, from_json_value, read_body};
+use crate::extract::{RequestId, ValidJson, body_limit, from_json_value, read_body};
 use crate::responses::{Conflict, Read, SignIn};
 use crate::state::AppState;
+use crate::usecase::Act;
 use crate::users::UserView;
 
 /// Lifetime of a user's token.
@@ -31,9 +41,15 @@ pub struct LoginRequest {
     pub site_id: Option<SiteId>,
 }
 
+/// The field of [`TokenResponse`] that is never stored.
+const ACCESS_TOKEN: &str = "access_token";
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenResponse {
-    pub access_token: String,
+    /// The bearer token. A retry with the same `Idempotency-Key` replays this answer with
+    /// `access_token: null` and the header `Secret-Withheld: access_token`: a token is never
+    /// stored. Sign in again (without the key, or with a new one) for a token.
+    pub access_token: Option<String>,
     /// Always `Bearer`.
     pub token_type: String,
     /// Seconds until the token expires.
@@ -57,12 +73,37 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
-fn bearer(token: super::tokens::IssuedToken) -> web::Json<TokenResponse> {
-    web::Json(TokenResponse {
-        access_token: token.token,
-        token_type: "Bearer".to_owned(),
-        expires_in: token.expires_in,
-    })
+/// Who signs in, for the audit events of their sign-in.
+fn signing_in(site: SiteId, kind: PrincipalKind, subject: &str, id: RequestId) -> AuditContext {
+    AuditContext {
+        site_id: site,
+        actor_kind: kind.into(),
+        actor_id: Some(subject.to_owned()),
+        on_behalf_of: None,
+        request_id: Some(id.0),
+    }
+}
+
+/// `200` with a new token for `subject`, marked so that no stored copy keeps it.
+fn bearer(
+    tokens: &TokenKeys,
+    kind: PrincipalKind,
+    (site, subject): (SiteId, &str),
+    permissions: &[Permission],
+    ttl_seconds: i64,
+) -> Answer {
+    let scopes = permissions.iter().map(|p| p.as_str().to_owned()).collect();
+    match tokens.issue(kind, subject, site, scopes, ttl_seconds) {
+        Ok(token) => {
+            let body = TokenResponse {
+                access_token: Some(token.token),
+                token_type: "Bearer".to_owned(),
+                expires_in: token.expires_in,
+            };
+            Answer::json(StatusCode::OK, &body).one_time_secret(ACCESS_TOKEN)
+        }
+        Err(error) => Answer::json(error.status_code(), &error.problem()),
+    }
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -74,12 +115,16 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// Answers a bearer token for the other operations. Records `last_login_at`; a diary
 /// change pending since a type change takes effect now. While too many passwords are being
 /// checked at once, answers `503 hashing_busy` with `Retry-After`: retry after that many
-/// seconds.
+/// seconds. A retry with the same `Idempotency-Key` (and a matching password) replays the
+/// answer without its token (`access_token: null`, header `Secret-Withheld:
+/// access_token`); log in again for a token.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, body = TokenResponse, description = "Logged in."),
+        (status = 200, body = TokenResponse, description = "Logged in.",
+            headers(("Secret-Withheld" = String,
+                description = "On a replayed answer only: `access_token`, the field sent as null because a token is never stored."))),
         SignIn,
         (status = 409, response = Conflict),
     ),
@@ -87,68 +132,102 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 )]
 #[post("/v1/auth/login")]
 pub async fn login(
-    state: web::Data<AppState>,
+    act: Act,
+    request_id: RequestId,
     body: ValidJson<LoginRequest>,
-) -> Result<web::Json<TokenResponse>, ApiError> {
-    let body = body.0;
+) -> Result<Answer, ApiError> {
+    let user = matching_user(act.state(), body.0).await?;
+    let (site, id) = (user.site_id, user.user_id.to_string());
+    let ctx = signing_in(site, PrincipalKind::User, &id, request_id);
+    let tokens = Arc::clone(&act.state().tokens);
+    let act = act.signed_in(site, PrincipalKind::User, &id).await?;
+    let record = RecordLogin { id: user.user_id };
+    act.run(ctx, record, move |user| {
+        let subject = (user.site_id, user.id.to_string());
+        let (kind, subject) = (PrincipalKind::User, (subject.0, subject.1.as_str()));
+        bearer(
+            &tokens,
+            kind,
+            subject,
+            &user.permissions,
+            USER_TOKEN_SECONDS,
+        )
+    })
+    .await
+}
+
+/// The one active user of `body.site_id` (or of any site) whose email and password match.
+/// The Argon2id checks run outside any transaction, bounded by `Hashing`.
+async fn matching_user(state: &AppState, body: LoginRequest) -> Result<LoginCandidate, ApiError> {
     let email = Email::parse(&body.email).map_err(|_| invalid_credentials())?;
     let site = body.site_id;
-    let candidates = db::run(&state, move |c| users::login_candidates(c, &email, site)).await?;
+    let candidates = db::run(state, move |c| users::login_candidates(c, &email, site)).await?;
     let matched = state
         .hashing
         .matching(body.password, candidates, |c| c.password_hash.as_str())
         .await?;
-    let user = match matched.as_slice() {
-        [] => return Err(invalid_credentials()),
-        [one] => one.clone(),
-        _ => {
-            return Err(ApiError::new(
-                ProblemCode::SiteRequired,
-                "These credentials belong to users of several sites; send site_id.",
-            ));
-        }
-    };
-    let user = db::run(&state, move |c| {
-        users::record_login(c, user.site_id, user.user_id)
-    })
-    .await?;
-    let scopes = user
-        .permissions
-        .iter()
-        .map(|p| p.as_str().to_owned())
-        .collect();
-    let token = state.tokens.issue(
-        PrincipalKind::User,
-        &user.id.to_string(),
-        user.site_id,
-        scopes,
-        USER_TOKEN_SECONDS,
-    )?;
-    Ok(bearer(token))
+    match <[LoginCandidate; 1]>::try_from(matched) {
+        Ok([one]) => Ok(one),
+        Err(none) if none.is_empty() => Err(invalid_credentials()),
+        Err(_) => Err(ApiError::new(
+            ProblemCode::SiteRequired,
+            "These credentials belong to users of several sites; send site_id.",
+        )),
+    }
 }
 
 /// Exchange a service account's credentials for a token.
 ///
 /// The OAuth 2.0 client-credentials grant: `grant_type=client_credentials` with the
 /// account's `client_id` and `client_secret`, as a form or as JSON. The token is
-/// short-lived (`expires_in` seconds); ask for a new one when it expires.
+/// short-lived (`expires_in` seconds); ask for a new one when it expires. A retry with the
+/// same `Idempotency-Key` replays the answer without its token (`access_token: null`,
+/// header `Secret-Withheld: access_token`); ask again for a token.
 #[utoipa::path(
     tag = "auth",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, body = TokenResponse, description = "A token with the account's permissions."),
+        (status = 200, body = TokenResponse, description = "A token with the account's permissions.",
+            headers(("Secret-Withheld" = String,
+                description = "On a replayed answer only: `access_token`, the field sent as null because a token is never stored."))),
         SignIn,
     ),
     security(())
 )]
 #[post("/v1/auth/token")]
 pub async fn issue_token(
-    state: web::Data<AppState>,
+    act: Act,
     req: HttpRequest,
+    payload: web::Payload,
+) -> Result<Answer, ApiError> {
+    let request = token_request(&req, payload).await?;
+    let account = matching_account(act.state(), request).await?;
+    let (site, id) = (account.site_id, account.id.to_string());
+    let request_id = RequestId::extract(&req).await?;
+    let ctx = signing_in(site, PrincipalKind::Service, &id, request_id);
+    let tokens = Arc::clone(&act.state().tokens);
+    let act = act.signed_in(site, PrincipalKind::Service, &id).await?;
+    act.run(ctx, IssueToken { id: account.id }, move |account| {
+        let subject = (account.site_id, account.id.to_string());
+        let (kind, subject) = (PrincipalKind::Service, (subject.0, subject.1.as_str()));
+        bearer(
+            &tokens,
+            kind,
+            subject,
+            &account.permissions,
+            SERVICE_TOKEN_SECONDS,
+        )
+    })
+    .await
+}
+
+/// A token request, as a form or as JSON, for the client-credentials grant.
+async fn token_request(
+    req: &HttpRequest,
     mut payload: web::Payload,
-) -> Result<web::Json<TokenResponse>, ApiError> {
-    let is_form = is_form(&req)?;
-    let body = read_body(&req, &mut payload, body_limit(&req)).await?;
+) -> Result<TokenRequest, ApiError> {
+    let is_form = is_form(req)?;
+    let body = read_body(req, &mut payload, body_limit(req)).await?;
     let value: serde_json::Value = if is_form {
         form_urlencoded::parse(&body)
             .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
@@ -158,7 +237,7 @@ pub async fn issue_token(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::malformed_body(format!("The body is not valid JSON: {e}")))?
     };
-    let request: TokenRequest = from_json_value(&req, value)?;
+    let request: TokenRequest = from_json_value(req, value)?;
     if request.grant_type != "client_credentials" {
         return Err(ApiError::field(
             "grant_type",
@@ -166,30 +245,25 @@ pub async fn issue_token(
             "Only client_credentials is supported.",
         ));
     }
+    Ok(request)
+}
+
+/// The active service account whose client id and secret match.
+async fn matching_account(
+    state: &AppState,
+    request: TokenRequest,
+) -> Result<ServiceAccount, ApiError> {
     let client_id = request.client_id;
-    let found = db::run(&state, move |c| {
+    let found = db::run(state, move |c| {
         service_accounts::find_by_client_id(c, &client_id)
     })
     .await?;
-    let Some((account, digest)) = found else {
-        return Err(invalid_credentials());
-    };
-    if !password::digest_matches(&request.client_secret, &digest) {
-        return Err(invalid_credentials());
+    match found {
+        Some((account, digest)) if password::digest_matches(&request.client_secret, &digest) => {
+            Ok(account)
+        }
+        _ => Err(invalid_credentials()),
     }
-    let scopes = account
-        .permissions
-        .iter()
-        .map(|p| p.as_str().to_owned())
-        .collect();
-    let token = state.tokens.issue(
-        PrincipalKind::Service,
-        &account.id.to_string(),
-        account.site_id,
-        scopes,
-        SERVICE_TOKEN_SECONDS,
-    )?;
-    Ok(bearer(token))
 }
 
 /// Whether a token request is a form (`false`: JSON, also when no media type is sent);

@@ -1,23 +1,24 @@
 //! `POST /v1/users/bulk-update` (SPEC §5): add or remove permissions and clinics for up to
 //! 10,000 users in one transaction, with a report of what was applied, refused and why.
 
-use actix_web::{post, web};
+use actix_web::http::StatusCode;
+use actix_web::post;
 use serde::Deserialize;
 use staffroom_domain::{
     AccessChange, BulkReport, ClinicId, FieldError, Permission, Profession, UserId, UserStatus,
     UserType,
 };
 use staffroom_persistence::StoreError;
-use staffroom_persistence::bulk::{self, BulkUpdate, MAX_SELECTION, Selection};
+use staffroom_persistence::bulk::{BulkUpdate, BulkUpdateUsers, MAX_SELECTION, Selection};
 use staffroom_persistence::users::UserQuery;
 use utoipa::ToSchema;
 
+use crate::answer::Answer;
 use crate::auth::Principal;
-use crate::db;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::responses::Create;
-use crate::state::AppState;
+use crate::usecase::Act;
 
 /// The filter of a `select_all` selection: the filters of `GET /v1/users`, all of which
 /// must match; an empty filter selects every user the caller administers.
@@ -185,15 +186,16 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 )]
 #[post("/v1/users/bulk-update")]
 pub async fn bulk_update_users(
-    state: web::Data<AppState>,
+    act: Act,
     principal: Principal,
     body: ValidJson<BulkUpdateRequest>,
-) -> Result<web::Json<BulkReport>, ApiError> {
-    let update = body.0.into_update()?;
-    let (ctx, actor) = (principal.audit(), principal.actor_scope());
-    let report = db::run(&state, move |c| {
-        bulk::apply_bulk_update(c, &ctx, &actor, update)
+) -> Result<Answer, ApiError> {
+    let use_case = BulkUpdateUsers {
+        update: body.0.into_update()?,
+        actor: principal.actor_scope(),
+    };
+    act.run(principal.audit(), use_case, |report| {
+        Answer::json(StatusCode::OK, &report)
     })
-    .await?;
-    Ok(web::Json(report))
+    .await
 }

@@ -162,6 +162,72 @@ fn an_empty_change_list_is_success() {
 }
 
 #[test]
+fn a_clinic_of_another_site_refuses_the_whole_update() {
+    let (ours, theirs) = (ClinicId::new(), ClinicId::new());
+    let site_clinics = BTreeSet::from([ours]);
+    let changes = [
+        AccessChange::AddPermission(Permission::ViewReports),
+        AccessChange::AddClinic(ours),
+        AccessChange::RemoveClinic(theirs),
+    ];
+    let selection = [Selected::Missing(UserId::new())];
+    let refused = decide_bulk(
+        &SITE_ADMIN,
+        &selection,
+        &changes,
+        &site_clinics,
+        &BTreeMap::new(),
+        false,
+    );
+    assert_eq!(
+        refused.err(),
+        Some(BulkRefusal::UnknownClinics(vec![
+            AccessChange::RemoveClinic(theirs)
+        ]))
+    );
+    let allowed = decide_bulk(
+        &SITE_ADMIN,
+        &selection,
+        &changes[..2],
+        &site_clinics,
+        &BTreeMap::new(),
+        true,
+    );
+    assert_eq!(allowed.map(|plan| plan.report.selected), Ok(1));
+}
+
+#[test]
+fn more_than_the_limit_of_users_is_refused_before_judging() {
+    let selection: Vec<Selected<'_>> = (0..=MAX_BULK_SELECTION)
+        .map(|_| Selected::Missing(UserId::new()))
+        .collect();
+    let refused = decide_bulk(
+        &SITE_ADMIN,
+        &selection,
+        &[],
+        &BTreeSet::new(),
+        &BTreeMap::new(),
+        false,
+    );
+    assert_eq!(
+        refused.err(),
+        Some(BulkRefusal::SelectionTooLarge {
+            selected: MAX_BULK_SELECTION + 1,
+            limit: MAX_BULK_SELECTION,
+        })
+    );
+    let at_the_limit = decide_bulk(
+        &SITE_ADMIN,
+        &selection[1..],
+        &[],
+        &BTreeSet::new(),
+        &BTreeMap::new(),
+        false,
+    );
+    assert!(at_the_limit.is_ok());
+}
+
+#[test]
 fn a_clinic_keeps_its_last_clinic_admin() {
     let (home, north) = (ClinicId::new(), ClinicId::new());
     let clinics = [home, north];

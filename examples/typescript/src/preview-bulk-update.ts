@@ -42,7 +42,10 @@ async function logIn(): Promise<string> {
   });
   if (!data) fail("POST /v1/auth/login", response.status, error);
   check(data.token_type === "Bearer", `token type ${data.token_type}`);
-  return data.access_token;
+  // Null only in a replay of a login sent with an Idempotency-Key; this one sends none.
+  const token = data.access_token;
+  check(typeof token === "string", "the login answered no token");
+  return token;
 }
 
 /** Every non-clinical user, following `next_cursor` until the last page. */
