@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use diesel::prelude::*;
 use serde::Serialize;
 use staffroom_domain::{
-    AccessChange, AuditAction, AuditTarget, BulkReport, ClinicId, FieldError, Permission,
+    AccessChange, AuditAction, AuditTarget, BulkPlan, BulkReport, ClinicId, FieldError, Permission,
     Profession, Selected, SiteId, Subject, UserId, UserStatus, plan_bulk,
 };
 
@@ -15,7 +15,7 @@ use crate::audit::{self, Change};
 use crate::backend::CHUNK;
 use crate::grants::{ActorScope, apply_changes};
 use crate::schema::{clinics, user_clinics, user_permissions, users};
-use crate::tx::{AuditContext, write_tx};
+use crate::tx::{AuditContext, read_transaction, write_tx};
 use crate::user_rows::{UserQuery, filtered};
 use crate::{DbConnection, StoreError, StoreResult};
 
@@ -122,55 +122,75 @@ fn selected_ids(
     }
 }
 
+/// Judges `update` over what the site holds now: the selection, its users and the clinic
+/// administrators the rules count. Reads only.
+fn plan(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    actor: &ActorScope,
+    update: &BulkUpdate,
+) -> StoreResult<BulkPlan> {
+    let site = ctx.site_id;
+    let ids = selected_ids(conn, ctx, &update.selection)?;
+    let loaded = load(conn, site, &ids)?;
+    let administers = |user: &Loaded| {
+        actor.actor().administers(
+            actor.clinic_admin,
+            &user.clinic_ids,
+            user.permissions.contains(&Permission::SiteAdmin),
+        )
+    };
+    let mut selection: Vec<Selected<'_>> = Vec::with_capacity(ids.len());
+    for id in &ids {
+        match loaded.get(id) {
+            None => selection.push(Selected::Missing(*id)),
+            // A filter selects only the users the actor administers.
+            Some(user)
+                if matches!(update.selection, Selection::Filter(_)) && !administers(user) => {}
+            Some(user) => selection.push(Selected::Found {
+                id: *id,
+                subject: Subject {
+                    profession: user.profession,
+                    permissions: &user.permissions,
+                    clinic_ids: &user.clinic_ids,
+                    default_clinic_id: user.default_clinic_id,
+                },
+                administered: administers(user),
+            }),
+        }
+    }
+    if selection.len() > MAX_SELECTION {
+        return Err(too_large(selection.len()));
+    }
+    check_clinics_of_site(conn, site, &update.changes)?;
+    let clinic_admins = active_clinic_admins(conn, site)?;
+    Ok(plan_bulk(
+        &actor.actor(),
+        &selection,
+        &update.changes,
+        &clinic_admins,
+        update.dry_run,
+    ))
+}
+
+/// `POST /v1/users/bulk-update`. A dry run reads one snapshot of the site and never takes
+/// the site lock, so it does not queue behind the site's writers; an update judges and
+/// writes under the lock.
 pub fn apply_bulk_update(
     conn: &mut DbConnection,
     ctx: &AuditContext,
     actor: &ActorScope,
     update: BulkUpdate,
 ) -> StoreResult<BulkReport> {
+    if update.dry_run {
+        return read_transaction(conn, |conn| {
+            plan(conn, ctx, actor, &update).map(|plan| plan.report)
+        });
+    }
     write_tx(conn, ctx.site_id, |conn| {
         let site = ctx.site_id;
-        let ids = selected_ids(conn, ctx, &update.selection)?;
-        let loaded = load(conn, site, &ids)?;
-        let administers = |user: &Loaded| {
-            actor.actor().administers(
-                actor.clinic_admin,
-                &user.clinic_ids,
-                user.permissions.contains(&Permission::SiteAdmin),
-            )
-        };
-        let mut selection: Vec<Selected<'_>> = Vec::with_capacity(ids.len());
-        for id in &ids {
-            match loaded.get(id) {
-                None => selection.push(Selected::Missing(*id)),
-                // A filter selects only the users the actor administers.
-                Some(user)
-                    if matches!(update.selection, Selection::Filter(_)) && !administers(user) => {}
-                Some(user) => selection.push(Selected::Found {
-                    id: *id,
-                    subject: Subject {
-                        profession: user.profession,
-                        permissions: &user.permissions,
-                        clinic_ids: &user.clinic_ids,
-                        default_clinic_id: user.default_clinic_id,
-                    },
-                    administered: administers(user),
-                }),
-            }
-        }
-        if selection.len() > MAX_SELECTION {
-            return Err(too_large(selection.len()));
-        }
-        check_clinics_of_site(conn, site, &update.changes)?;
-        let clinic_admins = active_clinic_admins(conn, site)?;
-        let plan = plan_bulk(
-            &actor.actor(),
-            &selection,
-            &update.changes,
-            &clinic_admins,
-            update.dry_run,
-        );
-        if update.dry_run || plan.accepted.is_empty() {
+        let plan = plan(conn, ctx, actor, &update)?;
+        if plan.accepted.is_empty() {
             return Ok(plan.report);
         }
         let changed = apply_changes(conn, ctx.site_id, &plan.accepted)?;
