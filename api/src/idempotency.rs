@@ -24,6 +24,7 @@ use staffroom_persistence::idempotency::{self, HeldKey, Reservation, StoredRespo
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::auth::principal::verified_claims;
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{body_limit, read_body};
@@ -37,12 +38,7 @@ const REPLAYED_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::ETAG, h
 
 /// The principal a bearer token names, without touching the database: `site:kind:sub`.
 fn scope_of(req: &ServiceRequest, state: &AppState) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let claims = state.tokens.verify(token.trim()).ok()?;
+    let claims = verified_claims(req.request(), &state.tokens).ok()?;
     Some(format!(
         "{}:{}:{}",
         claims.site,

@@ -14,7 +14,7 @@ use crate::error::Conflict;
 use crate::invitation_rows;
 pub use crate::invitation_rows::{InvitationRow, NewInvitation};
 use crate::schema::{invitations, users};
-use crate::tx::{AuditContext, now, write_transaction};
+use crate::tx::{AuditContext, lock_site, now, write_transaction};
 use crate::usecase::UseCase;
 use crate::user_rows::{self as stored, User};
 use crate::{DbConnection, StoreError, StoreResult};
@@ -83,6 +83,9 @@ pub fn accept(
             .filter(invitations::token_hash.eq(token_hash))
             .select(InvitationRow::as_select())
             .first(conn)?;
+        // The user's row changes, so the site's write count moves with it (readers that
+        // cache what they read of the site compare that count).
+        lock_site(conn, invitation.site_id)?;
         let status: UserStatus = users::table
             .find(invitation.user_id)
             .select(users::status)
