@@ -13,6 +13,7 @@ use tracing::Instrument;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::principal::verified_claims;
 use crate::contract::BodyContract;
 use crate::error::ApiError;
 use crate::extract::RequestId;
@@ -39,6 +40,7 @@ async fn request_context(
     req.extensions_mut().insert(RequestId(id.clone()));
     let state = req.app_data::<web::Data<AppState>>().cloned();
     if let Some(state) = &state
+        && state.limiter.enabled()
         && let Err(wait) = state.limiter.check(&rate_key(&req, state))
     {
         let seconds = wait.as_secs().max(1);
@@ -98,10 +100,9 @@ fn rate_key(req: &ServiceRequest, state: &AppState) -> String {
     }
     let principal = req
         .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .and_then(|(_, token)| state.tokens.verify(token.trim()).ok());
+        .contains_key(actix_web::http::header::AUTHORIZATION)
+        .then(|| verified_claims(req.request(), &state.tokens).ok())
+        .flatten();
     match principal {
         Some(claims) => format!("principal:{}:{}", claims.site, claims.sub),
         None if state.behind_proxy => format!(

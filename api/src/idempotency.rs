@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::answer::Answer;
+use crate::auth::principal::verified_claims;
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{body_limit, read_body};
@@ -53,12 +54,7 @@ pub fn scope(site: impl std::fmt::Display, kind: PrincipalKind, subject: &str) -
 
 /// The principal a bearer token names, without touching the database.
 fn scope_of(req: &ServiceRequest, state: &AppState) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let claims = state.tokens.verify(token.trim()).ok()?;
+    let claims = verified_claims(req.request(), &state.tokens).ok()?;
     Some(scope(&claims.site, claims.kind, &claims.sub))
 }
 

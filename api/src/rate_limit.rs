@@ -37,6 +37,11 @@ impl RateLimiter {
         Self::new(0, 1)
     }
 
+    /// False when the rate is 0: every request passes.
+    pub fn enabled(&self) -> bool {
+        self.rate > 0.0
+    }
+
     /// Takes one token for `key` (an empty key is never limited); `Err(wait)` when none
     /// is left.
     pub fn check(&self, key: &str) -> Result<(), Duration> {

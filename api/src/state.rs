@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use staffroom_persistence::Pool;
 
+use crate::auth::callers::CallerCache;
 use crate::auth::password::Hashing;
 use crate::auth::tokens::TokenKeys;
 use crate::metrics::Metrics;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub exit_after_commit: Option<String>,
     /// The bound on password hashing (Argon2id) in flight.
     pub hashing: Arc<Hashing>,
+    /// The principals as last read, reused while their site is unchanged.
+    pub callers: Arc<CallerCache>,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
             behind_proxy: false,
             metrics: Arc::new(Metrics::default()),
             hashing: Arc::new(Hashing::per_core()),
+            callers: Arc::default(),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The few statements `MultiConnection` cannot express: bulk inserts. Each function matches
-//! on the backend and runs that backend's fastest form of the same statement:
+//! The few statements `MultiConnection` cannot express: bulk inserts, and reads for a set of
+//! ids. Each function matches on the backend and runs that backend's fastest form of the
+//! same statement:
 //!
 //! - PostgreSQL: `INSERT … SELECT … FROM unnest($1::text[], …)`, one array parameter per
 //!   varying column;
@@ -9,16 +10,21 @@
 //! Either way a statement carries a handful of parameters whatever the row count, so
 //! neither the bound-parameter limits (SQLite 32,766, PostgreSQL 65,535) nor the per-value
 //! cost of building and binding a 10,000-row `VALUES` list applies. The constant columns
-//! are bound once.
+//! are bound once. A set of ids is read the same way (`= ANY($1)`, `IN (SELECT value FROM
+//! json_each(?))`): one statement text whatever the set's size, so each connection's
+//! statement cache prepares it once, where an `IN (?, ?, …)` list is a new statement for
+//! every length.
 
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Nullable, Text, Timestamp};
+use diesel::sql_types::{Array, Bool, Nullable, Text, Timestamp};
 use serde::Serialize;
 use staffroom_domain::{
     ActorKind, AuditAction, AuditEventId, AuditTarget, ClinicId, Permission, SiteId, UserId,
 };
 
+use crate::schema::{user_clinics, user_permissions};
 use crate::{DbConnection, StoreError, StoreResult};
 
 /// Ids per `IN (…)` list, one parameter each.
@@ -86,6 +92,49 @@ pub fn insert_clinics(
         .execute(c)?,
     };
     Ok(written)
+}
+
+/// The filter `column IN (SELECT value FROM json_each(?))` of SQLite, `ids` bound as one JSON
+/// array.
+macro_rules! in_json_array {
+    ($column:literal, $ids:expr) => {
+        sql::<Bool>(concat!($column, " IN (SELECT value FROM json_each("))
+            .bind::<Text, _>(json_rows($ids)?)
+            .sql("))")
+    };
+}
+
+/// The `(user, permission)` grants of `users`.
+pub fn permissions_of(
+    conn: &mut DbConnection,
+    users: &[UserId],
+) -> StoreResult<Vec<(UserId, Permission)>> {
+    let grants =
+        user_permissions::table.select((user_permissions::user_id, user_permissions::permission));
+    Ok(match conn {
+        DbConnection::Pg(c) => grants
+            .filter(user_permissions::user_id.eq_any(users))
+            .load(c)?,
+        DbConnection::Sqlite(c) => grants
+            .filter(in_json_array!("user_permissions.user_id", users))
+            .load(c)?,
+    })
+}
+
+/// The `(user, clinic)` access of `users`, by clinic id.
+pub fn clinics_of(
+    conn: &mut DbConnection,
+    users: &[UserId],
+) -> StoreResult<Vec<(UserId, ClinicId)>> {
+    let access = user_clinics::table
+        .select((user_clinics::user_id, user_clinics::clinic_id))
+        .order(user_clinics::clinic_id.asc());
+    Ok(match conn {
+        DbConnection::Pg(c) => access.filter(user_clinics::user_id.eq_any(users)).load(c)?,
+        DbConnection::Sqlite(c) => access
+            .filter(in_json_array!("user_clinics.user_id", users))
+            .load(c)?,
+    })
 }
 
 /// What the audit events of one statement share: the request's who and when, and the

@@ -16,7 +16,7 @@ use crate::audit::{self, Change};
 use crate::backend::CHUNK;
 use crate::grants::{ActorScope, apply_changes};
 use crate::schema::{clinics, user_clinics, user_permissions, users};
-use crate::tx::AuditContext;
+use crate::tx::{AuditContext, read_transaction};
 use crate::usecase::{self, Failure, UseCase};
 use crate::user_rows::{UserQuery, filtered};
 use crate::{DbConnection, StoreResult};
@@ -113,7 +113,8 @@ fn selected_ids(
     }
 }
 
-/// Runs [`BulkUpdateUsers`] (without an idempotent answer to keep).
+/// Runs [`BulkUpdateUsers`] (without an idempotent answer to keep); a dry run through
+/// [`dry_run`].
 pub fn apply_bulk_update(
     conn: &mut DbConnection,
     ctx: &AuditContext,
@@ -124,7 +125,25 @@ pub fn apply_bulk_update(
         actor: actor.clone(),
         update,
     };
+    if use_case.update.dry_run {
+        return dry_run(conn, ctx, &use_case);
+    }
     usecase::run(conn, ctx, use_case, |report| report, None)
+}
+
+/// A dry run of `use_case`: the same snapshot and judgement, read in one read-only
+/// transaction that never takes the site lock, so it does not queue behind the site's
+/// writers. Writes nothing.
+pub fn dry_run(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    use_case: &BulkUpdateUsers,
+) -> Result<BulkReport, Failure<BulkRefusal>> {
+    read_transaction(conn, |conn| {
+        let snapshot = use_case.load(conn, ctx)?;
+        let plan = use_case.decide(snapshot).map_err(Failure::Refused)?;
+        Ok(plan.report)
+    })
 }
 
 /// The use-case of `POST /v1/users/bulk-update`: the selected users with their access, the

@@ -96,6 +96,18 @@ pub fn get(conn: &mut DbConnection, site: SiteId) -> StoreResult<Site> {
         .and_then(Site::try_from)
 }
 
+/// How many write transactions the site has had: every change to its data takes the site
+/// lock, which moves this count (`crate::tx::lock_site`), so a reader that saw the same count
+/// before knows nothing of the site changed since. `NotFound` if there is no such site.
+pub fn write_count(conn: &mut DbConnection, site: SiteId) -> StoreResult<i64> {
+    sites::table
+        .find(site)
+        .select(sites::lock_version)
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)
+}
+
 /// Finds a site by name (the demo uses it to stay idempotent).
 pub fn find_by_name(conn: &mut DbConnection, name: &str) -> StoreResult<Option<Site>> {
     sites::table

@@ -69,18 +69,33 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    type Manager = <DbConnection as Connection>::TransactionManager;
-    let nested = matches!(
-        Manager::transaction_manager_status_mut(conn).transaction_depth(),
-        Ok(Some(_))
-    );
+    let nested = in_transaction(conn);
     match conn {
         DbConnection::Sqlite(sqlite) if !nested => {
             AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
         }
         _ => return conn.transaction(f),
     }
-    match f(conn) {
+    let outcome = f(conn);
+    end_transaction(conn, outcome)
+}
+
+/// Whether `conn` is inside a transaction already.
+fn in_transaction(conn: &mut DbConnection) -> bool {
+    matches!(
+        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth(),
+        Ok(Some(_))
+    )
+}
+
+/// Commits the transaction `outcome` came from when it succeeded, else rolls it back.
+fn end_transaction<T, E>(conn: &mut DbConnection, outcome: Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match outcome {
         Ok(value) => {
             Manager::commit_transaction(conn)?;
             Ok(value)
@@ -90,6 +105,33 @@ where
             Err(rollback) => Err(rollback.into()),
         },
     }
+}
+
+/// Runs `f` over one snapshot of the database, reading only: on SQLite a deferred `BEGIN`
+/// (in WAL mode a reader never waits for a writer), on PostgreSQL `REPEATABLE READ, READ
+/// ONLY`. It takes no lock, so it never queues behind the site lock of a write. Inside
+/// another transaction `f` runs in that one.
+pub fn read_transaction<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    if in_transaction(conn) {
+        return f(conn);
+    }
+    match conn {
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN DEFERRED")?;
+        }
+        DbConnection::Pg(pg) => AnsiTransactionManager::begin_transaction_sql(
+            pg,
+            "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        )?,
+    }
+    let outcome = f(conn);
+    end_transaction(conn, outcome)
 }
 
 /// Runs `f` in a transaction that holds the site lock of `site`; `NotFound` if no such site.

@@ -119,27 +119,19 @@ impl UserRow {
     }
 }
 
-/// Loads permissions and clinic access for a batch of rows (two queries, not two per user).
+/// Loads permissions and clinic access for a batch of rows (two queries, not two per user,
+/// each one statement whatever the batch's size).
 pub(crate) fn hydrate(conn: &mut DbConnection, rows: Vec<UserRow>) -> StoreResult<Vec<User>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<UserId> = rows.iter().map(|r| r.id).collect();
     let mut permissions: HashMap<UserId, Vec<Permission>> = HashMap::new();
-    for (user_id, permission) in user_permissions::table
-        .filter(user_permissions::user_id.eq_any(&ids))
-        .select((user_permissions::user_id, user_permissions::permission))
-        .load::<(UserId, Permission)>(conn)?
-    {
+    for (user_id, permission) in backend::permissions_of(conn, &ids)? {
         permissions.entry(user_id).or_default().push(permission);
     }
     let mut clinic_ids: HashMap<UserId, Vec<ClinicId>> = HashMap::new();
-    for (user_id, clinic_id) in user_clinics::table
-        .filter(user_clinics::user_id.eq_any(&ids))
-        .select((user_clinics::user_id, user_clinics::clinic_id))
-        .order(user_clinics::clinic_id.asc())
-        .load::<(UserId, ClinicId)>(conn)?
-    {
+    for (user_id, clinic_id) in backend::clinics_of(conn, &ids)? {
         clinic_ids.entry(user_id).or_default().push(clinic_id);
     }
     Ok(rows

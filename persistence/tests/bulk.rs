@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::time::{Duration, Instant};
+
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use staffroom_domain::{AccessChange, ClinicId, LicencePlan, Outcome, Permission, SiteId, UserId};
@@ -13,6 +15,7 @@ use staffroom_persistence::access::ActorScope;
 use staffroom_persistence::bulk::{BulkUpdate, Selection, apply_bulk_update};
 use staffroom_persistence::clinics;
 use staffroom_persistence::schema::{audit_events, user_clinics, user_permissions, users};
+use staffroom_persistence::tx::write_tx;
 use support::{Db, NewUserExt, create_site, create_user, entity, new_user, user_ctx};
 
 /// More users than one 1,000-row chunk, so several statements run before the failure.
@@ -204,5 +207,43 @@ fn a_failure_in_the_middle_of_the_clinic_writes_applies_nothing() {
     dry.dry_run = true;
     let report = apply_bulk_update(&mut conn, &user_ctx(f.site), &site_admin(), dry).unwrap();
     assert_eq!(report.users_updated, USERS as u64);
+    assert_eq!(written(&mut conn, &f), NOTHING);
+}
+
+#[test]
+fn a_dry_run_does_not_wait_for_the_site_lock() {
+    let f = fixture();
+    let (locked, held) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (waited, report) = std::thread::scope(|s| {
+        let (db, site) = (&f.db, f.site);
+        let holder = s.spawn(move || {
+            let mut conn = db.conn();
+            write_tx(&mut conn, site, |_| {
+                locked.send(()).unwrap();
+                // Held until the dry run has answered (or for long enough to show it waited).
+                released.recv_timeout(Duration::from_secs(30)).ok();
+                Ok(())
+            })
+            .unwrap();
+        });
+        held.recv().unwrap();
+        let mut conn = f.db.conn();
+        let mut dry = update(&f);
+        dry.dry_run = true;
+        let started = Instant::now();
+        let report = apply_bulk_update(&mut conn, &user_ctx(f.site), &site_admin(), dry);
+        let waited = started.elapsed();
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        (waited, report)
+    });
+    let report = report.expect("the dry run answers while the site lock is held");
+    assert_eq!(report.users_updated, USERS as u64);
+    assert!(
+        waited < Duration::from_secs(5),
+        "the dry run waited {waited:?} for the site lock"
+    );
+    let mut conn = f.db.conn();
     assert_eq!(written(&mut conn, &f), NOTHING);
 }

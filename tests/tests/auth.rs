@@ -177,6 +177,46 @@ async fn deactivated_user_cannot_log_in_and_their_token_stops_working() {
     assert_invalid_token(app.get(&token, "/v1/users").await);
 }
 
+/// The caller is checked on every request: a permission taken away or given back counts on
+/// the very next request of a token issued before.
+#[tokio::test]
+async fn changed_permissions_count_on_the_next_request() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let mut body = user_body("ada@example.test");
+    body["permissions"] = json!(["view_audit"]);
+    let user = app.create_user(&admin, body).await;
+    let id = user["id"].as_str().unwrap();
+    let token = app.login("ada@example.test", PASSWORD).await;
+    app.get(&token, "/v1/audit-events").await.expect(200);
+    app.get(&token, "/v1/audit-events").await.expect(200);
+
+    let permissions = format!("/v1/users/{id}/permissions");
+    app.call(
+        Method::PUT,
+        &permissions,
+        Some(&admin),
+        Some(json!({"permissions": []})),
+    )
+    .await
+    .expect(200);
+    app.get(&token, "/v1/audit-events")
+        .await
+        .expect_problem(403, "forbidden");
+    let me = app.get(&token, "/v1/me").await.expect(200);
+    assert_eq!(me.body["permissions"], json!([]), "{:#}", me.body);
+
+    app.call(
+        Method::PUT,
+        &permissions,
+        Some(&admin),
+        Some(json!({"permissions": ["view_audit"]})),
+    )
+    .await
+    .expect(200);
+    app.get(&token, "/v1/audit-events").await.expect(200);
+}
+
 #[tokio::test]
 async fn login_records_last_login_at() {
     let app = TestApp::spawn().await;

@@ -1,20 +1,24 @@
-//! The `Principal` extractor: verifies the bearer token and loads who it stands for from
-//! the database on every request, so a deactivated user, a revoked account or a removed
-//! permission takes effect at once.
+//! The `Principal` extractor: verifies the bearer token (once per request) and checks who it
+//! stands for against the database on every request, so a deactivated user, a revoked
+//! account or a removed permission takes effect at once. What it read is cached
+//! ([`crate::auth::callers`]) and reused while the site's write count stays the same.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
-use staffroom_domain::{
-    ClinicId, Permission, PrincipalKind, ProblemCode, ServiceAccountId, SiteId, UserId,
-};
+use std::sync::Arc;
+
+use staffroom_domain::{ClinicId, Permission, PrincipalKind, ProblemCode, SiteId};
 use staffroom_persistence::access::ActorScope;
 use staffroom_persistence::tx::AuditContext;
 use staffroom_persistence::users::CreatorScope;
 use staffroom_persistence::users::User;
-use staffroom_persistence::{service_accounts, users};
+use staffroom_persistence::{DbConnection, StoreResult};
+use staffroom_persistence::{service_accounts, sites, users};
 
+use crate::auth::callers::{Caller, CallerKey, Subject};
+use crate::auth::tokens::{Claims, TokenKeys};
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::RequestId;
@@ -126,12 +130,63 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token.trim().to_owned())
 }
 
+/// The outcome of checking a request's bearer token, kept in its extensions.
+#[derive(Clone)]
+struct Verified(Result<Claims, ApiError>);
+
+/// The claims of the request's bearer token, verified once per request: the rate limiter,
+/// the idempotency scope and the principal all ask, and the signature is checked for the
+/// first only.
+pub fn verified_claims(req: &HttpRequest, tokens: &TokenKeys) -> Result<Claims, ApiError> {
+    if let Some(Verified(outcome)) = req.extensions().get::<Verified>() {
+        return outcome.clone();
+    }
+    let outcome = bearer(req).and_then(|token| tokens.verify(&token));
+    req.extensions_mut().insert(Verified(outcome.clone()));
+    outcome
+}
+
 fn gone(e: ApiError) -> ApiError {
     if e.code == ProblemCode::NotFound {
         ApiError::invalid_token("The token's principal no longer exists.")
     } else {
         e
     }
+}
+
+/// Reads the principal of `key` from the database unless the cached entry was read under
+/// the site's current write count: one query when nothing of the site changed, and the
+/// count is read before the principal, so an entry is never newer than its count says.
+fn read_caller(
+    conn: &mut DbConnection,
+    key: CallerKey,
+    cached: Option<Arc<Caller>>,
+) -> StoreResult<Arc<Caller>> {
+    let write_count = sites::write_count(conn, key.site)?;
+    if let Some(caller) = cached.filter(|c| c.write_count == write_count) {
+        return Ok(caller);
+    }
+    let caller = match key.subject {
+        Subject::User(id) => {
+            let user = users::get(conn, key.site, id)?;
+            Caller {
+                write_count,
+                permissions: user.permissions.clone(),
+                active: user.is_active(),
+                user: Some(user),
+            }
+        }
+        Subject::Service(id) => {
+            let account = service_accounts::get(conn, key.site, id)?;
+            Caller {
+                write_count,
+                active: account.is_active(),
+                permissions: account.permissions,
+                user: None,
+            }
+        }
+    };
+    Ok(Arc::new(caller))
 }
 
 async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
@@ -142,54 +197,45 @@ async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(ApiError::internal)?;
-    let token = bearer(&req)?;
-    let claims = state.tokens.verify(&token)?;
+    let claims = verified_claims(&req, &state.tokens)?;
     let bad = || ApiError::invalid_token("The bearer token is not valid.");
-    let site: SiteId = claims.site.parse().map_err(|_| bad())?;
+    let subject = match claims.kind {
+        PrincipalKind::User => Subject::User(claims.sub.parse().map_err(|_| bad())?),
+        PrincipalKind::Service => Subject::Service(claims.sub.parse().map_err(|_| bad())?),
+        PrincipalKind::Assistant | PrincipalKind::Scim => return Err(bad()),
+    };
+    let key = CallerKey {
+        site: claims.site.parse().map_err(|_| bad())?,
+        subject,
+    };
+    let cached = state.callers.get(&key);
+    let before = cached.clone();
+    let caller = db::run(&state, move |c| read_caller(c, key, cached))
+        .await
+        .map_err(gone)?;
+    if !caller.active {
+        state.callers.forget(&key);
+        return Err(ApiError::invalid_token(match key.subject {
+            Subject::User(_) => "The user has been deactivated.",
+            Subject::Service(_) => "The service account has been revoked.",
+        }));
+    }
+    if before.is_none_or(|b| !Arc::ptr_eq(&b, &caller)) {
+        state.callers.put(key, Arc::clone(&caller));
+    }
     let request_id = req
         .extensions()
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    match claims.kind {
-        PrincipalKind::User => {
-            let id: UserId = claims.sub.parse().map_err(|_| bad())?;
-            let user = db::run(&state, move |c| users::get(c, site, id))
-                .await
-                .map_err(gone)?;
-            if !user.is_active() {
-                return Err(ApiError::invalid_token("The user has been deactivated."));
-            }
-            Ok(Principal {
-                kind: PrincipalKind::User,
-                site_id: site,
-                subject: claims.sub,
-                permissions: user.permissions.clone(),
-                user: Some(user),
-                request_id,
-            })
-        }
-        PrincipalKind::Service => {
-            let id: ServiceAccountId = claims.sub.parse().map_err(|_| bad())?;
-            let account = db::run(&state, move |c| service_accounts::get(c, site, id))
-                .await
-                .map_err(gone)?;
-            if !account.is_active() {
-                return Err(ApiError::invalid_token(
-                    "The service account has been revoked.",
-                ));
-            }
-            Ok(Principal {
-                kind: PrincipalKind::Service,
-                site_id: site,
-                subject: claims.sub,
-                permissions: account.permissions,
-                user: None,
-                request_id,
-            })
-        }
-        PrincipalKind::Assistant | PrincipalKind::Scim => Err(bad()),
-    }
+    Ok(Principal {
+        kind: claims.kind,
+        site_id: key.site,
+        subject: claims.sub,
+        user: caller.user.clone(),
+        permissions: caller.permissions.clone(),
+        request_id,
+    })
 }
 
 impl FromRequest for Principal {

@@ -9,12 +9,13 @@ use staffroom_domain::{
     UserType,
 };
 use staffroom_persistence::StoreError;
-use staffroom_persistence::bulk::{BulkUpdate, BulkUpdateUsers, MAX_SELECTION, Selection};
+use staffroom_persistence::bulk::{self, BulkUpdate, BulkUpdateUsers, MAX_SELECTION, Selection};
 use staffroom_persistence::users::UserQuery;
 use utoipa::ToSchema;
 
 use crate::answer::Answer;
 use crate::auth::Principal;
+use crate::db;
 use crate::error::ApiError;
 use crate::extract::ValidJson;
 use crate::responses::Create;
@@ -194,6 +195,11 @@ pub async fn bulk_update_users(
         update: body.0.into_update()?,
         actor: principal.actor_scope(),
     };
+    if use_case.update.dry_run {
+        let ctx = principal.audit();
+        let report = db::run(act.state(), move |c| Ok(bulk::dry_run(c, &ctx, &use_case)));
+        return Ok(Answer::json(StatusCode::OK, &report.await??));
+    }
     act.run(principal.audit(), use_case, |report| {
         Answer::json(StatusCode::OK, &report)
     })
