@@ -51,6 +51,7 @@ mod migrate;
 pub mod outbox;
 pub mod page;
 pub mod schema;
+pub mod scim_filter;
 mod search;
 pub mod service_accounts;
 pub mod sites;

@@ -50,6 +50,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        external_id -> Nullable<Text>,
     }
 }
 

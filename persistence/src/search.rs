@@ -3,15 +3,19 @@
 
 /// A `LIKE` pattern matching `q` anywhere, lower-cased, with wildcards escaped by `\`.
 pub(crate) fn like_pattern(q: &str) -> String {
-    let mut pattern = String::from("%");
-    for c in q.to_lowercase().chars() {
+    format!("%{}%", like_escaped(&q.to_lowercase()))
+}
+
+/// `q` with the `LIKE` wildcards escaped by `\`, to match as written.
+pub(crate) fn like_escaped(q: &str) -> String {
+    let mut escaped = String::with_capacity(q.len());
+    for c in q.chars() {
         if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
+            escaped.push('\\');
         }
-        pattern.push(c);
+        escaped.push(c);
     }
-    pattern.push('%');
-    pattern
+    escaped
 }
 
 /// Whether a trigram index can serve a search for `q`: three characters or more.
