@@ -30,6 +30,8 @@ string_enum! {
         ExerciseCreateUser => "exercise.create_user",
         /// Deletes a user at the exercise provider.
         ExerciseDeleteUser => "exercise.delete_user",
+        /// Creates, re-links, updates or refreshes a user's account at the imaging provider.
+        ImagingSyncUser => "imaging.sync_user",
     }
 }
 
