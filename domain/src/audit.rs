@@ -3,8 +3,8 @@
 //! the texts the log holds are declared once.
 
 use crate::exercise::ExerciseAction;
-use crate::imaging::ImagingAction;
 use crate::ids::{AppointmentId, ClinicId, ServiceAccountId, SiteId, UserId};
+use crate::imaging::ImagingAction;
 use crate::principal::PrincipalKind;
 use crate::string_enum::string_enum;
 

@@ -136,6 +136,12 @@ string_enum! {
         GetExerciseLaunchLink => "get_exercise_launch_link",
         GetImagingIntegration => "get_imaging_integration",
         SetImagingIntegration => "set_imaging_integration",
+        GetMyImagingConnection => "get_my_imaging_connection",
+        ConnectMyImaging => "connect_my_imaging",
+        UpdateMyImaging => "update_my_imaging",
+        ReconnectMyImaging => "reconnect_my_imaging",
+        DisconnectMyImaging => "disconnect_my_imaging",
+        ForgetMyImaging => "forget_my_imaging",
     }
 }
 
@@ -185,7 +191,13 @@ impl Operation {
             | O::DeactivateExerciseUser
             | O::ReactivateExerciseUser
             | O::SetImagingIntegration => Needs::AnyOf(SITE_ADMIN),
-            O::GetExerciseLaunchLink => Needs::PersonOnly,
+            O::GetExerciseLaunchLink
+            | O::GetMyImagingConnection
+            | O::ConnectMyImaging
+            | O::UpdateMyImaging
+            | O::ReconnectMyImaging
+            | O::DisconnectMyImaging
+            | O::ForgetMyImaging => Needs::PersonOnly,
         }
     }
 }
@@ -233,7 +245,7 @@ mod tests {
     #[test]
     fn site_admin_grants_every_operation_but_the_personal_ones() {
         for op in Operation::ALL {
-            let expected = *op != Operation::GetExerciseLaunchLink;
+            let expected = op.needs() != Needs::PersonOnly;
             assert_eq!(
                 allows(Service, &[Permission::SiteAdmin], op.needs()),
                 expected,
@@ -268,6 +280,9 @@ mod tests {
             Operation::BookAppointment,
             Operation::GetExerciseLaunchLink,
             Operation::GetImagingIntegration,
+            Operation::GetMyImagingConnection,
+            Operation::ConnectMyImaging,
+            Operation::ForgetMyImaging,
         ] {
             assert!(allows(User, NONE, op.needs()), "{op}");
         }

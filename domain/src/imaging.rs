@@ -251,9 +251,11 @@ pub fn started_answer(
 /// refusal.
 pub const EMAIL_IN_USE: &str = "email_in_use";
 
-/// Whether a refused job's recorded error is the provider's `email_in_use`.
+/// Whether a refused job's recorded error is the provider's `email_in_use`: its reason
+/// starts with the mark (`provider refused the request (409): email_in_use: …`).
 pub fn refused_for_email_in_use(error: &str) -> bool {
-    error.starts_with(EMAIL_IN_USE)
+    error.contains(&format!("): {EMAIL_IN_USE}: "))
+        || error.starts_with(&format!("{EMAIL_IN_USE}: "))
 }
 
 string_enum! {
@@ -340,8 +342,14 @@ mod tests {
     fn every_refusal_has_its_own_code() {
         assert_eq!(ImagingRefusal::Disabled.code().status(), 409);
         assert_eq!(ImagingRefusal::NotConnected.code().status(), 403);
-        assert_eq!(ImagingRefusal::AlreadyConnected.code(), ProblemCode::AlreadyConnected);
-        assert_eq!(ImagingRefusal::NotDisconnected.code(), ProblemCode::NotDisconnected);
+        assert_eq!(
+            ImagingRefusal::AlreadyConnected.code(),
+            ProblemCode::AlreadyConnected
+        );
+        assert_eq!(
+            ImagingRefusal::NotDisconnected.code(),
+            ProblemCode::NotDisconnected
+        );
         assert_eq!(
             ImagingRefusal::OperationPending.code(),
             ProblemCode::OperationPending
@@ -360,7 +368,12 @@ mod tests {
             StartedAnswer::Pending
         );
         assert_eq!(
-            started_answer(JobProgress::Failed(refused.clone()), true, S::NotConnected, None),
+            started_answer(
+                JobProgress::Failed(refused.clone()),
+                true,
+                S::NotConnected,
+                None
+            ),
             StartedAnswer::Failed(refused)
         );
         // Failed in the background while the request stopped waiting.
@@ -379,7 +392,12 @@ mod tests {
             StartedAnswer::Done
         );
         assert!(refused_for_email_in_use("email_in_use: taken"));
-        assert!(!refused_for_email_in_use("provider refused the request (404)"));
+        assert!(refused_for_email_in_use(
+            "provider refused the request (409): email_in_use: taken"
+        ));
+        assert!(!refused_for_email_in_use(
+            "provider refused the request (404)"
+        ));
     }
     use ImagingState as S;
 

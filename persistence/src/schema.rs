@@ -228,6 +228,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    imaging_connections (user_id) {
+        user_id -> Text,
+        site_id -> Text,
+        state -> Text,
+        pending_action -> Nullable<Text>,
+        pending_from -> Nullable<Text>,
+        title -> Nullable<Text>,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Text,
+        marketing_opt_in -> Bool,
+        provider_user_id -> Nullable<Text>,
+        relinked -> Bool,
+        last_error -> Nullable<Text>,
+        job_id -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    imaging_forgotten (user_id, provider_user_id) {
+        user_id -> Text,
+        provider_user_id -> Text,
+        site_id -> Text,
+        title -> Nullable<Text>,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Text,
+        marketing_opt_in -> Bool,
+        forgotten_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(imaging_connections -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     sites,
     clinics,
@@ -244,4 +282,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sent_mail,
     invitations,
     imaging_integrations,
+    imaging_connections,
+    imaging_forgotten,
 );

@@ -14,6 +14,7 @@ use staffroom_tests::{PASSWORD, TestApp, send};
 
 const SWITCH: &str = "/v1/integrations/imaging";
 
+mod connection;
 mod switch;
 
 async fn set_switch(
