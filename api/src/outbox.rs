@@ -19,12 +19,13 @@ use rand::Rng;
 use serde_json::{Value, json};
 use staffroom_connectors::{
     EmailMessage, EmailSender, ExerciseProvider, ImagingProvider, ImagingUser, ImagingUserUpdate,
-    NewExerciseUser, NewImagingUser, ProviderCode, ProviderError,
+    NewExerciseUser, NewImagingUser, NewReferral, ProviderCode, ProviderError,
 };
 use staffroom_domain::imaging::{EMAIL_IN_USE, ImagingAction};
 use staffroom_domain::{AfterFailure, JobFailure, JobKind, JobProgress, JobStatus, RetryPolicy};
 use staffroom_persistence::exercise::{self, JobPayload};
 use staffroom_persistence::imaging::connections::{self as imaging, SyncPayload};
+use staffroom_persistence::imaging::referrals::{self, ReferralPayload};
 use staffroom_persistence::mail::{self, MailPayload};
 use staffroom_persistence::outbox::{self, JobRow, Outcome};
 use staffroom_persistence::{DbConnection, Pool, StoreError, StoreResult};
@@ -296,6 +297,7 @@ impl Outbox {
                         exercise::settle(c, job, outcome)
                     }
                     JobKind::ImagingSyncUser => imaging::settle(c, job, outcome),
+                    JobKind::ImagingCreateReferral => referrals::settle(c, job, outcome),
                     JobKind::EmailSend => mail::settle(c, job),
                 }
             })
@@ -344,6 +346,21 @@ impl Outbox {
                     .await
                     .map_err(mark_email_in_use)?;
                 serde_json::to_value(user).map_err(unreadable)
+            }
+            JobKind::ImagingCreateReferral => {
+                let p: ReferralPayload = serde_json::from_str(&job.payload).map_err(unreadable)?;
+                let referral = NewReferral {
+                    patient_name: p.patient_name,
+                    body_part: p.body_part,
+                    notes: p.notes,
+                    callback_url: p.callback_url,
+                };
+                let made = self
+                    .providers
+                    .imaging
+                    .create_referral(&p.provider_user_id, &referral, key)
+                    .await?;
+                Ok(json!({"id": made.id, "status": made.status}))
             }
             JobKind::EmailSend => {
                 let p: MailPayload = serde_json::from_str(&job.payload).map_err(unreadable)?;

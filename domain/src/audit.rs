@@ -3,7 +3,7 @@
 //! the texts the log holds are declared once.
 
 use crate::exercise::ExerciseAction;
-use crate::ids::{AppointmentId, ClinicId, ServiceAccountId, SiteId, UserId};
+use crate::ids::{AppointmentId, ClinicId, ReferralId, ServiceAccountId, SiteId, UserId};
 use crate::imaging::ImagingAction;
 use crate::principal::PrincipalKind;
 use crate::string_enum::string_enum;
@@ -61,6 +61,14 @@ string_enum! {
         ImagingReconnectFailed => "imaging.reconnect_failed",
         ImagingDisconnected => "imaging.disconnected",
         ImagingForgotten => "imaging.forgotten",
+        /// A connected user made a scan referral (its job is written).
+        ReferralCreated => "referral.created",
+        /// The provider took the referral.
+        ReferralSent => "referral.sent",
+        /// The provider refused the referral for good.
+        ReferralFailed => "referral.failed",
+        /// A report came back through the webhook.
+        ReferralReported => "referral.reported",
         ExerciseConnected => "exercise.connected",
         ExerciseDisconnected => "exercise.disconnected",
         /// The names to send the exercise provider were edited.
@@ -101,6 +109,7 @@ pub enum AuditTarget {
     User(UserId),
     Appointment(AppointmentId),
     ServiceAccount(ServiceAccountId),
+    Referral(ReferralId),
 }
 
 impl AuditTarget {
@@ -112,6 +121,7 @@ impl AuditTarget {
             Self::User(_) => "user",
             Self::Appointment(_) => "appointment",
             Self::ServiceAccount(_) => "service_account",
+            Self::Referral(_) => "referral",
         }
     }
 }

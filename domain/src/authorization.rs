@@ -142,6 +142,9 @@ string_enum! {
         ReconnectMyImaging => "reconnect_my_imaging",
         DisconnectMyImaging => "disconnect_my_imaging",
         ForgetMyImaging => "forget_my_imaging",
+        ListReferrals => "list_referrals",
+        CreateReferral => "create_referral",
+        GetReferral => "get_referral",
     }
 }
 
@@ -156,7 +159,11 @@ impl Operation {
             O::GetMe => Needs::Nothing,
             // The permission catalogue and professions: the vocabulary of users' records.
             O::ListPermissions | O::ListUsers | O::GetUser => people(Permission::ViewUsers),
-            O::GetSite | O::GetLicences | O::GetImagingIntegration => people(Permission::ViewSite),
+            O::GetSite
+            | O::GetLicences
+            | O::GetImagingIntegration
+            | O::ListReferrals
+            | O::GetReferral => people(Permission::ViewSite),
             O::ListClinics | O::GetClinic => people(Permission::ViewClinics),
             // A diary is one user's part of the appointment report.
             O::GetDiary | O::GetAppointmentReport => people(Permission::ViewReports),
@@ -197,7 +204,8 @@ impl Operation {
             | O::UpdateMyImaging
             | O::ReconnectMyImaging
             | O::DisconnectMyImaging
-            | O::ForgetMyImaging => Needs::PersonOnly,
+            | O::ForgetMyImaging
+            | O::CreateReferral => Needs::PersonOnly,
         }
     }
 }

@@ -32,6 +32,8 @@ string_enum! {
         ExerciseDeleteUser => "exercise.delete_user",
         /// Creates, re-links, updates or refreshes a user's account at the imaging provider.
         ImagingSyncUser => "imaging.sync_user",
+        /// Sends a scan referral to the imaging provider.
+        ImagingCreateReferral => "imaging.create_referral",
     }
 }
 

@@ -264,6 +264,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    imaging_referrals (id) {
+        id -> Text,
+        site_id -> Text,
+        user_id -> Text,
+        provider_user_id -> Text,
+        patient_name -> Text,
+        body_part -> Text,
+        notes -> Nullable<Text>,
+        status -> Text,
+        provider_referral_id -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        job_id -> Nullable<Text>,
+        report_summary -> Nullable<Text>,
+        report_images -> Nullable<Text>,
+        reported_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(imaging_connections -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -284,4 +306,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     imaging_integrations,
     imaging_connections,
     imaging_forgotten,
+    imaging_referrals,
 );

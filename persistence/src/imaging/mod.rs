@@ -3,6 +3,7 @@
 //! domain's (`staffroom_domain::imaging`); these modules store what they decide.
 
 pub mod connections;
+pub mod referrals;
 pub mod switch;
 
 pub use switch::{SetSwitch, Switch, SwitchRow, switch_of};

@@ -3,6 +3,7 @@
 //! (`/v1/me/integrations/imaging`, [`connection`]).
 
 pub mod connection;
+pub mod referrals;
 pub mod types;
 mod use_cases;
 
@@ -49,6 +50,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(connection::reconnect_my_imaging)
         .service(connection::disconnect_my_imaging)
         .service(connection::forget_my_imaging);
+    referrals::configure(cfg);
 }
 
 /// Whether the imaging integration is on for the site.
