@@ -7,6 +7,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use staffroom_domain::imaging::ImagingRefusal;
 use staffroom_domain::{
     AcceptanceRefusal, AccessChange, AccessRefusal, BookingFieldRefusal, BookingRefusal,
     BulkRefusal, ClinicChoiceRefusal, ClinicDeletionRefusal, ClinicUpdateRefusal, ExerciseRefusal,
@@ -302,6 +303,27 @@ impl From<ExerciseRefusal> for ApiError {
                 "The site has not connected the exercise integration; PUT /v1/integrations/exercise first."
             }
             ExerciseRefusal::UserInactive => "The user is inactive; reactivate them first.",
+        };
+        Self::new(refusal.code(), detail)
+    }
+}
+
+impl From<ImagingRefusal> for ApiError {
+    /// The refusal's code (`409`, or `403 not_connected`) and the words for it.
+    fn from(refusal: ImagingRefusal) -> Self {
+        let detail = match refusal {
+            ImagingRefusal::Disabled => {
+                "The site has not switched the imaging integration on; ask a site administrator."
+            }
+            ImagingRefusal::AlreadyConnected => {
+                "You are connected to the imaging provider already; a disconnected connection is \
+                 reconnected instead."
+            }
+            ImagingRefusal::NotConnected => "You are not connected to the imaging provider.",
+            ImagingRefusal::NotDisconnected => "Only a disconnected connection can be forgotten.",
+            ImagingRefusal::OperationPending => {
+                "A provider call for your connection is still in progress."
+            }
         };
         Self::new(refusal.code(), detail)
     }

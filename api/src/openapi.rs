@@ -359,7 +359,7 @@ mod tests {
 
     #[test]
     fn operation_ids_read_as_verb_and_noun() {
-        const VERBS: [&str; 19] = [
+        const VERBS: [&str; 21] = [
             "list",
             "get",
             "create",
@@ -373,6 +373,8 @@ mod tests {
             "reactivate",
             "connect",
             "disconnect",
+            "reconnect",
+            "forget",
             "accept",
             "resend",
             "book",

@@ -18,11 +18,14 @@ use std::time::Duration;
 use rand::Rng;
 use serde_json::{Value, json};
 use staffroom_connectors::{
-    EmailMessage, EmailSender, ExerciseProvider, ImagingProvider, NewExerciseUser, ProviderCode,
-    ProviderError,
+    EmailMessage, EmailSender, ExerciseProvider, ImagingProvider, ImagingUser, ImagingUserUpdate,
+    NewExerciseUser, NewImagingUser, NewReferral, ProviderCode, ProviderError,
 };
+use staffroom_domain::imaging::{EMAIL_IN_USE, ImagingAction};
 use staffroom_domain::{AfterFailure, JobFailure, JobKind, JobProgress, JobStatus, RetryPolicy};
 use staffroom_persistence::exercise::{self, JobPayload};
+use staffroom_persistence::imaging::connections::{self as imaging, SyncPayload};
+use staffroom_persistence::imaging::referrals::{self, ReferralPayload};
 use staffroom_persistence::mail::{self, MailPayload};
 use staffroom_persistence::outbox::{self, JobRow, Outcome};
 use staffroom_persistence::{DbConnection, Pool, StoreError, StoreResult};
@@ -293,6 +296,8 @@ impl Outbox {
                     JobKind::ExerciseCreateUser | JobKind::ExerciseDeleteUser => {
                         exercise::settle(c, job, outcome)
                     }
+                    JobKind::ImagingSyncUser => imaging::settle(c, job, outcome),
+                    JobKind::ImagingCreateReferral => referrals::settle(c, job, outcome),
                     JobKind::EmailSend => mail::settle(c, job),
                 }
             })
@@ -334,6 +339,29 @@ impl Outbox {
                 }
                 Ok(json!({"deleted": p.provider_user_id}))
             }
+            JobKind::ImagingSyncUser => {
+                let p: SyncPayload = serde_json::from_str(&job.payload).map_err(unreadable)?;
+                let user = self
+                    .sync_imaging_user(&p, key)
+                    .await
+                    .map_err(mark_email_in_use)?;
+                serde_json::to_value(user).map_err(unreadable)
+            }
+            JobKind::ImagingCreateReferral => {
+                let p: ReferralPayload = serde_json::from_str(&job.payload).map_err(unreadable)?;
+                let referral = NewReferral {
+                    patient_name: p.patient_name,
+                    body_part: p.body_part,
+                    notes: p.notes,
+                    callback_url: p.callback_url,
+                };
+                let made = self
+                    .providers
+                    .imaging
+                    .create_referral(&p.provider_user_id, &referral, key)
+                    .await?;
+                Ok(json!({"id": made.id, "status": made.status}))
+            }
             JobKind::EmailSend => {
                 let p: MailPayload = serde_json::from_str(&job.payload).map_err(unreadable)?;
                 let message = EmailMessage {
@@ -345,6 +373,53 @@ impl Outbox {
                 Ok(json!({"id": sent.id}))
             }
         }
+    }
+}
+
+impl Outbox {
+    /// An `imaging.sync_user` job's call: create the provider user, or update (a re-link,
+    /// an update) or read (a refresh, a reconnect) the one the connection names.
+    async fn sync_imaging_user(
+        &self,
+        p: &SyncPayload,
+        key: &str,
+    ) -> Result<ImagingUser, ProviderError> {
+        let imaging = &self.providers.imaging;
+        let Some(provider_user) = &p.provider_user_id else {
+            let user = NewImagingUser {
+                title: p.title.clone(),
+                first_name: p.first_name.clone(),
+                last_name: p.last_name.clone(),
+                email: p.email.clone(),
+                marketing_opt_in: p.marketing_opt_in,
+            };
+            return imaging.create_user(&user, key).await;
+        };
+        if p.action == ImagingAction::Reconnect {
+            return imaging.get_user(provider_user).await;
+        }
+        let update = ImagingUserUpdate {
+            email: Some(p.email.clone()),
+            marketing_opt_in: Some(p.marketing_opt_in),
+        };
+        imaging.update_user(provider_user, &update, key).await
+    }
+}
+
+/// A provider refusal for an email another provider user holds, marked so the request
+/// answers `409 email_in_use` (`staffroom_domain::imaging::refused_for_email_in_use`).
+fn mark_email_in_use(e: ProviderError) -> ProviderError {
+    match e {
+        ProviderError::Permanent {
+            status,
+            code: Some(ProviderCode::EmailInUse),
+            reason,
+        } => ProviderError::Permanent {
+            status,
+            code: Some(ProviderCode::EmailInUse),
+            reason: format!("{EMAIL_IN_USE}: {reason}"),
+        },
+        other => other,
     }
 }
 

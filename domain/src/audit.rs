@@ -3,7 +3,8 @@
 //! the texts the log holds are declared once.
 
 use crate::exercise::ExerciseAction;
-use crate::ids::{AppointmentId, ClinicId, ServiceAccountId, SiteId, UserId};
+use crate::ids::{AppointmentId, ClinicId, ReferralId, ServiceAccountId, SiteId, UserId};
+use crate::imaging::ImagingAction;
 use crate::principal::PrincipalKind;
 use crate::string_enum::string_enum;
 
@@ -46,6 +47,28 @@ string_enum! {
         ImagingEnabled => "imaging.enabled",
         /// The site switched the imaging integration off.
         ImagingDisabled => "imaging.disabled",
+        /// A user asked to connect to the imaging provider (the call is on its way).
+        ImagingConnectRequested => "imaging.connect_requested",
+        ImagingUpdateRequested => "imaging.update_requested",
+        ImagingReconnectRequested => "imaging.reconnect_requested",
+        /// The provider created or re-linked the user's account.
+        ImagingConnected => "imaging.connected",
+        ImagingUpdated => "imaging.updated",
+        ImagingReconnected => "imaging.reconnected",
+        /// The provider refused, or stayed unavailable; the connection is as before.
+        ImagingConnectFailed => "imaging.connect_failed",
+        ImagingUpdateFailed => "imaging.update_failed",
+        ImagingReconnectFailed => "imaging.reconnect_failed",
+        ImagingDisconnected => "imaging.disconnected",
+        ImagingForgotten => "imaging.forgotten",
+        /// A connected user made a scan referral (its job is written).
+        ReferralCreated => "referral.created",
+        /// The provider took the referral.
+        ReferralSent => "referral.sent",
+        /// The provider refused the referral for good.
+        ReferralFailed => "referral.failed",
+        /// A report came back through the webhook.
+        ReferralReported => "referral.reported",
         ExerciseConnected => "exercise.connected",
         ExerciseDisconnected => "exercise.disconnected",
         /// The names to send the exercise provider were edited.
@@ -86,6 +109,7 @@ pub enum AuditTarget {
     User(UserId),
     Appointment(AppointmentId),
     ServiceAccount(ServiceAccountId),
+    Referral(ReferralId),
 }
 
 impl AuditTarget {
@@ -97,6 +121,7 @@ impl AuditTarget {
             Self::User(_) => "user",
             Self::Appointment(_) => "appointment",
             Self::ServiceAccount(_) => "service_account",
+            Self::Referral(_) => "referral",
         }
     }
 }
@@ -113,6 +138,32 @@ impl From<PrincipalKind> for ActorKind {
 }
 
 impl AuditAction {
+    /// A user's imaging action was asked for: a provider call's job is written, or, for
+    /// leaving, the change is made.
+    pub const fn imaging_requested(action: ImagingAction) -> Self {
+        match action {
+            ImagingAction::Connect => Self::ImagingConnectRequested,
+            ImagingAction::Update => Self::ImagingUpdateRequested,
+            ImagingAction::Reconnect => Self::ImagingReconnectRequested,
+            ImagingAction::Disconnect => Self::ImagingDisconnected,
+            ImagingAction::Forget => Self::ImagingForgotten,
+        }
+    }
+
+    /// A user's imaging provider call finished: carried out, or refused (or given up).
+    pub const fn imaging_settled(action: ImagingAction, succeeded: bool) -> Self {
+        match (action, succeeded) {
+            (ImagingAction::Connect, true) => Self::ImagingConnected,
+            (ImagingAction::Update, true) => Self::ImagingUpdated,
+            (ImagingAction::Reconnect, true) => Self::ImagingReconnected,
+            (ImagingAction::Connect, false) => Self::ImagingConnectFailed,
+            (ImagingAction::Update, false) => Self::ImagingUpdateFailed,
+            (ImagingAction::Reconnect, false) => Self::ImagingReconnectFailed,
+            (ImagingAction::Disconnect, _) => Self::ImagingDisconnected,
+            (ImagingAction::Forget, _) => Self::ImagingForgotten,
+        }
+    }
+
     /// An exercise-provider action was asked for (its job is written).
     pub const fn exercise_requested(action: ExerciseAction) -> Self {
         match action {
@@ -152,6 +203,26 @@ mod tests {
         assert_eq!(
             AuditAction::parse("user.exploded").unwrap_err().code,
             "invalid_value"
+        );
+    }
+
+    #[test]
+    fn imaging_actions_name_their_action_and_outcome() {
+        for action in [
+            ImagingAction::Connect,
+            ImagingAction::Update,
+            ImagingAction::Reconnect,
+        ] {
+            let requested = AuditAction::imaging_requested(action).as_str();
+            assert_eq!(requested, format!("imaging.{action}_requested"));
+            let failed = AuditAction::imaging_settled(action, false).as_str();
+            assert_eq!(failed, format!("imaging.{action}_failed"));
+            let done = AuditAction::imaging_settled(action, true).as_str();
+            assert_eq!(done, format!("imaging.{action}ed").replace("eed", "ed"));
+        }
+        assert_eq!(
+            AuditAction::imaging_requested(ImagingAction::Forget),
+            AuditAction::ImagingForgotten
         );
     }
 

@@ -137,6 +137,15 @@ string_enum! {
         GetExerciseLaunchLink => "get_exercise_launch_link",
         GetImagingIntegration => "get_imaging_integration",
         SetImagingIntegration => "set_imaging_integration",
+        GetMyImagingConnection => "get_my_imaging_connection",
+        ConnectMyImaging => "connect_my_imaging",
+        UpdateMyImaging => "update_my_imaging",
+        ReconnectMyImaging => "reconnect_my_imaging",
+        DisconnectMyImaging => "disconnect_my_imaging",
+        ForgetMyImaging => "forget_my_imaging",
+        ListReferrals => "list_referrals",
+        CreateReferral => "create_referral",
+        GetReferral => "get_referral",
     }
 }
 
@@ -151,7 +160,11 @@ impl Operation {
             O::GetMe => Needs::Nothing,
             // The permission catalogue and professions: the vocabulary of users' records.
             O::ListPermissions | O::ListUsers | O::GetUser => people(Permission::ViewUsers),
-            O::GetSite | O::GetLicences | O::GetImagingIntegration => people(Permission::ViewSite),
+            O::GetSite
+            | O::GetLicences
+            | O::GetImagingIntegration
+            | O::ListReferrals
+            | O::GetReferral => people(Permission::ViewSite),
             O::ListClinics | O::GetClinic => people(Permission::ViewClinics),
             // A diary is one user's part of the appointment report.
             O::GetDiary | O::GetAppointmentReport => people(Permission::ViewReports),
@@ -187,7 +200,14 @@ impl Operation {
             | O::DeactivateExerciseUser
             | O::ReactivateExerciseUser
             | O::SetImagingIntegration => Needs::AnyOf(SITE_ADMIN),
-            O::GetExerciseLaunchLink => Needs::PersonOnly,
+            O::GetExerciseLaunchLink
+            | O::GetMyImagingConnection
+            | O::ConnectMyImaging
+            | O::UpdateMyImaging
+            | O::ReconnectMyImaging
+            | O::DisconnectMyImaging
+            | O::ForgetMyImaging
+            | O::CreateReferral => Needs::PersonOnly,
         }
     }
 }
@@ -235,7 +255,7 @@ mod tests {
     #[test]
     fn site_admin_grants_every_operation_but_the_personal_ones() {
         for op in Operation::ALL {
-            let expected = *op != Operation::GetExerciseLaunchLink;
+            let expected = op.needs() != Needs::PersonOnly;
             assert_eq!(
                 allows(Service, &[Permission::SiteAdmin], op.needs()),
                 expected,
@@ -270,6 +290,9 @@ mod tests {
             Operation::BookAppointment,
             Operation::GetExerciseLaunchLink,
             Operation::GetImagingIntegration,
+            Operation::GetMyImagingConnection,
+            Operation::ConnectMyImaging,
+            Operation::ForgetMyImaging,
         ] {
             assert!(allows(User, NONE, op.needs()), "{op}");
         }

@@ -89,6 +89,8 @@ id_newtype! {
     InvitationId,
     /// Identifies a message kept by the embedded email sink.
     SentMailId,
+    /// Identifies a scan referral made through the imaging integration.
+    ReferralId,
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@
 //! until the call settles; disconnecting and forgetting change only Staffroom's record (the
 //! provider keeps its user, which is what makes re-linking possible).
 
+use crate::outbox::{JobFailure, JobProgress};
+use crate::problem::ProblemCode;
 use crate::string_enum::string_enum;
 use crate::{Email, PersonName};
 
@@ -89,6 +91,19 @@ pub enum ImagingRefusal {
     NotDisconnected,
     /// A provider call for this connection is still in progress.
     OperationPending,
+}
+
+impl ImagingRefusal {
+    /// The problem code of this refusal (one status per code).
+    pub const fn code(self) -> ProblemCode {
+        match self {
+            Self::Disabled => ProblemCode::ImagingDisabled,
+            Self::AlreadyConnected => ProblemCode::AlreadyConnected,
+            Self::NotConnected => ProblemCode::NotConnected,
+            Self::NotDisconnected => ProblemCode::NotDisconnected,
+            Self::OperationPending => ProblemCode::OperationPending,
+        }
+    }
 }
 
 /// Whether `action` may start from `state` on a site whose switch is `enabled`.
@@ -198,6 +213,51 @@ pub fn plan_connect(wanted: ImagingDetails, forgotten: &[ForgottenConnection]) -
     }
 }
 
+/// What a request that started a provider call answers, from how its job stood when the
+/// request stopped waiting and the connection read afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartedAnswer {
+    /// The provider did it: the connection as it now is.
+    Done,
+    /// The provider has not answered yet: `202` with `pending`.
+    Pending,
+    /// The provider refused (for good) or stayed unavailable; the connection is as before.
+    Failed(JobFailure),
+}
+
+/// Decides [`StartedAnswer`]: `latest_job` says whether the connection still names the
+/// request's job, `state` and `last_error` are the connection read after the wait (a job that
+/// failed in the background meanwhile shows as the connection moved back with its error).
+pub fn started_answer(
+    progress: JobProgress,
+    latest_job: bool,
+    state: ImagingState,
+    last_error: Option<String>,
+) -> StartedAnswer {
+    let failure = match progress {
+        JobProgress::Failed(failure) => Some(failure),
+        _ if latest_job && state != ImagingState::Pending => last_error.map(JobFailure::read),
+        _ => None,
+    };
+    match failure {
+        Some(failure) => StartedAnswer::Failed(failure),
+        None if state == ImagingState::Pending => StartedAnswer::Pending,
+        None => StartedAnswer::Done,
+    }
+}
+
+/// The mark a provider refusal for an email another provider user holds carries in the
+/// job's recorded error, so the request answers `409 email_in_use` rather than a generic
+/// refusal.
+pub const EMAIL_IN_USE: &str = "email_in_use";
+
+/// Whether a refused job's recorded error is the provider's `email_in_use`: its reason
+/// starts with the mark (`provider refused the request (409): email_in_use: …`).
+pub fn refused_for_email_in_use(error: &str) -> bool {
+    error.contains(&format!("): {EMAIL_IN_USE}: "))
+        || error.starts_with(&format!("{EMAIL_IN_USE}: "))
+}
+
 string_enum! {
     /// Where a referral stands.
     pub enum ReferralStatus {
@@ -277,6 +337,68 @@ pub fn receive_report(
 mod tests {
     use super::*;
     use ImagingAction as A;
+
+    #[test]
+    fn every_refusal_has_its_own_code() {
+        assert_eq!(ImagingRefusal::Disabled.code().status(), 409);
+        assert_eq!(ImagingRefusal::NotConnected.code().status(), 403);
+        assert_eq!(
+            ImagingRefusal::AlreadyConnected.code(),
+            ProblemCode::AlreadyConnected
+        );
+        assert_eq!(
+            ImagingRefusal::NotDisconnected.code(),
+            ProblemCode::NotDisconnected
+        );
+        assert_eq!(
+            ImagingRefusal::OperationPending.code(),
+            ProblemCode::OperationPending
+        );
+    }
+
+    #[test]
+    fn a_started_call_answers_what_its_job_came_to() {
+        let refused = JobFailure::Refused("email_in_use: taken".into());
+        assert_eq!(
+            started_answer(JobProgress::Succeeded, true, S::Connected, None),
+            StartedAnswer::Done
+        );
+        assert_eq!(
+            started_answer(JobProgress::Pending, true, S::Pending, None),
+            StartedAnswer::Pending
+        );
+        assert_eq!(
+            started_answer(
+                JobProgress::Failed(refused.clone()),
+                true,
+                S::NotConnected,
+                None
+            ),
+            StartedAnswer::Failed(refused)
+        );
+        // Failed in the background while the request stopped waiting.
+        assert_eq!(
+            started_answer(
+                JobProgress::Pending,
+                true,
+                S::NotConnected,
+                Some("email_in_use: taken".into())
+            ),
+            StartedAnswer::Failed(JobFailure::Refused("email_in_use: taken".into()))
+        );
+        // A later job's outcome is not this request's.
+        assert_eq!(
+            started_answer(JobProgress::Pending, false, S::Connected, Some("x".into())),
+            StartedAnswer::Done
+        );
+        assert!(refused_for_email_in_use("email_in_use: taken"));
+        assert!(refused_for_email_in_use(
+            "provider refused the request (409): email_in_use: taken"
+        ));
+        assert!(!refused_for_email_in_use(
+            "provider refused the request (404)"
+        ));
+    }
     use ImagingState as S;
 
     /// Every (state, action) pair and its answer on an enabled site: the whole table, so a

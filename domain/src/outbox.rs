@@ -30,6 +30,10 @@ string_enum! {
         ExerciseCreateUser => "exercise.create_user",
         /// Deletes a user at the exercise provider.
         ExerciseDeleteUser => "exercise.delete_user",
+        /// Creates, re-links, updates or refreshes a user's account at the imaging provider.
+        ImagingSyncUser => "imaging.sync_user",
+        /// Sends a scan referral to the imaging provider.
+        ImagingCreateReferral => "imaging.create_referral",
     }
 }
 

@@ -16,7 +16,7 @@ use diesel::sqlite::Sqlite;
 use uuid::Uuid;
 
 use crate::audit::AuditTarget;
-use crate::ids::{AppointmentId, ClinicId, ServiceAccountId, SiteId, UserId};
+use crate::ids::{AppointmentId, ClinicId, ReferralId, ServiceAccountId, SiteId, UserId};
 
 /// `FromSql` for a type stored as the text its `FromStr` reads, on any backend.
 macro_rules! from_text {
@@ -120,6 +120,7 @@ where
     UserId: ToSql<Text, DB>,
     AppointmentId: ToSql<Text, DB>,
     ServiceAccountId: ToSql<Text, DB>,
+    ReferralId: ToSql<Text, DB>,
 {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
         match self {
@@ -128,6 +129,7 @@ where
             Self::User(id) => <UserId as ToSql<Text, DB>>::to_sql(id, out),
             Self::Appointment(id) => <AppointmentId as ToSql<Text, DB>>::to_sql(id, out),
             Self::ServiceAccount(id) => <ServiceAccountId as ToSql<Text, DB>>::to_sql(id, out),
+            Self::Referral(id) => <ReferralId as ToSql<Text, DB>>::to_sql(id, out),
         }
     }
 }

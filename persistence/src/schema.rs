@@ -229,6 +229,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    imaging_connections (user_id) {
+        user_id -> Text,
+        site_id -> Text,
+        state -> Text,
+        pending_action -> Nullable<Text>,
+        pending_from -> Nullable<Text>,
+        title -> Nullable<Text>,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Text,
+        marketing_opt_in -> Bool,
+        provider_user_id -> Nullable<Text>,
+        relinked -> Bool,
+        last_error -> Nullable<Text>,
+        job_id -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    imaging_forgotten (user_id, provider_user_id) {
+        user_id -> Text,
+        provider_user_id -> Text,
+        site_id -> Text,
+        title -> Nullable<Text>,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Text,
+        marketing_opt_in -> Bool,
+        forgotten_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    imaging_referrals (id) {
+        id -> Text,
+        site_id -> Text,
+        user_id -> Text,
+        provider_user_id -> Text,
+        patient_name -> Text,
+        body_part -> Text,
+        notes -> Nullable<Text>,
+        status -> Text,
+        provider_referral_id -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        job_id -> Nullable<Text>,
+        report_summary -> Nullable<Text>,
+        report_images -> Nullable<Text>,
+        reported_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(imaging_connections -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     sites,
     clinics,
@@ -245,4 +305,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sent_mail,
     invitations,
     imaging_integrations,
+    imaging_connections,
+    imaging_forgotten,
+    imaging_referrals,
 );

@@ -14,6 +14,8 @@ use staffroom_tests::{PASSWORD, TestApp, send};
 
 const SWITCH: &str = "/v1/integrations/imaging";
 
+mod connection;
+mod referrals;
 mod switch;
 
 async fn set_switch(

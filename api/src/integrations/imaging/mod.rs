@@ -1,5 +1,11 @@
 //! `/v1/integrations/imaging`: the site's switch for the imaging (scan-referral)
-//! integration (SPEC §6.2). Once on, every user of the site may connect themself.
+//! integration (SPEC §6.2). Once on, every user of the site may connect themself
+//! (`/v1/me/integrations/imaging`, [`connection`]).
+
+pub mod connection;
+pub mod referrals;
+pub mod types;
+mod use_cases;
 
 use actix_web::{HttpResponse, get, put, web};
 use serde::{Deserialize, Serialize};
@@ -37,7 +43,14 @@ fn view(switch: Switch) -> ImagingIntegrationView {
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(get_imaging_integration)
-        .service(set_imaging_integration);
+        .service(set_imaging_integration)
+        .service(connection::get_my_imaging_connection)
+        .service(connection::connect_my_imaging)
+        .service(connection::update_my_imaging)
+        .service(connection::reconnect_my_imaging)
+        .service(connection::disconnect_my_imaging)
+        .service(connection::forget_my_imaging);
+    referrals::configure(cfg);
 }
 
 /// Whether the imaging integration is on for the site.

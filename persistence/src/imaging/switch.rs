@@ -1,5 +1,4 @@
-//! The imaging (scan-referral) integration (SPEC §6.2): the site's switch. The rules are the
-//! domain's (`staffroom_domain::imaging`); this module stores what they decide.
+//! The site's switch for the imaging integration: no row means off.
 
 use std::convert::Infallible;
 

@@ -1,0 +1,2 @@
+DROP TABLE imaging_forgotten;
+DROP TABLE imaging_connections;
