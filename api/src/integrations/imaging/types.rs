@@ -7,7 +7,7 @@ use staffroom_domain::{Email, JobId, PersonName};
 use staffroom_persistence::imaging::connections::ConnectionView;
 use utoipa::ToSchema;
 
-use crate::views::utc;
+use crate::views::{double_option, utc};
 
 /// The details the provider holds for the user (prefilled from the profile while not
 /// connected).
@@ -88,7 +88,8 @@ impl ConnectImagingRequest {
 }
 
 /// What a connection's update may change: the email and the marketing choice. `title`,
-/// `first_name` and `last_name` are refused (`422 immutable_field` naming each).
+/// `first_name` and `last_name` are refused (`422 immutable_field` naming each), `null`
+/// included: it would clear them.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateImagingRequest {
@@ -96,13 +97,16 @@ pub struct UpdateImagingRequest {
     pub marketing_opt_in: Option<bool>,
     /// Refused: the title never changes.
     #[schema(value_type = Option<String>)]
-    pub title: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub title: Option<Option<serde_json::Value>>,
     /// Refused: the names never change.
     #[schema(value_type = Option<String>)]
-    pub first_name: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub first_name: Option<Option<serde_json::Value>>,
     /// Refused: the names never change.
     #[schema(value_type = Option<String>)]
-    pub last_name: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub last_name: Option<Option<serde_json::Value>>,
 }
 
 impl UpdateImagingRequest {
