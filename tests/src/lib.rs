@@ -76,6 +76,17 @@ impl Answer {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The `(field, code)` pairs of a `validation_failed` problem's `errors`.
+    pub fn field_errors(&self) -> Vec<(String, String)> {
+        let errors = self.body["errors"].as_array();
+        let errors = errors.unwrap_or_else(|| panic!("no errors: {:#}", self.body));
+        let text = |e: &Value, key: &str| e[key].as_str().unwrap_or("").to_owned();
+        errors
+            .iter()
+            .map(|e| (text(e, "field"), text(e, "code")))
+            .collect()
+    }
+
     /// The problem `code` of an error answer.
     pub fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or("")
