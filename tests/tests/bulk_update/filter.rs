@@ -140,7 +140,7 @@ async fn the_selection_must_be_ids_or_filter_with_select_all() {
 
     let names_field = |answer: Answer, fields: &[&str]| {
         let answer = answer.expect_problem(422, "validation_failed");
-        let errors = field_errors(&answer);
+        let errors = answer.field_errors();
         assert!(
             errors.iter().any(|(f, _)| fields.contains(&f.as_str())),
             "expected an error on {fields:?}: {:#}",

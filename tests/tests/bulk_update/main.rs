@@ -103,21 +103,6 @@ fn expected(
     groups
 }
 
-/// `(field, code)` of every error of a `422 validation_failed` answer.
-fn field_errors(answer: &Answer) -> Vec<(String, String)> {
-    answer.body["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no errors: {:#}", answer.body))
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap_or("").to_owned(),
-                e["code"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect()
-}
-
 /// Every audit event of a query (newest first).
 async fn events(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
     let mut all = Vec::new();

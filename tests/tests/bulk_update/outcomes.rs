@@ -290,7 +290,8 @@ async fn assert_clinic_not_granted(app: &TestApp, admin: &str, pt: &str, clinic:
         422 => {
             let answer = answer.expect_problem(422, "validation_failed");
             assert!(
-                field_errors(&answer)
+                answer
+                    .field_errors()
                     .iter()
                     .any(|(f, _)| f == "add_clinic_ids"),
                 "{:#}",

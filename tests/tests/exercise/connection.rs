@@ -19,7 +19,7 @@ async fn the_site_connects_with_a_clinic_id_the_provider_confirms_and_disconnect
         .await
         .expect_problem(422, "invalid_clinic_id");
     assert_eq!(
-        field_errors(&unknown),
+        unknown.field_errors(),
         [("clm_id".to_owned(), "invalid_clinic_id".to_owned())]
     );
     // An id that cannot be a path segment never reaches the provider.
@@ -28,7 +28,7 @@ async fn the_site_connects_with_a_clinic_id_the_provider_confirms_and_disconnect
             .await
             .expect_problem(422, "validation_failed");
         assert_eq!(
-            field_errors(&dots),
+            dots.field_errors(),
             [("clm_id".to_owned(), "invalid_clinic_id".to_owned())],
             "{id}"
         );
@@ -37,7 +37,7 @@ async fn the_site_connects_with_a_clinic_id_the_provider_confirms_and_disconnect
         .await
         .expect_problem(422, "validation_failed");
     assert_eq!(
-        field_errors(&empty),
+        empty.field_errors(),
         [("clm_id".to_owned(), "invalid_clinic_id".to_owned())]
     );
     let still = app.get(&admin, INTEGRATION).await.expect(200).body;

@@ -174,7 +174,7 @@ async fn names_lock_once_added_and_each_state_refuses_the_wrong_action() {
     let bad = rename(&app, &admin, &id, " ", &"x".repeat(101))
         .await
         .expect_problem(422, "validation_failed");
-    let fields: HashSet<String> = field_errors(&bad).into_iter().map(|(f, _)| f).collect();
+    let fields: HashSet<String> = bad.field_errors().into_iter().map(|(f, _)| f).collect();
     assert_eq!(
         fields,
         HashSet::from(["first_name".to_owned(), "last_name".to_owned()])

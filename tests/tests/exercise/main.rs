@@ -200,13 +200,7 @@ async fn until_finished(app: &TestApp, token: &str, job_id: &str) -> Value {
 
 /// The audit events of one action (newest first).
 async fn audit(app: &TestApp, token: &str, action: &str) -> Vec<Value> {
-    app.get(token, &format!("/v1/audit-events?action={}", enc(action)))
-        .await
-        .expect(200)
-        .body["items"]
-        .as_array()
-        .unwrap()
-        .clone()
+    app.audit_events(token, action).await
 }
 
 /// The audit events of one action about one target.
@@ -227,20 +221,6 @@ fn exercise_mail(app: &TestApp, email: &str) -> Vec<Value> {
                 .as_str()
                 .unwrap_or("")
                 .contains("exercise-prescription")
-        })
-        .collect()
-}
-
-fn field_errors(answer: &Answer) -> Vec<(String, String)> {
-    answer.body["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no field errors: {:#}", answer.body))
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap_or("").to_owned(),
-                e["code"].as_str().unwrap_or("").to_owned(),
-            )
         })
         .collect()
 }

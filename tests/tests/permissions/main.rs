@@ -107,26 +107,11 @@ async fn clinics_of(app: &TestApp, token: &str, id: &str) -> BTreeSet<String> {
     strings(&read_user(app, token, id).await["clinic_ids"])
 }
 
-/// `(field, code)` of every error of a `422 validation_failed` answer.
-fn field_errors(answer: &Answer) -> Vec<(String, String)> {
-    answer.body["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no errors: {:#}", answer.body))
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap_or("").to_owned(),
-                e["code"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect()
-}
-
 /// Asserts a `422 validation_failed` whose errors carry `code` (on `field`) and nothing else.
 #[track_caller]
 fn expect_refusal(answer: Answer, field: &str, code: &str) {
     let answer = answer.expect_problem(422, "validation_failed");
-    let errors = field_errors(&answer);
+    let errors = answer.field_errors();
     assert!(!errors.is_empty(), "{:#}", answer.body);
     for (f, c) in &errors {
         assert_eq!(f, field, "{:#}", answer.body);

@@ -36,7 +36,7 @@ async fn rule_1_clerical_and_billing_hold_no_soap_permission_single() {
     )
     .await
     .expect_problem(422, "validation_failed");
-    assert_eq!(field_errors(&answer).len(), 2, "{:#}", answer.body);
+    assert_eq!(answer.field_errors().len(), 2, "{:#}", answer.body);
     let clerk_now = read_user(&app, &admin, &clerk).await;
     assert_eq!(clerk_now["permissions"], json!([]));
     assert_eq!(clerk_now["version"], 1);

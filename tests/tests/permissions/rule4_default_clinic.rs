@@ -14,7 +14,7 @@ async fn rule_4_the_default_clinic_cannot_be_removed_single() {
     // Removing North while it stays the default.
     let answer = put_clinics(&app, &admin, &id, &[&main], &north).await;
     let answer = answer.expect_problem(422, "validation_failed");
-    let codes: Vec<String> = field_errors(&answer).into_iter().map(|(_, c)| c).collect();
+    let codes: Vec<String> = answer.field_errors().into_iter().map(|(_, c)| c).collect();
     assert!(
         codes.iter().any(|c| c == "default_clinic_protected"),
         "removing the default clinic should be refused as default_clinic_protected: {:#}",

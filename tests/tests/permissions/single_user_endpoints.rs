@@ -19,14 +19,14 @@ async fn unknown_and_foreign_clinics_are_422() {
             .await
             .expect_problem(422, "validation_failed");
         assert!(
-            field_errors(&answer).iter().any(|(f, _)| f == "clinic_ids"),
+            answer.field_errors().iter().any(|(f, _)| f == "clinic_ids"),
             "{:#}",
             answer.body
         );
         let answer = put_clinics(&app, &admin, &id, &[clinic], clinic)
             .await
             .expect_problem(422, "validation_failed");
-        assert!(!field_errors(&answer).is_empty());
+        assert!(!answer.field_errors().is_empty());
     }
     // The default must be one of the clinics; an empty list is invalid.
     let north = add_clinic(&app, &admin, "North").await;
