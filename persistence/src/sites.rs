@@ -196,6 +196,14 @@ fn current(
     Ok(site)
 }
 
+/// The site's plan and its usage: what every licence decision reads.
+pub fn plan_and_usage(
+    conn: &mut DbConnection,
+    site: SiteId,
+) -> StoreResult<(LicencePlan, UsageSnapshot)> {
+    Ok((get(conn, site)?.plan, usage(conn, site)?))
+}
+
 /// Active users by type: what the licence rules count.
 pub fn usage(conn: &mut DbConnection, site: SiteId) -> StoreResult<UsageSnapshot> {
     let counts: Vec<(UserType, i64)> = users::table

@@ -331,11 +331,12 @@ pub(crate) fn creation_snapshot(
     site: SiteId,
     email: &Email,
 ) -> StoreResult<UserCreationSnapshot> {
+    let (plan, usage) = sites::plan_and_usage(conn, site)?;
     Ok(UserCreationSnapshot {
         email_taken: email_taken(conn, site, email, None)?,
         site_clinics: clinics::ids(conn, site)?,
-        plan: sites::get(conn, site)?.plan,
-        usage: sites::usage(conn, site)?,
+        plan,
+        usage,
     })
 }
 

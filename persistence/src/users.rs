@@ -311,13 +311,14 @@ impl UseCase for SetStatus {
     fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
         let user = user_rows::get_at(conn, ctx.site_id, self.id, self.expected_version)?;
         let others = other_active_holders(conn, ctx.site_id, Permission::SiteAdmin, None, user.id)?;
+        let (plan, usage) = sites::plan_and_usage(conn, ctx.site_id)?;
         let site = StatusSnapshot {
             status: user.status,
             user_type: user.user_type,
             site_admin: user.has(Permission::SiteAdmin),
             other_site_admins: u64::try_from(others).unwrap_or(0),
-            plan: sites::get(conn, ctx.site_id)?.plan,
-            usage: sites::usage(conn, ctx.site_id)?,
+            plan,
+            usage,
         };
         Ok((user, site))
     }
@@ -389,11 +390,12 @@ impl UseCase for ChangeType {
 
     fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
         let user = user_rows::get_at(conn, ctx.site_id, self.id, self.expected_version)?;
+        let (plan, usage) = sites::plan_and_usage(conn, ctx.site_id)?;
         let snapshot = TypeChangeSnapshot {
             user_type: user.user_type,
             active: user.is_active(),
-            plan: sites::get(conn, ctx.site_id)?.plan,
-            usage: sites::usage(conn, ctx.site_id)?,
+            plan,
+            usage,
         };
         Ok((user, snapshot))
     }
