@@ -13,8 +13,10 @@
 //! Deleting removes the record in any status; inviting the same email again then makes a
 //! new record. Resending replaces the invitation's token, so the earlier link stops working.
 
+use chrono::NaiveDateTime;
+
 use crate::string_enum::string_enum;
-use crate::{UserStatus, UserType};
+use crate::{AcceptanceRefusal, UserStatus, UserType};
 
 string_enum! {
     /// Where one clinician's assistant stands.
@@ -94,6 +96,45 @@ pub fn decide_revoke(status: AssistantStatus) -> Result<AssistantStatus, Assista
     }
 }
 
+/// What accepting an assistant's invitation reads, after the site lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssistantAcceptanceSnapshot {
+    /// The link was used already.
+    pub accepted: bool,
+    /// A resend replaced the link.
+    pub superseded: bool,
+    pub expires_at: NaiveDateTime,
+    pub now: NaiveDateTime,
+    /// The status of the assistant record the link invites to; `None` when it was deleted.
+    pub status: Option<AssistantStatus>,
+    /// The inviting clinician's type and status.
+    pub clinician: (UserType, UserStatus),
+}
+
+/// Decides accepting an assistant's invitation, in this order: a used or replaced link
+/// works no more (`Unusable`, as if it never had); a revoked or deleted record, or a
+/// clinician no longer active and clinical, withdraws it (`Withdrawn`); then the expiry.
+/// The answer is the record's new status.
+pub fn decide_assistant_acceptance(
+    link: &AssistantAcceptanceSnapshot,
+) -> Result<AssistantStatus, AcceptanceRefusal> {
+    if link.accepted || link.superseded {
+        return Err(AcceptanceRefusal::Unusable);
+    }
+    let (user_type, user_status) = link.clinician;
+    let Some(status) = link.status else {
+        return Err(AcceptanceRefusal::Withdrawn);
+    };
+    if may_have_assistants(user_type, user_status).is_err() {
+        return Err(AcceptanceRefusal::Withdrawn);
+    }
+    let accepted = decide_accept(status).map_err(|_| AcceptanceRefusal::Withdrawn)?;
+    if link.expires_at <= link.now {
+        return Err(AcceptanceRefusal::Expired);
+    }
+    Ok(accepted)
+}
+
 /// Who asks to act for a clinician's patients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
@@ -140,8 +181,10 @@ pub fn may_act_for(
 /// Whether an assistant may hold a working token at all: while at least one of their records
 /// is accepted by an active clinical user (`links` are the statuses of their records, each
 /// with its clinician's type and status). Revoking or deleting one record also retires every
-/// token issued before it (the assistant logs in again for the clinicians they still
-/// assist), so each of these takes effect on the next request.
+/// token issued before it (the account's token generation moves; the assistant logs in
+/// again for the clinicians they still assist), so each of these takes effect on the next
+/// request; a clinician's deactivation ends the access through that clinician at once, and
+/// the token with it when it was the last.
 pub fn token_is_live(
     links: impl IntoIterator<Item = (AssistantStatus, UserType, UserStatus)>,
 ) -> bool {
@@ -210,6 +253,90 @@ mod tests {
         assert_eq!(
             decide_revoke(S::Revoked),
             Err(AssistantRefusal::AlreadyRevoked)
+        );
+    }
+
+    fn link() -> AssistantAcceptanceSnapshot {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        AssistantAcceptanceSnapshot {
+            accepted: false,
+            superseded: false,
+            expires_at: now + chrono::Duration::hours(1),
+            now,
+            status: Some(S::Pending),
+            clinician: (UserType::Clinical, UserStatus::Active),
+        }
+    }
+
+    #[test]
+    fn a_live_link_of_a_pending_assistant_is_accepted() {
+        assert_eq!(decide_assistant_acceptance(&link()), Ok(S::Accepted));
+    }
+
+    #[test]
+    fn a_used_or_replaced_link_is_unusable_before_anything_else() {
+        for dead in [
+            AssistantAcceptanceSnapshot {
+                accepted: true,
+                status: Some(S::Accepted),
+                ..link()
+            },
+            AssistantAcceptanceSnapshot {
+                superseded: true,
+                status: None,
+                ..link()
+            },
+        ] {
+            assert_eq!(
+                decide_assistant_acceptance(&dead),
+                Err(AcceptanceRefusal::Unusable)
+            );
+        }
+    }
+
+    #[test]
+    fn revoking_deleting_or_the_clinicians_deactivation_withdraws_the_link() {
+        let mut expired = link();
+        expired.now = expired.expires_at;
+        for withdrawn in [
+            AssistantAcceptanceSnapshot {
+                status: Some(S::Revoked),
+                ..link()
+            },
+            AssistantAcceptanceSnapshot {
+                status: None,
+                ..link()
+            },
+            AssistantAcceptanceSnapshot {
+                clinician: (UserType::Clinical, UserStatus::Inactive),
+                ..link()
+            },
+            AssistantAcceptanceSnapshot {
+                clinician: (UserType::NonClinical, UserStatus::Active),
+                ..link()
+            },
+            AssistantAcceptanceSnapshot {
+                status: Some(S::Revoked),
+                ..expired
+            },
+        ] {
+            assert_eq!(
+                decide_assistant_acceptance(&withdrawn),
+                Err(AcceptanceRefusal::Withdrawn),
+                "{withdrawn:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_link_expires_at_its_expiry() {
+        let mut late = link();
+        late.now = late.expires_at;
+        assert_eq!(
+            decide_assistant_acceptance(&late),
+            Err(AcceptanceRefusal::Expired)
         );
     }
 

@@ -3,7 +3,9 @@
 //! the texts the log holds are declared once.
 
 use crate::exercise::ExerciseAction;
-use crate::ids::{AppointmentId, ClinicId, ReferralId, ServiceAccountId, SiteId, UserId};
+use crate::ids::{
+    AppointmentId, AssistantId, ClinicId, ReferralId, ServiceAccountId, SiteId, UserId,
+};
 use crate::imaging::ImagingAction;
 use crate::principal::PrincipalKind;
 use crate::string_enum::string_enum;
@@ -69,6 +71,18 @@ string_enum! {
         ReferralFailed => "referral.failed",
         /// A report came back through the webhook.
         ReferralReported => "referral.reported",
+        /// A clinician invited an assistant (the invitation email is queued).
+        AssistantInvited => "assistant.invited",
+        /// A clinician sent a pending assistant a fresh invitation.
+        AssistantResent => "assistant.resent",
+        /// The assistant accepted the invitation and chose a password.
+        AssistantAccepted => "assistant.accepted",
+        /// The clinician revoked (disabled) the assistant.
+        AssistantRevoked => "assistant.revoked",
+        /// The clinician deleted the assistant record.
+        AssistantDeleted => "assistant.deleted",
+        /// A message to a patient went to the outbox, by the clinician or on their behalf.
+        PatientMessageSent => "patient_message.sent",
         ExerciseConnected => "exercise.connected",
         ExerciseDisconnected => "exercise.disconnected",
         /// The names to send the exercise provider were edited.
@@ -110,6 +124,7 @@ pub enum AuditTarget {
     Appointment(AppointmentId),
     ServiceAccount(ServiceAccountId),
     Referral(ReferralId),
+    Assistant(AssistantId),
 }
 
 impl AuditTarget {
@@ -122,6 +137,7 @@ impl AuditTarget {
             Self::Appointment(_) => "appointment",
             Self::ServiceAccount(_) => "service_account",
             Self::Referral(_) => "referral",
+            Self::Assistant(_) => "assistant",
         }
     }
 }

@@ -22,6 +22,11 @@ pub enum Needs {
     AnyOf(&'static [Permission]),
     /// Only a person: the operation acts as the calling user.
     PersonOnly,
+    /// Only an assistant: the operation reads the calling assistant's own links.
+    AssistantOnly,
+    /// A user or an assistant: the operation acts for a clinician's patients, and the
+    /// handler admits only the clinician and their accepted assistants (others `404`).
+    ForPatients,
 }
 
 const SITE_ADMIN: &[Permission] = &[Permission::SiteAdmin];
@@ -41,6 +46,8 @@ pub fn allows(kind: PrincipalKind, held: &[Permission], needs: Needs) -> bool {
         }
         Needs::AnyOf(any) => known && any.iter().any(|p| held.contains(p)),
         Needs::PersonOnly => person,
+        Needs::AssistantOnly => kind == PrincipalKind::Assistant,
+        Needs::ForPatients => person || kind == PrincipalKind::Assistant,
     }
 }
 
@@ -49,7 +56,9 @@ impl Needs {
     /// does, or none is needed — see [`Needs::Nothing`]).
     pub fn service_permissions(&self) -> Vec<Permission> {
         match *self {
-            Self::Nothing | Self::PersonOnly => Vec::new(),
+            Self::Nothing | Self::PersonOnly | Self::AssistantOnly | Self::ForPatients => {
+                Vec::new()
+            }
             Self::People { service_needs } => vec![service_needs],
             Self::AnyOf(any) => any
                 .iter()
@@ -86,6 +95,13 @@ impl Needs {
                 "**Permission:** users only; service accounts are refused (`403 forbidden`)."
                     .to_owned()
             }
+            Self::AssistantOnly => "**Permission:** assistants only; users and service \
+                                    accounts are refused (`403 forbidden`)."
+                .to_owned(),
+            Self::ForPatients => "**Permission:** the clinician and their accepted assistants \
+                                  (anyone else `404`); service accounts are refused (`403 \
+                                  forbidden`)."
+                .to_owned(),
         }
     }
 }
@@ -146,6 +162,14 @@ string_enum! {
         ListReferrals => "list_referrals",
         CreateReferral => "create_referral",
         GetReferral => "get_referral",
+        ListMyAssistants => "list_my_assistants",
+        GetMyAssistant => "get_my_assistant",
+        InviteAssistant => "invite_assistant",
+        ResendAssistantInvitation => "resend_assistant_invitation",
+        RevokeAssistant => "revoke_assistant",
+        DeleteAssistant => "delete_assistant",
+        ListMyClinicians => "list_my_clinicians",
+        SendPatientMessage => "send_patient_message",
     }
 }
 
@@ -207,7 +231,16 @@ impl Operation {
             | O::ReconnectMyImaging
             | O::DisconnectMyImaging
             | O::ForgetMyImaging
-            | O::CreateReferral => Needs::PersonOnly,
+            | O::CreateReferral
+            // A clinician's own assistants; the handler answers `403` to non-clinicians.
+            | O::ListMyAssistants
+            | O::GetMyAssistant
+            | O::InviteAssistant
+            | O::ResendAssistantInvitation
+            | O::RevokeAssistant
+            | O::DeleteAssistant => Needs::PersonOnly,
+            O::ListMyClinicians => Needs::AssistantOnly,
+            O::SendPatientMessage => Needs::ForPatients,
         }
     }
 }
@@ -255,13 +288,20 @@ mod tests {
     #[test]
     fn site_admin_grants_every_operation_but_the_personal_ones() {
         for op in Operation::ALL {
-            let expected = op.needs() != Needs::PersonOnly;
+            let personal = matches!(
+                op.needs(),
+                Needs::PersonOnly | Needs::AssistantOnly | Needs::ForPatients
+            );
             assert_eq!(
                 allows(Service, &[Permission::SiteAdmin], op.needs()),
-                expected,
+                !personal,
                 "{op}"
             );
-            assert!(allows(User, &[Permission::SiteAdmin], op.needs()), "{op}");
+            assert_eq!(
+                allows(User, &[Permission::SiteAdmin], op.needs()),
+                op.needs() != Needs::AssistantOnly,
+                "{op}"
+            );
         }
     }
 
@@ -321,12 +361,27 @@ mod tests {
     }
 
     #[test]
-    fn assistants_and_scim_clients_are_refused_everything_but_who_am_i() {
-        for kind in [Assistant, Scim] {
-            for op in Operation::ALL.iter().filter(|op| **op != Operation::GetMe) {
-                assert!(!allows(kind, &[Permission::SiteAdmin], op.needs()), "{op}");
-            }
+    fn scim_clients_are_refused_everything_but_who_am_i() {
+        for op in Operation::ALL.iter().filter(|op| **op != Operation::GetMe) {
+            assert!(!allows(Scim, &[Permission::SiteAdmin], op.needs()), "{op}");
         }
+    }
+
+    #[test]
+    fn an_assistant_asks_who_it_is_whom_it_assists_and_acts_for_patients_only() {
+        let allowed: Vec<Operation> = Operation::ALL
+            .iter()
+            .copied()
+            .filter(|op| allows(Assistant, &[Permission::SiteAdmin], op.needs()))
+            .collect();
+        assert_eq!(
+            allowed,
+            [
+                Operation::GetMe,
+                Operation::ListMyClinicians,
+                Operation::SendPatientMessage
+            ]
+        );
     }
 
     #[test]

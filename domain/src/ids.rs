@@ -91,6 +91,11 @@ id_newtype! {
     SentMailId,
     /// Identifies a scan referral made through the imaging integration.
     ReferralId,
+    /// Identifies one clinician's assistant (the record the clinician lists and manages).
+    AssistantId,
+    /// Identifies an assistant's sign-in account: one person, who may assist several
+    /// clinicians of the site.
+    AssistantAccountId,
 }
 
 #[cfg(test)]

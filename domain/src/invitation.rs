@@ -47,6 +47,9 @@ pub enum AcceptanceRefusal {
     Expired,
     /// The user was deactivated since they were invited.
     UserInactive,
+    /// An assistant's invitation whose record was revoked or deleted, or whose clinician is
+    /// no longer an active clinician: the link is dead for good (`410`).
+    Withdrawn,
 }
 
 /// Decides accepting an invitation: the token works once, until it expires or a resend

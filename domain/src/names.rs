@@ -52,6 +52,57 @@ impl EntityName {
     }
 }
 
+/// The subject of a message to a patient: 1–200 characters after trimming, on one line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MessageSubject(String);
+
+impl MessageSubject {
+    /// Longest accepted subject, in Unicode characters.
+    pub const MAX_CHARS: usize = 200;
+
+    /// Parses a subject; codes `required`, `too_long`, `invalid_characters`.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        parse_text(input, Self::MAX_CHARS).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The text of a message to a patient: 1–10,000 characters after trimming; line breaks and
+/// tabs are kept, other control and invisible formatting characters are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MessageBody(String);
+
+impl MessageBody {
+    /// Longest accepted text, in Unicode characters.
+    pub const MAX_CHARS: usize = 10_000;
+
+    /// Parses a text; codes `required`, `too_long`, `invalid_characters`.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let lines = input.replace(['\n', '\r', '\t'], " ");
+        parse_text(&lines, Self::MAX_CHARS)?;
+        Ok(Self(input.trim().to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+string_schema!(
+    MessageSubject,
+    length = 1..=200,
+    description = "A message's subject, on one line; surrounding whitespace is trimmed.",
+);
+string_schema!(
+    MessageBody,
+    length = 1..=10000,
+    description = "A message's text; line breaks are kept, surrounding whitespace is trimmed.",
+);
 string_schema!(
     PersonName,
     length = 1..=100,
@@ -94,7 +145,7 @@ macro_rules! string_conversions {
     )+};
 }
 
-string_conversions!(PersonName, EntityName);
+string_conversions!(PersonName, EntityName, MessageSubject, MessageBody);
 
 /// Trims `input` and checks it is 1..=`max_chars` characters with no forbidden character.
 fn parse_text(input: &str, max_chars: usize) -> Result<String, ParseError> {
@@ -133,6 +184,23 @@ mod tests {
 
     fn code(result: Result<impl fmt::Debug, ParseError>) -> &'static str {
         result.unwrap_err().code
+    }
+
+    #[test]
+    fn a_message_keeps_its_lines_and_a_subject_stays_on_one() {
+        let body = MessageBody::parse("  Hello,\n\tsee you at 9.\r\n ").unwrap();
+        assert_eq!(body.as_str(), "Hello,\n\tsee you at 9.");
+        assert_eq!(code(MessageBody::parse(" \n ")), "required");
+        assert_eq!(code(MessageBody::parse("a\u{202E}b")), "invalid_characters");
+        let long = "x".repeat(MessageBody::MAX_CHARS + 1);
+        assert_eq!(code(MessageBody::parse(&long)), "too_long");
+        assert_eq!(
+            code(MessageSubject::parse("two\nlines")),
+            "invalid_characters"
+        );
+        assert_eq!(MessageSubject::parse(" Visit ").unwrap().as_str(), "Visit");
+        let long = "x".repeat(MessageSubject::MAX_CHARS + 1);
+        assert_eq!(code(MessageSubject::parse(&long)), "too_long");
     }
 
     #[test]

@@ -10,8 +10,8 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::Text;
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use staffroom_domain::{
-    AppointmentId, AuditEventId, ClinicId, InvitationId, JobId, ReferralId, SentMailId,
-    ServiceAccountId, SiteId, UserId,
+    AppointmentId, AssistantAccountId, AssistantId, AuditEventId, ClinicId, InvitationId, JobId,
+    ReferralId, SentMailId, ServiceAccountId, SiteId, UserId,
 };
 
 use crate::error::StoreError;
@@ -39,6 +39,8 @@ macro_rules! bind_as_inner_text {
 
 bind_as_inner_text!(
     AppointmentId,
+    AssistantAccountId,
+    AssistantId,
     AuditEventId,
     ClinicId,
     InvitationId,

@@ -12,8 +12,8 @@ use staffroom_domain::{
 
 use crate::audit::{self, Change};
 use crate::invitation_rows;
-pub use crate::invitation_rows::{InvitationRow, NewInvitation};
-use crate::schema::{invitations, users};
+pub use crate::invitation_rows::{InvitationRow, Invitee, NewInvitation, invited_by};
+use crate::schema::users;
 use crate::tx::{AuditContext, now};
 use crate::usecase::UseCase;
 use crate::user_rows::{self as stored, User};
@@ -51,24 +51,10 @@ impl UseCase for ResendInvitation {
     }
 }
 
-/// The context an invitation's acceptance runs in: the invited user acting on their own
-/// account in their site. `NotFound` for a token that was never issued.
-pub fn acceptance_context(
-    conn: &mut DbConnection,
-    token_hash: &str,
-    request_id: Option<String>,
-) -> StoreResult<AuditContext> {
-    let (site, user) = invitations::table
-        .filter(invitations::token_hash.eq(token_hash))
-        .select((invitations::site_id, invitations::user_id))
-        .first(conn)
-        .optional()?
-        .ok_or(StoreError::NotFound)?;
-    Ok(AuditContext::own_account(site, user, request_id))
-}
-
-/// `POST /v1/invitations/{token}/accept`: sets the user's password and uses the invitation
-/// up (`staffroom_domain::decide_acceptance`), in the context of [`acceptance_context`].
+/// `POST /v1/invitations/{token}/accept` of a user's invitation: sets the user's password
+/// and uses the invitation up (`staffroom_domain::decide_acceptance`), as the user acting
+/// on their own account (`AuditContext::own_account`; [`invited_by`] says whom a token
+/// invites).
 #[derive(Debug, Clone)]
 pub struct AcceptInvitation {
     pub token_hash: String,
@@ -82,17 +68,11 @@ impl UseCase for AcceptInvitation {
     type Output = InvitationRow;
 
     fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
-        let invitation: InvitationRow = invitations::table
-            .filter(invitations::token_hash.eq(&self.token_hash))
-            .filter(invitations::site_id.eq(ctx.site_id))
-            .select(InvitationRow::as_select())
-            .first(conn)
-            .optional()?
-            .ok_or(StoreError::NotFound)?;
-        let user_status: UserStatus = users::table
-            .find(invitation.user_id)
-            .select(users::status)
-            .first(conn)?;
+        let invitation = invitation_rows::by_token(conn, ctx.site_id, &self.token_hash)?;
+        let Invitee::User(user) = invitation.invitee()? else {
+            return Err(StoreError::NotFound);
+        };
+        let user_status: UserStatus = users::table.find(user).select(users::status).first(conn)?;
         let snapshot = AcceptanceSnapshot {
             accepted: invitation.accepted_at.is_some(),
             superseded: invitation.superseded_at.is_some(),
@@ -116,12 +96,11 @@ impl UseCase for AcceptInvitation {
         ctx: &AuditContext,
         mut invitation: InvitationRow,
     ) -> StoreResult<InvitationRow> {
-        let at = now();
-        diesel::update(invitations::table.find(invitation.id))
-            .set(invitations::accepted_at.eq(Some(at)))
-            .execute(conn)?;
-        invitation.accepted_at = Some(at);
-        diesel::update(users::table.find(invitation.user_id))
+        let at = invitation_rows::mark_accepted(conn, &mut invitation)?;
+        let Invitee::User(user) = invitation.invitee()? else {
+            return Err(StoreError::NotFound);
+        };
+        diesel::update(users::table.find(user))
             .set((
                 users::password_hash.eq(Some(&self.password_hash)),
                 users::version.eq(users::version + 1),
@@ -133,7 +112,7 @@ impl UseCase for AcceptInvitation {
             ctx,
             Change {
                 action: AuditAction::UserInvitationAccepted,
-                target: AuditTarget::User(invitation.user_id),
+                target: AuditTarget::User(user),
                 before: None,
                 after: Some(json!({"invitation_id": invitation.id})),
             },

@@ -21,7 +21,8 @@
 //!    filters, a new user's snapshot and rows), `invitation_rows` (an invitation with its
 //!    email) and `grants` (permission and clinic grants written set-based).
 //! 5. Use-cases over users and integrations: [`users`], [`logins`], [`access`], [`bulk`],
-//!    [`appointments`], [`invitations`], [`exercise`], [`imaging`], [`bootstrap`].
+//!    [`appointments`], [`invitations`], [`assistants`], [`exercise`], [`imaging`],
+//!    [`bootstrap`].
 //!
 //! A use-case has one shape (see [`usecase`] and `docs/architecture.md`): in the site-locked
 //! transaction, load a snapshot, ask `staffroom_domain` for a decision, write it with its
@@ -32,6 +33,7 @@
 
 pub mod access;
 pub mod appointments;
+pub mod assistants;
 pub mod audit;
 mod backend;
 pub mod bootstrap;

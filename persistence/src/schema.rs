@@ -198,15 +198,49 @@ diesel::table! {
     invitations (id) {
         id -> Text,
         site_id -> Text,
-        user_id -> Text,
+        user_id -> Nullable<Text>,
         email -> Text,
         token_hash -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
         accepted_at -> Nullable<Timestamp>,
         superseded_at -> Nullable<Timestamp>,
+        assistant_id -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    assistant_accounts (id) {
+        id -> Text,
+        site_id -> Text,
+        email -> Text,
+        email_normalized -> Text,
+        full_name -> Text,
+        password_hash -> Nullable<Text>,
+        last_login_at -> Nullable<Timestamp>,
+        token_generation -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assistants (id) {
+        id -> Text,
+        site_id -> Text,
+        clinician_id -> Text,
+        account_id -> Text,
+        full_name -> Text,
+        status -> Text,
+        invited_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(assistants -> assistant_accounts (account_id));
+diesel::joinable!(assistants -> users (clinician_id));
 
 diesel::joinable!(clinics -> sites (site_id));
 diesel::joinable!(users -> sites (site_id));
@@ -308,4 +342,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     imaging_connections,
     imaging_forgotten,
     imaging_referrals,
+    assistant_accounts,
+    assistants,
 );
