@@ -23,8 +23,12 @@ fn refusal(kind: PrincipalKind, needs: Needs) -> ApiError {
             .join(" or ")
     };
     match needs {
-        Needs::PersonOnly => {
-            ApiError::forbidden("Only users can call this operation, not service accounts.")
+        Needs::PersonOnly => ApiError::forbidden(
+            "Only users can call this operation, not assistants or service accounts.",
+        ),
+        Needs::AssistantOnly => ApiError::forbidden("Only assistants can call this operation."),
+        Needs::ForPatients => {
+            ApiError::forbidden("Only a clinician and their assistants can call this operation.")
         }
         Needs::AnyOf(any) => ApiError::forbidden(format!(
             "This operation needs the {} permission.",

@@ -7,6 +7,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use staffroom_domain::assistant::{AssistantRefusal, NotTheirClinician};
 use staffroom_domain::imaging::ImagingRefusal;
 use staffroom_domain::{
     AcceptanceRefusal, AccessChange, AccessRefusal, BookingFieldRefusal, BookingRefusal,
@@ -538,7 +539,40 @@ impl From<AcceptanceRefusal> for ApiError {
                 "The invitation has expired; ask an administrator to send a new one.",
             ),
             AcceptanceRefusal::UserInactive => Self::from(Conflict::UserInactive),
+            AcceptanceRefusal::Withdrawn => Self::new(
+                ProblemCode::InvitationWithdrawn,
+                "The clinician withdrew this invitation (or is no longer an active clinician).",
+            ),
         }
+    }
+}
+
+impl From<AssistantRefusal> for ApiError {
+    fn from(refusal: AssistantRefusal) -> Self {
+        match refusal {
+            AssistantRefusal::NotAClinician => {
+                Self::forbidden("Only an active clinical user has assistants.")
+            }
+            AssistantRefusal::AssistantExists => Self::new(
+                ProblemCode::AssistantExists,
+                "This email is already a pending or accepted assistant of yours.",
+            ),
+            AssistantRefusal::NotPending => Self::new(
+                ProblemCode::AssistantNotPending,
+                "Only a pending assistant is sent a fresh invitation.",
+            ),
+            AssistantRefusal::AlreadyRevoked => Self::new(
+                ProblemCode::AssistantRevoked,
+                "The assistant is revoked already.",
+            ),
+        }
+    }
+}
+
+impl From<NotTheirClinician> for ApiError {
+    /// Nobody learns who is a clinician, or whom an assistant does not assist.
+    fn from(_: NotTheirClinician) -> Self {
+        Self::not_found()
     }
 }
 

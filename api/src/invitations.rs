@@ -6,11 +6,13 @@ use actix_web::http::StatusCode;
 use actix_web::{post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use staffroom_domain::{Password, UserId};
+use staffroom_domain::{AssistantId, Password, UserId};
+use staffroom_persistence::assistants::{self, AcceptAssistantInvitation};
 use staffroom_persistence::invitations::{
-    self, AcceptInvitation, InvitationRow, NewInvitation, ResendInvitation,
+    self, AcceptInvitation, InvitationRow, Invitee, NewInvitation, ResendInvitation,
 };
-use staffroom_persistence::users;
+use staffroom_persistence::tx::AuditContext;
+use staffroom_persistence::{DbConnection, StoreResult, users};
 use utoipa::ToSchema;
 
 use crate::answer::Answer;
@@ -26,9 +28,9 @@ use crate::views::utc;
 /// Bytes of randomness in an invitation token.
 const TOKEN_BYTES: usize = 32;
 
-/// A new invitation of `first_name` at `email`: the raw token (for the caller to throw
-/// away) and what to store and send.
-pub fn new_invitation(state: &AppState, first_name: &str) -> NewInvitation {
+/// A new invitation whose message says `why` before the link: a fresh token, whose
+/// digest alone is stored, its expiry, and the message that carries the link.
+fn invitation_saying(state: &AppState, greeting: &str, why: &str) -> NewInvitation {
     let token = password::random_token(TOKEN_BYTES);
     let expires_at = staffroom_persistence::tx::now() + state.invitation_ttl;
     let link = format!(
@@ -40,17 +42,44 @@ pub fn new_invitation(state: &AppState, first_name: &str) -> NewInvitation {
         expires_at,
         subject: "You are invited to Staffroom".to_owned(),
         body: format!(
-            "Hello {first_name},\n\nAn administrator of your practice has created your \
-             Staffroom account. Choose your password here:\n\n{link}\n\nThe link works once \
-             and until {} UTC.\n",
+            "Hello {greeting},\n\n{why} Choose your password here:\n\n{link}\n\nThe link \
+             works once and until {} UTC.\n",
             expires_at.format("%Y-%m-%d %H:%M")
         ),
     }
 }
 
+/// A new invitation of the user `first_name`, created by an administrator.
+pub fn new_invitation(state: &AppState, first_name: &str) -> NewInvitation {
+    invitation_saying(
+        state,
+        first_name,
+        "An administrator of your practice has created your Staffroom account.",
+    )
+}
+
+/// A new invitation of the assistant `full_name` by the clinician `clinician`.
+pub fn new_assistant_invitation(
+    state: &AppState,
+    full_name: &str,
+    clinician: &str,
+) -> NewInvitation {
+    invitation_saying(
+        state,
+        full_name,
+        &format!("{clinician} invites you to be their assistant on Staffroom."),
+    )
+}
+
+/// An invitation: of a user (`user_id`) or of a clinician's assistant (`assistant_id`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvitationView {
-    pub user_id: UserId,
+    /// The invited user; absent for an assistant's invitation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    /// The invited assistant record; absent for a user's invitation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assistant_id: Option<AssistantId>,
     pub email: String,
     pub created_at: DateTime<Utc>,
     /// The link stops working then.
@@ -61,6 +90,7 @@ impl From<InvitationRow> for InvitationView {
     fn from(r: InvitationRow) -> Self {
         Self {
             user_id: r.user_id,
+            assistant_id: r.assistant_id,
             email: r.email,
             created_at: utc(r.created_at),
             expires_at: utc(r.expires_at),
@@ -81,10 +111,13 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// Accept an invitation and choose a password.
 ///
-/// Uses the token from the invitation email; afterwards the user logs in with
-/// `POST /v1/auth/login`. The token works once; a resent invitation replaces it; an
-/// expired one answers `410 invitation_expired`. While too many passwords are being hashed
-/// at once, answers `503 hashing_busy` with `Retry-After`.
+/// Uses the token from the invitation email, of a user or of a clinician's assistant;
+/// afterwards they log in with `POST /v1/auth/login` (an assistant gets a token of kind
+/// `assistant`). The token works once; a resent invitation replaces it (`404`); an expired
+/// one answers `410 invitation_expired`; an assistant's link whose record was revoked or
+/// deleted, or whose clinician is no longer an active clinician, answers `410
+/// invitation_withdrawn`. While too many passwords are being hashed at once, answers `503
+/// hashing_busy` with `Retry-After`.
 #[utoipa::path(
     tag = "users",
     params(("token" = String, Path, description = "The token from the invitation link.")),
@@ -105,18 +138,49 @@ pub async fn accept_invitation(
     let token_hash = password::digest(&token.into_inner());
     let password_hash = act.state().hashing.hash(body.0.password).await?;
     let (hash, request) = (token_hash.clone(), Some(request_id.0));
-    let ctx = db::run(act.state(), move |c| {
-        invitations::acceptance_context(c, &hash, request)
-    })
-    .await?;
-    let accept = AcceptInvitation {
-        token_hash,
-        password_hash,
+    let ctx = db::run(act.state(), move |c| acceptance_context(c, &hash, request)).await?;
+    accept_as(act, ctx, token_hash, password_hash).await
+}
+
+/// Runs the acceptance of the invitee's kind: a user's, or an assistant's.
+async fn accept_as(
+    act: Act,
+    (ctx, invitee): (AuditContext, Invitee),
+    token_hash: String,
+    password_hash: String,
+) -> Result<Answer, ApiError> {
+    let answer = |row| Answer::json(StatusCode::OK, &InvitationView::from(row));
+    match invitee {
+        Invitee::User(_) => {
+            let accept = AcceptInvitation {
+                token_hash,
+                password_hash,
+            };
+            act.run(ctx, accept, answer).await
+        }
+        Invitee::Assistant(_) => {
+            let accept = AcceptAssistantInvitation {
+                token_hash,
+                password_hash,
+            };
+            act.run(ctx, accept, answer).await
+        }
+    }
+}
+
+/// Whom a token invites and the context its acceptance runs in: the invited user, or the
+/// assistant's account, acting on their own record. `NotFound` for a token never issued.
+fn acceptance_context(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    request_id: Option<String>,
+) -> StoreResult<(AuditContext, Invitee)> {
+    let (site, invitee) = invitations::invited_by(conn, token_hash)?;
+    let ctx = match invitee {
+        Invitee::User(user) => AuditContext::own_account(site, user, request_id),
+        Invitee::Assistant(id) => assistants::acceptance_context(conn, site, id, request_id)?,
     };
-    act.run(ctx, accept, |row| {
-        Answer::json(StatusCode::OK, &InvitationView::from(row))
-    })
-    .await
+    Ok((ctx, invitee))
 }
 
 /// Send a user a fresh invitation.

@@ -5,6 +5,7 @@
 pub mod answer;
 pub mod app;
 pub mod appointments;
+pub mod assistants;
 pub mod audit;
 pub mod auth;
 pub mod authorization;

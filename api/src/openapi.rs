@@ -59,6 +59,7 @@ use staffroom_domain::ProblemCode;
         (name = "appointments", description = "Bookings, diaries and the appointment report"),
         (name = "permissions", description = "Permission catalogue and professions"),
         (name = "service-accounts", description = "Credentials for integrators and scripts"),
+        (name = "assistants", description = "A clinician's assistants, and acting on a clinician's behalf"),
         (name = "audit", description = "Audit feed"),
         (name = "integrations", description = "Third-party clinical tools and the provider jobs behind them"),
         (name = "operations", description = "Health and readiness")
@@ -359,7 +360,7 @@ mod tests {
 
     #[test]
     fn operation_ids_read_as_verb_and_noun() {
-        const VERBS: [&str; 21] = [
+        const VERBS: [&str; 24] = [
             "list",
             "get",
             "create",
@@ -381,6 +382,9 @@ mod tests {
             "bulk",
             "issue",
             "login",
+            "invite",
+            "revoke",
+            "send",
         ];
         for (method, path, op) in operations() {
             let id = op["operationId"].as_str().unwrap();

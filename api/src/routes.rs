@@ -18,4 +18,5 @@ pub fn routes(cfg: &mut ServiceConfig) {
     crate::audit::configure(cfg);
     crate::integrations::configure(cfg);
     crate::invitations::configure(cfg);
+    crate::assistants::configure(cfg);
 }

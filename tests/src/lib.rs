@@ -430,6 +430,23 @@ pub async fn send(
     answer
 }
 
+/// The link every invitation email carries, up to the token.
+pub const INVITATION_LINK: &str = "/accept-invitation?token=";
+
+/// The token of the invitation link in a message (as `staffroom mail list` shows it).
+pub fn invitation_token(message: &Value) -> String {
+    let body = message["body"].as_str().expect("a message body");
+    let (_, rest) = body
+        .split_once(INVITATION_LINK)
+        .unwrap_or_else(|| panic!("no invitation link in {body:?}"));
+    let token: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert!(token.len() >= 32, "a short token {token:?} in {body:?}");
+    token
+}
+
 /// The `id` of a JSON resource.
 pub fn id_of(value: &Value) -> String {
     value["id"]
@@ -504,6 +521,23 @@ impl TestApp {
             .iter()
             .map(|m| serde_json::to_value(m).unwrap())
             .collect()
+    }
+
+    /// Waits (up to 10 s) until at least `count` messages to `email` have been sent and
+    /// returns them all, oldest first.
+    pub async fn mail_to(&self, email: &str, count: usize) -> Vec<Value> {
+        let within = Duration::from_secs(10);
+        self.eventually(within, || async {
+            let mail = self.mail(Some(email));
+            (mail.len() >= count).then_some(mail)
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "{count} message(s) to {email} not sent within {within:?}; sink holds {:#?}",
+                self.mail(None)
+            )
+        })
     }
 
     /// Polls `check` every 50 ms until it returns `Some`, for at most `within`.

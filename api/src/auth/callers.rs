@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use staffroom_domain::{Permission, ServiceAccountId, SiteId, UserId};
+use staffroom_domain::{AssistantAccountId, Permission, ServiceAccountId, SiteId, UserId};
+use staffroom_persistence::assistants::AssistantAccount;
 use staffroom_persistence::users::User;
 
 /// Entries kept at most; past it the cache starts again empty (a miss costs three queries).
@@ -24,6 +25,7 @@ pub struct CallerKey {
 pub enum Subject {
     User(UserId),
     Service(ServiceAccountId),
+    Assistant(AssistantAccountId),
 }
 
 /// What the request path needs of a principal, read when the site's write count was
@@ -31,9 +33,12 @@ pub enum Subject {
 #[derive(Debug)]
 pub struct Caller {
     pub write_count: i64,
-    /// An active user, or a service account not revoked.
+    /// An active user, a service account not revoked, or an assistant account that still
+    /// assists an active clinician.
     pub active: bool,
     pub user: Option<User>,
+    /// The assistant account, for assistants.
+    pub assistant: Option<AssistantAccount>,
     pub permissions: Vec<Permission>,
 }
 
@@ -84,6 +89,7 @@ mod tests {
             write_count,
             active: true,
             user: None,
+            assistant: None,
             permissions: vec![Permission::SiteAdmin],
         })
     }

@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, get, post, web};
 use serde::{Deserialize, Serialize};
 use staffroom_domain::{Email, Permission, PrincipalKind, ProblemCode, SiteId};
+use staffroom_persistence::assistants::{self, AccountCandidate, RecordAssistantLogin};
 use staffroom_persistence::logins::{IssueToken, RecordLogin};
 use staffroom_persistence::service_accounts::ServiceAccount;
 use staffroom_persistence::tx::AuditContext;
@@ -16,6 +17,7 @@ use utoipa::ToSchema;
 use super::tokens::TokenKeys;
 use super::{Principal, password};
 use crate::answer::Answer;
+use crate::assistants::AssistantAccountView;
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{RequestId, ValidJson, body_limit, from_json_value, read_body};
@@ -39,6 +41,26 @@ pub struct LoginRequest {
     pub password: String,
     /// Needed only when the same email and password match users of several sites.
     pub site_id: Option<SiteId>,
+    /// Whom to log in as when the email is both a user's and an assistant's: `user` or
+    /// `assistant`. Without it, a matching user is logged in first, else a matching
+    /// assistant.
+    pub kind: Option<LoginKind>,
+}
+
+/// Who logs in with `POST /v1/auth/login`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginKind {
+    /// A staff member of the site.
+    User,
+    /// A clinician's assistant; the token's kind is `assistant`.
+    Assistant,
+}
+
+/// Whose credentials matched.
+enum Matched {
+    User(LoginCandidate),
+    Assistant(AccountCandidate),
 }
 
 /// The field of [`TokenResponse`] that is never stored.
@@ -90,10 +112,10 @@ fn bearer(
     kind: PrincipalKind,
     (site, subject): (SiteId, &str),
     permissions: &[Permission],
-    ttl_seconds: i64,
+    (ttl_seconds, generation): (i64, Option<i64>),
 ) -> Answer {
     let scopes = permissions.iter().map(|p| p.as_str().to_owned()).collect();
-    match tokens.issue(kind, subject, site, scopes, ttl_seconds) {
+    match tokens.issue_generation(kind, (subject, site), scopes, ttl_seconds, generation) {
         Ok(token) => {
             let body = TokenResponse {
                 access_token: Some(token.token),
@@ -112,8 +134,11 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// Log in with email and password.
 ///
-/// Answers a bearer token for the other operations. Records `last_login_at`; a diary
-/// change pending since a type change takes effect now. While too many passwords are being
+/// Answers a bearer token for the other operations. Users and clinicians' assistants log
+/// in here: when the email and password match a user, the token is a user's (kind
+/// `user`); else, when they match an assistant who still assists an active clinician, an
+/// assistant's (kind `assistant`). Send `kind` to choose when one email is both. Records
+/// `last_login_at`; a user's diary change pending since a type change takes effect now. While too many passwords are being
 /// checked at once, answers `503 hashing_busy` with `Retry-After`: retry after that many
 /// seconds. A retry with the same `Idempotency-Key` (and a matching password) replays the
 /// answer without its token (`access_token: null`, header `Secret-Withheld:
@@ -136,7 +161,18 @@ pub async fn login(
     request_id: RequestId,
     body: ValidJson<LoginRequest>,
 ) -> Result<Answer, ApiError> {
-    let user = matching_user(act.state(), body.0).await?;
+    match matching(act.state(), body.0).await? {
+        Matched::User(user) => login_user(act, request_id, user).await,
+        Matched::Assistant(account) => login_assistant(act, request_id, account).await,
+    }
+}
+
+/// Records a user's login and answers their token.
+async fn login_user(
+    act: Act,
+    request_id: RequestId,
+    user: LoginCandidate,
+) -> Result<Answer, ApiError> {
     let (site, id) = (user.site_id, user.user_id.to_string());
     let ctx = signing_in(site, PrincipalKind::User, &id, request_id);
     let tokens = Arc::clone(&act.state().tokens);
@@ -150,28 +186,77 @@ pub async fn login(
             kind,
             subject,
             &user.permissions,
-            USER_TOKEN_SECONDS,
+            (USER_TOKEN_SECONDS, None),
         )
     })
     .await
 }
 
-/// The one active user of `body.site_id` (or of any site) whose email and password match.
-/// The Argon2id checks run outside any transaction, bounded by `Hashing`.
-async fn matching_user(state: &AppState, body: LoginRequest) -> Result<LoginCandidate, ApiError> {
+/// Records an assistant's login and answers their token, which carries the account's
+/// token generation.
+async fn login_assistant(
+    act: Act,
+    request_id: RequestId,
+    found: AccountCandidate,
+) -> Result<Answer, ApiError> {
+    let (site, id) = (found.site_id, found.account_id.to_string());
+    let ctx = signing_in(site, PrincipalKind::Assistant, &id, request_id);
+    let tokens = Arc::clone(&act.state().tokens);
+    let act = act.signed_in(site, PrincipalKind::Assistant, &id).await?;
+    let record = RecordAssistantLogin {
+        id: found.account_id,
+    };
+    act.run(ctx, record, move |account| {
+        let subject = account.id.to_string();
+        let lifetime = (USER_TOKEN_SECONDS, Some(account.token_generation));
+        let kind = PrincipalKind::Assistant;
+        bearer(&tokens, kind, (account.site_id, &subject), &[], lifetime)
+    })
+    .await
+}
+
+/// Whose email and password match, of `body.site_id` or of any site: an active user
+/// first, else an assistant (or only the `kind` asked for). The Argon2id checks run outside
+/// any transaction, bounded by `Hashing`.
+async fn matching(state: &AppState, body: LoginRequest) -> Result<Matched, ApiError> {
     let email = Email::parse(&body.email).map_err(|_| invalid_credentials())?;
     let site = body.site_id;
-    let candidates = db::run(state, move |c| users::login_candidates(c, &email, site)).await?;
-    let matched = state
-        .hashing
-        .matching(body.password, candidates, |c| c.password_hash.as_str())
+    if body.kind != Some(LoginKind::Assistant) {
+        let email = email.clone();
+        let candidates = db::run(state, move |c| users::login_candidates(c, &email, site)).await?;
+        let password = body.password.clone();
+        let matched = state
+            .hashing
+            .matching(password, candidates, |c| c.password_hash.as_str())
+            .await?;
+        if let Some(user) = the_one(matched)? {
+            return Ok(Matched::User(user));
+        }
+    }
+    if body.kind != Some(LoginKind::User) {
+        let candidates = db::run(state, move |c| {
+            assistants::login_candidates(c, &email, site)
+        })
         .await?;
-    match <[LoginCandidate; 1]>::try_from(matched) {
-        Ok([one]) => Ok(one),
-        Err(none) if none.is_empty() => Err(invalid_credentials()),
+        let matched = state
+            .hashing
+            .matching(body.password, candidates, |c| c.password_hash.as_str())
+            .await?;
+        if let Some(account) = the_one(matched)? {
+            return Ok(Matched::Assistant(account));
+        }
+    }
+    Err(invalid_credentials())
+}
+
+/// The one match; none; or `409 site_required` when the credentials match in several sites.
+fn the_one<T>(matched: Vec<T>) -> Result<Option<T>, ApiError> {
+    match <[T; 1]>::try_from(matched) {
+        Ok([one]) => Ok(Some(one)),
+        Err(none) if none.is_empty() => Ok(None),
         Err(_) => Err(ApiError::new(
             ProblemCode::SiteRequired,
-            "These credentials belong to users of several sites; send site_id.",
+            "These credentials belong to accounts of several sites; send site_id.",
         )),
     }
 }
@@ -215,7 +300,7 @@ pub async fn issue_token(
             kind,
             subject,
             &account.permissions,
-            SERVICE_TOKEN_SECONDS,
+            (SERVICE_TOKEN_SECONDS, None),
         )
     })
     .await
@@ -293,13 +378,16 @@ pub struct MeView {
     pub site_name: String,
     /// The user, for `kind: user`.
     pub user: Option<UserView>,
+    /// The assistant, for `kind: assistant`; `GET /v1/me/clinicians` lists whom they
+    /// assist.
+    pub assistant: Option<AssistantAccountView>,
     /// The service account's id, for `kind: service`.
     #[schema(format = Uuid)]
     pub service_account_id: Option<String>,
     pub permissions: Vec<Permission>,
 }
 
-/// Who the caller is: kind, site, user or service account, and permissions.
+/// Who the caller is: kind, site, user, assistant or service account, and permissions.
 #[utoipa::path(
     tag = "auth",
     responses(
@@ -322,6 +410,7 @@ pub async fn get_me(
         service_account_id: (principal.kind == PrincipalKind::Service)
             .then(|| principal.subject.clone()),
         user: principal.user.map(UserView::from),
+        assistant: principal.assistant.map(AssistantAccountView::from),
         permissions: principal.permissions,
     }))
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use staffroom_domain::{ClinicId, Permission, PrincipalKind, ProblemCode, SiteId};
 use staffroom_persistence::access::ActorScope;
+use staffroom_persistence::assistants::{self, AssistantAccount, Link};
 use staffroom_persistence::tx::AuditContext;
 use staffroom_persistence::users::CreatorScope;
 use staffroom_persistence::users::User;
@@ -33,6 +34,8 @@ pub struct Principal {
     pub subject: String,
     /// The user, for user principals.
     pub user: Option<User>,
+    /// The assistant account, for assistant principals.
+    pub assistant: Option<AssistantAccount>,
     pub permissions: Vec<Permission>,
     pub request_id: String,
 }
@@ -174,6 +177,7 @@ fn read_caller(
                 permissions: user.permissions.clone(),
                 active: user.is_active(),
                 user: Some(user),
+                assistant: None,
             }
         }
         Subject::Service(id) => {
@@ -183,6 +187,17 @@ fn read_caller(
                 active: account.is_active(),
                 permissions: account.permissions,
                 user: None,
+                assistant: None,
+            }
+        }
+        Subject::Assistant(id) => {
+            let (account, links) = assistants::account_with_links(conn, key.site, id)?;
+            Caller {
+                write_count,
+                active: links.iter().any(Link::is_live),
+                permissions: Vec::new(),
+                user: None,
+                assistant: Some(account),
             }
         }
     };
@@ -202,7 +217,8 @@ async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
     let subject = match claims.kind {
         PrincipalKind::User => Subject::User(claims.sub.parse().map_err(|_| bad())?),
         PrincipalKind::Service => Subject::Service(claims.sub.parse().map_err(|_| bad())?),
-        PrincipalKind::Assistant | PrincipalKind::Scim => return Err(bad()),
+        PrincipalKind::Assistant => Subject::Assistant(claims.sub.parse().map_err(|_| bad())?),
+        PrincipalKind::Scim => return Err(bad()),
     };
     let key = CallerKey {
         site: claims.site.parse().map_err(|_| bad())?,
@@ -213,11 +229,18 @@ async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
     let caller = db::run(&state, move |c| read_caller(c, key, cached))
         .await
         .map_err(gone)?;
-    if !caller.active {
+    let retired = caller
+        .assistant
+        .as_ref()
+        .is_some_and(|a| claims.generation != Some(a.token_generation));
+    if !caller.active || retired {
         state.callers.forget(&key);
         return Err(ApiError::invalid_token(match key.subject {
             Subject::User(_) => "The user has been deactivated.",
             Subject::Service(_) => "The service account has been revoked.",
+            Subject::Assistant(_) => {
+                "The assistant's access was revoked or deleted, or no clinician they assist is active; log in again."
+            }
         }));
     }
     if before.is_none_or(|b| !Arc::ptr_eq(&b, &caller)) {
@@ -233,6 +256,7 @@ async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
         site_id: key.site,
         subject: claims.sub,
         user: caller.user.clone(),
+        assistant: caller.assistant.clone(),
         permissions: caller.permissions.clone(),
         request_id,
     })

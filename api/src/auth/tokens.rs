@@ -22,6 +22,10 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub jti: String,
+    /// For an assistant's token: the account's token generation when it was issued; a
+    /// revoked or deleted assistant record moves it, retiring every earlier token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
 }
 
 pub struct TokenKeys {
@@ -64,6 +68,18 @@ impl TokenKeys {
         scopes: Vec<String>,
         ttl_seconds: i64,
     ) -> Result<IssuedToken, ApiError> {
+        self.issue_generation(kind, (subject, site), scopes, ttl_seconds, None)
+    }
+
+    /// Issues a token that carries `generation` (an assistant's), checked on every request.
+    pub fn issue_generation(
+        &self,
+        kind: PrincipalKind,
+        (subject, site): (&str, SiteId),
+        scopes: Vec<String>,
+        ttl_seconds: i64,
+        generation: Option<i64>,
+    ) -> Result<IssuedToken, ApiError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: subject.to_owned(),
@@ -75,6 +91,7 @@ impl TokenKeys {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             jti: uuid::Uuid::new_v4().to_string(),
+            generation,
         };
         let token = encode(&Header::new(self.algorithm), &claims, &self.encoding).map_err(|e| {
             tracing::error!(error = %e, "cannot sign token");

@@ -35,7 +35,7 @@ const WITHIN: Duration = Duration::from_secs(10);
 /// The password invitees choose.
 const CHOSEN: &str = "my own chosen secret";
 /// The link every invitation email carries, up to the token.
-const LINK: &str = "/accept-invitation?token=";
+const LINK: &str = staffroom_tests::INVITATION_LINK;
 /// The default lifetime of an invitation link, in seconds (7 days).
 const TTL_SECONDS: i64 = 7 * 24 * 60 * 60;
 
@@ -62,17 +62,7 @@ async fn invite(app: &TestApp, token: &str, first: &str, email: &str) -> String 
 
 /// Waits until at least `count` messages to `email` have been sent and returns them all.
 async fn mail_to(app: &TestApp, email: &str, count: usize) -> Vec<Value> {
-    app.eventually(WITHIN, || async {
-        let mail = app.mail(Some(email));
-        (mail.len() >= count).then_some(mail)
-    })
-    .await
-    .unwrap_or_else(|| {
-        panic!(
-            "{count} message(s) to {email} not sent within {WITHIN:?}; sink holds {:#?}",
-            app.mail(None)
-        )
-    })
+    app.mail_to(email, count).await
 }
 
 /// Lets the outbox worker run a little longer, so that an extra message would show.
@@ -82,16 +72,7 @@ async fn settle() {
 
 /// The token of the invitation link in a message.
 fn token_in(message: &Value) -> String {
-    let body = message["body"].as_str().unwrap();
-    let (_, rest) = body
-        .split_once(LINK)
-        .unwrap_or_else(|| panic!("no invitation link in {body:?}"));
-    let token: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
-    assert!(token.len() >= 32, "a short token {token:?} in {body:?}");
-    token
+    staffroom_tests::invitation_token(message)
 }
 
 async fn accept(app: &TestApp, token: &str, password: &str) -> Answer {

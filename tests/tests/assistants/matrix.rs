@@ -1,0 +1,57 @@
+//! Every authenticated operation of `/openapi.json` with an assistant's token: `403
+//! forbidden` on every administrative and user-management operation, before the body is
+//! read; only who am I, whom I assist and acting for a patient are let through.
+
+use super::*;
+
+#[tokio::test]
+async fn an_assistant_is_refused_every_operation_but_its_own() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (_, doc) = clinician(&app, &admin, "doc@example.test").await;
+    let (_, token) = onboard(&app, &doc, "ada@example.test", 1).await;
+    let document = app.document().await;
+    let nowhere = uuid::Uuid::now_v7().to_string();
+    let mut let_through = Vec::new();
+    let mut refused = 0;
+    for (template, item) in document["paths"].as_object().unwrap() {
+        let path: String = template
+            .split('/')
+            .map(|s| {
+                if s.starts_with('{') {
+                    nowhere.as_str()
+                } else {
+                    s
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for (method, operation) in item.as_object().unwrap() {
+            if operation["security"] == json!([{}]) {
+                continue;
+            }
+            let body = operation.get("requestBody").map(|_| json!({}));
+            let method: Method = method.to_uppercase().parse().unwrap();
+            let answer = app.call(method.clone(), &path, Some(&token), body).await;
+            let name = format!("{method} {template}");
+            if answer.status.as_u16() == 403 {
+                assert_eq!(answer.code(), "forbidden", "{name}: {:#}", answer.body);
+                refused += 1;
+            } else {
+                let_through.push(name);
+            }
+        }
+    }
+    let_through.sort();
+    assert_eq!(
+        let_through,
+        [
+            "GET /v1/me",
+            "GET /v1/me/clinicians",
+            "POST /v1/clinicians/{id}/patient-messages",
+        ]
+    );
+    assert!(refused >= 50, "{refused} operations refused");
+    // The token still works after all those refusals.
+    app.get(&token, "/v1/me").await.expect(200);
+}
