@@ -72,7 +72,7 @@ async fn one_person_assists_two_clinicians_and_a_revocation_by_one_leaves_the_ot
         .await
         .expect_problem(401, "invalid_token");
     let token = app.login(email, CHOSEN).await;
-    assert_eq!(my_clinicians(&app, &token).await, [b_id.clone()]);
+    assert_eq!(my_clinicians(&app, &token).await, [b_id.as_str()]);
     message(&app, &token, &b_id).await.expect(202);
     message(&app, &token, &a_id)
         .await
