@@ -96,6 +96,30 @@ pub fn decide_revoke(status: AssistantStatus) -> Result<AssistantStatus, Assista
     }
 }
 
+/// What a clinician does to one of their assistant records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssistantChange {
+    Resend,
+    Revoke,
+    Delete,
+}
+
+/// Decides a clinician's change of one of their records: only an active clinician changes
+/// their assistants; resending needs a pending record, revoking one not revoked yet;
+/// deleting is allowed in any status.
+pub fn decide_change(
+    change: AssistantChange,
+    status: AssistantStatus,
+    (clinician_type, clinician_status): (UserType, UserStatus),
+) -> Result<(), AssistantRefusal> {
+    may_have_assistants(clinician_type, clinician_status)?;
+    match change {
+        AssistantChange::Resend => decide_resend(status),
+        AssistantChange::Revoke => decide_revoke(status).map(|_| ()),
+        AssistantChange::Delete => Ok(()),
+    }
+}
+
 /// What accepting an assistant's invitation reads, after the site lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AssistantAcceptanceSnapshot {
@@ -254,6 +278,32 @@ mod tests {
             decide_revoke(S::Revoked),
             Err(AssistantRefusal::AlreadyRevoked)
         );
+    }
+
+    #[test]
+    fn a_change_needs_an_active_clinician_and_a_status_that_allows_it() {
+        let active = (UserType::Clinical, UserStatus::Active);
+        let gone = (UserType::Clinical, UserStatus::Inactive);
+        use AssistantChange as C;
+        assert_eq!(decide_change(C::Resend, S::Pending, active), Ok(()));
+        assert_eq!(
+            decide_change(C::Resend, S::Accepted, active),
+            Err(AssistantRefusal::NotPending)
+        );
+        assert_eq!(decide_change(C::Revoke, S::Accepted, active), Ok(()));
+        assert_eq!(
+            decide_change(C::Revoke, S::Revoked, active),
+            Err(AssistantRefusal::AlreadyRevoked)
+        );
+        for status in AssistantStatus::ALL {
+            assert_eq!(decide_change(C::Delete, *status, active), Ok(()));
+            for change in [C::Resend, C::Revoke, C::Delete] {
+                assert_eq!(
+                    decide_change(change, *status, gone),
+                    Err(AssistantRefusal::NotAClinician)
+                );
+            }
+        }
     }
 
     fn link() -> AssistantAcceptanceSnapshot {

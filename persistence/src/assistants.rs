@@ -13,15 +13,15 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 use staffroom_domain::assistant::{
-    self, ActingFor, Actor, AssistantAcceptanceSnapshot, AssistantRefusal, AssistantStatus,
-    NotTheirClinician,
+    self, ActingFor, Actor, AssistantAcceptanceSnapshot, AssistantChange, AssistantRefusal,
+    AssistantStatus, NotTheirClinician,
 };
 use staffroom_domain::{
     AcceptanceRefusal, AssistantAccountId, AssistantId, AuditAction, AuditTarget, Email, JobId,
     MessageBody, MessageSubject, PersonName, SignInRefusal, SiteId, UserId, UserStatus, UserType,
 };
 
-use crate::audit::{self, Change};
+use crate::audit;
 use crate::invitation_rows::{self, InvitationRow, Invitee, NewInvitation};
 use crate::page::{Page, decode_cursor, page_from_rows};
 use crate::schema::{assistant_accounts, assistants, users};
@@ -363,7 +363,7 @@ fn record(
     after: Option<&Assistant>,
 ) -> StoreResult<()> {
     let id = after.or(before).map(|a| a.id).ok_or(StoreError::NotFound)?;
-    let change = Change {
+    let change = audit::Change {
         action,
         target: AuditTarget::Assistant(id),
         before: before.and_then(|b| serde_json::to_value(b).ok()),
@@ -542,19 +542,45 @@ fn set_status(
     get(conn, site, before.clinician_id, before.id)
 }
 
-/// `POST /v1/me/assistants/{id}/resend`: a fresh invitation for a pending assistant; the
-/// earlier link stops working.
+/// What a clinician does to one of their records.
 #[derive(Debug, Clone)]
-pub struct ResendAssistantInvitation {
-    pub target: Target,
-    pub invitation: NewInvitation,
+pub enum Change {
+    /// `POST /v1/me/assistants/{id}/resend`: a fresh invitation for a pending assistant;
+    /// the earlier link stops working.
+    Resend(NewInvitation),
+    /// `POST /v1/me/assistants/{id}/revoke` (the screen's *Disable*): the record becomes
+    /// `revoked`, its pending link is withdrawn, and the account's tokens are retired.
+    Revoke,
+    /// `DELETE /v1/me/assistants/{id}`: removes the record for good (a later invitation
+    /// makes a new one); its pending link is withdrawn and the account's tokens are
+    /// retired. The account stays, with its password, for the clinicians it may still
+    /// assist.
+    Delete,
 }
 
-impl UseCase for ResendAssistantInvitation {
+impl Change {
+    fn kind(&self) -> AssistantChange {
+        match self {
+            Self::Resend(_) => AssistantChange::Resend,
+            Self::Revoke => AssistantChange::Revoke,
+            Self::Delete => AssistantChange::Delete,
+        }
+    }
+}
+
+/// A clinician's change of one of their records (`staffroom_domain::assistant::
+/// decide_change`); the output is the record as it now is, `None` once deleted.
+#[derive(Debug, Clone)]
+pub struct ChangeAssistant {
+    pub target: Target,
+    pub change: Change,
+}
+
+impl UseCase for ChangeAssistant {
     type Snapshot = (Assistant, (UserType, UserStatus));
     type Decision = Assistant;
     type Refusal = AssistantRefusal;
-    type Output = Assistant;
+    type Output = Option<Assistant>;
 
     fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
         self.target.load(conn, ctx)
@@ -564,8 +590,7 @@ impl UseCase for ResendAssistantInvitation {
         &self,
         (assistant, clinician): Self::Snapshot,
     ) -> Result<Assistant, AssistantRefusal> {
-        assistant::may_have_assistants(clinician.0, clinician.1)?;
-        assistant::decide_resend(assistant.status)?;
+        assistant::decide_change(self.change.kind(), assistant.status, clinician)?;
         Ok(assistant)
     }
 
@@ -574,107 +599,27 @@ impl UseCase for ResendAssistantInvitation {
         conn: &mut DbConnection,
         ctx: &AuditContext,
         before: Assistant,
-    ) -> StoreResult<Assistant> {
-        let invitee = Invitee::Assistant(before.id);
-        invitation_rows::issue(conn, ctx, invitee, &before.email, self.invitation)?;
-        let after = set_status(conn, ctx.site_id, &before, AssistantStatus::Pending)?;
-        record(
-            conn,
-            ctx,
-            AuditAction::AssistantResent,
-            Some(&before),
-            Some(&after),
-        )?;
+    ) -> StoreResult<Option<Assistant>> {
+        let (action, after) = match self.change {
+            Change::Resend(invitation) => {
+                let invitee = Invitee::Assistant(before.id);
+                invitation_rows::issue(conn, ctx, invitee, &before.email, invitation)?;
+                let after = set_status(conn, ctx.site_id, &before, AssistantStatus::Pending)?;
+                (AuditAction::AssistantResent, Some(after))
+            }
+            Change::Revoke => {
+                let after = set_status(conn, ctx.site_id, &before, AssistantStatus::Revoked)?;
+                retire_tokens(conn, before.account_id)?;
+                (AuditAction::AssistantRevoked, Some(after))
+            }
+            Change::Delete => {
+                diesel::delete(assistants::table.find(before.id)).execute(conn)?;
+                retire_tokens(conn, before.account_id)?;
+                (AuditAction::AssistantDeleted, None)
+            }
+        };
+        record(conn, ctx, action, Some(&before), after.as_ref())?;
         Ok(after)
-    }
-}
-
-/// `POST /v1/me/assistants/{id}/revoke` (the screen's *Disable*): the record becomes
-/// `revoked`, its pending link is withdrawn, and the account's tokens are retired.
-#[derive(Debug, Clone, Copy)]
-pub struct RevokeAssistant {
-    pub target: Target,
-}
-
-impl UseCase for RevokeAssistant {
-    type Snapshot = (Assistant, (UserType, UserStatus));
-    type Decision = Assistant;
-    type Refusal = AssistantRefusal;
-    type Output = Assistant;
-
-    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
-        self.target.load(conn, ctx)
-    }
-
-    fn decide(
-        &self,
-        (assistant, clinician): Self::Snapshot,
-    ) -> Result<Assistant, AssistantRefusal> {
-        assistant::may_have_assistants(clinician.0, clinician.1)?;
-        assistant::decide_revoke(assistant.status)?;
-        Ok(assistant)
-    }
-
-    fn write(
-        self,
-        conn: &mut DbConnection,
-        ctx: &AuditContext,
-        before: Assistant,
-    ) -> StoreResult<Assistant> {
-        let after = set_status(conn, ctx.site_id, &before, AssistantStatus::Revoked)?;
-        retire_tokens(conn, before.account_id)?;
-        record(
-            conn,
-            ctx,
-            AuditAction::AssistantRevoked,
-            Some(&before),
-            Some(&after),
-        )?;
-        Ok(after)
-    }
-}
-
-/// `DELETE /v1/me/assistants/{id}`: removes the record for good (a later invitation makes
-/// a new one); its pending link is withdrawn and the account's tokens are retired. The
-/// account stays, with its password, for the clinicians it may still assist.
-#[derive(Debug, Clone, Copy)]
-pub struct DeleteAssistant {
-    pub target: Target,
-}
-
-impl UseCase for DeleteAssistant {
-    type Snapshot = (Assistant, (UserType, UserStatus));
-    type Decision = Assistant;
-    type Refusal = AssistantRefusal;
-    type Output = ();
-
-    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
-        self.target.load(conn, ctx)
-    }
-
-    fn decide(
-        &self,
-        (assistant, clinician): Self::Snapshot,
-    ) -> Result<Assistant, AssistantRefusal> {
-        assistant::may_have_assistants(clinician.0, clinician.1)?;
-        Ok(assistant)
-    }
-
-    fn write(
-        self,
-        conn: &mut DbConnection,
-        ctx: &AuditContext,
-        before: Assistant,
-    ) -> StoreResult<()> {
-        diesel::delete(assistants::table.find(before.id)).execute(conn)?;
-        retire_tokens(conn, before.account_id)?;
-        record(
-            conn,
-            ctx,
-            AuditAction::AssistantDeleted,
-            Some(&before),
-            None,
-        )
     }
 }
 
@@ -921,7 +866,7 @@ impl UseCase for SendPatientMessage {
         audit::record(
             conn,
             &ctx,
-            Change {
+            audit::Change {
                 action: AuditAction::PatientMessageSent,
                 target: AuditTarget::User(self.clinician),
                 before: None,

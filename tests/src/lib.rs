@@ -317,16 +317,30 @@ impl TestApp {
 
     /// Logs in and returns the access token; panics unless the login succeeds.
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let answer = self
-            .call(
-                Method::POST,
-                "/v1/auth/login",
-                None,
-                Some(json!({"email": email, "password": password})),
-            )
-            .await
-            .expect(200);
+        let answer = self.login_answer(email, password).await.expect(200);
         answer.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// The answer of `POST /v1/auth/login` with `email` and `password`.
+    pub async fn login_answer(&self, email: &str, password: &str) -> Answer {
+        self.call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// The answer of `POST /v1/invitations/{token}/accept` choosing `password`.
+    pub async fn accept_invitation(&self, token: &str, password: &str) -> Answer {
+        self.call(
+            Method::POST,
+            &format!("/v1/invitations/{token}/accept"),
+            None,
+            Some(json!({ "password": password })),
+        )
+        .await
     }
 
     /// Exchanges a service account's credentials for a token (`POST /v1/auth/token`).

@@ -6,9 +6,9 @@ use actix_web::{delete, get, post, web};
 use staffroom_domain::AssistantId;
 use staffroom_domain::assistant::may_have_assistants;
 use staffroom_persistence::assistants::{
-    self, Assistant, DeleteAssistant, InviteAssistant, ResendAssistantInvitation, RevokeAssistant,
-    Target,
+    self, Assistant, Change, ChangeAssistant, InviteAssistant, Target,
 };
+use staffroom_persistence::invitations::NewInvitation;
 use staffroom_persistence::users::User;
 
 use super::types::{AssistantPage, AssistantView, InviteAssistantRequest, PageQuery};
@@ -38,13 +38,30 @@ fn assistant_answer(assistant: Assistant) -> Answer {
     Answer::with_etag(assistant.version, &AssistantView::from(assistant))
 }
 
-/// The record `id` of the calling clinician, changed under `If-Match`.
-fn target(principal: &Principal, id: AssistantId, if_match: IfMatch) -> Result<Target, ApiError> {
-    Ok(Target {
+/// An invitation of `full_name` by the clinician `me`, naming them.
+fn invitation_from(state: &AppState, me: &User, full_name: &str) -> NewInvitation {
+    let name = format!("{} {}", me.first_name, me.last_name);
+    new_assistant_invitation(state, full_name, &name)
+}
+
+/// `200` with the changed record and its `ETag`, or `204` once it is deleted.
+fn changed_answer(assistant: Option<Assistant>) -> Answer {
+    assistant.map_or_else(Answer::no_content, assistant_answer)
+}
+
+/// The change of the calling clinician's record `id` under `If-Match`.
+fn change(
+    principal: &Principal,
+    id: AssistantId,
+    if_match: IfMatch,
+    change: Change,
+) -> Result<ChangeAssistant, ApiError> {
+    let target = Target {
         clinician: clinician(principal)?.id,
         id,
         expected_version: if_match.0,
-    })
+    };
+    Ok(ChangeAssistant { target, change })
 }
 
 /// The caller's assistants.
@@ -100,8 +117,7 @@ pub async fn invite_assistant(
     body: ValidJson<InviteAssistantRequest>,
 ) -> Result<Answer, ApiError> {
     let me = clinician(&principal)?;
-    let name = format!("{} {}", me.first_name, me.last_name);
-    let invitation = new_assistant_invitation(act.state(), body.0.full_name.as_str(), &name);
+    let invitation = invitation_from(act.state(), me, body.0.full_name.as_str());
     let (full_name, email) = (body.0.full_name, body.0.email);
     let clinician = me.id;
     let invite = InviteAssistant {
@@ -168,17 +184,15 @@ pub async fn resend_assistant_invitation(
     id: web::Path<AssistantId>,
     if_match: IfMatch,
 ) -> Result<Answer, ApiError> {
-    let target = target(&principal, id.into_inner(), if_match)?;
-    let site = principal.site_id;
+    let (site, me, id) = (principal.site_id, clinician(&principal)?, id.into_inner());
+    let clinician_id = me.id;
     let found = db::run(act.state(), move |c| {
-        assistants::get(c, site, target.clinician, target.id)
+        assistants::get(c, site, clinician_id, id)
     })
     .await?;
-    let me = clinician(&principal)?;
-    let name = format!("{} {}", me.first_name, me.last_name);
-    let invitation = new_assistant_invitation(act.state(), &found.full_name, &name);
-    let resend = ResendAssistantInvitation { target, invitation };
-    act.run(principal.audit(), resend, assistant_answer).await
+    let invitation = invitation_from(act.state(), me, &found.full_name);
+    let resend = change(&principal, id, if_match, Change::Resend(invitation))?;
+    act.run(principal.audit(), resend, changed_answer).await
 }
 
 /// Revoke an assistant (the screen's *Disable*).
@@ -205,10 +219,8 @@ pub async fn revoke_assistant(
     id: web::Path<AssistantId>,
     if_match: IfMatch,
 ) -> Result<Answer, ApiError> {
-    let revoke = RevokeAssistant {
-        target: target(&principal, id.into_inner(), if_match)?,
-    };
-    act.run(principal.audit(), revoke, assistant_answer).await
+    let revoke = change(&principal, id.into_inner(), if_match, Change::Revoke)?;
+    act.run(principal.audit(), revoke, changed_answer).await
 }
 
 /// Delete an assistant, permanently.
@@ -235,9 +247,6 @@ pub async fn delete_assistant(
     id: web::Path<AssistantId>,
     if_match: IfMatch,
 ) -> Result<Answer, ApiError> {
-    let delete = DeleteAssistant {
-        target: target(&principal, id.into_inner(), if_match)?,
-    };
-    act.run(principal.audit(), delete, |()| Answer::no_content())
-        .await
+    let delete = change(&principal, id.into_inner(), if_match, Change::Delete)?;
+    act.run(principal.audit(), delete, changed_answer).await
 }

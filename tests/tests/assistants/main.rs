@@ -51,23 +51,11 @@ async fn link(app: &TestApp, email: &str, n: usize) -> String {
 }
 
 async fn accept(app: &TestApp, token: &str, password: &str) -> Answer {
-    app.call(
-        Method::POST,
-        &format!("/v1/invitations/{token}/accept"),
-        None,
-        Some(json!({ "password": password })),
-    )
-    .await
+    app.accept_invitation(token, password).await
 }
 
 async fn login_answer(app: &TestApp, email: &str, password: &str) -> Answer {
-    app.call(
-        Method::POST,
-        "/v1/auth/login",
-        None,
-        Some(json!({ "email": email, "password": password })),
-    )
-    .await
+    app.login_answer(email, password).await
 }
 
 /// Invites `email` as `clinician`'s assistant, accepts the mailed link (the `n`-th to that

@@ -76,13 +76,7 @@ fn token_in(message: &Value) -> String {
 }
 
 async fn accept(app: &TestApp, token: &str, password: &str) -> Answer {
-    app.call(
-        Method::POST,
-        &format!("/v1/invitations/{token}/accept"),
-        None,
-        Some(json!({ "password": password })),
-    )
-    .await
+    app.accept_invitation(token, password).await
 }
 
 async fn resend(app: &TestApp, token: &str, user_id: &str) -> Answer {
@@ -96,13 +90,7 @@ async fn resend(app: &TestApp, token: &str, user_id: &str) -> Answer {
 }
 
 async fn login_answer(app: &TestApp, email: &str, password: &str) -> Answer {
-    app.call(
-        Method::POST,
-        "/v1/auth/login",
-        None,
-        Some(json!({ "email": email, "password": password })),
-    )
-    .await
+    app.login_answer(email, password).await
 }
 
 async fn deactivate(app: &TestApp, token: &str, user_id: &str) {
