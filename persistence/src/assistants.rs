@@ -514,31 +514,16 @@ fn set_status(
     status: AssistantStatus,
 ) -> StoreResult<Assistant> {
     let at = now();
-    let row = assistants::table.find(before.id);
-    match status {
-        AssistantStatus::Pending => diesel::update(row)
-            .set((
-                assistants::version.eq(assistants::version + 1),
-                assistants::updated_at.eq(at),
-            ))
-            .execute(conn)?,
-        AssistantStatus::Accepted => diesel::update(row)
-            .set((
-                assistants::status.eq(status),
-                assistants::accepted_at.eq(Some(at)),
-                assistants::version.eq(assistants::version + 1),
-                assistants::updated_at.eq(at),
-            ))
-            .execute(conn)?,
-        AssistantStatus::Revoked => diesel::update(row)
-            .set((
-                assistants::status.eq(status),
-                assistants::revoked_at.eq(Some(at)),
-                assistants::version.eq(assistants::version + 1),
-                assistants::updated_at.eq(at),
-            ))
-            .execute(conn)?,
-    };
+    let when = |then: AssistantStatus, was| if status == then { Some(at) } else { was };
+    diesel::update(assistants::table.find(before.id))
+        .set((
+            assistants::status.eq(status),
+            assistants::accepted_at.eq(when(AssistantStatus::Accepted, before.accepted_at)),
+            assistants::revoked_at.eq(when(AssistantStatus::Revoked, before.revoked_at)),
+            assistants::version.eq(assistants::version + 1),
+            assistants::updated_at.eq(at),
+        ))
+        .execute(conn)?;
     get(conn, site, before.clinician_id, before.id)
 }
 
