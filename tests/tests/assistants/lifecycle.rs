@@ -2,6 +2,7 @@
 
 use super::*;
 use staffroom_tests::fixtures::staff;
+use staffroom_tests::send;
 
 #[tokio::test]
 async fn invite_accept_and_log_in_with_the_last_login_shown() {
@@ -211,4 +212,43 @@ async fn delete_is_permanent_and_a_new_invitation_makes_a_new_record() {
     let deleted = app.audit_events(&admin, "assistant.deleted").await;
     assert_eq!(deleted.len(), 1);
     assert_eq!(deleted[0]["target_id"], id.as_str());
+}
+
+#[tokio::test]
+async fn changes_honour_if_match() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (_, doc) = clinician(&app, &admin, "doc@example.test").await;
+    let id = invited(&app, &doc, "Ida Ifmatch", "ida@example.test").await;
+    let path = format!("/v1/me/assistants/{id}");
+    let etag = app.get(&doc, &path).await.expect(200);
+    let etag = etag.header("etag").unwrap().to_owned();
+    let resent = send(
+        &app,
+        Method::POST,
+        &format!("{path}/resend"),
+        &doc,
+        Some(&etag),
+        None,
+    )
+    .await
+    .expect(200);
+    let fresh = resent.header("etag").unwrap().to_owned();
+    assert_ne!(fresh, etag);
+    for (method, suffix) in [(Method::POST, "/revoke"), (Method::DELETE, "")] {
+        send(
+            &app,
+            method,
+            &format!("{path}{suffix}"),
+            &doc,
+            Some(&etag),
+            None,
+        )
+        .await
+        .expect_problem(412, "precondition_failed");
+    }
+    assert_eq!(my_assistants(&app, &doc).await[0]["status"], "pending");
+    send(&app, Method::DELETE, &path, &doc, Some(&fresh), None)
+        .await
+        .expect(204);
 }
