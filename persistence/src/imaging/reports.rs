@@ -9,7 +9,7 @@
 use diesel::prelude::*;
 use serde_json::json;
 use staffroom_domain::imaging::{ReferralStatus, ReportOutcome, UnknownReferral, receive_report};
-use staffroom_domain::{AuditAction, AuditTarget, SiteId};
+use staffroom_domain::{AuditAction, AuditTarget, ReferralId, SiteId};
 
 use super::referrals::ReferralRow;
 use crate::audit::{self, Change};
@@ -85,10 +85,10 @@ pub struct ReceiveReport {
 }
 
 /// What the delivery did.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Received {
     /// The report is attached to this referral.
-    Attached(ReferralRow),
+    Attached(ReferralId),
     /// The `webhook-id` was processed before; nothing changed.
     AlreadyProcessed,
 }
@@ -161,6 +161,6 @@ impl UseCase for ReceiveReport {
                 })),
             },
         )?;
-        Ok(Received::Attached(row))
+        Ok(Received::Attached(row.id))
     }
 }
