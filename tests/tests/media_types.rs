@@ -1,12 +1,15 @@
 //! Every operation that takes a body refuses a body of another media type with `415
-//! unsupported_media_type`, and documents that it does (SPEC §9).
+//! unsupported_media_type`, and documents that it does (SPEC §9). A signed webhook checks
+//! its signature first, so its delivery is signed.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "tests: a failure should panic"
 )]
 
-use staffroom_tests::{TestApp, conformance};
+use serde_json::json;
+use staffroom_tests::{TestApp, WEBHOOK_SECRET, conformance};
+use standardwebhooks::Webhook;
 
 #[tokio::test]
 async fn every_operation_with_a_body_answers_and_documents_415_for_text_plain() {
@@ -31,12 +34,24 @@ async fn every_operation_with_a_body_answers_and_documents_415_for_text_plain() 
                 })
                 .collect::<Vec<_>>()
                 .join("/");
-            let request = app
+            let body = r#"{"plain": "text"}"#;
+            let mut request = app
                 .client
                 .request(method.to_uppercase().parse().unwrap(), app.url(&path))
                 .bearer_auth(&admin)
                 .header("content-type", "text/plain")
-                .body(r#"{"plain": "text"}"#);
+                .body(body);
+            if operation["security"] == json!([{"webhook_signature": []}]) {
+                let timestamp = unix_now();
+                let signature = Webhook::new(WEBHOOK_SECRET)
+                    .unwrap()
+                    .sign("msg_media_type", timestamp, body.as_bytes())
+                    .unwrap();
+                request = request
+                    .header("webhook-id", "msg_media_type")
+                    .header("webhook-timestamp", timestamp.to_string())
+                    .header("webhook-signature", signature);
+            }
             let answer = TestApp::answer(request.send().await.unwrap()).await;
             assert_eq!(
                 (answer.status.as_u16(), answer.code()),
@@ -59,10 +74,19 @@ async fn every_operation_with_a_body_answers_and_documents_415_for_text_plain() 
         "post /v1/auth/login",
         "post /v1/auth/token",
         "post /v1/invitations/{token}/accept",
+        "post /v1/webhooks/imaging",
     ] {
         assert!(
             walked.iter().any(|w| w == expected),
             "{expected} not walked: {walked:?}"
         );
     }
+}
+
+/// Now in Unix seconds.
+fn unix_now() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since.as_secs()).unwrap()
 }
