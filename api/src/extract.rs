@@ -103,6 +103,32 @@ pub(crate) fn from_json_value<T: DeserializeOwned + ToSchema>(
     })
 }
 
+/// `415 unsupported_media_type` unless the request says its body is JSON (or says nothing).
+fn json_media_type(req: &HttpRequest) -> Result<(), ApiError> {
+    if is_json(req) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ProblemCode::UnsupportedMediaType,
+            "Send the body as application/json.",
+        ))
+    }
+}
+
+/// A JSON body read whole, as `T`: `400` when empty or not JSON, then the contract's and
+/// serde's field errors (see [`from_json_value`]).
+fn json_body<T: DeserializeOwned + ToSchema>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::malformed_body("The request needs a JSON body."));
+    }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::malformed_body(format!("The body is not valid JSON: {e}")))?;
+    from_json_value(req, value)
+}
+
 impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for ValidJson<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
@@ -111,20 +137,9 @@ impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for ValidJson<T> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            if !is_json(&req) {
-                return Err(ApiError::new(
-                    ProblemCode::UnsupportedMediaType,
-                    "Send the body as application/json.",
-                ));
-            }
+            json_media_type(&req)?;
             let body = read_body(&req, &mut payload, body_limit(&req)).await?;
-            if body.is_empty() {
-                return Err(ApiError::malformed_body("The request needs a JSON body."));
-            }
-            let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-                ApiError::malformed_body(format!("The body is not valid JSON: {e}"))
-            })?;
-            from_json_value(&req, value).map(ValidJson)
+            json_body(&req, &body).map(ValidJson)
         })
     }
 }
@@ -168,16 +183,8 @@ impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for Signed<T> {
                     format!("webhook-id is at most {MAX_WEBHOOK_ID} characters."),
                 ));
             }
-            if !is_json(&req) {
-                return Err(ApiError::new(
-                    ProblemCode::UnsupportedMediaType,
-                    "Send the body as application/json.",
-                ));
-            }
-            let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-                ApiError::malformed_body(format!("The body is not valid JSON: {e}"))
-            })?;
-            let body = from_json_value(&req, value)?;
+            json_media_type(&req)?;
+            let body = json_body(&req, &body)?;
             Ok(Self { webhook_id, body })
         })
     }

@@ -424,6 +424,33 @@ impl TestApp {
     }
 }
 
+/// Now, in Unix seconds.
+pub fn unix_now() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since.as_secs()).unwrap()
+}
+
+/// The Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
+/// of `body` signed with `secret` at `timestamp` (Unix seconds), as a provider sends them.
+pub fn webhook_headers(
+    secret: &str,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
+    let signature = standardwebhooks::Webhook::new(secret)
+        .unwrap()
+        .sign(id, timestamp, body)
+        .unwrap();
+    vec![
+        ("webhook-id", id.to_owned()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", signature),
+    ]
+}
+
 /// Sends a request with an optional `If-Match` header and JSON body.
 pub async fn send(
     app: &TestApp,

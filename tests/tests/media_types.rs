@@ -8,8 +8,7 @@
 )]
 
 use serde_json::json;
-use staffroom_tests::{TestApp, WEBHOOK_SECRET, conformance};
-use standardwebhooks::Webhook;
+use staffroom_tests::{TestApp, WEBHOOK_SECRET, conformance, unix_now, webhook_headers};
 
 #[tokio::test]
 async fn every_operation_with_a_body_answers_and_documents_415_for_text_plain() {
@@ -42,15 +41,11 @@ async fn every_operation_with_a_body_answers_and_documents_415_for_text_plain() 
                 .header("content-type", "text/plain")
                 .body(body);
             if operation["security"] == json!([{"webhook_signature": []}]) {
-                let timestamp = unix_now();
-                let signature = Webhook::new(WEBHOOK_SECRET)
-                    .unwrap()
-                    .sign("msg_media_type", timestamp, body.as_bytes())
-                    .unwrap();
-                request = request
-                    .header("webhook-id", "msg_media_type")
-                    .header("webhook-timestamp", timestamp.to_string())
-                    .header("webhook-signature", signature);
+                let signed =
+                    webhook_headers(WEBHOOK_SECRET, "msg_media", unix_now(), body.as_bytes());
+                for (name, value) in signed {
+                    request = request.header(name, value);
+                }
             }
             let answer = TestApp::answer(request.send().await.unwrap()).await;
             assert_eq!(
@@ -81,12 +76,4 @@ async fn every_operation_with_a_body_answers_and_documents_415_for_text_plain() 
             "{expected} not walked: {walked:?}"
         );
     }
-}
-
-/// Now in Unix seconds.
-fn unix_now() -> i64 {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    i64::try_from(since.as_secs()).unwrap()
 }

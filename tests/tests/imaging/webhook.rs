@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
-use staffroom_tests::{Answer, WEBHOOK_SECRET, conformance};
-use standardwebhooks::Webhook;
+use staffroom_tests::{
+    Answer, WEBHOOK_SECRET, conformance, unix_now as now, webhook_headers as signed,
+};
 
 use super::referrals::{connected, referral};
 use super::*;
@@ -69,28 +70,6 @@ async fn deliver(app: &TestApp, headers: &[(&str, String)], body: &[u8]) -> Answ
     let answer = TestApp::answer(request.send().await.unwrap()).await;
     conformance::check_documented("POST", WEBHOOK, &answer);
     answer
-}
-
-/// The Standard Webhooks headers of `body` signed with `secret` at `timestamp`.
-fn signed(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Vec<(&'static str, String)> {
-    let signature = Webhook::new(secret)
-        .unwrap()
-        .sign(id, timestamp, body)
-        .unwrap();
-    vec![
-        ("webhook-id", id.to_owned()),
-        ("webhook-timestamp", timestamp.to_string()),
-        ("webhook-signature", signature),
-    ]
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .try_into()
-        .unwrap()
 }
 
 fn report_body(provider_id: &str, summary: &str) -> Vec<u8> {
