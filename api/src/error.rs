@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use staffroom_domain::assistant::{AssistantRefusal, NotTheirClinician};
-use staffroom_domain::imaging::ImagingRefusal;
+use staffroom_domain::imaging::{ImagingRefusal, UnknownReferral};
 use staffroom_domain::{
     AcceptanceRefusal, AccessChange, AccessRefusal, BookingFieldRefusal, BookingRefusal,
     BulkRefusal, ClinicChoiceRefusal, ClinicDeletionRefusal, ClinicUpdateRefusal, ExerciseRefusal,
@@ -327,6 +327,16 @@ impl From<ImagingRefusal> for ApiError {
             }
         };
         Self::new(refusal.code(), detail)
+    }
+}
+
+impl From<UnknownReferral> for ApiError {
+    /// A signed report for a referral nobody made here: `404`.
+    fn from(_: UnknownReferral) -> Self {
+        Self::new(
+            ProblemCode::NotFound,
+            "No referral has this referral_id; nothing was changed.",
+        )
     }
 }
 

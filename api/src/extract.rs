@@ -1,6 +1,7 @@
 //! Extractors that turn every kind of bad input into a problem document naming the field:
 //! `ValidJson` (size limit, media type, syntax, then typed fields with their path),
-//! `ValidQuery`, `IfMatch` and `RequestId`.
+//! `Signed` (a webhook delivery: its signature, then as `ValidJson`), `ValidQuery`,
+//! `IfMatch` and `RequestId`.
 
 use std::future::{Ready, ready};
 
@@ -102,6 +103,32 @@ pub(crate) fn from_json_value<T: DeserializeOwned + ToSchema>(
     })
 }
 
+/// `415 unsupported_media_type` unless the request says its body is JSON (or says nothing).
+fn json_media_type(req: &HttpRequest) -> Result<(), ApiError> {
+    if is_json(req) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ProblemCode::UnsupportedMediaType,
+            "Send the body as application/json.",
+        ))
+    }
+}
+
+/// A JSON body read whole, as `T`: `400` when empty or not JSON, then the contract's and
+/// serde's field errors (see [`from_json_value`]).
+fn json_body<T: DeserializeOwned + ToSchema>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::malformed_body("The request needs a JSON body."));
+    }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::malformed_body(format!("The body is not valid JSON: {e}")))?;
+    from_json_value(req, value)
+}
+
 impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for ValidJson<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
@@ -110,23 +137,61 @@ impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for ValidJson<T> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            if !is_json(&req) {
-                return Err(ApiError::new(
-                    ProblemCode::UnsupportedMediaType,
-                    "Send the body as application/json.",
-                ));
-            }
+            json_media_type(&req)?;
             let body = read_body(&req, &mut payload, body_limit(&req)).await?;
-            if body.is_empty() {
-                return Err(ApiError::malformed_body("The request needs a JSON body."));
-            }
-            let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-                ApiError::malformed_body(format!("The body is not valid JSON: {e}"))
-            })?;
-            from_json_value(&req, value).map(ValidJson)
+            json_body(&req, &body).map(ValidJson)
         })
     }
 }
+
+/// A webhook delivery whose Standard Webhooks signature holds (see [`crate::webhooks`]),
+/// with its `webhook-id` and its JSON body as `T`. The signature is checked first, over the
+/// raw body (bounded like every body): a bad or missing signature or a stale timestamp is
+/// `401 invalid_signature` whatever the body; then the media type, syntax and fields as
+/// [`ValidJson`] checks them.
+#[derive(Debug)]
+pub struct Signed<T> {
+    pub webhook_id: String,
+    pub body: T,
+}
+
+impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for Signed<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let body = read_body(&req, &mut payload, body_limit(&req)).await?;
+            let unsigned = |reason: String| ApiError::new(ProblemCode::InvalidSignature, reason);
+            let Some(secret) = req
+                .app_data::<web::Data<AppState>>()
+                .and_then(|state| state.imaging_webhook.clone())
+            else {
+                tracing::error!("a webhook delivery arrived, but no webhook secret is configured");
+                return Err(unsigned("No webhook secret is configured.".to_owned()));
+            };
+            let now = chrono::Utc::now().timestamp();
+            let webhook_id = secret
+                .verify(req.headers(), &body, now)
+                .map_err(|reason| unsigned(reason.to_string()))?;
+            if webhook_id.len() > MAX_WEBHOOK_ID {
+                return Err(ApiError::field(
+                    "webhook-id",
+                    "too_long",
+                    format!("webhook-id is at most {MAX_WEBHOOK_ID} characters."),
+                ));
+            }
+            json_media_type(&req)?;
+            let body = json_body(&req, &body)?;
+            Ok(Self { webhook_id, body })
+        })
+    }
+}
+
+/// The longest `webhook-id` kept.
+const MAX_WEBHOOK_ID: usize = 255;
 
 /// Turns a serde message at `path` into a field error with a stable code.
 pub(crate) fn field_error(path: &str, message: &str) -> FieldError {

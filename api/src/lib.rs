@@ -43,3 +43,4 @@ pub mod state;
 pub mod usecase;
 pub mod users;
 pub mod views;
+pub mod webhooks;

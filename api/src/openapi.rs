@@ -4,13 +4,16 @@
 //! committed copy.
 //!
 //! Every operation needs a bearer token unless its `#[utoipa::path]` says `security(())`
-//! (login, token exchange, invitation acceptance and the operations endpoints).
+//! (login, token exchange, invitation acceptance and the operations endpoints) or names
+//! the `webhook_signature` scheme (the imaging provider's signed webhook).
 
 use actix_web::App;
 use serde_json::json;
 use staffroom_persistence::page::{DEFAULT_LIMIT, MAX_LIMIT};
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn, PathItem};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{ObjectBuilder, Ref, RefOr, Required, Schema, Type};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
@@ -62,6 +65,7 @@ use staffroom_domain::ProblemCode;
         (name = "assistants", description = "A clinician's assistants, and acting on a clinician's behalf"),
         (name = "audit", description = "Audit feed"),
         (name = "integrations", description = "Third-party clinical tools and the provider jobs behind them"),
+        (name = "webhooks", description = "Calls providers make to Staffroom, signed the Standard Webhooks way"),
         (name = "operations", description = "Health and readiness")
     )
 )]
@@ -69,12 +73,27 @@ struct ApiDoc;
 
 struct BearerAuth;
 
+/// The security scheme of the signed webhooks (not a bearer token).
+pub const WEBHOOK_SIGNATURE: &str = "webhook_signature";
+
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".to_owned());
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        components.add_security_scheme(
+            WEBHOOK_SIGNATURE,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "webhook-signature",
+                "Standard Webhooks (https://www.standardwebhooks.com): `v1,` and the base64 \
+                 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` under the \
+                 deployment's secret (`STAFFROOM_IMAGING_WEBHOOK_SECRET`, `whsec_` and \
+                 base64; the key is the decoded base64), with the `webhook-id` and \
+                 `webhook-timestamp` (Unix seconds, within 5 minutes of now) headers. Several \
+                 space-separated signatures may be sent; one must match.",
+            ))),
+        );
     }
 }
 
@@ -158,13 +177,13 @@ pub fn operations(item: &PathItem) -> Vec<(&'static str, &Operation)> {
     .collect()
 }
 
-/// Whether `operation` needs credentials: it names a scheme, or inherits the document's.
-/// An empty requirement (`security(())`) makes it public.
+/// Whether `operation` needs a bearer token: it names the `bearer` scheme, or inherits the
+/// document's. An empty requirement (`security(())`) makes it public; a signed webhook
+/// names its own scheme and checks the signature itself.
 pub fn needs_credentials(operation: &Operation) -> bool {
-    operation
-        .security
-        .as_ref()
-        .is_none_or(|requirements| !requirements.contains(&SecurityRequirement::default()))
+    operation.security.as_ref().is_none_or(|requirements| {
+        requirements.contains(&SecurityRequirement::new("bearer", Vec::<String>::new()))
+    })
 }
 
 /// States what an authenticated operation needs of its caller, from the declaration the
@@ -262,6 +281,15 @@ mod tests {
         found
     }
 
+    /// Whether the operation takes a bearer token (it names `bearer` or inherits it).
+    fn bearer(operation: &Value) -> bool {
+        operation.get("security").is_none_or(|requirements| {
+            requirements
+                .as_array()
+                .is_some_and(|rs| rs.iter().any(|r| r.get("bearer").is_some()))
+        })
+    }
+
     fn parameter_names(operation: &Value) -> Vec<&str> {
         operation["parameters"]
             .as_array()
@@ -292,10 +320,34 @@ mod tests {
     }
 
     #[test]
+    fn only_the_webhook_is_signed_instead_of_bearing_a_token() {
+        let signed: Vec<String> = operations()
+            .into_iter()
+            .filter(|(_, _, op)| op["security"] != serde_json::json!([{}]) && !bearer(op))
+            .map(|(method, path, op)| {
+                assert_eq!(
+                    op["security"],
+                    serde_json::json!([{WEBHOOK_SIGNATURE: []}]),
+                    "{method} {path}"
+                );
+                assert!(op.get("x-permissions").is_none(), "{method} {path}");
+                assert!(op["responses"].get("401").is_some(), "{method} {path}");
+                format!("{method} {path}")
+            })
+            .collect();
+        assert_eq!(signed, ["POST /v1/webhooks/imaging"]);
+        let document = serde_json::to_value(document()).unwrap();
+        let scheme = &document["components"]["securitySchemes"][WEBHOOK_SIGNATURE];
+        assert_eq!(scheme["type"], "apiKey");
+        assert_eq!(scheme["in"], "header");
+        assert_eq!(scheme["name"], "webhook-signature");
+    }
+
+    #[test]
     fn every_authenticated_operation_is_declared_and_states_its_permission() {
         let mut declared = Vec::new();
         for (method, path, op) in operations() {
-            if op["security"] == serde_json::json!([{}]) {
+            if !bearer(&op) {
                 assert!(op.get("x-permissions").is_none(), "{method} {path}");
                 continue;
             }
@@ -330,8 +382,7 @@ mod tests {
     fn idempotency_key_is_offered_on_authenticated_posts_only() {
         for (method, path, op) in operations() {
             let offered = parameter_names(&op).contains(&"Idempotency-Key");
-            let public = op["security"] == serde_json::json!([{}]);
-            assert_eq!(offered, method == "POST" && !public, "{method} {path}");
+            assert_eq!(offered, method == "POST" && bearer(&op), "{method} {path}");
         }
     }
 
@@ -360,7 +411,7 @@ mod tests {
 
     #[test]
     fn operation_ids_read_as_verb_and_noun() {
-        const VERBS: [&str; 24] = [
+        const VERBS: [&str; 25] = [
             "list",
             "get",
             "create",
@@ -385,6 +436,7 @@ mod tests {
             "invite",
             "revoke",
             "send",
+            "receive",
         ];
         for (method, path, op) in operations() {
             let id = op["operationId"].as_str().unwrap();

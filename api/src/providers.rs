@@ -121,12 +121,21 @@ impl ProviderArgs {
     }
 
     /// Builds the providers; starts the simulator in-process when a provider URL is unset
-    /// (the returned handle keeps it running).
-    pub async fn build(&self, pool: &Pool) -> Result<(Providers, Option<SimHandle>), StartupError> {
+    /// (the returned handle keeps it running), signing its report deliveries with
+    /// `webhook_secret` (the server's, so that they verify).
+    pub async fn build(
+        &self,
+        pool: &Pool,
+        webhook_secret: Option<&str>,
+    ) -> Result<(Providers, Option<SimHandle>), StartupError> {
         self.check_api_keys()?;
         let needs_sim = self.exercise_url.is_none() || self.imaging_url.is_none();
         let sim = if needs_sim {
-            let handle = sim::start(([127, 0, 0, 1], 0).into(), SimOptions::default())
+            let options = SimOptions {
+                webhook_secret: webhook_secret.map(str::to_owned),
+                ..SimOptions::default()
+            };
+            let handle = sim::start(([127, 0, 0, 1], 0).into(), options)
                 .await
                 .map_err(|e| StartupError(format!("cannot start the provider simulator: {e}")))?;
             tracing::info!(

@@ -161,6 +161,10 @@ response_sets! {
     SignIn = Limited + [
         MalformedBody, Unauthorized, PayloadTooLarge, UnsupportedMediaType, Unprocessable
     ];
+    "A signed webhook delivery (`401 invalid_signature` before anything else is read)."
+    Webhook = Limited + [
+        MalformedBody, Unauthorized, NotFound, PayloadTooLarge, UnsupportedMediaType, Unprocessable
+    ];
     "An unauthenticated `POST` that redeems a token from a link."
     Redeem = Limited + [
         MalformedBody, NotFound, Conflict, Gone, PayloadTooLarge, UnsupportedMediaType, Unprocessable

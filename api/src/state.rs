@@ -10,6 +10,7 @@ use crate::auth::tokens::TokenKeys;
 use crate::metrics::Metrics;
 use crate::provider_calls::ProviderCalls;
 use crate::rate_limit::RateLimiter;
+use crate::webhooks::WebhookSecret;
 
 /// Default body limit (1 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -39,6 +40,9 @@ pub struct AppState {
     pub hashing: Arc<Hashing>,
     /// The principals as last read, reused while their site is unchanged.
     pub callers: Arc<CallerCache>,
+    /// The secret the imaging provider signs its webhook deliveries with; without one
+    /// every delivery answers `401 invalid_signature`.
+    pub imaging_webhook: Option<Arc<WebhookSecret>>,
 }
 
 impl AppState {
@@ -58,6 +62,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             hashing: Arc::new(Hashing::per_core()),
             callers: Arc::default(),
+            imaging_webhook: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The `staffroom` binary as an operator uses it: `bootstrap`, `migrate`, `openapi`,
-//! configuration mistakes, and `serve --demo` end to end, on the backend the environment
-//! selects (`STAFFROOM_TEST_DATABASE_URL`).
+//! configuration mistakes, and `serve --demo` end to end (its built-in simulator's report
+//! deliveries included), on the backend the environment selects
+//! (`STAFFROOM_TEST_DATABASE_URL`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
@@ -348,4 +349,94 @@ async fn demo_admin_logs_in_and_manages_users() {
         .await
         .unwrap();
     assert_eq!(login.status(), 200, "one demo site, so no site_required");
+}
+
+/// A report the built-in simulator of `serve --demo` delivers is signed with the server's
+/// own webhook secret, so it verifies: the referral becomes `reported`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_reports_from_the_built_in_simulator_verify() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let db = TestDatabase::create().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (_server, base, lines) = serve_demo(&db, data.path());
+    let sim = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("provider simulator: "))
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, url: String, token: Option<&str>, body: Value| {
+        let mut request = http.request(method, url);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (_, login) = call(
+        reqwest::Method::POST,
+        format!("{base}/v1/auth/login"),
+        None,
+        json!({"email": "admin@demo.staffroom.test", "password": "staffroom-demo"}),
+    )
+    .await;
+    let token = login["access_token"].as_str().unwrap();
+    let steps = [
+        (
+            reqwest::Method::PUT,
+            "/v1/integrations/imaging",
+            json!({"enabled": true}),
+            200,
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/me/integrations/imaging/connect",
+            json!({"first_name": "Demo", "last_name": "Admin", "email": "admin@demo.staffroom.test"}),
+            200,
+        ),
+    ];
+    for (method, path, body, expected) in steps {
+        let (status, answer) = call(method, format!("{base}{path}"), Some(token), body).await;
+        assert_eq!(status, expected, "{path}: {answer:#}");
+    }
+    let (status, referral) = call(
+        reqwest::Method::POST,
+        format!("{base}/v1/referrals"),
+        Some(token),
+        json!({"patient_name": "Pat Demo", "body_part": "Left knee"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{referral:#}");
+    let provider_id = referral["provider_referral_id"].as_str().unwrap();
+    let (status, asked) = call(
+        reqwest::Method::POST,
+        format!("{sim}/_sim/imaging/referrals/{provider_id}/report"),
+        None,
+        json!({"summary": "Nothing broken."}),
+    )
+    .await;
+    assert_eq!(status, 202, "{asked:#}");
+    let path = format!("{base}/v1/referrals/{}", referral["id"].as_str().unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, now) = call(reqwest::Method::GET, path.clone(), Some(token), Value::Null).await;
+        if now["status"] == "reported" {
+            assert_eq!(now["report"]["summary"], "Nothing broken.");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reported: {now:#}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

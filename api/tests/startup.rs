@@ -1,6 +1,8 @@
 //! How the `staffroom` binary starts or refuses to: a bad listening address is reported
 //! before the database is touched, an unreachable database within a second or two, parser
-//! mistakes as one line, and `healthcheck` tells a serving instance from a dead one.
+//! mistakes as one line, and `healthcheck` tells a serving instance from a dead one. The
+//! imaging webhook secret is required with PostgreSQL, checked at start-up, and kept
+//! across restarts by the embedded default.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -171,4 +173,86 @@ fn healthcheck_tells_a_serving_instance_from_a_dead_one() {
     let dead = check(&["--url", "http://127.0.0.1:1/healthz", "--timeout-ms", "500"]);
     assert_eq!(dead.status.code(), Some(1), "{}", stderr(&dead));
     assert_eq!(stderr(&dead).trim().lines().count(), 1, "{}", stderr(&dead));
+}
+
+#[test]
+fn postgres_without_an_imaging_webhook_secret_refuses_to_start() {
+    let db = TestDatabase::sqlite().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let out = staffroom(&db, dir.path())
+        .env("STAFFROOM_DATABASE_URL", "postgres://nobody@127.0.0.1:1/x")
+        .env_remove("STAFFROOM_IMAGING_WEBHOOK_SECRET")
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_one_line_mistake(
+        &out,
+        "STAFFROOM_IMAGING_WEBHOOK_SECRET is required with PostgreSQL",
+    );
+    assert!(started.elapsed() < FAST, "reported before the database");
+    for bad in ["not-a-secret", "whsec_", "whsec_not base64!"] {
+        let args = ["--listen", "127.0.0.1:0", "--imaging-webhook-secret", bad];
+        let (out, _) = serve_fresh(&db, dir.path(), &args);
+        assert_one_line_mistake(&out, "STAFFROOM_IMAGING_WEBHOOK_SECRET");
+        assert!(!dir.path().join("fresh").exists(), "{bad}");
+    }
+}
+
+/// The answer of the webhook to a correctly framed delivery for a referral nobody made,
+/// signed with `secret`: `404` when the server checks with that secret, `401` otherwise.
+async fn webhook_status(base: &str, secret: &str) -> u16 {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let body = br#"{"type":"referral.report_ready","referral_id":"nobody","report":{}}"#;
+    let timestamp = chrono::Utc::now().timestamp();
+    let signature = standardwebhooks::Webhook::new(secret)
+        .unwrap()
+        .sign("msg_restart", timestamp, body)
+        .unwrap();
+    reqwest::Client::new()
+        .post(format!("{base}/v1/webhooks/imaging"))
+        .header("content-type", "application/json")
+        .header("webhook-id", "msg_restart")
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_default_keeps_its_imaging_webhook_secret_across_restarts() {
+    let db = TestDatabase::sqlite().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let serve = || {
+        let mut cmd = staffroom(&db, &data);
+        cmd.env_remove("STAFFROOM_IMAGING_WEBHOOK_SECRET").args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--workers",
+            "1",
+        ]);
+        std::fs::create_dir_all(&data).unwrap();
+        let mut server = support::spawn(cmd, &data, "serve");
+        server.wait_listening();
+        server
+    };
+    let kept = || std::fs::read_to_string(data.join("imaging-webhook-secret")).unwrap();
+
+    let mut first = serve();
+    let secret = kept();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    assert_eq!(webhook_status(&first.base, &secret).await, 404);
+    first.terminate();
+
+    let second = serve();
+    assert_eq!(kept(), secret, "the secret changed across a restart");
+    assert_eq!(webhook_status(&second.base, &secret).await, 404);
+    let other = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    assert_eq!(webhook_status(&second.base, other).await, 401);
 }

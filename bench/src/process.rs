@@ -77,6 +77,9 @@ fn free_address() -> Result<String, BoxError> {
 
 /// Starts `staffroom serve` on `database_url` with `workers` HTTP workers, no rate limit and
 /// the given extra arguments, and waits until it is ready.
+/// The imaging webhook secret of benchmark servers (required with PostgreSQL).
+const BENCH_WEBHOOK_SECRET: &str = "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQtYmVuY2gtd2ViaG9vaw==";
+
 pub async fn start_server(
     database_url: &str,
     data_dir: &Path,
@@ -92,6 +95,7 @@ pub async fn start_server(
         .args(["serve", "--listen", &listen])
         .args(["--workers", &workers.to_string(), "--rate-limit", "0"])
         .args(["--jwt-secret", "bench-secret-bench-secret-bench-secret!!"])
+        .args(["--imaging-webhook-secret", BENCH_WEBHOOK_SECRET])
         .args(extra)
         .stdout(Stdio::null())
         .spawn()?;

@@ -108,6 +108,8 @@ string_enum! {
         Scim => "scim",
         /// The operator, from the command line (`bootstrap`, the demo).
         System => "system",
+        /// A provider calling Staffroom's signed webhook (the imaging reports).
+        Provider => "provider",
     }
 }
 

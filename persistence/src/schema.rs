@@ -321,6 +321,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Processed report deliveries of the imaging webhook, by `webhook-id`.
+    imaging_webhooks (webhook_id) {
+        webhook_id -> Text,
+        site_id -> Text,
+        referral_id -> Text,
+        received_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(imaging_connections -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -344,4 +354,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     imaging_referrals,
     assistant_accounts,
     assistants,
+    imaging_webhooks,
 );

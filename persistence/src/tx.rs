@@ -41,6 +41,18 @@ impl AuditContext {
         }
     }
 
+    /// A change a provider makes through its signed webhook (`actor_id` names the
+    /// provider, e.g. `imaging`).
+    pub fn provider(site_id: SiteId, provider: &str, request_id: Option<String>) -> Self {
+        Self {
+            site_id,
+            actor_kind: ActorKind::Provider,
+            actor_id: Some(provider.to_owned()),
+            on_behalf_of: None,
+            request_id,
+        }
+    }
+
     /// A change users make to their own account (logging in, accepting an invitation): the
     /// actor is the user, named by the id their tokens carry as subject.
     pub fn own_account(site_id: SiteId, user: UserId, request_id: Option<String>) -> Self {

@@ -24,6 +24,7 @@ use staffroom_api::outbox::{Outbox, OutboxConfig};
 use staffroom_api::providers::simulated;
 use staffroom_api::rate_limit::RateLimiter;
 use staffroom_api::state::AppState;
+use staffroom_api::webhooks::WebhookSecret;
 use staffroom_connectors::sim::{self, Faults, SimHandle, SimOptions};
 use staffroom_domain::RetryPolicy;
 use staffroom_domain::{
@@ -36,8 +37,21 @@ use staffroom_persistence::users::NewUser;
 
 pub use serde_json;
 
+/// Whether an operation of the OpenAPI document takes a bearer token (it names `bearer`,
+/// or inherits the document's); the others are public (`[{}]`) or signed webhooks.
+pub fn takes_bearer(operation: &Value) -> bool {
+    operation.get("security").is_none_or(|requirements| {
+        requirements
+            .as_array()
+            .is_some_and(|all| all.iter().any(|r| r.get("bearer").is_some()))
+    })
+}
+
 /// The signing secret of test servers.
 pub const JWT_SECRET: &[u8] = b"test-secret-test-secret-test-secret!!";
+/// The secret test servers and their simulators sign and check imaging webhook deliveries
+/// with.
+pub const WEBHOOK_SECRET: &str = "whsec_dGVzdC13ZWJob29rLXNlY3JldC10ZXN0LXdlYmhvb2s=";
 /// Password of every user the harness creates.
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -222,9 +236,17 @@ impl TestApp {
         let db = TestDatabase::create().expect("test database");
         let pool = db.pool(8).expect("migrated pool");
         let site = create_site(&pool, "Test Practice", options.plan, "admin@example.test");
-        let sim = sim::start(([127, 0, 0, 1], 0).into(), SimOptions::default())
+        let options_of_sim = SimOptions {
+            webhook_secret: Some(WEBHOOK_SECRET.to_owned()),
+            ..SimOptions::default()
+        };
+        let sim = sim::start(([127, 0, 0, 1], 0).into(), options_of_sim)
             .await
             .expect("simulator starts");
+        // Bound first, so that the server knows its own address: referrals name it as their
+        // callback, and the simulator delivers reports there.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let public_url = format!("http://{}", listener.local_addr().expect("bound address"));
         let providers = simulated(&sim, &pool, options.provider_timeout, options.email_via_sim);
         let outbox = Arc::new(Outbox::new(pool.clone(), providers, options.outbox.clone()));
         let state = AppState {
@@ -232,13 +254,17 @@ impl TestApp {
             require_if_match: options.require_if_match,
             limiter: Arc::new(RateLimiter::new(options.rate_limit.0, options.rate_limit.1)),
             hashing: Arc::new(Hashing::new(options.hashing.0, options.hashing.1)),
+            public_url,
+            imaging_webhook: Some(Arc::new(
+                WebhookSecret::parse(WEBHOOK_SECRET).expect("a whsec_ secret"),
+            )),
             ..AppState::new(pool.clone(), TokenKeys::hs256(JWT_SECRET), outbox.calls())
         };
         let (stop_worker, stopped) = tokio::sync::watch::channel(false);
         if options.worker {
             outbox.spawn_worker(stopped);
         }
-        let running = app::start(state, "127.0.0.1:0", Some(2)).expect("server starts");
+        let running = app::start_on(state, listener, Some(2)).expect("server starts");
         let handle = running.handle.clone();
         tokio::spawn(running.server);
         Self {
@@ -420,6 +446,33 @@ impl TestApp {
     pub fn backend(&self) -> &'static str {
         self.db.backend()
     }
+}
+
+/// Now, in Unix seconds.
+pub fn unix_now() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since.as_secs()).unwrap()
+}
+
+/// The Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
+/// of `body` signed with `secret` at `timestamp` (Unix seconds), as a provider sends them.
+pub fn webhook_headers(
+    secret: &str,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
+    let signature = standardwebhooks::Webhook::new(secret)
+        .unwrap()
+        .sign(id, timestamp, body)
+        .unwrap();
+    vec![
+        ("webhook-id", id.to_owned()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", signature),
+    ]
 }
 
 /// Sends a request with an optional `If-Match` header and JSON body.

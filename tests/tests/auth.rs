@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use staffroom_api::auth::tokens::TokenKeys;
 use staffroom_domain::PrincipalKind;
-use staffroom_tests::{Answer, JWT_SECRET, Options, PASSWORD, TestApp};
+use staffroom_tests::{Answer, JWT_SECRET, Options, PASSWORD, TestApp, unix_now};
 
 /// Base64url without padding, for hand-made JWTs.
 fn b64url(bytes: &[u8]) -> String {
@@ -455,15 +455,6 @@ async fn token_with_a_tampered_payload_is_invalid_token() {
         b64url(claims.to_string().as_bytes())
     );
     assert_invalid_token(app.get(&tampered, "/v1/me").await);
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .try_into()
-        .unwrap()
 }
 
 #[tokio::test]

@@ -1,12 +1,14 @@
 //! Every operation that takes a body refuses a body of another media type with `415
-//! unsupported_media_type`, and documents that it does (SPEC §9).
+//! unsupported_media_type`, and documents that it does (SPEC §9). A signed webhook checks
+//! its signature first, so its delivery is signed.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "tests: a failure should panic"
 )]
 
-use staffroom_tests::{TestApp, conformance};
+use serde_json::json;
+use staffroom_tests::{TestApp, WEBHOOK_SECRET, conformance, unix_now, webhook_headers};
 
 #[tokio::test]
 async fn every_operation_with_a_body_answers_and_documents_415_for_text_plain() {
@@ -31,12 +33,20 @@ async fn every_operation_with_a_body_answers_and_documents_415_for_text_plain() 
                 })
                 .collect::<Vec<_>>()
                 .join("/");
-            let request = app
+            let body = r#"{"plain": "text"}"#;
+            let mut request = app
                 .client
                 .request(method.to_uppercase().parse().unwrap(), app.url(&path))
                 .bearer_auth(&admin)
                 .header("content-type", "text/plain")
-                .body(r#"{"plain": "text"}"#);
+                .body(body);
+            if operation["security"] == json!([{"webhook_signature": []}]) {
+                let signed =
+                    webhook_headers(WEBHOOK_SECRET, "msg_media", unix_now(), body.as_bytes());
+                for (name, value) in signed {
+                    request = request.header(name, value);
+                }
+            }
             let answer = TestApp::answer(request.send().await.unwrap()).await;
             assert_eq!(
                 (answer.status.as_u16(), answer.code()),
@@ -59,6 +69,7 @@ async fn every_operation_with_a_body_answers_and_documents_415_for_text_plain() 
         "post /v1/auth/login",
         "post /v1/auth/token",
         "post /v1/invitations/{token}/accept",
+        "post /v1/webhooks/imaging",
     ] {
         assert!(
             walked.iter().any(|w| w == expected),

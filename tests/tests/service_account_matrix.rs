@@ -1,14 +1,15 @@
-//! Every authenticated operation of `/openapi.json` × a service account without and with
+//! Every bearer-token operation of `/openapi.json` × a service account without and with
 //! the permission the operation documents (`x-permissions`): without it the answer is `403
 //! forbidden`, before the body is even read; with it, never `403`. A service account may do
-//! exactly what its permissions grant; with none it can only ask `GET /v1/me`.
+//! exactly what its permissions grant; with none it can only ask `GET /v1/me`. The signed
+//! webhook takes no token: any token, even a site administrator's, leaves it `401`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use staffroom_tests::{Answer, TestApp};
+use staffroom_tests::{Answer, TestApp, takes_bearer};
 
 /// One authenticated operation of the document.
 struct Operation {
@@ -19,6 +20,19 @@ struct Operation {
     permissions: Vec<String>,
     /// Its description says service accounts are refused whatever they hold.
     people_only: bool,
+}
+
+/// The `METHOD path` of every operation signed instead of taking a token.
+fn signed_operations(document: &Value) -> Vec<(Method, String)> {
+    let mut found = Vec::new();
+    for (template, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if operation["security"] != json!([{}]) && !takes_bearer(operation) {
+                found.push((method.to_uppercase().parse().unwrap(), template.clone()));
+            }
+        }
+    }
+    found
 }
 
 fn operations(document: &Value) -> Vec<Operation> {
@@ -37,7 +51,7 @@ fn operations(document: &Value) -> Vec<Operation> {
             .collect::<Vec<_>>()
             .join("/");
         for (method, operation) in item.as_object().unwrap() {
-            if operation["security"] == json!([{}]) {
+            if !takes_bearer(operation) {
                 continue;
             }
             let permissions = operation["x-permissions"]
@@ -113,6 +127,23 @@ async fn every_operation_refuses_a_service_account_without_its_permission_and_ac
         }
     }
     assert_eq!(only_me, ["GET /v1/me"]);
+}
+
+#[tokio::test]
+async fn no_token_stands_in_for_a_webhook_signature() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let site_admin = app.service_token(&admin, &["site_admin"]).await;
+    let signed = signed_operations(&app.document().await);
+    assert_eq!(signed, [(Method::POST, "/v1/webhooks/imaging".to_owned())]);
+    for (method, path) in signed {
+        for token in [&admin, &site_admin] {
+            let body = json!({"type": "referral.report_ready", "referral_id": "x", "report": {}});
+            app.call(method.clone(), &path, Some(token), Some(body))
+                .await
+                .expect_problem(401, "invalid_signature");
+        }
+    }
 }
 
 #[tokio::test]

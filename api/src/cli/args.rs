@@ -44,7 +44,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API server (migrates the database first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Create a site with its first clinic and site administrator; prints their ids as JSON.
@@ -107,6 +107,10 @@ pub struct ServeArgs {
     /// RS256 public key (PEM text).
     #[arg(long, env = "STAFFROOM_JWT_PUBLIC_KEY")]
     pub jwt_public_key: Option<String>,
+    /// The secret the imaging provider signs its webhook deliveries with (`whsec_` and
+    /// base64); required with PostgreSQL.
+    #[arg(long, env = "STAFFROOM_IMAGING_WEBHOOK_SECRET", hide_env_values = true)]
+    pub imaging_webhook_secret: Option<String>,
     /// Largest request body in bytes.
     #[arg(long, env = "STAFFROOM_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -1,5 +1,6 @@
-//! The token signing keys `serve` uses: RS256 keys or an HS256 secret from the flags, or
-//! the embedded default's secret, generated once and kept in the data directory.
+//! The secrets `serve` uses: the token signing keys (RS256 keys or an HS256 secret from the
+//! flags) and the imaging webhook's secret, each from the flags or, for the embedded default,
+//! generated once and kept in the data directory.
 
 use std::path::Path;
 
@@ -9,6 +10,7 @@ use super::args::ServeArgs;
 use crate::auth::password;
 use crate::auth::tokens::TokenKeys;
 use crate::startup_error::StartupError;
+use crate::webhooks::WebhookSecret;
 
 const MIN_SECRET_BYTES: usize = 32;
 
@@ -47,18 +49,66 @@ pub fn token_keys(
     Ok(TokenKeys::hs256(local_secret(data_dir)?.as_bytes()))
 }
 
+/// The secret the imaging provider signs its webhook deliveries with: from the flag
+/// (checked), else the data directory's (SQLite only: with PostgreSQL every instance must
+/// share the one the provider was given).
+pub fn imaging_webhook_secret(
+    args: &ServeArgs,
+    url: &DatabaseUrl,
+    data_dir: &Path,
+) -> Result<WebhookSecret, StartupError> {
+    let configured = args
+        .imaging_webhook_secret
+        .as_deref()
+        .filter(|s| !s.is_empty());
+    if let Some(secret) = configured {
+        return WebhookSecret::parse(secret)
+            .map_err(|e| StartupError(format!("STAFFROOM_IMAGING_WEBHOOK_SECRET: {e}")));
+    }
+    if url.is_postgres() {
+        return Err(StartupError(
+            "STAFFROOM_IMAGING_WEBHOOK_SECRET is required with PostgreSQL (whsec_ and base64, \
+             the one the imaging provider signs with; every instance must share it)"
+                .into(),
+        ));
+    }
+    let kept = kept_secret(
+        data_dir,
+        "imaging-webhook-secret",
+        |s| WebhookSecret::parse(s).is_ok(),
+        WebhookSecret::generate,
+    )?;
+    WebhookSecret::parse(&kept).map_err(StartupError)
+}
+
 /// The embedded default's signing secret, generated once and kept in the data directory.
 fn local_secret(data_dir: &Path) -> Result<String, StartupError> {
-    let path = data_dir.join("jwt-secret");
+    kept_secret(
+        data_dir,
+        "jwt-secret",
+        |s| s.len() >= MIN_SECRET_BYTES,
+        || password::random_token(48),
+    )
+}
+
+/// The secret kept in `data_dir/file` when it is `valid`, else a `generate`d one written
+/// there (readable by the owner only).
+fn kept_secret(
+    data_dir: &Path,
+    file: &str,
+    valid: impl Fn(&str) -> bool,
+    generate: impl FnOnce() -> String,
+) -> Result<String, StartupError> {
+    let path = data_dir.join(file);
     if let Ok(secret) = std::fs::read_to_string(&path) {
         let secret = secret.trim().to_owned();
-        if secret.len() >= MIN_SECRET_BYTES {
+        if valid(&secret) {
             return Ok(secret);
         }
     }
     std::fs::create_dir_all(data_dir)
         .map_err(|e| StartupError(format!("cannot create {}: {e}", data_dir.display())))?;
-    let secret = password::random_token(48);
+    let secret = generate();
     write_private(&path, &secret)
         .map_err(|e| StartupError(format!("cannot write {}: {e}", path.display())))?;
     Ok(secret)

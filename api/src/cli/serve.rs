@@ -10,7 +10,7 @@ use staffroom_persistence::DatabaseUrl;
 
 use super::args::{Cli, ServeArgs, WorkerArgs};
 use super::database::{database_url, open_database};
-use super::secrets::token_keys;
+use super::secrets::{imaging_webhook_secret, token_keys};
 use crate::auth::password::Hashing;
 use crate::outbox::Outbox;
 use crate::rate_limit::RateLimiter;
@@ -70,6 +70,7 @@ pub fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), StartupError> {
     args.providers.check_api_keys()?;
     let url = database_url(cli)?;
     let tokens = token_keys(args, &url, &cli.data_dir)?;
+    let webhook_secret = Arc::new(imaging_webhook_secret(args, &url, &cli.data_dir)?);
     let pool = open_database(&url, args.pool_size.max(2))?;
     let demo = if args.demo {
         Some(crate::demo::ensure(&pool)?)
@@ -78,7 +79,10 @@ pub fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), StartupError> {
     };
     let shared_database = matches!(url, DatabaseUrl::Postgres(_));
     actix_web::rt::System::new().block_on(async move {
-        let (providers, sim) = args.providers.build(&pool).await?;
+        let (providers, sim) = args
+            .providers
+            .build(&pool, Some(webhook_secret.as_str()))
+            .await?;
         if sim.is_some() && shared_database {
             tracing::warn!(
                 "no provider URL configured on PostgreSQL: this process talks to its own \
@@ -98,6 +102,7 @@ pub fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), StartupError> {
             // Test-only switch of the crash tests; never set in a deployment.
             exit_after_commit: std::env::var("STAFFROOM_TEST_EXIT_AFTER_COMMIT").ok(),
             hashing: Arc::new(hashing),
+            imaging_webhook: Some(webhook_secret),
             ..AppState::new(pool, tokens, outbox.calls())
         };
         let (stop_worker, stopped) = tokio::sync::watch::channel(false);
@@ -143,7 +148,7 @@ pub fn run_worker(cli: &Cli, args: &WorkerArgs) -> Result<(), StartupError> {
     let url = database_url(cli)?;
     let pool = open_database(&url, args.pool_size.max(2))?;
     actix_web::rt::System::new().block_on(async move {
-        let (providers, sim) = args.providers.build(&pool).await?;
+        let (providers, sim) = args.providers.build(&pool, None).await?;
         if sim.is_some() {
             tracing::warn!(
                 "the worker uses its own provider simulator; set the provider URLs so that \

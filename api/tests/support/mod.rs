@@ -22,8 +22,11 @@ pub fn database_url(db: &TestDatabase) -> String {
 /// The signing secret the `staffroom` processes of the tests share.
 pub const SECRET: &str = "cli-test-secret-cli-test-secret-123456";
 
+/// The imaging webhook secret the `staffroom` processes of the tests share.
+pub const WEBHOOK_SECRET: &str = "whsec_Y2xpLXRlc3Qtd2ViaG9vay1zZWNyZXQtY2xpLXRlc3Q=";
+
 /// The real binary with a clean environment: this database and data directory, one
-/// secret, warnings only.
+/// token secret and one webhook secret, warnings only.
 pub fn staffroom(db: &TestDatabase, data: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_staffroom"));
     cmd.env_clear()
@@ -31,6 +34,7 @@ pub fn staffroom(db: &TestDatabase, data: &Path) -> Command {
         .env("STAFFROOM_DATABASE_URL", database_url(db))
         .env("STAFFROOM_DATA_DIR", data)
         .env("STAFFROOM_JWT_SECRET", SECRET)
+        .env("STAFFROOM_IMAGING_WEBHOOK_SECRET", WEBHOOK_SECRET)
         .env("STAFFROOM_LOG", "warn");
     cmd
 }

@@ -12,7 +12,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 use staffroom_tests::fixtures::staff;
-use staffroom_tests::{Answer, PASSWORD, TestApp, id_of, invitation_token};
+use staffroom_tests::{Answer, PASSWORD, TestApp, id_of, invitation_token, takes_bearer};
 
 mod lifecycle;
 mod matrix;

@@ -1,6 +1,7 @@
 //! SPEC §6.2: the imaging (scan-referral) integration. The site's switch: off until a site
 //! administrator turns it on, readable by every user of the site, `If-Match` honoured,
-//! each change audited, one site's switch invisible to another.
+//! each change audited, one site's switch invisible to another; connections, referrals and
+//! the reports the provider delivers through the signed webhook.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -17,6 +18,7 @@ const SWITCH: &str = "/v1/integrations/imaging";
 mod connection;
 mod referrals;
 mod switch;
+mod webhook;
 
 async fn set_switch(
     app: &TestApp,

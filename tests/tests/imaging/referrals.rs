@@ -5,7 +5,12 @@ use super::*;
 
 const ME: &str = "/v1/me/integrations/imaging";
 
-async fn connected(app: &TestApp, admin: &str, first: &str, email: &str) -> (String, String) {
+pub(super) async fn connected(
+    app: &TestApp,
+    admin: &str,
+    first: &str,
+    email: &str,
+) -> (String, String) {
     let (id, token) = signed_in_staff(app, admin, first, "Referrer", email).await;
     app.post(
         &token,
@@ -17,7 +22,7 @@ async fn connected(app: &TestApp, admin: &str, first: &str, email: &str) -> (Str
     (id, token)
 }
 
-fn referral(patient: &str) -> Value {
+pub(super) fn referral(patient: &str) -> Value {
     json!({"patient_name": patient, "body_part": "Left knee", "notes": "Twisted it skiing"})
 }
 

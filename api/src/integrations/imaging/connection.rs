@@ -32,7 +32,13 @@ fn me(principal: &Principal) -> Result<UserId, ApiError> {
 fn immutable(fields: &[&str]) -> ApiError {
     let errors = fields
         .iter()
-        .map(|f| FieldError::new(*f, "immutable_field", format!("{f} cannot change.")))
+        .map(|f| {
+            FieldError::new(
+                *f,
+                ProblemCode::ImmutableField.as_str(),
+                format!("{f} cannot change."),
+            )
+        })
         .collect();
     ApiError::validation(errors).with_code(
         ProblemCode::ImmutableField,

@@ -1,11 +1,13 @@
 //! `/v1/integrations/imaging`: the site's switch for the imaging (scan-referral)
 //! integration (SPEC §6.2). Once on, every user of the site may connect themself
-//! (`/v1/me/integrations/imaging`, [`connection`]).
+//! (`/v1/me/integrations/imaging`, [`connection`]) and refer ([`referrals`]); the provider
+//! delivers the reports through its signed webhook ([`webhook`]).
 
 pub mod connection;
 pub mod referrals;
 pub mod types;
 mod use_cases;
+pub mod webhook;
 
 use actix_web::{HttpResponse, get, put, web};
 use serde::{Deserialize, Serialize};
@@ -49,7 +51,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(connection::update_my_imaging)
         .service(connection::reconnect_my_imaging)
         .service(connection::disconnect_my_imaging)
-        .service(connection::forget_my_imaging);
+        .service(connection::forget_my_imaging)
+        .service(webhook::receive_imaging_report);
     referrals::configure(cfg);
 }
 
