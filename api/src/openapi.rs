@@ -59,6 +59,8 @@ use staffroom_domain::ProblemCode;
         (name = "appointments", description = "Bookings, diaries and the appointment report"),
         (name = "permissions", description = "Permission catalogue and professions"),
         (name = "service-accounts", description = "Credentials for integrators and scripts"),
+        (name = "scim-tokens", description = "Bearer tokens of the site's SCIM clients (identity providers)"),
+        (name = "scim", description = "SCIM 2.0 (RFC 7643/7644) for identity providers, with a SCIM token; media type application/scim+json"),
         (name = "audit", description = "Audit feed"),
         (name = "integrations", description = "Third-party clinical tools and the provider jobs behind them"),
         (name = "operations", description = "Health and readiness")
@@ -96,7 +98,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// `Idempotency-Key` header that middleware reads on every authenticated `POST`, and the
 /// meaning, bounds and default of every list's `limit` and `cursor`.
 pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
-    for item in api.paths.paths.values_mut() {
+    for (path, item) in &mut api.paths.paths {
         for operation in [
             item.get.as_mut(),
             item.post.as_mut(),
@@ -115,7 +117,8 @@ pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         let Some(post) = item.post.as_mut() else {
             continue;
         };
-        if !needs_credentials(post) {
+        // SCIM has no idempotency keys (RFC 7644 matches a retried create by userName).
+        if !needs_credentials(post) || crate::scim::is_scim_path(path) {
             continue;
         }
         let parameter = ParameterBuilder::new()
@@ -182,7 +185,9 @@ fn describe_permission(operation: &mut Operation) {
     else {
         return;
     };
-    if needs != staffroom_domain::Needs::Nothing {
+    // Every operation refuses some principal (a SCIM token, `/v1/me` included) except the
+    // SCIM ones, which refuse other tokens with `401`.
+    if needs != staffroom_domain::Needs::ScimClient {
         operation
             .responses
             .responses
@@ -330,7 +335,12 @@ mod tests {
         for (method, path, op) in operations() {
             let offered = parameter_names(&op).contains(&"Idempotency-Key");
             let public = op["security"] == serde_json::json!([{}]);
-            assert_eq!(offered, method == "POST" && !public, "{method} {path}");
+            let scim = path.starts_with("/scim/");
+            assert_eq!(
+                offered,
+                method == "POST" && !public && !scim,
+                "{method} {path}"
+            );
         }
     }
 
@@ -359,7 +369,8 @@ mod tests {
 
     #[test]
     fn operation_ids_read_as_verb_and_noun() {
-        const VERBS: [&str; 21] = [
+        // `replace`, `patch` and `search` are SCIM's own verbs (RFC 7644 §3.5, §3.4.3).
+        const VERBS: [&str; 24] = [
             "list",
             "get",
             "create",
@@ -381,6 +392,9 @@ mod tests {
             "bulk",
             "issue",
             "login",
+            "replace",
+            "patch",
+            "search",
         ];
         for (method, path, op) in operations() {
             let id = op["operationId"].as_str().unwrap();

@@ -3,7 +3,9 @@
 //! the texts the log holds are declared once.
 
 use crate::exercise::ExerciseAction;
-use crate::ids::{AppointmentId, ClinicId, ReferralId, ServiceAccountId, SiteId, UserId};
+use crate::ids::{
+    AppointmentId, ClinicId, ReferralId, ScimTokenId, ServiceAccountId, SiteId, UserId,
+};
 use crate::imaging::ImagingAction;
 use crate::principal::PrincipalKind;
 use crate::string_enum::string_enum;
@@ -43,6 +45,10 @@ string_enum! {
         AppointmentBooked => "appointment.booked",
         ServiceAccountCreated => "service_account.created",
         ServiceAccountRevoked => "service_account.revoked",
+        /// A SCIM token was issued (its secret is never recorded).
+        ScimTokenCreated => "scim_token.created",
+        /// A SCIM token was revoked; its identity provider is refused from the next request.
+        ScimTokenRevoked => "scim_token.revoked",
         /// The site switched the imaging integration on for its users.
         ImagingEnabled => "imaging.enabled",
         /// The site switched the imaging integration off.
@@ -110,6 +116,7 @@ pub enum AuditTarget {
     Appointment(AppointmentId),
     ServiceAccount(ServiceAccountId),
     Referral(ReferralId),
+    ScimToken(ScimTokenId),
 }
 
 impl AuditTarget {
@@ -122,6 +129,7 @@ impl AuditTarget {
             Self::Appointment(_) => "appointment",
             Self::ServiceAccount(_) => "service_account",
             Self::Referral(_) => "referral",
+            Self::ScimToken(_) => "scim_token",
         }
     }
 }

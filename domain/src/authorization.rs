@@ -22,6 +22,9 @@ pub enum Needs {
     AnyOf(&'static [Permission]),
     /// Only a person: the operation acts as the calling user.
     PersonOnly,
+    /// Only a SCIM client (a token of kind `scim`): the `/scim/v2` protocol, which acts
+    /// for the site's identity provider as a site administrator would.
+    ScimClient,
 }
 
 const SITE_ADMIN: &[Permission] = &[Permission::SiteAdmin];
@@ -29,11 +32,13 @@ const ADMIN: &[Permission] = &[Permission::SiteAdmin, Permission::ClinicAdmin];
 const AUDIT: &[Permission] = &[Permission::SiteAdmin, Permission::ViewAudit];
 
 /// Whether a principal of `kind` holding `held` may call an operation that needs `needs`.
+/// A SCIM client opens the SCIM operations only, and nothing else opens them.
 pub fn allows(kind: PrincipalKind, held: &[Permission], needs: Needs) -> bool {
     let person = kind == PrincipalKind::User;
     let known = matches!(kind, PrincipalKind::User | PrincipalKind::Service);
     match needs {
-        Needs::Nothing => true,
+        Needs::ScimClient => kind == PrincipalKind::Scim,
+        Needs::Nothing => kind != PrincipalKind::Scim,
         Needs::People { service_needs } => {
             person
                 || (kind == PrincipalKind::Service
@@ -49,7 +54,7 @@ impl Needs {
     /// does, or none is needed — see [`Needs::Nothing`]).
     pub fn service_permissions(&self) -> Vec<Permission> {
         match *self {
-            Self::Nothing | Self::PersonOnly => Vec::new(),
+            Self::Nothing | Self::PersonOnly | Self::ScimClient => Vec::new(),
             Self::People { service_needs } => vec![service_needs],
             Self::AnyOf(any) => any
                 .iter()
@@ -68,7 +73,10 @@ impl Needs {
                 .join(" or ")
         };
         match *self {
-            Self::Nothing => "**Permission:** none; any valid token.".to_owned(),
+            Self::Nothing => "**Permission:** none; any valid token but a SCIM token.".to_owned(),
+            Self::ScimClient => "**Permission:** a SCIM token of the site (`POST \
+                                 /v1/scim-tokens`); every other token is refused (`401`)."
+                .to_owned(),
             Self::People { service_needs } => format!(
                 "**Permission:** every user of the site; a service account needs {} (or \
                  `site_admin`).",
@@ -122,6 +130,28 @@ string_enum! {
         GetServiceAccount => "get_service_account",
         CreateServiceAccount => "create_service_account",
         DeleteServiceAccount => "delete_service_account",
+        ListScimTokens => "list_scim_tokens",
+        GetScimToken => "get_scim_token",
+        CreateScimToken => "create_scim_token",
+        DeleteScimToken => "delete_scim_token",
+        GetScimServiceProviderConfig => "get_scim_service_provider_config",
+        ListScimSchemas => "list_scim_schemas",
+        GetScimSchema => "get_scim_schema",
+        ListScimResourceTypes => "list_scim_resource_types",
+        GetScimResourceType => "get_scim_resource_type",
+        ListScimUsers => "list_scim_users",
+        SearchScimUsers => "search_scim_users",
+        GetScimUser => "get_scim_user",
+        CreateScimUser => "create_scim_user",
+        ReplaceScimUser => "replace_scim_user",
+        PatchScimUser => "patch_scim_user",
+        DeleteScimUser => "delete_scim_user",
+        ListScimGroups => "list_scim_groups",
+        GetScimGroup => "get_scim_group",
+        CreateScimGroup => "create_scim_group",
+        ReplaceScimGroup => "replace_scim_group",
+        PatchScimGroup => "patch_scim_group",
+        DeleteScimGroup => "delete_scim_group",
         ListAuditEvents => "list_audit_events",
         ListOutboxJobs => "list_outbox_jobs",
         GetOutboxJob => "get_outbox_job",
@@ -188,6 +218,10 @@ impl Operation {
             | O::GetServiceAccount
             | O::CreateServiceAccount
             | O::DeleteServiceAccount
+            | O::ListScimTokens
+            | O::GetScimToken
+            | O::CreateScimToken
+            | O::DeleteScimToken
             | O::ListOutboxJobs
             | O::GetOutboxJob
             | O::GetExerciseIntegration
@@ -208,6 +242,24 @@ impl Operation {
             | O::DisconnectMyImaging
             | O::ForgetMyImaging
             | O::CreateReferral => Needs::PersonOnly,
+            O::GetScimServiceProviderConfig
+            | O::ListScimSchemas
+            | O::GetScimSchema
+            | O::ListScimResourceTypes
+            | O::GetScimResourceType
+            | O::ListScimUsers
+            | O::SearchScimUsers
+            | O::GetScimUser
+            | O::CreateScimUser
+            | O::ReplaceScimUser
+            | O::PatchScimUser
+            | O::DeleteScimUser
+            | O::ListScimGroups
+            | O::GetScimGroup
+            | O::CreateScimGroup
+            | O::ReplaceScimGroup
+            | O::PatchScimGroup
+            | O::DeleteScimGroup => Needs::ScimClient,
         }
     }
 }
@@ -220,9 +272,32 @@ mod tests {
     const NONE: &[Permission] = &[];
 
     #[test]
-    fn any_principal_may_ask_who_it_is() {
+    fn any_principal_but_a_scim_client_may_ask_who_it_is() {
         for kind in PrincipalKind::ALL {
-            assert!(allows(*kind, NONE, Operation::GetMe.needs()));
+            assert_eq!(allows(*kind, NONE, Operation::GetMe.needs()), *kind != Scim);
+        }
+    }
+
+    #[test]
+    fn scim_operations_open_to_scim_clients_only() {
+        let scim: Vec<Operation> = Operation::ALL
+            .iter()
+            .copied()
+            .filter(|op| allows(Scim, NONE, op.needs()))
+            .collect();
+        assert!(scim.len() >= 18, "{scim:?}");
+        for op in &scim {
+            assert!(
+                op.as_str().contains("scim") && !op.as_str().contains("token"),
+                "{op}"
+            );
+            for kind in [User, Service, Assistant] {
+                assert!(!allows(kind, &[Permission::SiteAdmin], op.needs()), "{op}");
+            }
+        }
+        for op in [Operation::CreateScimToken, Operation::ListScimTokens] {
+            assert!(allows(User, &[Permission::SiteAdmin], op.needs()));
+            assert!(!allows(Scim, &[Permission::SiteAdmin], op.needs()));
         }
     }
 
@@ -253,15 +328,19 @@ mod tests {
     }
 
     #[test]
-    fn site_admin_grants_every_operation_but_the_personal_ones() {
+    fn site_admin_grants_every_operation_but_the_personal_and_scim_ones() {
         for op in Operation::ALL {
-            let expected = op.needs() != Needs::PersonOnly;
+            let expected = !matches!(op.needs(), Needs::PersonOnly | Needs::ScimClient);
             assert_eq!(
                 allows(Service, &[Permission::SiteAdmin], op.needs()),
                 expected,
                 "{op}"
             );
-            assert!(allows(User, &[Permission::SiteAdmin], op.needs()), "{op}");
+            assert_eq!(
+                allows(User, &[Permission::SiteAdmin], op.needs()),
+                op.needs() != Needs::ScimClient,
+                "{op}"
+            );
         }
     }
 
@@ -321,11 +400,17 @@ mod tests {
     }
 
     #[test]
-    fn assistants_and_scim_clients_are_refused_everything_but_who_am_i() {
-        for kind in [Assistant, Scim] {
-            for op in Operation::ALL.iter().filter(|op| **op != Operation::GetMe) {
-                assert!(!allows(kind, &[Permission::SiteAdmin], op.needs()), "{op}");
-            }
+    fn assistants_are_refused_everything_but_who_am_i_and_scim_clients_all_but_scim() {
+        for op in Operation::ALL.iter().filter(|op| **op != Operation::GetMe) {
+            assert!(
+                !allows(Assistant, &[Permission::SiteAdmin], op.needs()),
+                "{op}"
+            );
+            assert_eq!(
+                allows(Scim, &[Permission::SiteAdmin], op.needs()),
+                op.needs() == Needs::ScimClient,
+                "{op}"
+            );
         }
     }
 

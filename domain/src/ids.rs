@@ -91,6 +91,8 @@ id_newtype! {
     SentMailId,
     /// Identifies a scan referral made through the imaging integration.
     ReferralId,
+    /// Identifies a SCIM token, the long-lived bearer token of an identity provider.
+    ScimTokenId,
 }
 
 #[cfg(test)]

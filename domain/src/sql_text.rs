@@ -16,7 +16,9 @@ use diesel::sqlite::Sqlite;
 use uuid::Uuid;
 
 use crate::audit::AuditTarget;
-use crate::ids::{AppointmentId, ClinicId, ReferralId, ServiceAccountId, SiteId, UserId};
+use crate::ids::{
+    AppointmentId, ClinicId, ReferralId, ScimTokenId, ServiceAccountId, SiteId, UserId,
+};
 
 /// `FromSql` for a type stored as the text its `FromStr` reads, on any backend.
 macro_rules! from_text {
@@ -121,6 +123,7 @@ where
     AppointmentId: ToSql<Text, DB>,
     ServiceAccountId: ToSql<Text, DB>,
     ReferralId: ToSql<Text, DB>,
+    ScimTokenId: ToSql<Text, DB>,
 {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
         match self {
@@ -130,6 +133,7 @@ where
             Self::Appointment(id) => <AppointmentId as ToSql<Text, DB>>::to_sql(id, out),
             Self::ServiceAccount(id) => <ServiceAccountId as ToSql<Text, DB>>::to_sql(id, out),
             Self::Referral(id) => <ReferralId as ToSql<Text, DB>>::to_sql(id, out),
+            Self::ScimToken(id) => <ScimTokenId as ToSql<Text, DB>>::to_sql(id, out),
         }
     }
 }

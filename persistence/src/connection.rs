@@ -10,8 +10,8 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::Text;
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use staffroom_domain::{
-    AppointmentId, AuditEventId, ClinicId, InvitationId, JobId, ReferralId, SentMailId,
-    ServiceAccountId, SiteId, UserId,
+    AppointmentId, AuditEventId, ClinicId, InvitationId, JobId, ReferralId, ScimTokenId,
+    SentMailId, ServiceAccountId, SiteId, UserId,
 };
 
 use crate::error::StoreError;
@@ -44,6 +44,7 @@ bind_as_inner_text!(
     InvitationId,
     JobId,
     ReferralId,
+    ScimTokenId,
     SentMailId,
     ServiceAccountId,
     SiteId,

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use staffroom_domain::{Permission, ServiceAccountId, SiteId, UserId};
+use staffroom_domain::{Permission, ScimTokenId, ServiceAccountId, SiteId, UserId};
 use staffroom_persistence::users::User;
 
 /// Entries kept at most; past it the cache starts again empty (a miss costs three queries).
@@ -24,6 +24,7 @@ pub struct CallerKey {
 pub enum Subject {
     User(UserId),
     Service(ServiceAccountId),
+    Scim(ScimTokenId),
 }
 
 /// What the request path needs of a principal, read when the site's write count was
@@ -31,8 +32,10 @@ pub enum Subject {
 #[derive(Debug)]
 pub struct Caller {
     pub write_count: i64,
-    /// An active user, or a service account not revoked.
+    /// An active user, or a service account or SCIM token not revoked.
     pub active: bool,
+    /// A SCIM token's digest: the bearer token presented must be that very token.
+    pub token_hash: Option<String>,
     pub user: Option<User>,
     pub permissions: Vec<Permission>,
 }
@@ -83,6 +86,7 @@ mod tests {
         Arc::new(Caller {
             write_count,
             active: true,
+            token_hash: None,
             user: None,
             permissions: vec![Permission::SiteAdmin],
         })

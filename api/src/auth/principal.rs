@@ -15,9 +15,10 @@ use staffroom_persistence::tx::AuditContext;
 use staffroom_persistence::users::CreatorScope;
 use staffroom_persistence::users::User;
 use staffroom_persistence::{DbConnection, StoreResult};
-use staffroom_persistence::{service_accounts, sites, users};
+use staffroom_persistence::{scim_tokens, service_accounts, sites, users};
 
 use crate::auth::callers::{Caller, CallerKey, Subject};
+use crate::auth::password;
 use crate::auth::tokens::{Claims, TokenKeys};
 use crate::db;
 use crate::error::ApiError;
@@ -173,6 +174,7 @@ fn read_caller(
                 write_count,
                 permissions: user.permissions.clone(),
                 active: user.is_active(),
+                token_hash: None,
                 user: Some(user),
             }
         }
@@ -181,7 +183,19 @@ fn read_caller(
             Caller {
                 write_count,
                 active: account.is_active(),
+                token_hash: None,
                 permissions: account.permissions,
+                user: None,
+            }
+        }
+        // A SCIM client provisions the site's users as its administrator would.
+        Subject::Scim(id) => {
+            let token = scim_tokens::get(conn, key.site, id)?;
+            Caller {
+                write_count,
+                active: token.is_active(),
+                token_hash: Some(token.token_hash),
+                permissions: vec![Permission::SiteAdmin],
                 user: None,
             }
         }
@@ -202,7 +216,8 @@ async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
     let subject = match claims.kind {
         PrincipalKind::User => Subject::User(claims.sub.parse().map_err(|_| bad())?),
         PrincipalKind::Service => Subject::Service(claims.sub.parse().map_err(|_| bad())?),
-        PrincipalKind::Assistant | PrincipalKind::Scim => return Err(bad()),
+        PrincipalKind::Scim => Subject::Scim(claims.sub.parse().map_err(|_| bad())?),
+        PrincipalKind::Assistant => return Err(bad()),
     };
     let key = CallerKey {
         site: claims.site.parse().map_err(|_| bad())?,
@@ -218,7 +233,13 @@ async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
         return Err(ApiError::invalid_token(match key.subject {
             Subject::User(_) => "The user has been deactivated.",
             Subject::Service(_) => "The service account has been revoked.",
+            Subject::Scim(_) => "The SCIM token has been revoked.",
         }));
+    }
+    if let Some(stored) = &caller.token_hash
+        && !bearer(&req).is_ok_and(|token| password::digest_matches(&token, stored))
+    {
+        return Err(bad());
     }
     if before.is_none_or(|b| !Arc::ptr_eq(&b, &caller)) {
         state.callers.put(key, Arc::clone(&caller));
