@@ -43,7 +43,7 @@ use staffroom_domain::ProblemCode;
     security(("bearer" = [])),
     modifiers(&BearerAuth),
     components(
-        schemas(Problem, ProblemCode),
+        schemas(Problem, ProblemCode, crate::scim::openapi::ScimErrorBody),
         responses(
             MalformedBody, Unauthorized, Forbidden, NotFound, Conflict, Gone, PreconditionFailed,
             PayloadTooLarge, UnsupportedMediaType, Unprocessable, PreconditionRequired,

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
-use utoipa::{IntoResponses, PartialSchema, ToSchema};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{IntoResponses, ToSchema};
 
 use crate::scim::error::SCIM_JSON;
 
@@ -110,7 +110,7 @@ impl IntoResponses for ScimErrors {
                     .content(
                         SCIM_JSON,
                         ContentBuilder::new()
-                            .schema(Some(ScimErrorBody::schema()))
+                            .schema(Some(Ref::from_schema_name("ScimErrorBody")))
                             .build(),
                     )
                     .build();
