@@ -14,7 +14,6 @@ use staffroom_persistence::access::{ActorScope, ReplaceAccess};
 use staffroom_persistence::clinics::{CreateClinic, DeleteClinic, UpdateClinic};
 use staffroom_persistence::scim_reads;
 use staffroom_persistence::tx::{AuditContext, check_version};
-use staffroom_persistence::usecase::{UseCase, run};
 use staffroom_persistence::{StoreError, users};
 use staffroom_scim::filter::parse_filter;
 use staffroom_scim::patch;
@@ -27,6 +26,7 @@ use crate::scim::openapi::{ScimErrors, ScimListBody, ScimPatchBody, ScimResource
 use crate::scim::resource::{GroupInput, Projection, group_input, group_resource};
 use crate::scim::{
     base_url, change, if_match, json_body, list_response, paging, query, read, resource_response,
+    step,
 };
 use crate::state::AppState;
 
@@ -41,14 +41,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// A Group as the filter reads it.
 const GROUP_RESOURCE: Attribute = Attribute::complex("Group", GROUP.attributes);
-
-fn step<U>(conn: &mut DbConnection, ctx: &AuditContext, use_case: U) -> Result<U::Output, ScimError>
-where
-    U: UseCase,
-    ApiError: From<U::Refusal>,
-{
-    run(conn, ctx, use_case, |output| output, None).map_err(ScimError::from)
-}
 
 fn clinic_id(id: &str) -> Result<ClinicId, ScimError> {
     id.parse().map_err(|_| ScimError::not_found())

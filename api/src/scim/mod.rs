@@ -18,8 +18,9 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Value, json};
 use staffroom_persistence::DbConnection;
 use staffroom_persistence::tx::AuditContext;
-use staffroom_persistence::usecase::together;
+use staffroom_persistence::usecase::{UseCase, run, together};
 
+use crate::error::ApiError;
 use crate::etag;
 use crate::scim::error::{SCIM_JSON, ScimError};
 use crate::state::AppState;
@@ -181,4 +182,17 @@ where
         tracing::error!(error = %e, "blocking task failed");
         ScimError::from(crate::error::ApiError::internal())
     })?
+}
+
+/// Runs one use-case inside the request's transaction (see [`change`]).
+pub fn step<U>(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    use_case: U,
+) -> Result<U::Output, ScimError>
+where
+    U: UseCase,
+    ApiError: From<U::Refusal>,
+{
+    run(conn, ctx, use_case, |output| output, None).map_err(ScimError::from)
 }

@@ -15,7 +15,6 @@ use staffroom_persistence::access::{ActorScope, ReplaceAccess};
 use staffroom_persistence::scim_filter::{Cond, Dialect, translate};
 use staffroom_persistence::scim_reads::{self, ScimUserSort};
 use staffroom_persistence::tx::{AuditContext, check_version};
-use staffroom_persistence::usecase::{UseCase, run};
 use staffroom_persistence::users::{
     self, ChangeType, CreateUser, CreatorScope, NewUser, SetStatus, UpdateProfile, User,
 };
@@ -32,6 +31,7 @@ use crate::scim::openapi::{
 use crate::scim::resource::{Projection, UserInput, get_ci, user_input, user_resource};
 use crate::scim::{
     base_url, change, if_match, json_body, list_response, paging, query, read, resource_response,
+    step,
 };
 use crate::state::AppState;
 
@@ -43,15 +43,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(replace_scim_user)
         .service(patch_scim_user)
         .service(delete_scim_user);
-}
-
-/// Runs one use-case inside the request's transaction.
-fn step<U>(conn: &mut DbConnection, ctx: &AuditContext, use_case: U) -> Result<U::Output, ScimError>
-where
-    U: UseCase,
-    ApiError: From<U::Refusal>,
-{
-    run(conn, ctx, use_case, |output| output, None).map_err(ScimError::from)
 }
 
 /// A user id from the path; one that is not a UUID names no user.
