@@ -392,7 +392,10 @@ async fn patch_user(
     expected: Option<i64>,
     base: String,
 ) -> Result<Value, ScimError> {
-    let password = ops.iter().rev().find_map(patched_password);
+    let mut password = None;
+    for op in &ops {
+        password = patched_password(op)?.or(password);
+    }
     let password_hash = match password {
         Some(p) => Some(state.hashing.hash(p).await?),
         None => None,
@@ -414,8 +417,11 @@ async fn patch_user(
 }
 
 /// A password a PATCH operation sets (write-only: it is hashed, never kept in the resource).
-fn patched_password(op: &patch::PatchOp) -> Option<staffroom_domain::Password> {
-    let value = op.value.as_ref()?;
+/// A password that does not parse is refused (`400 invalidValue`), never dropped.
+fn patched_password(op: &patch::PatchOp) -> Result<Option<staffroom_domain::Password>, ScimError> {
+    let Some(value) = op.value.as_ref() else {
+        return Ok(None);
+    };
     let text = match &op.path {
         Some(path) if path.is("password", None) => value.as_str(),
         None => value
@@ -424,7 +430,11 @@ fn patched_password(op: &patch::PatchOp) -> Option<staffroom_domain::Password> {
             .and_then(Value::as_str),
         Some(_) => None,
     };
-    text.and_then(|t| staffroom_domain::Password::parse(t).ok())
+    text.map(|t| {
+        staffroom_domain::Password::parse(t)
+            .map_err(|e| ScimError::invalid_value(format!("password: {}", e.message)))
+    })
+    .transpose()
 }
 
 /// Replaces the user with `input` (PUT).

@@ -198,6 +198,24 @@ async fn patch_adds_replaces_and_removes_with_and_without_paths() {
     )
     .await;
     expect_error(&bad_path, 400, Some("invalidPath"));
+    let short = patch(
+        &app,
+        &token,
+        &path,
+        json!([{"op": "replace", "path": "password", "value": "x"}]),
+    )
+    .await;
+    expect_error(&short, 400, Some("invalidValue"));
+    patch(
+        &app,
+        &token,
+        &path,
+        json!([{"op": "replace", "value": {"password": "a brand new password"}}]),
+    )
+    .await
+    .expect(200);
+    app.login("ada.king@example.test", "a brand new password")
+        .await;
     let read_only = patch(
         &app,
         &token,
