@@ -7,7 +7,7 @@
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpMessage, web};
+use actix_web::{FromRequest, HttpMessage, ResponseError, web};
 use staffroom_domain::{Needs, Permission, PrincipalKind, allows};
 
 use crate::auth::Principal;
@@ -40,9 +40,26 @@ fn refusal(kind: PrincipalKind, needs: Needs) -> ApiError {
                 service_needs.as_str()
             ))
         }
+        Needs::ScimClient => ApiError::invalid_token(
+            "/scim/v2 takes a SCIM token of the site (POST /v1/scim-tokens).",
+        ),
+        _ if kind == PrincipalKind::Scim => {
+            ApiError::forbidden("A SCIM token opens /scim/v2 only.")
+        }
         Needs::Nothing | Needs::People { .. } => {
             ApiError::forbidden("This principal cannot call this operation.")
         }
+    }
+}
+
+/// The refusal as the path's protocol writes it: a SCIM error under `/scim/`, a problem
+/// document elsewhere.
+fn refuse(req: ServiceRequest, error: ApiError) -> ServiceResponse<BoxBody> {
+    if crate::scim::is_scim_path(req.path()) {
+        let response = crate::scim::error::ScimError::from(error).error_response();
+        req.into_response(response)
+    } else {
+        req.error_response(error)
     }
 }
 
@@ -65,16 +82,18 @@ pub async fn authorize(
     };
     let principal = match Principal::from_request(req.request(), &mut Payload::None).await {
         Ok(principal) => principal,
-        Err(error) => return Ok(req.error_response(error)),
+        Err(error) => return Ok(refuse(req, error)),
     };
     let Some(needs) = needs else {
         tracing::error!("an authenticated operation has no declared permission; refused");
-        return Ok(req.error_response(ApiError::forbidden(
-            "This operation declares no permission.",
-        )));
+        return Ok(refuse(
+            req,
+            ApiError::forbidden("This operation declares no permission."),
+        ));
     };
     if !allows(principal.kind, &principal.permissions, needs) {
-        return Ok(req.error_response(refusal(principal.kind, needs)));
+        let error = refusal(principal.kind, needs);
+        return Ok(refuse(req, error));
     }
     req.extensions_mut().insert(principal);
     next.call(req)

@@ -165,6 +165,7 @@ pub fn ensure(pool: &Pool) -> Result<DemoSite, StartupError> {
                 clinic_ids: Vec::new(),
                 default_clinic_id: None,
                 password_hash: Some(hash.clone()),
+                external_id: None,
             },
         },
     )?;
@@ -195,6 +196,7 @@ pub fn ensure(pool: &Pool) -> Result<DemoSite, StartupError> {
                 clinic_ids: vec![home],
                 default_clinic_id: Some(home),
                 password_hash: Some(hash.clone()),
+                external_id: None,
             },
         )?;
     }

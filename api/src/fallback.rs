@@ -123,8 +123,10 @@ fn allowed(req: &HttpRequest) -> Option<&[&'static str]> {
 pub async fn no_route(req: HttpRequest) -> HttpResponse {
     match allowed(&req) {
         Some(methods) if !methods.is_empty() => method_not_allowed(&req, methods),
-        _ => ApiError::new(ProblemCode::NotFound, "No such route; see /openapi.json.")
-            .error_response(),
+        _ => scim_or_problem(
+            &req,
+            ApiError::new(ProblemCode::NotFound, "No such route; see /openapi.json."),
+        ),
     }
 }
 
@@ -136,22 +138,31 @@ pub fn path_rejected(err: actix_web::error::PathError, req: &HttpRequest) -> act
         Some(methods) if !methods.is_empty() && !methods.contains(&req.method().as_str()) => {
             method_not_allowed(req, methods)
         }
-        _ => ApiError::not_found().error_response(),
+        _ => scim_or_problem(req, ApiError::not_found()),
     };
     actix_web::error::InternalError::from_response(err, response).into()
 }
 
-/// `405 method_not_allowed` with `Allow: methods`.
+/// `405 method_not_allowed` with `Allow: methods` (a SCIM error under `/scim/`).
 fn method_not_allowed(req: &HttpRequest, methods: &[&str]) -> HttpResponse {
     let list = methods.join(", ");
-    let mut answer = ApiError::new(
+    let error = ApiError::new(
         ProblemCode::MethodNotAllowed,
         format!("{} is not allowed on this path; use {list}.", req.method()),
     )
-    .with("allowed_methods", methods.to_vec())
-    .error_response();
+    .with("allowed_methods", methods.to_vec());
+    let mut answer = scim_or_problem(req, error);
     if let Ok(value) = HeaderValue::from_str(&list) {
         answer.headers_mut().insert(header::ALLOW, value);
     }
     answer
+}
+
+/// `error` as the path's protocol writes it: a SCIM error under `/scim/`, else a problem.
+fn scim_or_problem(req: &HttpRequest, error: ApiError) -> HttpResponse {
+    if crate::scim::is_scim_path(req.path()) {
+        crate::scim::error::ScimError::from(error).error_response()
+    } else {
+        error.error_response()
+    }
 }

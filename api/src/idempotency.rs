@@ -147,7 +147,9 @@ pub async fn idempotency_key(
         .get(IDEMPOTENCY_KEY)
         .map(|v| v.to_str().unwrap_or("").to_owned());
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let (Some(key), Some(state), true) = (key, state, req.method() == Method::POST) else {
+    let scim = crate::scim::is_scim_path(req.path());
+    let (Some(key), Some(state), true, false) = (key, state, req.method() == Method::POST, scim)
+    else {
         return next
             .call(req)
             .await

@@ -36,6 +36,8 @@ pub mod providers;
 pub mod rate_limit;
 pub mod responses;
 pub mod routes;
+pub mod scim;
+pub mod scim_tokens;
 pub mod service_accounts;
 pub mod site;
 pub mod startup_error;

@@ -46,7 +46,7 @@ use staffroom_domain::ProblemCode;
     security(("bearer" = [])),
     modifiers(&BearerAuth),
     components(
-        schemas(Problem, ProblemCode),
+        schemas(Problem, ProblemCode, crate::scim::openapi::ScimErrorBody),
         responses(
             MalformedBody, Unauthorized, Forbidden, NotFound, Conflict, Gone, PreconditionFailed,
             PayloadTooLarge, UnsupportedMediaType, Unprocessable, PreconditionRequired,
@@ -63,6 +63,8 @@ use staffroom_domain::ProblemCode;
         (name = "permissions", description = "Permission catalogue and professions"),
         (name = "service-accounts", description = "Credentials for integrators and scripts"),
         (name = "assistants", description = "A clinician's assistants, and acting on a clinician's behalf"),
+        (name = "scim-tokens", description = "Bearer tokens of the site's SCIM clients (identity providers)"),
+        (name = "scim", description = "SCIM 2.0 (RFC 7643/7644) for identity providers, with a SCIM token; media type application/scim+json"),
         (name = "audit", description = "Audit feed"),
         (name = "integrations", description = "Third-party clinical tools and the provider jobs behind them"),
         (name = "webhooks", description = "Calls providers make to Staffroom, signed the Standard Webhooks way"),
@@ -116,7 +118,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// `Idempotency-Key` header that middleware reads on every authenticated `POST`, and the
 /// meaning, bounds and default of every list's `limit` and `cursor`.
 pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
-    for item in api.paths.paths.values_mut() {
+    for (path, item) in &mut api.paths.paths {
         for operation in [
             item.get.as_mut(),
             item.post.as_mut(),
@@ -135,7 +137,8 @@ pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         let Some(post) = item.post.as_mut() else {
             continue;
         };
-        if !needs_credentials(post) {
+        // SCIM has no idempotency keys (RFC 7644 matches a retried create by userName).
+        if !needs_credentials(post) || crate::scim::is_scim_path(path) {
             continue;
         }
         let parameter = ParameterBuilder::new()
@@ -202,7 +205,9 @@ fn describe_permission(operation: &mut Operation) {
     else {
         return;
     };
-    if needs != staffroom_domain::Needs::Nothing {
+    // Every operation refuses some principal (a SCIM token, `/v1/me` included) except the
+    // SCIM ones, which refuse other tokens with `401`.
+    if needs != staffroom_domain::Needs::ScimClient {
         operation
             .responses
             .responses
@@ -382,7 +387,12 @@ mod tests {
     fn idempotency_key_is_offered_on_authenticated_posts_only() {
         for (method, path, op) in operations() {
             let offered = parameter_names(&op).contains(&"Idempotency-Key");
-            assert_eq!(offered, method == "POST" && bearer(&op), "{method} {path}");
+            let scim = path.starts_with("/scim/");
+            assert_eq!(
+                offered,
+                method == "POST" && bearer(&op) && !scim,
+                "{method} {path}"
+            );
         }
     }
 
@@ -411,7 +421,8 @@ mod tests {
 
     #[test]
     fn operation_ids_read_as_verb_and_noun() {
-        const VERBS: [&str; 25] = [
+        // `replace`, `patch` and `search` are SCIM's own verbs (RFC 7644 §3.5, §3.4.3).
+        const VERBS: [&str; 28] = [
             "list",
             "get",
             "create",
@@ -437,6 +448,9 @@ mod tests {
             "revoke",
             "send",
             "receive",
+            "replace",
+            "patch",
+            "search",
         ];
         for (method, path, op) in operations() {
             let id = op["operationId"].as_str().unwrap();

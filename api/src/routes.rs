@@ -15,6 +15,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
     crate::users::configure(cfg);
     crate::appointments::configure(cfg);
     crate::service_accounts::configure(cfg);
+    crate::scim_tokens::configure(cfg);
+    crate::scim::configure(cfg);
     crate::audit::configure(cfg);
     crate::integrations::configure(cfg);
     crate::invitations::configure(cfg);

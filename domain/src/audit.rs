@@ -4,7 +4,7 @@
 
 use crate::exercise::ExerciseAction;
 use crate::ids::{
-    AppointmentId, AssistantId, ClinicId, ReferralId, ServiceAccountId, SiteId, UserId,
+    AppointmentId, AssistantId, ClinicId, ReferralId, ScimTokenId, ServiceAccountId, SiteId, UserId,
 };
 use crate::imaging::ImagingAction;
 use crate::principal::PrincipalKind;
@@ -45,6 +45,10 @@ string_enum! {
         AppointmentBooked => "appointment.booked",
         ServiceAccountCreated => "service_account.created",
         ServiceAccountRevoked => "service_account.revoked",
+        /// A SCIM token was issued (its secret is never recorded).
+        ScimTokenCreated => "scim_token.created",
+        /// A SCIM token was revoked; its identity provider is refused from the next request.
+        ScimTokenRevoked => "scim_token.revoked",
         /// The site switched the imaging integration on for its users.
         ImagingEnabled => "imaging.enabled",
         /// The site switched the imaging integration off.
@@ -127,6 +131,7 @@ pub enum AuditTarget {
     ServiceAccount(ServiceAccountId),
     Referral(ReferralId),
     Assistant(AssistantId),
+    ScimToken(ScimTokenId),
 }
 
 impl AuditTarget {
@@ -140,6 +145,7 @@ impl AuditTarget {
             Self::ServiceAccount(_) => "service_account",
             Self::Referral(_) => "referral",
             Self::Assistant(_) => "assistant",
+            Self::ScimToken(_) => "scim_token",
         }
     }
 }

@@ -27,6 +27,9 @@ pub enum Needs {
     /// A user or an assistant: the operation acts for a clinician's patients, and the
     /// handler admits only the clinician and their accepted assistants (others `404`).
     ForPatients,
+    /// Only a SCIM client (a token of kind `scim`): the `/scim/v2` protocol, which acts
+    /// for the site's identity provider as a site administrator would.
+    ScimClient,
 }
 
 const SITE_ADMIN: &[Permission] = &[Permission::SiteAdmin];
@@ -34,11 +37,13 @@ const ADMIN: &[Permission] = &[Permission::SiteAdmin, Permission::ClinicAdmin];
 const AUDIT: &[Permission] = &[Permission::SiteAdmin, Permission::ViewAudit];
 
 /// Whether a principal of `kind` holding `held` may call an operation that needs `needs`.
+/// A SCIM client opens the SCIM operations only, and nothing else opens them.
 pub fn allows(kind: PrincipalKind, held: &[Permission], needs: Needs) -> bool {
     let person = kind == PrincipalKind::User;
     let known = matches!(kind, PrincipalKind::User | PrincipalKind::Service);
     match needs {
-        Needs::Nothing => true,
+        Needs::ScimClient => kind == PrincipalKind::Scim,
+        Needs::Nothing => kind != PrincipalKind::Scim,
         Needs::People { service_needs } => {
             person
                 || (kind == PrincipalKind::Service
@@ -56,9 +61,11 @@ impl Needs {
     /// does, or none is needed — see [`Needs::Nothing`]).
     pub fn service_permissions(&self) -> Vec<Permission> {
         match *self {
-            Self::Nothing | Self::PersonOnly | Self::AssistantOnly | Self::ForPatients => {
-                Vec::new()
-            }
+            Self::Nothing
+            | Self::PersonOnly
+            | Self::AssistantOnly
+            | Self::ForPatients
+            | Self::ScimClient => Vec::new(),
             Self::People { service_needs } => vec![service_needs],
             Self::AnyOf(any) => any
                 .iter()
@@ -77,7 +84,10 @@ impl Needs {
                 .join(" or ")
         };
         match *self {
-            Self::Nothing => "**Permission:** none; any valid token.".to_owned(),
+            Self::Nothing => "**Permission:** none; any valid token but a SCIM token.".to_owned(),
+            Self::ScimClient => "**Permission:** a SCIM token of the site (`POST \
+                                 /v1/scim-tokens`); every other token is refused (`401`)."
+                .to_owned(),
             Self::People { service_needs } => format!(
                 "**Permission:** every user of the site; a service account needs {} (or \
                  `site_admin`).",
@@ -138,6 +148,28 @@ string_enum! {
         GetServiceAccount => "get_service_account",
         CreateServiceAccount => "create_service_account",
         DeleteServiceAccount => "delete_service_account",
+        ListScimTokens => "list_scim_tokens",
+        GetScimToken => "get_scim_token",
+        CreateScimToken => "create_scim_token",
+        DeleteScimToken => "delete_scim_token",
+        GetScimServiceProviderConfig => "get_scim_service_provider_config",
+        ListScimSchemas => "list_scim_schemas",
+        GetScimSchema => "get_scim_schema",
+        ListScimResourceTypes => "list_scim_resource_types",
+        GetScimResourceType => "get_scim_resource_type",
+        ListScimUsers => "list_scim_users",
+        SearchScimUsers => "search_scim_users",
+        GetScimUser => "get_scim_user",
+        CreateScimUser => "create_scim_user",
+        ReplaceScimUser => "replace_scim_user",
+        PatchScimUser => "patch_scim_user",
+        DeleteScimUser => "delete_scim_user",
+        ListScimGroups => "list_scim_groups",
+        GetScimGroup => "get_scim_group",
+        CreateScimGroup => "create_scim_group",
+        ReplaceScimGroup => "replace_scim_group",
+        PatchScimGroup => "patch_scim_group",
+        DeleteScimGroup => "delete_scim_group",
         ListAuditEvents => "list_audit_events",
         ListOutboxJobs => "list_outbox_jobs",
         GetOutboxJob => "get_outbox_job",
@@ -212,6 +244,10 @@ impl Operation {
             | O::GetServiceAccount
             | O::CreateServiceAccount
             | O::DeleteServiceAccount
+            | O::ListScimTokens
+            | O::GetScimToken
+            | O::CreateScimToken
+            | O::DeleteScimToken
             | O::ListOutboxJobs
             | O::GetOutboxJob
             | O::GetExerciseIntegration
@@ -241,6 +277,24 @@ impl Operation {
             | O::DeleteAssistant => Needs::PersonOnly,
             O::ListMyClinicians => Needs::AssistantOnly,
             O::SendPatientMessage => Needs::ForPatients,
+            O::GetScimServiceProviderConfig
+            | O::ListScimSchemas
+            | O::GetScimSchema
+            | O::ListScimResourceTypes
+            | O::GetScimResourceType
+            | O::ListScimUsers
+            | O::SearchScimUsers
+            | O::GetScimUser
+            | O::CreateScimUser
+            | O::ReplaceScimUser
+            | O::PatchScimUser
+            | O::DeleteScimUser
+            | O::ListScimGroups
+            | O::GetScimGroup
+            | O::CreateScimGroup
+            | O::ReplaceScimGroup
+            | O::PatchScimGroup
+            | O::DeleteScimGroup => Needs::ScimClient,
         }
     }
 }
@@ -253,9 +307,32 @@ mod tests {
     const NONE: &[Permission] = &[];
 
     #[test]
-    fn any_principal_may_ask_who_it_is() {
+    fn any_principal_but_a_scim_client_may_ask_who_it_is() {
         for kind in PrincipalKind::ALL {
-            assert!(allows(*kind, NONE, Operation::GetMe.needs()));
+            assert_eq!(allows(*kind, NONE, Operation::GetMe.needs()), *kind != Scim);
+        }
+    }
+
+    #[test]
+    fn scim_operations_open_to_scim_clients_only() {
+        let scim: Vec<Operation> = Operation::ALL
+            .iter()
+            .copied()
+            .filter(|op| allows(Scim, NONE, op.needs()))
+            .collect();
+        assert!(scim.len() >= 18, "{scim:?}");
+        for op in &scim {
+            assert!(
+                op.as_str().contains("scim") && !op.as_str().contains("token"),
+                "{op}"
+            );
+            for kind in [User, Service, Assistant] {
+                assert!(!allows(kind, &[Permission::SiteAdmin], op.needs()), "{op}");
+            }
+        }
+        for op in [Operation::CreateScimToken, Operation::ListScimTokens] {
+            assert!(allows(User, &[Permission::SiteAdmin], op.needs()));
+            assert!(!allows(Scim, &[Permission::SiteAdmin], op.needs()));
         }
     }
 
@@ -286,11 +363,11 @@ mod tests {
     }
 
     #[test]
-    fn site_admin_grants_every_operation_but_the_personal_ones() {
+    fn site_admin_grants_every_operation_but_the_personal_and_scim_ones() {
         for op in Operation::ALL {
             let personal = matches!(
                 op.needs(),
-                Needs::PersonOnly | Needs::AssistantOnly | Needs::ForPatients
+                Needs::PersonOnly | Needs::AssistantOnly | Needs::ForPatients | Needs::ScimClient
             );
             assert_eq!(
                 allows(Service, &[Permission::SiteAdmin], op.needs()),
@@ -299,7 +376,7 @@ mod tests {
             );
             assert_eq!(
                 allows(User, &[Permission::SiteAdmin], op.needs()),
-                op.needs() != Needs::AssistantOnly,
+                !matches!(op.needs(), Needs::AssistantOnly | Needs::ScimClient),
                 "{op}"
             );
         }
@@ -361,9 +438,13 @@ mod tests {
     }
 
     #[test]
-    fn scim_clients_are_refused_everything_but_who_am_i() {
-        for op in Operation::ALL.iter().filter(|op| **op != Operation::GetMe) {
-            assert!(!allows(Scim, &[Permission::SiteAdmin], op.needs()), "{op}");
+    fn scim_clients_are_refused_everything_but_scim() {
+        for op in Operation::ALL {
+            assert_eq!(
+                allows(Scim, &[Permission::SiteAdmin], op.needs()),
+                op.needs() == Needs::ScimClient,
+                "{op}"
+            );
         }
     }
 

@@ -96,6 +96,8 @@ id_newtype! {
     /// Identifies an assistant's sign-in account: one person, who may assist several
     /// clinicians of the site.
     AssistantAccountId,
+    /// Identifies a SCIM token, the long-lived bearer token of an identity provider.
+    ScimTokenId,
 }
 
 #[cfg(test)]

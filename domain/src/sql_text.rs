@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::audit::AuditTarget;
 use crate::ids::{
-    AppointmentId, AssistantId, ClinicId, ReferralId, ServiceAccountId, SiteId, UserId,
+    AppointmentId, AssistantId, ClinicId, ReferralId, ScimTokenId, ServiceAccountId, SiteId, UserId,
 };
 
 /// `FromSql` for a type stored as the text its `FromStr` reads, on any backend.
@@ -124,6 +124,7 @@ where
     ServiceAccountId: ToSql<Text, DB>,
     ReferralId: ToSql<Text, DB>,
     AssistantId: ToSql<Text, DB>,
+    ScimTokenId: ToSql<Text, DB>,
 {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
         match self {
@@ -134,6 +135,7 @@ where
             Self::ServiceAccount(id) => <ServiceAccountId as ToSql<Text, DB>>::to_sql(id, out),
             Self::Referral(id) => <ReferralId as ToSql<Text, DB>>::to_sql(id, out),
             Self::Assistant(id) => <AssistantId as ToSql<Text, DB>>::to_sql(id, out),
+            Self::ScimToken(id) => <ScimTokenId as ToSql<Text, DB>>::to_sql(id, out),
         }
     }
 }

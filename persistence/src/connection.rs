@@ -11,7 +11,7 @@ use diesel::sql_types::Text;
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use staffroom_domain::{
     AppointmentId, AssistantAccountId, AssistantId, AuditEventId, ClinicId, InvitationId, JobId,
-    ReferralId, SentMailId, ServiceAccountId, SiteId, UserId,
+    ReferralId, ScimTokenId, SentMailId, ServiceAccountId, SiteId, UserId,
 };
 
 use crate::error::StoreError;
@@ -46,6 +46,7 @@ bind_as_inner_text!(
     InvitationId,
     JobId,
     ReferralId,
+    ScimTokenId,
     SentMailId,
     ServiceAccountId,
     SiteId,

@@ -16,13 +16,15 @@
 //! 2. Logs and queues that use-cases write to: [`audit`], [`outbox`], [`mail`] (messages
 //!    as outbox jobs, and the embedded sink), [`idempotency`]; then [`usecase`], the one
 //!    shape of a use-case and its runner.
-//! 3. Aggregates that stand alone: [`sites`], [`clinics`], [`service_accounts`].
+//! 3. Aggregates that stand alone: [`sites`], [`clinics`], [`service_accounts`],
+//!    [`scim_tokens`].
 //! 4. What user use-cases share: `user_rows` (the stored user, its hydration, the list
 //!    filters, a new user's snapshot and rows), `invitation_rows` (an invitation with its
 //!    email) and `grants` (permission and clinic grants written set-based).
 //! 5. Use-cases over users and integrations: [`users`], [`logins`], [`access`], [`bulk`],
 //!    [`appointments`], [`invitations`], [`assistants`], [`exercise`], [`imaging`],
-//!    [`bootstrap`].
+//!    [`bootstrap`], [`scim_reads`] (what `/scim/v2` reads; it writes through the use-cases
+//!    above).
 //!
 //! A use-case has one shape (see [`usecase`] and `docs/architecture.md`): in the site-locked
 //! transaction, load a snapshot, ask `staffroom_domain` for a decision, write it with its
@@ -54,6 +56,8 @@ pub mod outbox;
 pub mod page;
 pub mod schema;
 pub mod scim_filter;
+pub mod scim_reads;
+pub mod scim_tokens;
 mod search;
 pub mod service_accounts;
 pub mod sites;

@@ -333,6 +333,21 @@ diesel::table! {
 
 diesel::joinable!(imaging_connections -> users (user_id));
 
+diesel::table! {
+    scim_tokens (id) {
+        id -> Text,
+        site_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(scim_tokens -> sites (site_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     sites,
     clinics,
@@ -355,4 +370,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     assistant_accounts,
     assistants,
     imaging_webhooks,
+    scim_tokens,
 );

@@ -109,3 +109,38 @@ pub fn run<U: UseCase, A>(
         Ok(answer)
     })
 }
+
+/// Why a change made of several use-cases stopped: one of them (as the caller's error), or
+/// the database at the commit.
+enum Stopped<E> {
+    Failed(E),
+    Database(diesel::result::Error),
+}
+
+impl<E> From<diesel::result::Error> for Stopped<E> {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Database(e)
+    }
+}
+
+/// Runs `change` in one write transaction holding the site lock of `ctx.site_id`, for one
+/// request that runs several use-cases (a SCIM replace can change a profile, a type, the
+/// access and the status): each runs with [`run`] inside it, and they all commit together
+/// or none does.
+pub fn together<T, E>(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    change: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    write_transaction(conn, |conn| {
+        lock_site(conn, ctx.site_id).map_err(|e| Stopped::Failed(E::from(e)))?;
+        change(conn).map_err(Stopped::Failed)
+    })
+    .map_err(|stopped| match stopped {
+        Stopped::Failed(e) => e,
+        Stopped::Database(e) => E::from(StoreError::from(e)),
+    })
+}

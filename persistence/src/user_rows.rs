@@ -41,6 +41,7 @@ pub(crate) struct UserRow {
     default_clinic_id: ClinicId,
     diary_enabled: bool,
     password_hash: Option<String>,
+    external_id: Option<String>,
     last_login_at: Option<NaiveDateTime>,
     version: i64,
     created_at: NaiveDateTime,
@@ -65,6 +66,8 @@ pub struct User {
     pub diary_enabled: bool,
     /// False until the user has set a password (by invitation or `initial_password`).
     pub has_password: bool,
+    /// The identity provider's id of the user (SCIM `externalId`), if one was given.
+    pub external_id: Option<String>,
     pub last_login_at: Option<NaiveDateTime>,
     pub version: i64,
     pub created_at: NaiveDateTime,
@@ -111,6 +114,7 @@ impl UserRow {
             default_clinic_id: self.default_clinic_id,
             diary_enabled: self.diary_enabled,
             has_password: self.password_hash.is_some(),
+            external_id: self.external_id,
             last_login_at: self.last_login_at,
             version: self.version,
             created_at: self.created_at,
@@ -323,6 +327,8 @@ pub struct NewUser {
     pub clinic_ids: Vec<ClinicId>,
     pub default_clinic_id: Option<ClinicId>,
     pub password_hash: Option<String>,
+    /// The identity provider's id of the user (SCIM `externalId`).
+    pub external_id: Option<String>,
 }
 
 /// What a user creation decides on, read after the site lock.
@@ -372,6 +378,7 @@ pub(crate) fn insert(
         default_clinic_id: decided.default_clinic_id,
         diary_enabled: decided.diary_enabled,
         password_hash: new.password_hash,
+        external_id: new.external_id,
         last_login_at: None,
         version: 1,
         created_at: at,

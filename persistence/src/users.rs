@@ -184,6 +184,24 @@ pub struct UpdateProfile {
     pub id: UserId,
     pub expected_version: Option<i64>,
     pub patch: UserPatch,
+    /// The identity provider's id to keep (`Some(None)` clears it); `None` leaves it. No
+    /// rule reads it (SCIM `externalId`).
+    pub external_id: Option<Option<String>>,
+    /// A new login password, already hashed (SCIM `password`); never audited.
+    pub password_hash: Option<String>,
+}
+
+impl UpdateProfile {
+    /// A change of the profile fields of `patch` only.
+    pub fn profile(id: UserId, expected_version: Option<i64>, patch: UserPatch) -> Self {
+        Self {
+            id,
+            expected_version,
+            patch,
+            external_id: None,
+            password_hash: None,
+        }
+    }
 }
 
 impl UseCase for UpdateProfile {
@@ -222,8 +240,24 @@ impl UseCase for UpdateProfile {
         ctx: &AuditContext,
         (before, profile): Self::Decision,
     ) -> StoreResult<User> {
+        let external_id = self.external_id.filter(|id| *id != before.external_id);
+        let account_changed = external_id.is_some() || self.password_hash.is_some();
+        if account_changed {
+            diesel::update(users::table.find(self.id))
+                .set((
+                    external_id.map(|id| users::external_id.eq(id)),
+                    self.password_hash.map(|h| users::password_hash.eq(Some(h))),
+                    users::version.eq(users::version + 1),
+                    users::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+        }
         let Some(p) = profile else {
-            return Ok(before);
+            return if account_changed {
+                edited(conn, ctx, AuditAction::UserUpdated, &before)
+            } else {
+                Ok(before)
+            };
         };
         let email_normalized = self
             .patch
@@ -262,11 +296,7 @@ pub fn update(
     expected_version: Option<i64>,
     patch: UserPatch,
 ) -> StoreResult<User> {
-    let update = UpdateProfile {
-        id,
-        expected_version,
-        patch,
-    };
+    let update = UpdateProfile::profile(id, expected_version, patch);
     usecase::run(conn, ctx, update, |user| user, None).map_err(|failure| match failure {
         Failure::Store(e) => e,
         Failure::Refused(ProfileRefusal::EmailTaken) => StoreError::Conflict(Conflict::EmailTaken),

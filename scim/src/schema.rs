@@ -346,9 +346,11 @@ const STAFFROOM_USER_ATTRIBUTES: &[Attribute] = &[
         .described("The id of the user's default clinic (a Group id)."),
 ];
 
+/// A clinic keeps no identity provider's id, so a Group has no `externalId`: one sent on a
+/// create is ignored like any attribute the schema does not define, and a PATCH of it is
+/// refused (`invalidPath`) rather than dropped.
 const GROUP_ATTRIBUTES: &[Attribute] = &[
     ID,
-    EXTERNAL_ID,
     Attribute::string("displayName")
         .required()
         .described("The clinic's name."),

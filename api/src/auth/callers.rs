@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use staffroom_domain::{AssistantAccountId, Permission, ServiceAccountId, SiteId, UserId};
+use staffroom_domain::{
+    AssistantAccountId, Permission, ScimTokenId, ServiceAccountId, SiteId, UserId,
+};
 use staffroom_persistence::assistants::AssistantAccount;
 use staffroom_persistence::users::User;
 
@@ -26,6 +28,7 @@ pub enum Subject {
     User(UserId),
     Service(ServiceAccountId),
     Assistant(AssistantAccountId),
+    Scim(ScimTokenId),
 }
 
 /// What the request path needs of a principal, read when the site's write count was
@@ -33,9 +36,11 @@ pub enum Subject {
 #[derive(Debug)]
 pub struct Caller {
     pub write_count: i64,
-    /// An active user, a service account not revoked, or an assistant account that still
-    /// assists an active clinician.
+    /// An active user, a service account or SCIM token not revoked, or an assistant account
+    /// that still assists an active clinician.
     pub active: bool,
+    /// A SCIM token's digest: the bearer token presented must be that very token.
+    pub token_hash: Option<String>,
     pub user: Option<User>,
     /// The assistant account, for assistants.
     pub assistant: Option<AssistantAccount>,
@@ -88,6 +93,7 @@ mod tests {
         Arc::new(Caller {
             write_count,
             active: true,
+            token_hash: None,
             user: None,
             assistant: None,
             permissions: vec![Permission::SiteAdmin],

@@ -16,9 +16,10 @@ use staffroom_persistence::tx::AuditContext;
 use staffroom_persistence::users::CreatorScope;
 use staffroom_persistence::users::User;
 use staffroom_persistence::{DbConnection, StoreResult};
-use staffroom_persistence::{service_accounts, sites, users};
+use staffroom_persistence::{scim_tokens, service_accounts, sites, users};
 
 use crate::auth::callers::{Caller, CallerKey, Subject};
+use crate::auth::password;
 use crate::auth::tokens::{Claims, TokenKeys};
 use crate::db;
 use crate::error::ApiError;
@@ -176,6 +177,7 @@ fn read_caller(
                 write_count,
                 permissions: user.permissions.clone(),
                 active: user.is_active(),
+                token_hash: None,
                 user: Some(user),
                 assistant: None,
             }
@@ -185,6 +187,7 @@ fn read_caller(
             Caller {
                 write_count,
                 active: account.is_active(),
+                token_hash: None,
                 permissions: account.permissions,
                 user: None,
                 assistant: None,
@@ -195,9 +198,22 @@ fn read_caller(
             Caller {
                 write_count,
                 active: links.iter().any(Link::is_live),
+                token_hash: None,
                 permissions: Vec::new(),
                 user: None,
                 assistant: Some(account),
+            }
+        }
+        // A SCIM client provisions the site's users as its administrator would.
+        Subject::Scim(id) => {
+            let token = scim_tokens::get(conn, key.site, id)?;
+            Caller {
+                write_count,
+                active: token.is_active(),
+                token_hash: Some(token.token_hash),
+                permissions: vec![Permission::SiteAdmin],
+                user: None,
+                assistant: None,
             }
         }
     };
@@ -218,7 +234,7 @@ async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
         PrincipalKind::User => Subject::User(claims.sub.parse().map_err(|_| bad())?),
         PrincipalKind::Service => Subject::Service(claims.sub.parse().map_err(|_| bad())?),
         PrincipalKind::Assistant => Subject::Assistant(claims.sub.parse().map_err(|_| bad())?),
-        PrincipalKind::Scim => return Err(bad()),
+        PrincipalKind::Scim => Subject::Scim(claims.sub.parse().map_err(|_| bad())?),
     };
     let key = CallerKey {
         site: claims.site.parse().map_err(|_| bad())?,
@@ -241,7 +257,13 @@ async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
             Subject::Assistant(_) => {
                 "The assistant's access was revoked or deleted, or no clinician they assist is active; log in again."
             }
+            Subject::Scim(_) => "The SCIM token has been revoked.",
         }));
+    }
+    if let Some(stored) = &caller.token_hash
+        && !bearer(&req).is_ok_and(|token| password::digest_matches(&token, stored))
+    {
+        return Err(bad());
     }
     if before.is_none_or(|b| !Arc::ptr_eq(&b, &caller)) {
         state.callers.put(key, Arc::clone(&caller));

@@ -45,6 +45,7 @@ pub fn run_bootstrap(cli: &Cli, args: &BootstrapArgs) -> Result<(), StartupError
             clinic_ids: Vec::new(),
             default_clinic_id: None,
             password_hash: Some(password::hash(password.expose())?),
+            external_id: None,
         },
     };
     let pool = open_database(&database_url(cli)?, 2)?;

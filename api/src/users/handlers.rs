@@ -171,11 +171,7 @@ pub async fn update_user(
         email: body.email,
         profession: body.profession,
     };
-    let update = UpdateProfile {
-        id,
-        expected_version: if_match.0,
-        patch,
-    };
+    let update = UpdateProfile::profile(id, if_match.0, patch);
     act.run(principal.audit(), update, user_answer).await
 }
 

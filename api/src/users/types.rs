@@ -199,6 +199,7 @@ impl CreateUserRequest {
             clinic_ids: self.clinic_ids,
             default_clinic_id: self.default_clinic_id,
             password_hash,
+            external_id: None,
         }
     }
 }

@@ -229,6 +229,7 @@ fn seed(pool: &Pool) -> Result<(SiteId, Vec<UserId>), BoxError> {
             clinic_ids: Vec::new(),
             default_clinic_id: None,
             password_hash: hash,
+            external_id: None,
         })
     };
     let mut conn = pool.get()?;

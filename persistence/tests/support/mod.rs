@@ -62,6 +62,7 @@ pub fn new_user(first: &str, last: &str, address: &str) -> NewUser {
         clinic_ids: Vec::new(),
         default_clinic_id: None,
         password_hash: None,
+        external_id: None,
     }
 }
 

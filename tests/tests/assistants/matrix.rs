@@ -1,6 +1,7 @@
-//! Every operation taking a bearer token of `/openapi.json` with an assistant's token: `403
-//! forbidden` on every administrative and user-management operation, before the body is
-//! read; only who am I, whom I assist and acting for a patient are let through.
+//! Every operation of `/openapi.json` that takes a bearer token, called with an assistant's
+//! token: `403 forbidden` on every administrative and user-management operation, before the
+//! body is read (a SCIM `401` on `/scim/v2`, which takes SCIM tokens only); only who am I,
+//! whom I assist and acting for a patient are let through.
 
 use super::*;
 
@@ -34,7 +35,12 @@ async fn an_assistant_is_refused_every_operation_but_its_own() {
             let method: Method = method.to_uppercase().parse().unwrap();
             let answer = app.call(method.clone(), &path, Some(&token), body).await;
             let name = format!("{method} {template}");
-            if answer.status.as_u16() == 403 {
+            if template.starts_with("/scim/") {
+                // `/scim/v2` takes SCIM tokens only: any other token is a SCIM `401`.
+                assert_eq!(answer.status.as_u16(), 401, "{name}: {:#}", answer.body);
+                assert_eq!(answer.body["status"], "401", "{name}");
+                refused += 1;
+            } else if answer.status.as_u16() == 403 {
                 assert_eq!(answer.code(), "forbidden", "{name}: {:#}", answer.body);
                 refused += 1;
             } else {

@@ -1,0 +1,518 @@
+//! SCIM resources ↔ Staffroom records: a user as a SCIM `User` (with the Staffroom
+//! extension), a clinic as a `Group` whose members are the users with access to it, what a
+//! request body asks for, and the `attributes` / `excludedAttributes` projection.
+//!
+//! Attribute names are matched case-insensitively (RFC 7643 §2.1). On a replace, an
+//! attribute the body leaves out is cleared when it is a profile field (`title`), and kept
+//! when clearing it would take access away (the extension's `profession`, `permissions`,
+//! `defaultClinic`: an identity provider that does not know the extension sends none of
+//! them) or is the provider's own (`externalId`).
+
+use serde_json::{Map, Value, json};
+use staffroom_domain::{
+    ClinicId, Email, EntityName, Password, Permission, PersonName, Profession, UserId, UserType,
+};
+use staffroom_persistence::scim_reads::ClinicWithMembers;
+use staffroom_persistence::users::User;
+use staffroom_scim::schema::{GROUP_URN, STAFFROOM_USER_URN, USER_URN};
+
+use crate::etag;
+use crate::scim::error::ScimError;
+use crate::views::utc;
+
+/// A member of a JSON object by case-insensitive name.
+pub fn get_ci<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_null())
+}
+
+fn time(t: chrono::NaiveDateTime) -> String {
+    utc(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn meta(
+    kind: &str,
+    location: String,
+    created: chrono::NaiveDateTime,
+    modified: chrono::NaiveDateTime,
+    version: i64,
+) -> Value {
+    json!({
+        "resourceType": kind,
+        "created": time(created),
+        "lastModified": time(modified),
+        "location": location,
+        "version": etag::format(version),
+    })
+}
+
+/// `Clinical` / `Non-Clinical`.
+pub const fn user_type_name(user_type: UserType) -> &'static str {
+    match user_type {
+        UserType::Clinical => "Clinical",
+        UserType::NonClinical => "Non-Clinical",
+    }
+}
+
+/// A user as a SCIM User; `clinics` names the site's clinics for `groups`.
+pub fn user_resource(user: &User, clinics: &[(ClinicId, String)], base: &str) -> Value {
+    let groups: Vec<Value> = user
+        .clinic_ids
+        .iter()
+        .map(|id| {
+            let name = clinics
+                .iter()
+                .find(|(c, _)| c == id)
+                .map(|(_, n)| n.as_str());
+            json!({"value": id, "$ref": format!("{base}/Groups/{id}"), "display": name})
+        })
+        .collect();
+    let mut resource = json!({
+        "schemas": [USER_URN, STAFFROOM_USER_URN],
+        "id": user.id,
+        "userName": user.email,
+        "name": {
+            "givenName": user.first_name,
+            "familyName": user.last_name,
+            "formatted": format!("{} {}", user.first_name, user.last_name),
+        },
+        "displayName": format!("{} {}", user.first_name, user.last_name),
+        "userType": user_type_name(user.user_type),
+        "active": user.is_active(),
+        "emails": [{"value": user.email, "type": "work", "primary": true}],
+        "groups": groups,
+        STAFFROOM_USER_URN: {
+            "profession": user.profession,
+            "permissions": user.permissions,
+            "defaultClinic": user.default_clinic_id,
+        },
+        "meta": meta("User", format!("{base}/Users/{}", user.id), user.created_at, user.updated_at, user.version),
+    });
+    if let Some(title) = &user.title {
+        resource["title"] = json!(title);
+    }
+    if let Some(external_id) = &user.external_id {
+        resource["externalId"] = json!(external_id);
+    }
+    resource
+}
+
+/// A clinic as a SCIM Group.
+pub fn group_resource(group: &ClinicWithMembers, base: &str) -> Value {
+    let clinic = &group.clinic;
+    let members: Vec<Value> = group
+        .members
+        .iter()
+        .map(|m| {
+            json!({
+                "value": m.id,
+                "$ref": format!("{base}/Users/{}", m.id),
+                "display": format!("{} {}", m.first_name, m.last_name),
+                "type": "User",
+            })
+        })
+        .collect();
+    json!({
+        "schemas": [GROUP_URN],
+        "id": clinic.id,
+        "displayName": clinic.name,
+        "members": members,
+        "meta": meta("Group", format!("{base}/Groups/{}", clinic.id), clinic.created_at, clinic.updated_at, clinic.version),
+    })
+}
+
+/// What a create or replace body asks a user to be.
+#[derive(Debug, Clone)]
+pub struct UserInput {
+    pub email: Email,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub title: Option<PersonName>,
+    pub user_type: UserType,
+    pub active: bool,
+    /// `None`: not sent (kept on a replace).
+    pub external_id: Option<String>,
+    pub password: Option<Password>,
+    pub profession: Option<Profession>,
+    pub permissions: Option<Vec<Permission>>,
+    pub default_clinic: Option<ClinicId>,
+    /// `groups` sent on a create (Okta): the clinics the user gets access to.
+    pub groups: Vec<ClinicId>,
+}
+
+fn string<'a>(object: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, ScimError> {
+    match get_ci(object, name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(ScimError::invalid_value(format!("{name} must be a string"))),
+    }
+}
+
+fn required<'a>(object: &'a Map<String, Value>, name: &str) -> Result<&'a str, ScimError> {
+    string(object, name)?.ok_or_else(|| ScimError::invalid_value(format!("{name} is required")))
+}
+
+fn parsed<T>(
+    name: &str,
+    value: &str,
+    parse: impl Fn(&str) -> Result<T, staffroom_domain::ParseError>,
+) -> Result<T, ScimError> {
+    parse(value).map_err(|e| ScimError::invalid_value(format!("{name}: {}", e.message)))
+}
+
+/// A boolean, also as the strings `"True"` / `"False"` (Entra ID).
+pub fn boolean(value: &Value, name: &str) -> Result<bool, ScimError> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(ScimError::invalid_value(format!(
+            "{name} must be a boolean"
+        ))),
+    }
+}
+
+/// `Clinical` / `Non-Clinical`, in any case.
+fn user_type(value: &str) -> Result<UserType, ScimError> {
+    let folded = value.to_ascii_lowercase().replace(['-', '_', ' '], "");
+    match folded.as_str() {
+        "clinical" => Ok(UserType::Clinical),
+        "nonclinical" => Ok(UserType::NonClinical),
+        _ => Err(ScimError::invalid_value(
+            "userType must be Clinical or Non-Clinical",
+        )),
+    }
+}
+
+fn clinic_id(value: &Value, name: &str) -> Result<ClinicId, ScimError> {
+    value
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ScimError::invalid_value(format!("{name} must be a Group id")))
+}
+
+/// The Staffroom extension of a user body: profession, permissions, default clinic.
+fn extension(object: &Map<String, Value>, input: &mut UserInput) -> Result<(), ScimError> {
+    let Some(ext) = get_ci(object, STAFFROOM_USER_URN) else {
+        return Ok(());
+    };
+    let ext = ext
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_value("the Staffroom extension must be an object"))?;
+    if let Some(profession) = string(ext, "profession")? {
+        input.profession = Some(parsed("profession", profession, Profession::parse)?);
+    }
+    if let Some(permissions) = get_ci(ext, "permissions") {
+        let list = permissions
+            .as_array()
+            .ok_or_else(|| ScimError::invalid_value("permissions must be an array"))?;
+        let parsed_list = list
+            .iter()
+            .map(|p| {
+                let text = p
+                    .as_str()
+                    .or_else(|| p.get("value").and_then(Value::as_str));
+                text.and_then(|t| Permission::parse(t).ok()).ok_or_else(|| {
+                    ScimError::invalid_value(format!("permissions: {p} is not a permission"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        input.permissions = Some(parsed_list);
+    }
+    if let Some(default) = get_ci(ext, "defaultClinic") {
+        input.default_clinic = Some(clinic_id(default, "defaultClinic")?);
+    }
+    Ok(())
+}
+
+/// Reads a User body (create or replace).
+pub fn user_input(body: &Value) -> Result<UserInput, ScimError> {
+    let object = body
+        .as_object()
+        .ok_or_else(|| ScimError::bad("invalidSyntax", "the body must be a User object"))?;
+    let name = get_ci(object, "name")
+        .and_then(Value::as_object)
+        .ok_or_else(|| {
+            ScimError::invalid_value("name with givenName and familyName is required")
+        })?;
+    let mut input = UserInput {
+        email: parsed("userName", required(object, "userName")?, Email::parse)?,
+        first_name: parsed(
+            "name.givenName",
+            required(name, "givenName")?,
+            PersonName::parse,
+        )?,
+        last_name: parsed(
+            "name.familyName",
+            required(name, "familyName")?,
+            PersonName::parse,
+        )?,
+        title: string(object, "title")?
+            .map(|t| parsed("title", t, PersonName::parse))
+            .transpose()?,
+        user_type: string(object, "userType")?.map_or(Ok(UserType::NonClinical), user_type)?,
+        active: get_ci(object, "active").map_or(Ok(true), |v| boolean(v, "active"))?,
+        external_id: string(object, "externalId")?.map(str::to_owned),
+        password: string(object, "password")?
+            .map(|p| parsed("password", p, Password::parse))
+            .transpose()?,
+        profession: None,
+        permissions: None,
+        default_clinic: None,
+        groups: Vec::new(),
+    };
+    if let Some(groups) = get_ci(object, "groups").and_then(Value::as_array) {
+        input.groups = groups
+            .iter()
+            .map(|g| clinic_id(g.get("value").unwrap_or(g), "groups.value"))
+            .collect::<Result<_, _>>()?;
+    }
+    extension(object, &mut input)?;
+    Ok(input)
+}
+
+/// What a Group body asks a clinic to be.
+#[derive(Debug, Clone)]
+pub struct GroupInput {
+    pub name: EntityName,
+    /// `None`: `members` not sent.
+    pub members: Option<Vec<UserId>>,
+}
+
+/// Reads a Group body (create, replace, or a patched group).
+pub fn group_input(body: &Value) -> Result<GroupInput, ScimError> {
+    let object = body
+        .as_object()
+        .ok_or_else(|| ScimError::bad("invalidSyntax", "the body must be a Group object"))?;
+    let name = parsed(
+        "displayName",
+        required(object, "displayName")?,
+        EntityName::parse,
+    )?;
+    let members = get_ci(object, "members")
+        .map(|members| {
+            members
+                .as_array()
+                .ok_or_else(|| ScimError::invalid_value("members must be an array"))?
+                .iter()
+                .map(|m| {
+                    m.get("value")
+                        .and_then(Value::as_str)
+                        .and_then(|v| v.parse().ok())
+                        .ok_or_else(|| ScimError::invalid_value("members.value must be a User id"))
+                })
+                .collect::<Result<Vec<UserId>, _>>()
+        })
+        .transpose()?;
+    Ok(GroupInput { name, members })
+}
+
+/// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5): which attributes to return.
+#[derive(Debug, Clone, Default)]
+pub struct Projection {
+    attributes: Vec<(String, Option<String>)>,
+    excluded: Vec<(String, Option<String>)>,
+}
+
+/// `attr`, `attr.sub`, `urn:…:attr[.sub]` or an extension `urn:…:User:attr` as (top, sub),
+/// lower-cased; the core schemas' URNs are dropped.
+fn attribute_name(name: &str) -> (String, Option<String>) {
+    let name = name.trim().to_ascii_lowercase();
+    let ext = STAFFROOM_USER_URN.to_ascii_lowercase();
+    if let Some(rest) = name.strip_prefix(&format!("{ext}:")) {
+        return (ext, Some(rest.to_owned()));
+    }
+    if name == ext {
+        return (ext, None);
+    }
+    let mut local = name.as_str();
+    for core in [USER_URN, GROUP_URN] {
+        if let Some(rest) = local.strip_prefix(&format!("{}:", core.to_ascii_lowercase())) {
+            local = rest;
+        }
+    }
+    match local.split_once('.') {
+        Some((top, sub)) => (top.to_owned(), Some(sub.to_owned())),
+        None => (local.to_owned(), None),
+    }
+}
+
+fn names(list: Option<&str>) -> Vec<(String, Option<String>)> {
+    list.into_iter()
+        .flat_map(|l| l.split(','))
+        .filter(|n| !n.trim().is_empty())
+        .map(attribute_name)
+        .collect()
+}
+
+impl Projection {
+    pub fn new(attributes: Option<&str>, excluded: Option<&str>) -> Self {
+        Self {
+            attributes: names(attributes),
+            excluded: names(excluded),
+        }
+    }
+
+    /// Whether the projection leaves out `attribute` entirely.
+    pub fn excludes(&self, attribute: &str) -> bool {
+        let attribute = attribute.to_ascii_lowercase();
+        self.excluded
+            .iter()
+            .any(|(top, sub)| *top == attribute && sub.is_none())
+            || (!self.attributes.is_empty()
+                && !self.attributes.iter().any(|(top, _)| *top == attribute))
+    }
+
+    /// The resource with only what was asked for; `id` and `schemas` always stay.
+    pub fn apply(&self, mut resource: Value) -> Value {
+        let Some(object) = resource.as_object_mut() else {
+            return resource;
+        };
+        let always = |k: &str| k.eq_ignore_ascii_case("id") || k.eq_ignore_ascii_case("schemas");
+        if !self.attributes.is_empty() {
+            object.retain(|key, value| {
+                let key = key.to_ascii_lowercase();
+                let wanted: Vec<&Option<String>> = self
+                    .attributes
+                    .iter()
+                    .filter(|(top, _)| *top == key)
+                    .map(|(_, sub)| sub)
+                    .collect();
+                if always(&key) {
+                    return true;
+                }
+                if wanted.is_empty() {
+                    return false;
+                }
+                if !wanted.iter().any(|s| s.is_none()) {
+                    keep_subs(value, &wanted);
+                }
+                true
+            });
+        }
+        for (top, sub) in &self.excluded {
+            if always(top) {
+                continue;
+            }
+            let key = object.keys().find(|k| k.eq_ignore_ascii_case(top)).cloned();
+            if let Some(key) = key {
+                match sub {
+                    None => {
+                        object.remove(&key);
+                    }
+                    Some(sub) => drop_sub(object.get_mut(&key), sub),
+                }
+            }
+        }
+        resource
+    }
+}
+
+fn keep_subs(value: &mut Value, wanted: &[&Option<String>]) {
+    let keep = |k: &str| {
+        wanted
+            .iter()
+            .any(|s| s.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(k)))
+    };
+    match value {
+        Value::Object(map) => map.retain(|k, _| keep(k)),
+        Value::Array(items) => {
+            for item in items {
+                if let Value::Object(map) = item {
+                    map.retain(|k, _| keep(k));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn drop_sub(value: Option<&mut Value>, sub: &str) {
+    match value {
+        Some(Value::Object(map)) => map.retain(|k, _| !k.eq_ignore_ascii_case(sub)),
+        Some(Value::Array(items)) => {
+            for item in items {
+                if let Value::Object(map) = item {
+                    map.retain(|k, _| !k.eq_ignore_ascii_case(sub));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_an_okta_create_body() {
+        let body = json!({
+            "schemas": [USER_URN],
+            "userName": "Ada@Example.com",
+            "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            "emails": [{"primary": true, "value": "ada@example.com", "type": "work"}],
+            "displayName": "Ada Lovelace",
+            "locale": "en-US",
+            "externalId": "00u1",
+            "groups": [],
+            "password": "correct horse battery",
+            "active": true
+        });
+        let input = user_input(&body).unwrap();
+        assert_eq!(input.email.as_str(), "Ada@Example.com");
+        assert_eq!(input.external_id.as_deref(), Some("00u1"));
+        assert!(input.active && input.password.is_some());
+        assert_eq!(input.user_type, UserType::NonClinical);
+    }
+
+    #[test]
+    fn refuses_bad_values_naming_them() {
+        let body = json!({"userName": "x@example.com", "name": {"givenName": "A", "familyName": "B"}, "userType": "Robot"});
+        let e = user_input(&body).unwrap_err();
+        assert_eq!(e.scim_type, Some("invalidValue"));
+        assert!(e.detail.contains("userType"));
+        let e =
+            user_input(&json!({"userName": "nope", "name": {"givenName": "A", "familyName": "B"}}))
+                .unwrap_err();
+        assert!(e.detail.contains("userName"), "{}", e.detail);
+        let e = user_input(&json!({"userName": "x@example.com"})).unwrap_err();
+        assert!(e.detail.contains("name"), "{}", e.detail);
+    }
+
+    #[test]
+    fn reads_booleans_sent_as_strings() {
+        assert!(!boolean(&json!("False"), "active").unwrap());
+        assert!(boolean(&json!("true"), "active").unwrap());
+        assert!(boolean(&json!(1), "active").is_err());
+    }
+
+    #[test]
+    fn projects_attributes_and_excluded_attributes() {
+        let resource = json!({
+            "schemas": [USER_URN], "id": "1", "userName": "a@b.c",
+            "name": {"givenName": "A", "familyName": "B"}, "active": true,
+            "members": [{"value": "x", "display": "X"}],
+        });
+        let only = Projection::new(Some("userName,name.familyName"), None).apply(resource.clone());
+        assert_eq!(
+            only,
+            json!({"schemas": [USER_URN], "id": "1", "userName": "a@b.c", "name": {"familyName": "B"}})
+        );
+        let without = Projection::new(None, Some("members,name.givenName")).apply(resource);
+        assert!(without.get("members").is_none());
+        assert_eq!(without["name"], json!({"familyName": "B"}));
+        assert!(Projection::new(None, Some("members")).excludes("members"));
+        assert!(Projection::new(Some("displayName"), None).excludes("members"));
+        assert!(
+            !Projection::new(
+                Some("urn:ietf:params:scim:schemas:core:2.0:Group:members"),
+                None
+            )
+            .excludes("members")
+        );
+    }
+}
