@@ -2,45 +2,18 @@
 //! before its body is read): the operation is found in the OpenAPI document the routes
 //! generate ([`DocumentedPaths::access`]), and [`staffroom_domain::allows`] judges the
 //! principal against [`staffroom_domain::Operation::needs`] — the declaration the document
-//! states on each operation. The loaded principal is kept for the handler's extractor.
+//! states on each operation. The admitted principal is kept for the handler's extractor;
+//! one let in on its cached entry is checked against the database by the request's first
+//! trip there ([`crate::auth::principal::admit`]).
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpMessage, web};
-use staffroom_domain::{Needs, Permission, PrincipalKind, allows};
+use actix_web::{HttpMessage, web};
 
-use crate::auth::Principal;
+use crate::auth::principal::admit;
 use crate::error::ApiError;
 use crate::fallback::{Access, DocumentedPaths};
-
-/// The `403 forbidden` of a principal that `needs` does not allow.
-fn refusal(kind: PrincipalKind, needs: Needs) -> ApiError {
-    let list = |ps: &[Permission]| {
-        ps.iter()
-            .map(Permission::as_str)
-            .collect::<Vec<_>>()
-            .join(" or ")
-    };
-    match needs {
-        Needs::PersonOnly => {
-            ApiError::forbidden("Only users can call this operation, not service accounts.")
-        }
-        Needs::AnyOf(any) => ApiError::forbidden(format!(
-            "This operation needs the {} permission.",
-            list(any)
-        )),
-        Needs::People { service_needs } if kind == PrincipalKind::Service => {
-            ApiError::forbidden(format!(
-                "A service account needs the {} permission for this operation.",
-                service_needs.as_str()
-            ))
-        }
-        Needs::Nothing | Needs::People { .. } => {
-            ApiError::forbidden("This principal cannot call this operation.")
-        }
-    }
-}
 
 pub async fn authorize(
     req: ServiceRequest,
@@ -59,18 +32,15 @@ pub async fn authorize(
         Some(Access::Guarded(operation)) => Some(operation.needs()),
         Some(Access::Undeclared) => None,
     };
-    let principal = match Principal::from_request(req.request(), &mut Payload::None).await {
+    let principal = match admit(req.request(), needs).await {
         Ok(principal) => principal,
         Err(error) => return Ok(req.error_response(error)),
     };
-    let Some(needs) = needs else {
+    if needs.is_none() {
         tracing::error!("an authenticated operation has no declared permission; refused");
         return Ok(req.error_response(ApiError::forbidden(
             "This operation declares no permission.",
         )));
-    };
-    if !allows(principal.kind, &principal.permissions, needs) {
-        return Ok(req.error_response(refusal(principal.kind, needs)));
     }
     req.extensions_mut().insert(principal);
     next.call(req)

@@ -2,6 +2,9 @@
 //! stands for against the database on every request, so a deactivated user, a revoked
 //! account or a removed permission takes effect at once. What it read is cached
 //! ([`crate::auth::callers`]) and reused while the site's write count stays the same.
+//! A principal whose cached entry allows the operation is let in on it and checked by the
+//! first statement of the request's trip to the database, so the check costs no trip of its
+//! own ([`Requester`]).
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -9,12 +12,12 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use std::sync::Arc;
 
-use staffroom_domain::{ClinicId, Permission, PrincipalKind, ProblemCode, SiteId};
+use staffroom_domain::{ClinicId, Needs, Permission, PrincipalKind, ProblemCode, SiteId, allows};
 use staffroom_persistence::access::ActorScope;
 use staffroom_persistence::tx::AuditContext;
 use staffroom_persistence::users::CreatorScope;
 use staffroom_persistence::users::User;
-use staffroom_persistence::{DbConnection, StoreResult};
+use staffroom_persistence::{DbConnection, StoreError, StoreResult};
 use staffroom_persistence::{service_accounts, sites, users};
 
 use crate::auth::callers::{Caller, CallerKey, Subject};
@@ -35,6 +38,9 @@ pub struct Principal {
     pub user: Option<User>,
     pub permissions: Vec<Permission>,
     pub request_id: String,
+    /// The check left to the request's trip to the database, when the principal was let
+    /// in on its cached entry; the extractor makes it before a handler sees the principal.
+    pending: Option<Pending>,
 }
 
 impl Principal {
@@ -189,15 +195,99 @@ fn read_caller(
     Ok(Arc::new(caller))
 }
 
-async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
-    if let Some(checked) = req.extensions().get::<Principal>().cloned() {
-        return Ok(checked);
+/// The `403 forbidden` of a principal that `needs` does not allow.
+fn refusal(kind: PrincipalKind, needs: Needs) -> ApiError {
+    let list = |ps: &[Permission]| {
+        ps.iter()
+            .map(Permission::as_str)
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    match needs {
+        Needs::PersonOnly => {
+            ApiError::forbidden("Only users can call this operation, not service accounts.")
+        }
+        Needs::AnyOf(any) => ApiError::forbidden(format!(
+            "This operation needs the {} permission.",
+            list(any)
+        )),
+        Needs::People { service_needs } if kind == PrincipalKind::Service => {
+            ApiError::forbidden(format!(
+                "A service account needs the {} permission for this operation.",
+                service_needs.as_str()
+            ))
+        }
+        Needs::Nothing | Needs::People { .. } => {
+            ApiError::forbidden("This principal cannot call this operation.")
+        }
     }
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .cloned()
-        .ok_or_else(ApiError::internal)?;
-    let claims = verified_claims(&req, &state.tokens)?;
+}
+
+/// Whether `caller` may make a request that `needs` (when known): `401` for a deactivated
+/// user or a revoked account, then `403` for a missing permission.
+fn judge(
+    kind: PrincipalKind,
+    key: CallerKey,
+    caller: &Caller,
+    needs: Option<Needs>,
+) -> Result<(), ApiError> {
+    if !caller.active {
+        return Err(ApiError::invalid_token(match key.subject {
+            Subject::User(_) => "The user has been deactivated.",
+            Subject::Service(_) => "The service account has been revoked.",
+        }));
+    }
+    match needs {
+        Some(needs) if !allows(kind, &caller.permissions, needs) => Err(refusal(kind, needs)),
+        _ => Ok(()),
+    }
+}
+
+/// Keeps what was read of `key` for the next request: a fresh entry replaces the cached
+/// one, and an inactive principal is forgotten.
+fn remember(state: &AppState, key: CallerKey, before: Option<&Arc<Caller>>, caller: &Arc<Caller>) {
+    if !caller.active {
+        state.callers.forget(&key);
+    } else if before.is_none_or(|b| !Arc::ptr_eq(b, caller)) {
+        state.callers.put(key, Arc::clone(caller));
+    }
+}
+
+/// The check of a principal let in on its cached entry, left to the first statement of
+/// the request's trip to the database (one trip per request instead of two). The entry
+/// was read under `cached.write_count`; the check reads the site's write count and, only
+/// when it moved, the principal again, and judges it against `needs` as the admission did.
+#[derive(Debug, Clone)]
+struct Pending {
+    key: CallerKey,
+    needs: Needs,
+    cached: Arc<Caller>,
+}
+
+impl Pending {
+    /// Runs inside the blocking closure: the principal as now stored, and whether it may
+    /// still make the request.
+    fn check(
+        &self,
+        conn: &mut DbConnection,
+        kind: PrincipalKind,
+    ) -> StoreResult<(Option<Arc<Caller>>, Result<(), ApiError>)> {
+        match read_caller(conn, self.key, Some(Arc::clone(&self.cached))) {
+            Ok(caller) => {
+                let verdict = judge(kind, self.key, &caller, Some(self.needs));
+                Ok((Some(caller), verdict))
+            }
+            Err(StoreError::NotFound) => {
+                Ok((None, Err(gone(ApiError::from(StoreError::NotFound)))))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The token's principal and site, from its verified claims.
+fn identify(req: &HttpRequest, state: &AppState) -> Result<(Claims, CallerKey), ApiError> {
+    let claims = verified_claims(req, &state.tokens)?;
     let bad = || ApiError::invalid_token("The bearer token is not valid.");
     let subject = match claims.kind {
         PrincipalKind::User => Subject::User(claims.sub.parse().map_err(|_| bad())?),
@@ -208,34 +298,98 @@ async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
         site: claims.site.parse().map_err(|_| bad())?,
         subject,
     };
-    let cached = state.callers.get(&key);
-    let before = cached.clone();
-    let caller = db::run(&state, move |c| read_caller(c, key, cached))
-        .await
-        .map_err(gone)?;
-    if !caller.active {
-        state.callers.forget(&key);
-        return Err(ApiError::invalid_token(match key.subject {
-            Subject::User(_) => "The user has been deactivated.",
-            Subject::Service(_) => "The service account has been revoked.",
-        }));
-    }
-    if before.is_none_or(|b| !Arc::ptr_eq(&b, &caller)) {
-        state.callers.put(key, Arc::clone(&caller));
-    }
+    Ok((claims, key))
+}
+
+fn principal_of(
+    req: &HttpRequest,
+    claims: Claims,
+    key: CallerKey,
+    caller: &Caller,
+    pending: Option<Pending>,
+) -> Principal {
     let request_id = req
         .extensions()
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    Ok(Principal {
+    Principal {
         kind: claims.kind,
         site_id: key.site,
         subject: claims.sub,
         user: caller.user.clone(),
         permissions: caller.permissions.clone(),
         request_id,
-    })
+        pending,
+    }
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(ApiError::internal)
+}
+
+/// Lets the request's principal in for an operation that `needs` (`None`: undeclared, the
+/// principal is only authenticated). A principal whose cached entry allows the operation
+/// is let in on it, its check left to the handler's trip to the database ([`Requester`])
+/// or to the [`Principal`] extractor; any other is read from the database now.
+pub async fn admit(req: &HttpRequest, needs: Option<Needs>) -> Result<Principal, ApiError> {
+    let state = app_state(req)?;
+    let (claims, key) = identify(req, &state)?;
+    let cached = state.callers.get(&key);
+    if let (Some(needs), Some(entry)) = (needs, cached.as_ref())
+        && entry.active
+        && allows(claims.kind, &entry.permissions, needs)
+    {
+        let pending = Pending {
+            key,
+            needs,
+            cached: Arc::clone(entry),
+        };
+        return Ok(principal_of(req, claims, key, entry, Some(pending)));
+    }
+    let before = cached.clone();
+    let caller = db::run(&state, move |c| read_caller(c, key, cached))
+        .await
+        .map_err(gone)?;
+    remember(&state, key, before.as_ref(), &caller);
+    judge(claims.kind, key, &caller, needs)?;
+    Ok(principal_of(req, claims, key, &caller, None))
+}
+
+/// The principal checked against the database: the one the admission read, or, when it was
+/// let in on its cache entry, that check made now (a trip of its own).
+async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
+    let admitted = req.extensions().get::<Principal>().cloned();
+    let principal = match admitted {
+        Some(principal) => principal,
+        None => admit(&req, None).await?,
+    };
+    let Some(pending) = principal.pending.clone() else {
+        return Ok(principal);
+    };
+    let state = app_state(&req)?;
+    let kind = principal.kind;
+    let check = pending.clone();
+    let (caller, verdict) = db::run(&state, move |c| check.check(c, kind)).await?;
+    if let Some(caller) = &caller {
+        remember(&state, pending.key, Some(&pending.cached), caller);
+    } else {
+        state.callers.forget(&pending.key);
+    }
+    verdict?;
+    let checked = match caller {
+        Some(caller) => Principal {
+            user: caller.user.clone(),
+            permissions: caller.permissions.clone(),
+            pending: None,
+            ..principal
+        },
+        None => return Err(ApiError::internal()),
+    };
+    req.extensions_mut().insert(checked.clone());
+    Ok(checked)
 }
 
 impl FromRequest for Principal {
@@ -244,5 +398,73 @@ impl FromRequest for Principal {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         Box::pin(load(req.clone()))
+    }
+}
+
+/// The principal of a request that needs only who it is and its site: no permission, no
+/// user record. It adds no trip to the database: a principal let in on its cached entry is
+/// checked by the first statement of [`Requester::run`], in the same blocking closure as
+/// the handler's own work, so a deactivation, a revocation or a removed permission still
+/// takes effect on the very next request.
+#[derive(Debug, Clone)]
+pub struct Requester {
+    kind: PrincipalKind,
+    site_id: SiteId,
+    pending: Option<Pending>,
+}
+
+impl Requester {
+    /// Runs `f` with a pooled connection and the principal's site on the blocking pool,
+    /// after the principal's check; `f` does not run when the check refuses.
+    pub async fn run<T, F>(self, state: &AppState, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection, SiteId) -> StoreResult<T> + Send + 'static,
+    {
+        let Requester {
+            kind,
+            site_id,
+            pending,
+        } = self;
+        let check = pending.clone();
+        let (caller, outcome) = db::run(state, move |c| {
+            if let Some(check) = check {
+                let (caller, verdict) = check.check(c, kind)?;
+                if let Err(refused) = verdict {
+                    return Ok((caller, Err(refused)));
+                }
+                return Ok((caller, Ok(f(c, site_id)?)));
+            }
+            Ok((None, Ok(f(c, site_id)?)))
+        })
+        .await?;
+        if let Some(pending) = pending {
+            match &caller {
+                Some(caller) => remember(state, pending.key, Some(&pending.cached), caller),
+                None => state.callers.forget(&pending.key),
+            }
+        }
+        outcome
+    }
+}
+
+impl FromRequest for Requester {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let admitted = req.extensions().get::<Principal>().cloned();
+            let principal = match admitted {
+                Some(principal) => principal,
+                None => load(req).await?,
+            };
+            Ok(Requester {
+                kind: principal.kind,
+                site_id: principal.site_id,
+                pending: principal.pending,
+            })
+        })
     }
 }
