@@ -52,7 +52,7 @@ pub mod outbox;
 pub mod page;
 pub mod schema;
 pub mod scim_filter;
-mod search;
+pub mod search;
 pub mod service_accounts;
 pub mod sites;
 pub mod testing;
