@@ -264,14 +264,14 @@ struct Pending {
     cached: Arc<Caller>,
 }
 
+/// What a check found: the principal as now stored (`None`: it no longer exists), and
+/// whether it may make the request.
+type Checked = (Option<Arc<Caller>>, Result<(), ApiError>);
+
 impl Pending {
     /// Runs inside the blocking closure: the principal as now stored, and whether it may
     /// still make the request.
-    fn check(
-        &self,
-        conn: &mut DbConnection,
-        kind: PrincipalKind,
-    ) -> StoreResult<(Option<Arc<Caller>>, Result<(), ApiError>)> {
+    fn check(&self, conn: &mut DbConnection, kind: PrincipalKind) -> StoreResult<Checked> {
         match read_caller(conn, self.key, Some(Arc::clone(&self.cached))) {
             Ok(caller) => {
                 let verdict = judge(kind, self.key, &caller, Some(self.needs));

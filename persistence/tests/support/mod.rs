@@ -185,8 +185,7 @@ pub fn plan(conn: &mut DbConnection, select: &str, binds: &[&str], tables: &[&st
     use diesel::sql_types::Text;
     let lines: Vec<String> = match conn {
         DbConnection::Sqlite(c) => {
-            let mut query =
-                diesel::sql_query(format!("EXPLAIN QUERY PLAN {select}")).into_boxed();
+            let mut query = diesel::sql_query(format!("EXPLAIN QUERY PLAN {select}")).into_boxed();
             for b in binds {
                 query = query.bind::<Text, _>(b.to_string());
             }
