@@ -8,31 +8,31 @@ mod support;
 use staffroom_domain::{PersonName, SiteId, UserId};
 use staffroom_persistence::DbConnection;
 use staffroom_persistence::search::{SUFFIX_MATCH_POSTGRES, SUFFIX_MATCH_SQLITE, suffix_range};
-use staffroom_persistence::users::{self, UserPatch, UserQuery, UserSort};
+use staffroom_persistence::users::{self, User, UserPatch, UserQuery, UserSort};
 use support::{Db, create_site, create_user, flex, new_user, user_ctx};
 
-fn matching(conn: &mut DbConnection, site: SiteId, q: &str) -> Vec<UserId> {
+/// The site's users matching `q` (all of them without one), in creation order.
+fn listed(conn: &mut DbConnection, site: SiteId, q: Option<&str>) -> Vec<User> {
     let query = UserQuery {
-        q: Some(q.to_owned()),
+        q: q.map(str::to_owned),
         sort: UserSort::CreatedAt,
         limit: 200,
         ..UserQuery::default()
     };
-    let page = users::list(conn, site, &query).unwrap();
-    page.items.into_iter().map(|u| u.id).collect()
+    users::list(conn, site, &query).unwrap().items
+}
+
+fn matching(conn: &mut DbConnection, site: SiteId, q: &str) -> Vec<UserId> {
+    listed(conn, site, Some(q))
+        .into_iter()
+        .map(|u| u.id)
+        .collect()
 }
 
 /// Every user of the site whose title, names or email contain `q`, ignoring case.
 fn expected(conn: &mut DbConnection, site: SiteId, q: &str) -> Vec<UserId> {
-    let query = UserQuery {
-        sort: UserSort::CreatedAt,
-        limit: 200,
-        ..UserQuery::default()
-    };
     let q = q.to_lowercase();
-    users::list(conn, site, &query)
-        .unwrap()
-        .items
+    listed(conn, site, None)
         .into_iter()
         .filter(|u| {
             [
@@ -55,27 +55,18 @@ fn finds_the_users_containing_q_and_follows_renames() {
     let mut conn = db.conn();
     let site = create_site(&mut conn, "search", flex(20)).site_id;
     let other = create_site(&mut conn, "other", flex(20)).site_id;
-    create_user(
-        &mut conn,
-        other,
-        new_user("Ada", "Okafor", "ada@okafor.test"),
-    );
-    create_user(
-        &mut conn,
-        site,
-        new_user("Ada", "Okafor", "ada.okafor@example.com"),
-    );
-    let zoe = create_user(
-        &mut conn,
-        site,
-        new_user("Zoë", "Ängström", "zoe@example.com"),
-    );
-    create_user(
-        &mut conn,
-        site,
-        new_user("Bo", "Okafor-Lind", "bo@clinic.example.org"),
-    );
-    create_user(&mut conn, site, new_user("Cy", "Clerk", "okafor@x.test"));
+    let people = [
+        (other, "Ada", "Okafor", "ada@okafor.test"),
+        (site, "Ada", "Okafor", "ada.okafor@example.com"),
+        (site, "Zoë", "Ängström", "zoe@example.com"),
+        (site, "Bo", "Okafor-Lind", "bo@clinic.example.org"),
+        (site, "Cy", "Clerk", "okafor@x.test"),
+    ];
+    let ids: Vec<UserId> = people
+        .iter()
+        .map(|(s, first, last, email)| create_user(&mut conn, *s, new_user(first, last, email)).id)
+        .collect();
+    let zoe = ids[2];
 
     let queries = [
         "okafor",
@@ -108,10 +99,10 @@ fn finds_the_users_containing_q_and_follows_renames() {
         last_name: Some(PersonName::parse("Nakamura").unwrap()),
         ..UserPatch::default()
     };
-    users::update(&mut conn, &ctx, zoe.id, None, patch).unwrap();
+    users::update(&mut conn, &ctx, zoe, None, patch).unwrap();
     assert!(matching(&mut conn, site, "ängström").is_empty());
-    assert_eq!(matching(&mut conn, site, "nakamura"), vec![zoe.id]);
-    assert_eq!(matching(&mut conn, site, "zoë nakamura zoe@"), vec![zoe.id]);
+    assert_eq!(matching(&mut conn, site, "nakamura"), vec![zoe]);
+    assert_eq!(matching(&mut conn, site, "zoë nakamura zoe@"), vec![zoe]);
 }
 
 /// The plan of the list's search condition for `q`, one line per step.
