@@ -2,55 +2,18 @@
 //! before its body is read): the operation is found in the OpenAPI document the routes
 //! generate ([`DocumentedPaths::access`]), and [`staffroom_domain::allows`] judges the
 //! principal against [`staffroom_domain::Operation::needs`] — the declaration the document
-//! states on each operation. The loaded principal is kept for the handler's extractor.
+//! states on each operation. The admitted principal is kept for the handler's extractor;
+//! one let in on its cached entry is checked against the database by the request's first
+//! trip there ([`crate::auth::principal::admit`]).
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpMessage, ResponseError, web};
-use staffroom_domain::{Needs, Permission, PrincipalKind, allows};
+use actix_web::{HttpMessage, ResponseError, web};
 
-use crate::auth::Principal;
+use crate::auth::principal::{admit, load};
 use crate::error::ApiError;
 use crate::fallback::{Access, DocumentedPaths};
-
-/// The `403 forbidden` of a principal that `needs` does not allow.
-fn refusal(kind: PrincipalKind, needs: Needs) -> ApiError {
-    let list = |ps: &[Permission]| {
-        ps.iter()
-            .map(Permission::as_str)
-            .collect::<Vec<_>>()
-            .join(" or ")
-    };
-    match needs {
-        Needs::PersonOnly => ApiError::forbidden(
-            "Only users can call this operation, not assistants or service accounts.",
-        ),
-        Needs::AssistantOnly => ApiError::forbidden("Only assistants can call this operation."),
-        Needs::ForPatients => {
-            ApiError::forbidden("Only a clinician and their assistants can call this operation.")
-        }
-        Needs::AnyOf(any) => ApiError::forbidden(format!(
-            "This operation needs the {} permission.",
-            list(any)
-        )),
-        Needs::People { service_needs } if kind == PrincipalKind::Service => {
-            ApiError::forbidden(format!(
-                "A service account needs the {} permission for this operation.",
-                service_needs.as_str()
-            ))
-        }
-        Needs::ScimClient => ApiError::invalid_token(
-            "/scim/v2 takes a SCIM token of the site (POST /v1/scim-tokens).",
-        ),
-        _ if kind == PrincipalKind::Scim => {
-            ApiError::forbidden("A SCIM token opens /scim/v2 only.")
-        }
-        Needs::Nothing | Needs::People { .. } => {
-            ApiError::forbidden("This principal cannot call this operation.")
-        }
-    }
-}
 
 /// The refusal as the path's protocol writes it: a SCIM error under `/scim/`, a problem
 /// document elsewhere.
@@ -80,22 +43,25 @@ pub async fn authorize(
         Some(Access::Guarded(operation)) => Some(operation.needs()),
         Some(Access::Undeclared) => None,
     };
-    let principal = match Principal::from_request(req.request(), &mut Payload::None).await {
+    let principal = match admit(req.request(), needs).await {
         Ok(principal) => principal,
         Err(error) => return Ok(refuse(req, error)),
     };
-    let Some(needs) = needs else {
+    if needs.is_none() {
         tracing::error!("an authenticated operation has no declared permission; refused");
         return Ok(refuse(
             req,
             ApiError::forbidden("This operation declares no permission."),
         ));
-    };
-    if !allows(principal.kind, &principal.permissions, needs) {
-        let error = refusal(principal.kind, needs);
-        return Ok(refuse(req, error));
     }
     req.extensions_mut().insert(principal);
+    // A SCIM handler answers SCIM errors, not the problem document of an extractor: a
+    // principal let in on its cached entry is checked here, before the handler.
+    if crate::scim::is_scim_path(req.path())
+        && let Err(error) = load(req.request().clone()).await
+    {
+        return Ok(refuse(req, error));
+    }
     next.call(req)
         .await
         .map(ServiceResponse::map_into_boxed_body)

@@ -16,9 +16,11 @@
 //! every length.
 
 use chrono::NaiveDateTime;
-use diesel::dsl::sql;
+use diesel::expression::{AppearsOnTable, Expression, ValidGrouping};
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{Array, Bool, Nullable, Text, Timestamp};
+use diesel::sqlite::Sqlite;
 use serde::Serialize;
 use staffroom_domain::{
     ActorKind, AuditAction, AuditEventId, AuditTarget, ClinicId, Permission, SiteId, UserId,
@@ -94,14 +96,42 @@ pub fn insert_clinics(
     Ok(written)
 }
 
-/// The filter `column IN (SELECT value FROM json_each(?))` of SQLite, `ids` bound as one JSON
-/// array.
-macro_rules! in_json_array {
-    ($column:literal, $ids:expr) => {
-        sql::<Bool>(concat!($column, " IN (SELECT value FROM json_each("))
-            .bind::<Text, _>(json_rows($ids)?)
-            .sql("))")
-    };
+/// The filter `column IN (SELECT value FROM json_each(?))` of SQLite, the ids bound as one
+/// JSON array. A type of its own rather than a `sql()` literal: Diesel never caches the
+/// prepared statement of a query holding a literal, so every read of a user's grants was
+/// parsed and planned again; this one has a fixed text and a static query id, and each
+/// connection prepares it once.
+#[derive(Debug, Clone, diesel::query_builder::QueryId)]
+struct InJsonArray<C> {
+    column: C,
+    json: String,
+}
+
+fn in_json_array<C>(column: C, ids: &[UserId]) -> StoreResult<InJsonArray<C>> {
+    Ok(InJsonArray {
+        column,
+        json: json_rows(ids)?,
+    })
+}
+
+impl<C> Expression for InJsonArray<C> {
+    type SqlType = Bool;
+}
+
+impl<C: AppearsOnTable<QS>, QS> AppearsOnTable<QS> for InJsonArray<C> {}
+
+impl<C: ValidGrouping<()>> ValidGrouping<()> for InJsonArray<C> {
+    type IsAggregate = C::IsAggregate;
+}
+
+impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for InJsonArray<C> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(" IN (SELECT value FROM json_each(");
+        out.push_bind_param::<Text, _>(&self.json)?;
+        out.push_sql("))");
+        Ok(())
+    }
 }
 
 /// The `(user, permission)` grants of `users`.
@@ -116,7 +146,7 @@ pub fn permissions_of(
             .filter(user_permissions::user_id.eq_any(users))
             .load(c)?,
         DbConnection::Sqlite(c) => grants
-            .filter(in_json_array!("user_permissions.user_id", users))
+            .filter(in_json_array(user_permissions::user_id, users)?)
             .load(c)?,
     })
 }
@@ -132,7 +162,7 @@ pub fn clinics_of(
     Ok(match conn {
         DbConnection::Pg(c) => access.filter(user_clinics::user_id.eq_any(users)).load(c)?,
         DbConnection::Sqlite(c) => access
-            .filter(in_json_array!("user_clinics.user_id", users))
+            .filter(in_json_array(user_clinics::user_id, users)?)
             .load(c)?,
     })
 }

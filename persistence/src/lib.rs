@@ -58,7 +58,7 @@ pub mod schema;
 pub mod scim_filter;
 pub mod scim_reads;
 pub mod scim_tokens;
-mod search;
+pub mod search;
 pub mod service_accounts;
 pub mod sites;
 pub mod testing;

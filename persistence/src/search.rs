@@ -30,6 +30,59 @@ pub(crate) fn trigram_phrase(q: &str) -> String {
     format!("\"{}\"", q.to_lowercase().replace('"', "\"\""))
 }
 
+/// How many characters of each suffix `user_search_suffixes` keeps.
+pub const SUFFIX_CHARS: usize = 16;
+
+/// The statement pieces of the user search's condition, between its four bound values (the
+/// site twice, the range's two bounds): the site's users having a suffix that starts with
+/// `q`, found by a range scan of the suffix table's primary key. The site condition on
+/// `users` is written so that no index serves it (`+`, `|| ''`): the matches drive the
+/// query, else both planners walk every user of the site in sort order.
+pub const SUFFIX_MATCH_SQLITE: [&str; 5] = [
+    "+users.site_id = ",
+    " AND users.id IN (SELECT user_id FROM user_search_suffixes WHERE site_id = ",
+    " AND suffix >= ",
+    " AND suffix < ",
+    ")",
+];
+
+/// [`SUFFIX_MATCH_SQLITE`] for PostgreSQL.
+pub const SUFFIX_MATCH_POSTGRES: [&str; 5] = [
+    "users.site_id || '' = ",
+    " AND users.id IN (SELECT user_id FROM user_search_suffixes WHERE site_id = ",
+    " AND suffix >= ",
+    " AND suffix < ",
+    ")",
+];
+
+/// The range of stored suffixes that start with `q` (lower-cased, cut to
+/// [`SUFFIX_CHARS`]): from that prefix up to, not including, the prefix whose last character
+/// is the next code point. Both backends order the suffixes by code point (SQLite's binary
+/// collation, `COLLATE "C"` on PostgreSQL), so the range holds exactly the suffixes with
+/// that prefix. `None` for a `q` of fewer than three characters, which no suffix serves.
+/// The second value says whether `q` is longer than the stored suffixes, so that a match
+/// must be rechecked against the whole text.
+pub fn suffix_range(q: &str) -> Option<((String, String), bool)> {
+    if !trigram_searchable(q) {
+        return None;
+    }
+    let lower = q.to_lowercase();
+    let prefix: String = lower.chars().take(SUFFIX_CHARS).collect();
+    let truncated = prefix.len() < lower.len();
+    let mut chars: Vec<char> = prefix.chars().collect();
+    // The last character's successor; U+10FFFF has none, and is dropped until one does.
+    let mut upper = None;
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=0x10FFFF).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            upper = Some(chars.into_iter().collect::<String>());
+            break;
+        }
+    }
+    Some(((prefix, upper?), truncated))
+}
+
 /// The key names sort by.
 pub(crate) fn sort_key(name: &str) -> String {
     name.to_lowercase()
@@ -64,6 +117,33 @@ mod tests {
         assert!(trigram_searchable("zoë"));
         assert!(!trigram_searchable("zö"));
         assert!(!trigram_searchable(""));
+    }
+
+    #[test]
+    fn suffix_ranges_hold_exactly_the_prefixed_suffixes() {
+        let ((low, high), long) = suffix_range("OKAFOR").unwrap();
+        assert_eq!(
+            (low.as_str(), high.as_str(), long),
+            ("okafor", "okafos", false)
+        );
+        for inside in ["okafor", "okafor@bench.te", "okafor\u{10FFFF}"] {
+            assert!(low.as_str() <= inside && inside < high.as_str(), "{inside}");
+        }
+        for outside in ["okafo", "okafos", "okafoq\u{10FFFF}"] {
+            assert!(
+                !(low.as_str() <= outside && outside < high.as_str()),
+                "{outside}"
+            );
+        }
+        let ((low, high), long) = suffix_range("u9987@bench.test.example").unwrap();
+        assert_eq!(
+            (low.as_str(), high.as_str(), long),
+            ("u9987@bench.test", "u9987@bench.tesu", true)
+        );
+        // Before a surrogate the successor skips the surrogates.
+        let ((_, high), _) = suffix_range("ab\u{D7FF}").unwrap();
+        assert_eq!(high, "ab\u{E000}");
+        assert!(suffix_range("ab").is_none());
     }
 
     #[test]

@@ -15,7 +15,10 @@ use staffroom_domain::{
 use crate::audit::Change;
 use crate::backend;
 use crate::schema::{user_clinics, user_permissions, users};
-use crate::search::{like_pattern, sort_key, trigram_phrase, trigram_searchable, user_search_text};
+use crate::search::{
+    SUFFIX_MATCH_POSTGRES, SUFFIX_MATCH_SQLITE, like_pattern, sort_key, suffix_range,
+    user_search_text,
+};
 use crate::tx::{check_version, now};
 use crate::{DbConnection, StoreError, StoreResult, clinics, sites};
 
@@ -205,11 +208,12 @@ impl Default for UserQuery {
 /// The site's users matching the filters of `q` (not its order or page), as a query for the
 /// backend of `conn`.
 ///
-/// A `q` of three characters or more is served by a trigram index — on SQLite the FTS5
-/// table `users_search`, on PostgreSQL the pg_trgm index under the `LIKE` — and then the
-/// query is driven by the rows the index finds: the site condition is written so that no
-/// index serves it (`+site_id`, `site_id || ''`), else both planners prefer walking every
-/// user of the site in sort order, which costs the whole site when the matches sort last.
+/// A `q` of three characters or more is served by the suffix table `user_search_suffixes`
+/// ([`crate::search::suffix_range`]): a range scan of the suffixes starting with `q`, so the
+/// work grows with the matches and the logarithm of the site, not with the site; a `q`
+/// longer than the stored suffixes is rechecked against the text. Shorter ones keep the
+/// `LIKE` over the site's users, in sort order (they match most users, and the first page
+/// is found early).
 pub(crate) fn filtered(
     conn: &DbConnection,
     site: SiteId,
@@ -219,25 +223,36 @@ pub(crate) fn filtered(
     use diesel::sql_types::{Bool, Text};
 
     let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    let mut query = match (text, conn) {
-        (Some(text), DbConnection::Sqlite(_)) if trigram_searchable(text) => users::table
-            .filter(
-                sql::<Bool>("+users.site_id = ")
-                    .bind::<Text, _>(site)
-                    .sql(" AND users.rowid IN (SELECT rowid FROM users_search WHERE users_search MATCH ")
-                    .bind::<Text, _>(trigram_phrase(text))
-                    .sql(")"),
-            )
-            .into_boxed(),
-        (Some(text), DbConnection::Pg(_)) if trigram_searchable(text) => users::table
-            .filter(sql::<Bool>("users.site_id || '' = ").bind::<Text, _>(site))
-            .filter(users::search_text.like(like_pattern(text)).escape('\\'))
-            .into_boxed(),
-        (Some(text), _) => users::table
+    let mut query = match text.map(|t| (t, suffix_range(t))) {
+        Some((text, Some(((low, high), truncated)))) => {
+            let pieces = match conn {
+                DbConnection::Sqlite(_) => SUFFIX_MATCH_SQLITE,
+                DbConnection::Pg(_) => SUFFIX_MATCH_POSTGRES,
+            };
+            let matched = users::table
+                .filter(
+                    sql::<Bool>(pieces[0])
+                        .bind::<Text, _>(site)
+                        .sql(pieces[1])
+                        .bind::<Text, _>(site)
+                        .sql(pieces[2])
+                        .bind::<Text, _>(low)
+                        .sql(pieces[3])
+                        .bind::<Text, _>(high)
+                        .sql(pieces[4]),
+                )
+                .into_boxed();
+            if truncated {
+                matched.filter(users::search_text.like(like_pattern(text)).escape('\\'))
+            } else {
+                matched
+            }
+        }
+        Some((text, None)) => users::table
             .filter(users::site_id.eq(site))
             .filter(users::search_text.like(like_pattern(text)).escape('\\'))
             .into_boxed(),
-        (None, _) => users::table.filter(users::site_id.eq(site)).into_boxed(),
+        None => users::table.filter(users::site_id.eq(site)).into_boxed(),
     };
     if let Some(v) = q.user_type {
         query = query.filter(users::user_type.eq(v));

@@ -7,8 +7,6 @@ mod support;
 
 use chrono::SecondsFormat;
 use diesel::prelude::*;
-use diesel::sql_query;
-use diesel::sql_types::Text;
 use staffroom_domain::{SiteId, UserId, UserStatus};
 use staffroom_persistence::DbConnection;
 use staffroom_persistence::schema::users as users_table;
@@ -151,19 +149,6 @@ fn filters_match_the_users_they_describe() {
     assert_eq!(matching(&mut conn, s.site, &id), vec![clerk]);
 }
 
-#[derive(QueryableByName)]
-struct SqlitePlan {
-    #[diesel(sql_type = Text)]
-    detail: String,
-}
-
-#[derive(QueryableByName)]
-struct PgPlan {
-    #[diesel(sql_type = Text)]
-    #[diesel(column_name = "QUERY PLAN")]
-    line: String,
-}
-
 /// The plan of the statement finding the site's users matching `filter`, one line per step.
 fn plan(conn: &mut DbConnection, site: SiteId, filter: &str) -> String {
     let dialect = Dialect::of(conn);
@@ -172,29 +157,7 @@ fn plan(conn: &mut DbConnection, site: SiteId, filter: &str) -> String {
         "SELECT users.id FROM users WHERE {}",
         scim_filter::where_clause(dialect, site, &cond)
     );
-    let lines: Vec<String> = match conn {
-        DbConnection::Sqlite(c) => sql_query(format!("EXPLAIN QUERY PLAN {select}"))
-            .load::<SqlitePlan>(c)
-            .unwrap()
-            .into_iter()
-            .map(|p| p.detail)
-            .collect(),
-        DbConnection::Pg(c) => {
-            // A test site is a handful of rows, which a sequential scan reads fastest; the
-            // question here is whether an index can serve the filter.
-            sql_query("ANALYZE users").execute(c).unwrap();
-            sql_query("SET enable_seqscan = off").execute(c).unwrap();
-            let lines = sql_query(format!("EXPLAIN {select}"))
-                .load::<PgPlan>(c)
-                .unwrap()
-                .into_iter()
-                .map(|p| p.line)
-                .collect();
-            sql_query("RESET enable_seqscan").execute(c).unwrap();
-            lines
-        }
-    };
-    lines.join("\n")
+    support::plan(conn, &select, &[], &["users"])
 }
 
 /// Whether the plan reads the whole `users` table.

@@ -177,6 +177,29 @@ async fn deactivated_user_cannot_log_in_and_their_token_stops_working() {
     assert_invalid_token(app.get(&token, "/v1/users").await);
 }
 
+/// A principal let in on its cached entry is checked by the request's own trip to the
+/// database: a deactivation counts on the next read of a user, as on any other request.
+#[tokio::test]
+async fn deactivation_counts_on_the_next_read_of_a_user() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let user = app
+        .create_user(&admin, user_body("grace@example.test"))
+        .await;
+    let id = user["id"].as_str().unwrap();
+    let token = app.login("grace@example.test", PASSWORD).await;
+    let path = format!("/v1/users/{id}");
+    app.get(&token, &path).await.expect(200);
+    app.get(&token, &path).await.expect(200);
+
+    app.post(&admin, &format!("/v1/users/{id}/deactivate"), json!({}))
+        .await
+        .expect(200);
+    assert_invalid_token(app.get(&token, &path).await);
+    assert_invalid_token(app.get(&token, "/v1/users").await);
+    app.get(&admin, &path).await.expect(200);
+}
+
 /// The caller is checked on every request: a permission taken away or given back counts on
 /// the very next request of a token issued before.
 #[tokio::test]

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! The user list's `q` through its index (the trigram table on SQLite, pg_trgm on
-//! PostgreSQL): it follows every change of a user's names and email, pages and sorts like an
-//! unfiltered list, and a query too short for a trigram still finds its rows.
+//! The user list's `q` through its index (the suffix table `user_search_suffixes` on both
+//! backends): it follows every change of a user's names and email, pages and sorts like an
+//! unfiltered list, and a query too short for the index still finds its rows.
 
 use serde_json::{Value, json};
 use staffroom_tests::{TestApp, enc, id_of};
@@ -75,7 +75,7 @@ async fn search_follows_renames_and_email_changes() {
         search(&app, &admin, "@south.", "last_name", 10).await,
         vec![id.clone()]
     );
-    // Fewer than three characters: no trigram, the same rows.
+    // Fewer than three characters: not served by the index, the same rows.
     assert_eq!(search(&app, &admin, "lo", "last_name", 10).await, vec![id]);
 }
 

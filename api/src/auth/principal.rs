@@ -2,6 +2,9 @@
 //! stands for against the database on every request, so a deactivated user, a revoked
 //! account or a removed permission takes effect at once. What it read is cached
 //! ([`crate::auth::callers`]) and reused while the site's write count stays the same.
+//! A principal whose cached entry allows the operation is let in on it and checked by the
+//! first statement of the request's trip to the database, so the check costs no trip of its
+//! own ([`Requester`]).
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -9,13 +12,13 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use std::sync::Arc;
 
-use staffroom_domain::{ClinicId, Permission, PrincipalKind, ProblemCode, SiteId};
+use staffroom_domain::{ClinicId, Needs, Permission, PrincipalKind, ProblemCode, SiteId, allows};
 use staffroom_persistence::access::ActorScope;
 use staffroom_persistence::assistants::{self, AssistantAccount, Link};
 use staffroom_persistence::tx::AuditContext;
 use staffroom_persistence::users::CreatorScope;
 use staffroom_persistence::users::User;
-use staffroom_persistence::{DbConnection, StoreResult};
+use staffroom_persistence::{DbConnection, StoreError, StoreResult};
 use staffroom_persistence::{scim_tokens, service_accounts, sites, users};
 
 use crate::auth::callers::{Caller, CallerKey, Subject};
@@ -39,6 +42,9 @@ pub struct Principal {
     pub assistant: Option<AssistantAccount>,
     pub permissions: Vec<Permission>,
     pub request_id: String,
+    /// The check left to the request's trip to the database, when the principal was let
+    /// in on its cached entry; the extractor makes it before a handler sees the principal.
+    pending: Option<Pending>,
 }
 
 impl Principal {
@@ -220,15 +226,131 @@ fn read_caller(
     Ok(Arc::new(caller))
 }
 
-async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
-    if let Some(checked) = req.extensions().get::<Principal>().cloned() {
-        return Ok(checked);
+/// The `403 forbidden` of a principal that `needs` does not allow.
+fn refusal(kind: PrincipalKind, needs: Needs) -> ApiError {
+    let list = |ps: &[Permission]| {
+        ps.iter()
+            .map(Permission::as_str)
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    match needs {
+        Needs::PersonOnly => ApiError::forbidden(
+            "Only users can call this operation, not assistants or service accounts.",
+        ),
+        Needs::AssistantOnly => ApiError::forbidden("Only assistants can call this operation."),
+        Needs::ForPatients => {
+            ApiError::forbidden("Only a clinician and their assistants can call this operation.")
+        }
+        Needs::AnyOf(any) => ApiError::forbidden(format!(
+            "This operation needs the {} permission.",
+            list(any)
+        )),
+        Needs::People { service_needs } if kind == PrincipalKind::Service => {
+            ApiError::forbidden(format!(
+                "A service account needs the {} permission for this operation.",
+                service_needs.as_str()
+            ))
+        }
+        Needs::ScimClient => ApiError::invalid_token(
+            "/scim/v2 takes a SCIM token of the site (POST /v1/scim-tokens).",
+        ),
+        _ if kind == PrincipalKind::Scim => {
+            ApiError::forbidden("A SCIM token opens /scim/v2 only.")
+        }
+        Needs::Nothing | Needs::People { .. } => {
+            ApiError::forbidden("This principal cannot call this operation.")
+        }
     }
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .cloned()
-        .ok_or_else(ApiError::internal)?;
-    let claims = verified_claims(&req, &state.tokens)?;
+}
+
+/// Whether `caller` may make a request that `needs` (when known) with a token issued at
+/// `generation` (an assistant's): `401` for a deactivated user, a revoked account or SCIM
+/// token, or an assistant whose tokens were retired, then `403` for a missing permission.
+fn judge(
+    kind: PrincipalKind,
+    key: CallerKey,
+    caller: &Caller,
+    (needs, generation): (Option<Needs>, Option<i64>),
+) -> Result<(), ApiError> {
+    let retired = caller
+        .assistant
+        .as_ref()
+        .is_some_and(|a| generation != Some(a.token_generation));
+    if !caller.active || retired {
+        return Err(ApiError::invalid_token(match key.subject {
+            Subject::User(_) => "The user has been deactivated.",
+            Subject::Service(_) => "The service account has been revoked.",
+            Subject::Assistant(_) => {
+                "The assistant's access was revoked or deleted, or no clinician they assist is active; log in again."
+            }
+            Subject::Scim(_) => "The SCIM token has been revoked.",
+        }));
+    }
+    match needs {
+        Some(needs) if !allows(kind, &caller.permissions, needs) => Err(refusal(kind, needs)),
+        _ => Ok(()),
+    }
+}
+
+/// A SCIM token is honoured only as the very token whose digest is stored (its digest never
+/// changes, so a cached entry answers as well as a fresh one).
+fn presented_as_stored(req: &HttpRequest, caller: &Caller) -> Result<(), ApiError> {
+    match &caller.token_hash {
+        Some(stored) if !bearer(req).is_ok_and(|t| password::digest_matches(&t, stored)) => {
+            Err(ApiError::invalid_token("The bearer token is not valid."))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Keeps what was read of `key` for the next request: a fresh entry replaces the cached
+/// one, and an inactive principal is forgotten.
+fn remember(state: &AppState, key: CallerKey, before: Option<&Arc<Caller>>, caller: &Arc<Caller>) {
+    if !caller.active {
+        state.callers.forget(&key);
+    } else if before.is_none_or(|b| !Arc::ptr_eq(b, caller)) {
+        state.callers.put(key, Arc::clone(caller));
+    }
+}
+
+/// The check of a principal let in on its cached entry, left to the first statement of
+/// the request's trip to the database (one trip per request instead of two). The entry
+/// was read under `cached.write_count`; the check reads the site's write count and, only
+/// when it moved, the principal again, and judges it against `needs` as the admission did.
+#[derive(Debug, Clone)]
+struct Pending {
+    key: CallerKey,
+    needs: Needs,
+    /// The token's generation (an assistant's), judged again against the stored one.
+    generation: Option<i64>,
+    cached: Arc<Caller>,
+}
+
+/// What a check found: the principal as now stored (`None`: it no longer exists), and
+/// whether it may make the request.
+type Checked = (Option<Arc<Caller>>, Result<(), ApiError>);
+
+impl Pending {
+    /// Runs inside the blocking closure: the principal as now stored, and whether it may
+    /// still make the request.
+    fn check(&self, conn: &mut DbConnection, kind: PrincipalKind) -> StoreResult<Checked> {
+        match read_caller(conn, self.key, Some(Arc::clone(&self.cached))) {
+            Ok(caller) => {
+                let verdict = judge(kind, self.key, &caller, (Some(self.needs), self.generation));
+                Ok((Some(caller), verdict))
+            }
+            Err(StoreError::NotFound) => {
+                Ok((None, Err(gone(ApiError::from(StoreError::NotFound)))))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The token's principal and site, from its verified claims.
+fn identify(req: &HttpRequest, state: &AppState) -> Result<(Claims, CallerKey), ApiError> {
+    let claims = verified_claims(req, &state.tokens)?;
     let bad = || ApiError::invalid_token("The bearer token is not valid.");
     let subject = match claims.kind {
         PrincipalKind::User => Subject::User(claims.sub.parse().map_err(|_| bad())?),
@@ -240,40 +362,22 @@ async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
         site: claims.site.parse().map_err(|_| bad())?,
         subject,
     };
-    let cached = state.callers.get(&key);
-    let before = cached.clone();
-    let caller = db::run(&state, move |c| read_caller(c, key, cached))
-        .await
-        .map_err(gone)?;
-    let retired = caller
-        .assistant
-        .as_ref()
-        .is_some_and(|a| claims.generation != Some(a.token_generation));
-    if !caller.active || retired {
-        state.callers.forget(&key);
-        return Err(ApiError::invalid_token(match key.subject {
-            Subject::User(_) => "The user has been deactivated.",
-            Subject::Service(_) => "The service account has been revoked.",
-            Subject::Assistant(_) => {
-                "The assistant's access was revoked or deleted, or no clinician they assist is active; log in again."
-            }
-            Subject::Scim(_) => "The SCIM token has been revoked.",
-        }));
-    }
-    if let Some(stored) = &caller.token_hash
-        && !bearer(&req).is_ok_and(|token| password::digest_matches(&token, stored))
-    {
-        return Err(bad());
-    }
-    if before.is_none_or(|b| !Arc::ptr_eq(&b, &caller)) {
-        state.callers.put(key, Arc::clone(&caller));
-    }
+    Ok((claims, key))
+}
+
+fn principal_of(
+    req: &HttpRequest,
+    claims: Claims,
+    key: CallerKey,
+    caller: &Caller,
+    pending: Option<Pending>,
+) -> Principal {
     let request_id = req
         .extensions()
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    Ok(Principal {
+    Principal {
         kind: claims.kind,
         site_id: key.site,
         subject: claims.sub,
@@ -281,7 +385,79 @@ async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
         assistant: caller.assistant.clone(),
         permissions: caller.permissions.clone(),
         request_id,
-    })
+        pending,
+    }
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(ApiError::internal)
+}
+
+/// Lets the request's principal in for an operation that `needs` (`None`: undeclared, the
+/// principal is only authenticated). A principal whose cached entry allows the operation
+/// is let in on it, its check left to the handler's trip to the database ([`Requester`])
+/// or to the [`Principal`] extractor; any other is read from the database now.
+pub async fn admit(req: &HttpRequest, needs: Option<Needs>) -> Result<Principal, ApiError> {
+    let state = app_state(req)?;
+    let (claims, key) = identify(req, &state)?;
+    let cached = state.callers.get(&key);
+    if let (Some(needs), Some(entry)) = (needs, cached.as_ref())
+        && judge(claims.kind, key, entry, (Some(needs), claims.generation)).is_ok()
+    {
+        presented_as_stored(req, entry)?;
+        let pending = Pending {
+            key,
+            needs,
+            generation: claims.generation,
+            cached: Arc::clone(entry),
+        };
+        return Ok(principal_of(req, claims, key, entry, Some(pending)));
+    }
+    let before = cached.clone();
+    let caller = db::run(&state, move |c| read_caller(c, key, cached))
+        .await
+        .map_err(gone)?;
+    remember(&state, key, before.as_ref(), &caller);
+    judge(claims.kind, key, &caller, (needs, claims.generation))?;
+    presented_as_stored(req, &caller)?;
+    Ok(principal_of(req, claims, key, &caller, None))
+}
+
+/// The principal checked against the database: the one the admission read, or, when it was
+/// let in on its cache entry, that check made now (a trip of its own).
+pub(crate) async fn load(req: HttpRequest) -> Result<Principal, ApiError> {
+    let admitted = req.extensions().get::<Principal>().cloned();
+    let principal = match admitted {
+        Some(principal) => principal,
+        None => admit(&req, None).await?,
+    };
+    let Some(pending) = principal.pending.clone() else {
+        return Ok(principal);
+    };
+    let state = app_state(&req)?;
+    let kind = principal.kind;
+    let check = pending.clone();
+    let (caller, verdict) = db::run(&state, move |c| check.check(c, kind)).await?;
+    if let Some(caller) = &caller {
+        remember(&state, pending.key, Some(&pending.cached), caller);
+    } else {
+        state.callers.forget(&pending.key);
+    }
+    verdict?;
+    let checked = match caller {
+        Some(caller) => Principal {
+            user: caller.user.clone(),
+            assistant: caller.assistant.clone(),
+            permissions: caller.permissions.clone(),
+            pending: None,
+            ..principal
+        },
+        None => return Err(ApiError::internal()),
+    };
+    req.extensions_mut().insert(checked.clone());
+    Ok(checked)
 }
 
 impl FromRequest for Principal {
@@ -290,5 +466,73 @@ impl FromRequest for Principal {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         Box::pin(load(req.clone()))
+    }
+}
+
+/// The principal of a request that needs only who it is and its site: no permission, no
+/// user record. It adds no trip to the database: a principal let in on its cached entry is
+/// checked by the first statement of [`Requester::run`], in the same blocking closure as
+/// the handler's own work, so a deactivation, a revocation or a removed permission still
+/// takes effect on the very next request.
+#[derive(Debug, Clone)]
+pub struct Requester {
+    kind: PrincipalKind,
+    site_id: SiteId,
+    pending: Option<Pending>,
+}
+
+impl Requester {
+    /// Runs `f` with a pooled connection and the principal's site on the blocking pool,
+    /// after the principal's check; `f` does not run when the check refuses.
+    pub async fn run<T, F>(self, state: &AppState, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection, SiteId) -> StoreResult<T> + Send + 'static,
+    {
+        let Requester {
+            kind,
+            site_id,
+            pending,
+        } = self;
+        let check = pending.clone();
+        let (caller, outcome) = db::run(state, move |c| {
+            if let Some(check) = check {
+                let (caller, verdict) = check.check(c, kind)?;
+                if let Err(refused) = verdict {
+                    return Ok((caller, Err(refused)));
+                }
+                return Ok((caller, Ok(f(c, site_id)?)));
+            }
+            Ok((None, Ok(f(c, site_id)?)))
+        })
+        .await?;
+        if let Some(pending) = pending {
+            match &caller {
+                Some(caller) => remember(state, pending.key, Some(&pending.cached), caller),
+                None => state.callers.forget(&pending.key),
+            }
+        }
+        outcome
+    }
+}
+
+impl FromRequest for Requester {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let admitted = req.extensions().get::<Principal>().cloned();
+            let principal = match admitted {
+                Some(principal) => principal,
+                None => load(req).await?,
+            };
+            Ok(Requester {
+                kind: principal.kind,
+                site_id: principal.site_id,
+                pending: principal.pending,
+            })
+        })
     }
 }

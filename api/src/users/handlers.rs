@@ -9,7 +9,7 @@ use staffroom_persistence::users::{
 
 use super::types::*;
 use crate::answer::Answer;
-use crate::auth::Principal;
+use crate::auth::{Principal, Requester};
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
@@ -31,7 +31,7 @@ use crate::views::{page_limit, query_text, with_etag};
 #[get("/v1/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
-    principal: Principal,
+    requester: Requester,
     query: ValidQuery<ListUsersQuery>,
 ) -> Result<web::Json<UserPage>, ApiError> {
     let q = query.0;
@@ -49,8 +49,9 @@ pub async fn list_users(
         limit,
         cursor: q.cursor,
     };
-    let site = principal.site_id;
-    let page = db::run(&state, move |c| users::list(c, site, &query)).await?;
+    let page = requester
+        .run(&state, move |c, site| users::list(c, site, &query))
+        .await?;
     Ok(web::Json(UserPage::from_page(page)))
 }
 
@@ -117,11 +118,13 @@ pub async fn create_user(
 #[get("/v1/users/{id}")]
 pub async fn get_user(
     state: web::Data<AppState>,
-    principal: Principal,
+    requester: Requester,
     id: web::Path<UserId>,
 ) -> Result<HttpResponse, ApiError> {
-    let (site, id) = (principal.site_id, id.into_inner());
-    let user = db::run(&state, move |c| users::get(c, site, id)).await?;
+    let id = id.into_inner();
+    let user = requester
+        .run(&state, move |c, site| users::get(c, site, id))
+        .await?;
     Ok(with_etag(user.version, &UserView::from(user)))
 }
 

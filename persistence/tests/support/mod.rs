@@ -163,3 +163,64 @@ pub fn create_user(conn: &mut DbConnection, site: SiteId, new: NewUser) -> User 
 pub fn flex(licences: u32) -> LicencePlan {
     LicencePlan::Flex { licences }
 }
+
+#[derive(diesel::QueryableByName)]
+struct SqlitePlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct PgPlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// The plan of `select` with its text parameters `binds`, one line per step. On PostgreSQL,
+/// `tables` are analysed first and sequential scans are turned off: a test site is a
+/// handful of rows, which a sequential scan reads fastest, and the question is whether an
+/// index can serve the statement.
+pub fn plan(conn: &mut DbConnection, select: &str, binds: &[&str], tables: &[&str]) -> String {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::Text;
+    let lines: Vec<String> = match conn {
+        DbConnection::Sqlite(c) => {
+            let mut query = diesel::sql_query(format!("EXPLAIN QUERY PLAN {select}")).into_boxed();
+            for b in binds {
+                query = query.bind::<Text, _>(b.to_string());
+            }
+            query
+                .load::<SqlitePlanLine>(c)
+                .expect("explain")
+                .into_iter()
+                .map(|p| p.detail)
+                .collect()
+        }
+        DbConnection::Pg(c) => {
+            for table in tables {
+                diesel::sql_query(format!("ANALYZE {table}"))
+                    .execute(c)
+                    .expect("analyze");
+            }
+            diesel::sql_query("SET enable_seqscan = off")
+                .execute(c)
+                .expect("set");
+            let mut query = diesel::sql_query(format!("EXPLAIN {select}")).into_boxed();
+            for b in binds {
+                query = query.bind::<Text, _>(b.to_string());
+            }
+            let lines = query
+                .load::<PgPlanLine>(c)
+                .expect("explain")
+                .into_iter()
+                .map(|p| p.line)
+                .collect();
+            diesel::sql_query("RESET enable_seqscan")
+                .execute(c)
+                .expect("reset");
+            lines
+        }
+    };
+    lines.join("\n")
+}

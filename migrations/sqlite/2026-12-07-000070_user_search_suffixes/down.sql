@@ -1,0 +1,6 @@
+DROP TRIGGER user_search_suffixes_update_after;
+DROP TRIGGER user_search_suffixes_update_before;
+DROP TRIGGER user_search_suffixes_delete;
+DROP TRIGGER user_search_suffixes_insert;
+DROP VIEW user_search_suffixes_of_users;
+DROP TABLE user_search_suffixes;
