@@ -357,7 +357,9 @@ fn replace(
 }
 
 /// The user's work email after a PATCH that changed `emails` but not `userName` (Entra ID
-/// changes `emails[type eq "work"].value`): the address becomes the userName.
+/// changes `emails[type eq "work"].value`; an `add` of a new primary address appends it):
+/// a user has one address, so the work or primary address that differs from the current
+/// one becomes the userName.
 fn follow_emails(patched: &mut Map<String, Value>, current: &User) {
     let user_name = get_ci(patched, "userName")
         .and_then(Value::as_str)
@@ -365,20 +367,24 @@ fn follow_emails(patched: &mut Map<String, Value>, current: &User) {
     if user_name.as_deref() != Some(current.email.as_str()) {
         return;
     }
-    let emails = get_ci(patched, "emails").and_then(Value::as_array);
-    let work = emails.and_then(|emails| {
-        emails
-            .iter()
-            .find(|e| {
-                e.get("type").and_then(Value::as_str) == Some("work")
-                    || e.get("primary") == Some(&Value::Bool(true))
-            })
-            .or_else(|| emails.first())
-            .and_then(|e| e.get("value"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    });
-    if let Some(address) = work.filter(|a| *a != current.email) {
+    let Some(emails) = get_ci(patched, "emails").and_then(Value::as_array) else {
+        return;
+    };
+    let chosen = |e: &&Value| {
+        e.get("type").and_then(Value::as_str) == Some("work")
+            || e.get("primary") == Some(&Value::Bool(true))
+    };
+    let candidates: Vec<&Value> = if emails.iter().any(|e| chosen(&e)) {
+        emails.iter().filter(chosen).collect()
+    } else {
+        emails.iter().collect()
+    };
+    let changed = candidates
+        .iter()
+        .filter_map(|e| e.get("value").and_then(Value::as_str))
+        .find(|address| *address != current.email)
+        .map(str::to_owned);
+    if let Some(address) = changed {
         patched.insert("userName".to_owned(), Value::String(address));
     }
 }

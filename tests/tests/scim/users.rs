@@ -370,6 +370,50 @@ async fn a_deleted_user_keeps_its_email_and_leaves_its_groups() {
 }
 
 #[tokio::test]
+async fn a_patch_may_name_the_extension_as_its_path() {
+    let app = TestApp::spawn().await;
+    let token = scim_token(&app, &app.admin_token().await).await;
+    let created = create_user(&app, &token, user("pt@example.test", "Pat", "Therapist")).await;
+    let path = format!("/scim/v2/Users/{}", created["id"].as_str().unwrap());
+    let patched = patch(
+        &app,
+        &token,
+        &path,
+        json!([{"op": "add", "path": EXT_URN, "value": {"profession": "OT"}}]),
+    )
+    .await
+    .expect(200);
+    assert_eq!(patched.body[EXT_URN]["profession"], "OT");
+}
+
+#[tokio::test]
+async fn adding_a_new_primary_email_makes_it_the_user_name() {
+    let app = TestApp::spawn().await;
+    let token = scim_token(&app, &app.admin_token().await).await;
+    let created = create_user(&app, &token, user("old@example.test", "Ada", "Lovelace")).await;
+    let path = format!("/scim/v2/Users/{}", created["id"].as_str().unwrap());
+    let added = json!([{"value": "new@example.test", "type": "work", "primary": true}]);
+    let patched = patch(
+        &app,
+        &token,
+        &path,
+        json!([{"op": "add", "path": "emails", "value": added}]),
+    )
+    .await
+    .expect(200);
+    assert_eq!(patched.body["userName"], "new@example.test");
+    assert_eq!(patched.body["emails"], added);
+    let rest = app
+        .get(
+            &app.admin_token().await,
+            &format!("/v1/users/{}", created["id"].as_str().unwrap()),
+        )
+        .await
+        .expect(200);
+    assert_eq!(rest.body["email"], "new@example.test");
+}
+
+#[tokio::test]
 async fn the_staffroom_extension_sets_profession_permissions_and_default_clinic() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
