@@ -214,7 +214,8 @@ fn apply_extension(
 
 /// A path-less `add` or `replace`: each member of the value is an operation on that
 /// member's name, which may be dotted or schema-qualified; an extension's URN holding an
-/// object applies each of its members within the extension.
+/// object applies each of its members within the extension (a `schemas` member in it, which
+/// some clients repeat there, is skipped like the top-level one).
 fn apply_pathless(
     resource: &mut Map<String, Value>,
     schema: &ResourceSchema,
@@ -241,6 +242,9 @@ fn apply_pathless(
                 return Err(PatchError::InvalidValue(format!("{urn} must be an object")));
             };
             for (name, value) in inner {
+                if name.eq_ignore_ascii_case("schemas") {
+                    continue;
+                }
                 let path =
                     parse_path(&format!("{urn}:{name}")).map_err(|e| invalid_path(name, &e))?;
                 apply_at(resource, schema, op.op, &path, Some(value))?;

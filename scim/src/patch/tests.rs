@@ -247,7 +247,7 @@ fn user_changes() {
         ),
         (
             "the extension as a whole, by its URN as the path",
-            json!([{"op": "add", "path": EXT_URN, "value": {"profession": "gp", "permissions": ["admin"]}}]),
+            json!([{"op": "add", "path": EXT_URN, "value": {"schemas": [EXT_URN], "profession": "gp", "permissions": ["admin"]}}]),
             &format!("/{EXT_URN}"),
             json!({"profession": "gp", "permissions": ["admin"]}),
         ),
