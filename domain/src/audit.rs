@@ -28,6 +28,9 @@ string_enum! {
         UserUpdated => "user.updated",
         UserDeactivated => "user.deactivated",
         UserReactivated => "user.reactivated",
+        /// A SCIM client deleted the user (RFC 7644 §3.6): deactivated, kept for history
+        /// and REST, and gone from `/scim/v2`.
+        UserScimDeleted => "user.scim_deleted",
         UserTypeChanged => "user.type_changed",
         /// The diary followed a type change at the user's login.
         UserDiaryEnabled => "user.diary_enabled",

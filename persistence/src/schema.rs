@@ -51,6 +51,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         external_id -> Nullable<Text>,
+        scim_deleted_at -> Nullable<Timestamp>,
     }
 }
 

@@ -1,7 +1,8 @@
 //! What `/scim/v2` reads: a page of the site's users matching a SCIM filter (translated by
 //! [`crate::scim_filter`] into indexed SQL), counted, sorted and cut by `startIndex` and
 //! `count` in the database; the clinics (SCIM Groups) with their members. Writes go through
-//! the REST use-cases.
+//! the REST use-cases. A user a SCIM client deleted (`users.scim_deleted_at`) is in none of
+//! these: not found by id, not listed, not a Group's member.
 
 use diesel::prelude::*;
 use staffroom_domain::{ClinicId, SiteId, UserId};
@@ -9,8 +10,8 @@ use staffroom_domain::{ClinicId, SiteId, UserId};
 use crate::clinics::{self, Clinic};
 use crate::schema::{user_clinics, users};
 use crate::scim_filter::{Cond, Dialect, users_matching};
-use crate::user_rows::{User, UserRow, hydrate};
-use crate::{DbConnection, StoreResult};
+use crate::user_rows::{self, User, UserRow, hydrate};
+use crate::{DbConnection, StoreError, StoreResult};
 
 /// The attribute a user list is sorted by (`sortBy`); every order ends with the id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,6 +25,14 @@ pub enum ScimUserSort {
     FamilyName,
     ExternalId,
     Id,
+}
+
+/// The user `id` as SCIM sees it: not found once a SCIM client deleted it.
+pub fn user(conn: &mut DbConnection, site: SiteId, id: UserId) -> StoreResult<User> {
+    if user_rows::scim_deleted(conn, site, id)? {
+        return Err(StoreError::NotFound);
+    }
+    user_rows::get(conn, site, id)
 }
 
 /// One page of a user list: how many match in all, and the page's users.
@@ -46,6 +55,7 @@ pub fn users_page(
 ) -> StoreResult<ScimUserPage> {
     let dialect = Dialect::of(conn);
     let total: i64 = users_matching(dialect, site, cond)
+        .filter(users::scim_deleted_at.is_null())
         .count()
         .get_result(conn)?;
     if count <= 0 {
@@ -55,6 +65,7 @@ pub fn users_page(
         });
     }
     let query = users_matching(dialect, site, cond)
+        .filter(users::scim_deleted_at.is_null())
         .select(UserRow::as_select())
         .offset(start_index.max(1) - 1)
         .limit(count);
@@ -122,6 +133,7 @@ fn members(conn: &mut DbConnection, site: SiteId, clinic: ClinicId) -> StoreResu
         .inner_join(users::table.on(users::id.eq(user_clinics::user_id)))
         .filter(user_clinics::site_id.eq(site))
         .filter(user_clinics::clinic_id.eq(clinic))
+        .filter(users::scim_deleted_at.is_null())
         .order((users::created_at.asc(), users::id.asc()))
         .select((users::id, users::first_name, users::last_name))
         .load(conn)?;

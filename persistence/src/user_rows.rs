@@ -152,6 +152,18 @@ pub(crate) fn hydrate(conn: &mut DbConnection, rows: Vec<UserRow>) -> StoreResul
         .collect())
 }
 
+/// Whether a SCIM client deleted the user (`users.scim_deleted_at` set); `false` for a
+/// user the site does not have.
+pub fn scim_deleted(conn: &mut DbConnection, site: SiteId, id: UserId) -> StoreResult<bool> {
+    let deleted: Option<Option<chrono::NaiveDateTime>> = users::table
+        .filter(users::site_id.eq(site))
+        .filter(users::id.eq(id))
+        .select(users::scim_deleted_at)
+        .first(conn)
+        .optional()?;
+    Ok(matches!(deleted, Some(Some(_))))
+}
+
 /// One user of the site; `NotFound` for another site's user.
 pub fn get(conn: &mut DbConnection, site: SiteId, id: UserId) -> StoreResult<User> {
     let row = users::table

@@ -379,6 +379,45 @@ impl UseCase for SetStatus {
     }
 }
 
+/// `DELETE /scim/v2/Users/{id}` (RFC 7644 §3.6), after [`SetStatus`] deactivated the user
+/// in the same transaction: marks the user deleted for SCIM. The record stays for history
+/// and REST (SPEC §2), and its email stays taken; every `/scim/v2` operation on it answers
+/// `404` from then on (`crate::scim_reads::user`). A user already deleted is not found.
+#[derive(Debug, Clone)]
+pub struct MarkScimDeleted {
+    pub id: UserId,
+}
+
+impl UseCase for MarkScimDeleted {
+    type Snapshot = User;
+    type Decision = User;
+    type Refusal = std::convert::Infallible;
+    type Output = ();
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<User> {
+        if user_rows::scim_deleted(conn, ctx.site_id, self.id)? {
+            return Err(StoreError::NotFound);
+        }
+        get(conn, ctx.site_id, self.id)
+    }
+
+    fn decide(&self, user: User) -> Result<User, std::convert::Infallible> {
+        Ok(user)
+    }
+
+    fn write(self, conn: &mut DbConnection, ctx: &AuditContext, before: User) -> StoreResult<()> {
+        let at = now();
+        diesel::update(users::table.find(self.id))
+            .set((
+                users::scim_deleted_at.eq(Some(at)),
+                users::version.eq(users::version + 1),
+                users::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        edited(conn, ctx, AuditAction::UserScimDeleted, &before).map(|_| ())
+    }
+}
+
 /// Runs [`SetStatus`] with its refusals as store errors (for the operator's tools and
 /// tests).
 pub fn set_status(

@@ -155,16 +155,67 @@ pub fn apply(
 ) -> Result<(), PatchError> {
     for op in ops {
         match &op.path {
-            Some(path) => apply_at(resource, schema, op.op, path, op.value.as_ref())?,
+            Some(path) => match extension_named(schema, path) {
+                Some(urn) => apply_extension(resource, schema, op, urn)?,
+                None => apply_at(resource, schema, op.op, path, op.value.as_ref())?,
+            },
             None => apply_pathless(resource, schema, op)?,
         }
     }
     Ok(())
 }
 
+/// The extension a path names as a whole (`urn:…:extension:staffroom:2.0:User`), which
+/// the path grammar reads as the attribute `User` of the schema `urn:…:2.0`.
+fn extension_named(schema: &ResourceSchema, path: &AttrPath) -> Option<&'static str> {
+    let uri = path.uri.as_deref()?;
+    if path.sub_attr.is_some() || path.value_filter.is_some() {
+        return None;
+    }
+    let whole = format!("{uri}:{}", path.attr);
+    schema
+        .extensions
+        .iter()
+        .map(|(urn, _)| *urn)
+        .find(|urn| urn.eq_ignore_ascii_case(&whole))
+}
+
+/// An operation whose path is an extension's URN: `add` and `replace` apply each member of
+/// the value (an object) within the extension, as a path-less operation would; `remove`
+/// removes each of the extension's attributes.
+fn apply_extension(
+    resource: &mut Map<String, Value>,
+    schema: &ResourceSchema,
+    op: &PatchOp,
+    urn: &'static str,
+) -> Result<(), PatchError> {
+    if op.op == OpKind::Remove {
+        let attributes = schema
+            .extensions
+            .iter()
+            .find(|(u, _)| *u == urn)
+            .map_or(&[][..], |(_, attributes)| *attributes);
+        for attribute in attributes {
+            let path = parse_path(&format!("{urn}:{}", attribute.name))
+                .map_err(|e| invalid_path(attribute.name, &e))?;
+            apply_at(resource, schema, OpKind::Remove, &path, None)?;
+        }
+        return Ok(());
+    }
+    let mut members = Map::new();
+    members.insert(urn.to_owned(), op.value.clone().unwrap_or(Value::Null));
+    let whole = PatchOp {
+        op: op.op,
+        path: None,
+        value: Some(Value::Object(members)),
+    };
+    apply_pathless(resource, schema, &whole)
+}
+
 /// A path-less `add` or `replace`: each member of the value is an operation on that
 /// member's name, which may be dotted or schema-qualified; an extension's URN holding an
-/// object applies each of its members within the extension.
+/// object applies each of its members within the extension (a `schemas` member in it, which
+/// some clients repeat there, is skipped like the top-level one).
 fn apply_pathless(
     resource: &mut Map<String, Value>,
     schema: &ResourceSchema,
@@ -191,6 +242,9 @@ fn apply_pathless(
                 return Err(PatchError::InvalidValue(format!("{urn} must be an object")));
             };
             for (name, value) in inner {
+                if name.eq_ignore_ascii_case("schemas") {
+                    continue;
+                }
                 let path =
                     parse_path(&format!("{urn}:{name}")).map_err(|e| invalid_path(name, &e))?;
                 apply_at(resource, schema, op.op, &path, Some(value))?;

@@ -4,7 +4,11 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use staffroom_scim::schema::{SCHEMAS, resource_types, service_provider_config};
+use serde_json::{Value, json};
+use staffroom_domain::{Permission, Profession};
+use staffroom_scim::schema::{
+    SCHEMAS, STAFFROOM_USER_URN, Schema, resource_types, service_provider_config,
+};
 
 use crate::scim::error::ScimError;
 use crate::scim::openapi::{ScimErrors, ScimListBody, ScimResourceBody};
@@ -33,6 +37,28 @@ pub async fn get_scim_service_provider_config(req: HttpRequest) -> HttpResponse 
     resource_response(StatusCode::OK, &config)
 }
 
+/// A schema's document; the Staffroom extension's `profession` and `permissions` list the
+/// values the API takes as `canonicalValues` (the vocabularies of `staffroom_domain`, which
+/// the pure `scim` crate does not know).
+fn document(schema: &Schema, base: &str) -> Value {
+    let mut document = schema.document(base);
+    if schema.urn != STAFFROOM_USER_URN {
+        return document;
+    }
+    let professions: Vec<&str> = Profession::ALL.iter().map(Profession::as_str).collect();
+    let permissions: Vec<&str> = Permission::ALL.iter().map(Permission::as_str).collect();
+    if let Some(attributes) = document["attributes"].as_array_mut() {
+        for attribute in attributes {
+            match attribute["name"].as_str() {
+                Some("profession") => attribute["canonicalValues"] = json!(professions),
+                Some("permissions") => attribute["canonicalValues"] = json!(permissions),
+                _ => {}
+            }
+        }
+    }
+    document
+}
+
 /// The schemas of the resources: User, the Staffroom User extension, Group.
 #[utoipa::path(
     tag = "scim",
@@ -45,7 +71,7 @@ pub async fn get_scim_service_provider_config(req: HttpRequest) -> HttpResponse 
 #[get("/scim/v2/Schemas")]
 pub async fn list_scim_schemas(req: HttpRequest) -> HttpResponse {
     let base = base_url(&req);
-    let all: Vec<_> = SCHEMAS.iter().map(|s| s.document(&base)).collect();
+    let all: Vec<_> = SCHEMAS.iter().map(|s| document(s, &base)).collect();
     list_response(i64::try_from(all.len()).unwrap_or(0), 1, all)
 }
 
@@ -70,7 +96,7 @@ pub async fn get_scim_schema(
         .ok_or_else(ScimError::not_found)?;
     Ok(resource_response(
         StatusCode::OK,
-        &schema.document(&base_url(&req)),
+        &document(schema, &base_url(&req)),
     ))
 }
 

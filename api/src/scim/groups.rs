@@ -10,11 +10,11 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use serde_json::Value;
 use staffroom_domain::{AccessReplacement, ClinicId, ClinicPatch, SiteId, UserId};
 use staffroom_persistence::DbConnection;
+use staffroom_persistence::StoreError;
 use staffroom_persistence::access::{ActorScope, ReplaceAccess};
 use staffroom_persistence::clinics::{CreateClinic, DeleteClinic, UpdateClinic};
 use staffroom_persistence::scim_reads;
 use staffroom_persistence::tx::{AuditContext, check_version};
-use staffroom_persistence::{StoreError, users};
 use staffroom_scim::filter::parse_filter;
 use staffroom_scim::patch;
 use staffroom_scim::schema::{Attribute, GROUP};
@@ -74,7 +74,7 @@ fn set_member(
     user: UserId,
     add: bool,
 ) -> Result<(), ScimError> {
-    let current = users::get(conn, ctx.site_id, user).map_err(|e| match e {
+    let current = scim_reads::user(conn, ctx.site_id, user).map_err(|e| match e {
         StoreError::NotFound => {
             ScimError::invalid_value(format!("members: {user} is not a user of this site"))
         }

@@ -1,8 +1,9 @@
 //! `/scim/v2/Users`: the site's users as SCIM Users. Reads page, filter and sort in the
 //! database (`scim_reads::users_page` over `scim_filter`); writes run the REST use-cases —
 //! `CreateUser`, `UpdateProfile`, `ChangeType`, `ReplaceAccess`, `SetStatus` — in one
-//! transaction per request, so a refused rule changes nothing. `DELETE` deactivates: a user
-//! is never erased (SPEC §2 keeps the record for history and reports).
+//! transaction per request, so a refused rule changes nothing. `DELETE` deactivates the user
+//! and marks it deleted for SCIM (RFC 7644 §3.6): the record stays for history and REST
+//! (SPEC §2), and every `/scim/v2` operation on it answers `404` afterwards.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
@@ -16,7 +17,7 @@ use staffroom_persistence::scim_filter::{Cond, Dialect, translate};
 use staffroom_persistence::scim_reads::{self, ScimUserSort};
 use staffroom_persistence::tx::{AuditContext, check_version};
 use staffroom_persistence::users::{
-    self, ChangeType, CreateUser, CreatorScope, NewUser, SetStatus, UpdateProfile, User,
+    ChangeType, CreateUser, CreatorScope, MarkScimDeleted, NewUser, SetStatus, UpdateProfile, User,
 };
 use staffroom_scim::filter::parse_filter;
 use staffroom_scim::patch;
@@ -57,7 +58,7 @@ fn resource(
     id: UserId,
     base: &str,
 ) -> Result<Value, ScimError> {
-    let user = users::get(conn, site, id)?;
+    let user = scim_reads::user(conn, site, id)?;
     let clinics = scim_reads::clinic_names(conn, site)?;
     Ok(user_resource(&user, &clinics, base))
 }
@@ -356,7 +357,9 @@ fn replace(
 }
 
 /// The user's work email after a PATCH that changed `emails` but not `userName` (Entra ID
-/// changes `emails[type eq "work"].value`): the address becomes the userName.
+/// changes `emails[type eq "work"].value`; an `add` of a new primary address appends it):
+/// a user has one address, so the work or primary address that differs from the current
+/// one becomes the userName.
 fn follow_emails(patched: &mut Map<String, Value>, current: &User) {
     let user_name = get_ci(patched, "userName")
         .and_then(Value::as_str)
@@ -364,20 +367,24 @@ fn follow_emails(patched: &mut Map<String, Value>, current: &User) {
     if user_name.as_deref() != Some(current.email.as_str()) {
         return;
     }
-    let emails = get_ci(patched, "emails").and_then(Value::as_array);
-    let work = emails.and_then(|emails| {
-        emails
-            .iter()
-            .find(|e| {
-                e.get("type").and_then(Value::as_str) == Some("work")
-                    || e.get("primary") == Some(&Value::Bool(true))
-            })
-            .or_else(|| emails.first())
-            .and_then(|e| e.get("value"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    });
-    if let Some(address) = work.filter(|a| *a != current.email) {
+    let Some(emails) = get_ci(patched, "emails").and_then(Value::as_array) else {
+        return;
+    };
+    let chosen = |e: &&Value| {
+        e.get("type").and_then(Value::as_str) == Some("work")
+            || e.get("primary") == Some(&Value::Bool(true))
+    };
+    let candidates: Vec<&Value> = if emails.iter().any(|e| chosen(&e)) {
+        emails.iter().filter(chosen).collect()
+    } else {
+        emails.iter().collect()
+    };
+    let changed = candidates
+        .iter()
+        .filter_map(|e| e.get("value").and_then(Value::as_str))
+        .find(|address| *address != current.email)
+        .map(str::to_owned);
+    if let Some(address) = changed {
         patched.insert("userName".to_owned(), Value::String(address));
     }
 }
@@ -401,7 +408,7 @@ async fn patch_user(
         None => None,
     };
     change(state, principal.audit(), move |conn, ctx| {
-        let current = users::get(conn, ctx.site_id, id)?;
+        let current = scim_reads::user(conn, ctx.site_id, id)?;
         check_version(expected, current.version)?;
         let Value::Object(mut patched) = resource(conn, ctx.site_id, id, &base)? else {
             return Err(ScimError::from(ApiError::internal()));
@@ -448,7 +455,7 @@ async fn put_user(
 ) -> Result<Value, ScimError> {
     let password_hash = state.hashing.hash_optional(input.password.clone()).await?;
     change(state, principal.audit(), move |conn, ctx| {
-        let current = users::get(conn, ctx.site_id, id)?;
+        let current = scim_reads::user(conn, ctx.site_id, id)?;
         check_version(expected, current.version)?;
         replace(conn, ctx, &current, input, password_hash)?;
         resource(conn, ctx.site_id, id, &base)
@@ -511,7 +518,8 @@ pub async fn search_scim_users(
     list(&state, principal.site_id, base_url(&req), asked).await
 }
 
-/// One user of the site (also a deactivated one: `active: false`), with its `ETag`.
+/// One user of the site (also a deactivated one: `active: false`), with its `ETag`; a user
+/// deleted through SCIM is not found.
 #[utoipa::path(
     tag = "scim",
     params(
@@ -633,13 +641,15 @@ pub async fn patch_scim_user(
     Ok(respond(&req, StatusCode::OK, user))
 }
 
-/// Deactivate a user: SPEC §2 keeps every user's record, so `DELETE` frees the licence and
-/// the user stays readable with `active: false`. `If-Match` is honoured.
+/// Delete a user (RFC 7644 §3.6): the user is deactivated (the licence is freed) and gone
+/// from `/scim/v2` — every operation on it answers `404` afterwards and no list shows it.
+/// SPEC §2 keeps the record, so REST still reads it as inactive and its email stays taken
+/// (creating the same `userName` again answers `409 uniqueness`). `If-Match` is honoured.
 #[utoipa::path(
     tag = "scim",
     params(("id" = String, Path, description = "User id"), ("If-Match" = Option<String>, Header, description = "The ETag being deleted")),
     responses(
-        (status = 204, description = "Deactivated."),
+        (status = 204, description = "Deleted."),
         ScimErrors,
     ),
     security(("bearer" = []))
@@ -653,16 +663,15 @@ pub async fn delete_scim_user(
 ) -> Result<HttpResponse, ScimError> {
     let (id, expected) = (user_id(&id)?, if_match(&req));
     change(&state, principal.audit(), move |conn, ctx| {
+        scim_reads::user(conn, ctx.site_id, id)?;
         let status = UserStatus::Inactive;
-        step(
-            conn,
-            ctx,
-            SetStatus {
-                id,
-                expected_version: expected,
-                status,
-            },
-        )
+        let deactivate = SetStatus {
+            id,
+            expected_version: expected,
+            status,
+        };
+        step(conn, ctx, deactivate)?;
+        step(conn, ctx, MarkScimDeleted { id })
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

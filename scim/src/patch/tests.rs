@@ -246,6 +246,21 @@ fn user_changes() {
             json!("gp"),
         ),
         (
+            "the extension as a whole, by its URN as the path",
+            json!([{"op": "add", "path": EXT_URN, "value": {"schemas": [EXT_URN], "profession": "gp", "permissions": ["admin"]}}]),
+            &format!("/{EXT_URN}"),
+            json!({"profession": "gp", "permissions": ["admin"]}),
+        ),
+        (
+            "remove the extension's attributes by its URN as the path",
+            json!([
+                {"op": "replace", "path": EXT_URN, "value": {"profession": "gp"}},
+                {"op": "remove", "path": EXT_URN.to_ascii_lowercase()},
+            ]),
+            &format!("/{EXT_URN}/profession"),
+            Value::Null,
+        ),
+        (
             "remove an attribute",
             json!([{"op": "remove", "path": "name"}]),
             "/name",

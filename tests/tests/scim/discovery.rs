@@ -27,6 +27,20 @@ async fn discovery_documents_are_served_as_scim_json() {
         .await
         .expect(200);
     assert_eq!(one.body["name"], "User");
+    // The extension lists the professions and permissions the API takes, as
+    // GET /v1/professions and GET /v1/permissions name them.
+    let extension = get(&app, &token, &format!("/scim/v2/Schemas/{EXT_URN}"))
+        .await
+        .expect(200);
+    let canonical = |name: &str| -> Vec<Value> {
+        let attributes = extension.body["attributes"].as_array().unwrap();
+        let attribute = attributes.iter().find(|a| a["name"] == name).unwrap();
+        attribute["canonicalValues"].as_array().unwrap().clone()
+    };
+    assert!(canonical("profession").contains(&json!("PT")));
+    assert!(canonical("profession").contains(&json!("OTHER")));
+    assert!(canonical("permissions").contains(&json!("site_admin")));
+    assert!(canonical("permissions").contains(&json!("start_soap_notes")));
     expect_error(
         &get(&app, &token, "/scim/v2/Schemas/urn:nope").await,
         404,

@@ -122,6 +122,19 @@ async fn create_patch_members_rename_and_delete() {
         .await
         .expect(204);
     expect_error(&get(&app, &token, &path).await, 404, None);
+    let rename = json!([{"op": "replace", "path": "displayName", "value": "Gone"}]);
+    expect_error(&patch(&app, &token, &path, rename).await, 404, None);
+    let replace = json!({"schemas": [GROUP_URN], "displayName": "Gone"});
+    expect_error(
+        &scim(&app, Method::PUT, &path, &token, Some(replace)).await,
+        404,
+        None,
+    );
+    expect_error(
+        &scim(&app, Method::DELETE, &path, &token, None).await,
+        404,
+        None,
+    );
     assert!(!clinics_of(&app, &admin, alan_id).await.contains(&north));
 }
 

@@ -250,23 +250,167 @@ async fn patch_and_get_honour_attributes_and_excluded_attributes() {
 }
 
 #[tokio::test]
-async fn delete_deactivates_and_the_user_stays_readable() {
+async fn a_deleted_user_is_gone_from_scim_and_inactive_in_rest() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let token = scim_token(&app, &admin).await;
     let created = create_user(&app, &token, user("ada@example.test", "Ada", "Lovelace")).await;
+    let kept = create_user(&app, &token, user("kay@example.test", "Kay", "Kept")).await;
     let id = created["id"].as_str().unwrap();
     let path = format!("/scim/v2/Users/{id}");
     scim(&app, Method::DELETE, &path, &token, None)
         .await
         .expect(204);
-    let read = get(&app, &token, &path).await.expect(200);
-    assert_eq!(read.body["active"], false);
+
+    // RFC 7644 §3.6: every operation on the deleted resource answers 404.
+    expect_error(&get(&app, &token, &path).await, 404, None);
+    let replace = scim(
+        &app,
+        Method::PUT,
+        &path,
+        &token,
+        Some(user("ada@example.test", "Ada", "Again")),
+    )
+    .await;
+    expect_error(&replace, 404, None);
+    let patched = patch(
+        &app,
+        &token,
+        &path,
+        json!([{"op": "replace", "value": {"active": true}}]),
+    )
+    .await;
+    expect_error(&patched, 404, None);
+    expect_error(
+        &scim(&app, Method::DELETE, &path, &token, None).await,
+        404,
+        None,
+    );
+
+    // No list or filter shows it; the site's other users (its admin, Kay) still are.
+    let listed = get(&app, &token, "/scim/v2/Users").await.expect(200);
+    let ids: Vec<&Value> = listed.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| &u["id"])
+        .collect();
+    assert_eq!(listed.body["totalResults"], 2);
+    assert!(
+        ids.contains(&&kept["id"]) && !ids.iter().any(|i| *i == id),
+        "{ids:?}"
+    );
+    let filter = "/scim/v2/Users?filter=userName%20eq%20%22ada%40example.test%22";
+    let filtered = get(&app, &token, filter).await.expect(200);
+    assert_eq!(filtered.body["totalResults"], 0);
+    assert_eq!(filtered.body["Resources"], json!([]));
+    let by_id = format!("/scim/v2/Users?filter=id%20eq%20%22{id}%22");
+    assert_eq!(
+        get(&app, &token, &by_id).await.expect(200).body["totalResults"],
+        0
+    );
+
+    // REST keeps the record, inactive; the deletion is audited with the token as actor.
     let rest = app
         .get(&admin, &format!("/v1/users/{id}"))
         .await
         .expect(200);
     assert_eq!(rest.body["status"], "inactive");
+    for action in ["user.deactivated", "user.scim_deleted"] {
+        let events = app.audit_events(&admin, action).await;
+        assert_eq!(events.len(), 1, "{action}");
+        assert_eq!(events[0]["actor_kind"], "scim", "{action}");
+        assert_eq!(events[0]["target_id"], id, "{action}");
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_user_keeps_its_email_and_leaves_its_groups() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let token = scim_token(&app, &admin).await;
+    let north = staffroom_tests::add_clinic(&app, &admin, "North").await;
+    let mut body = user("ada@example.test", "Ada", "Lovelace");
+    body["groups"] = json!([{"value": north}]);
+    let created = create_user(&app, &token, body).await;
+    let id = created["id"].as_str().unwrap();
+    let group = format!("/scim/v2/Groups/{north}");
+    let members = get(&app, &token, &group).await.expect(200).body["members"].clone();
+    assert_eq!(members[0]["value"], id);
+    scim(
+        &app,
+        Method::DELETE,
+        &format!("/scim/v2/Users/{id}"),
+        &token,
+        None,
+    )
+    .await
+    .expect(204);
+
+    // SPEC §2 keeps the record, so its email stays the site's: the userName is taken.
+    let again = post(
+        &app,
+        &token,
+        "/scim/v2/Users",
+        user("ada@example.test", "Ada", "Again"),
+    )
+    .await;
+    expect_error(&again, 409, Some("uniqueness"));
+    // It is no Group's member, and cannot be made one.
+    let read = get(&app, &token, &group).await.expect(200);
+    assert!(read.body.get("members").is_none_or(|m| m == &json!([])));
+    let add = patch(
+        &app,
+        &token,
+        &group,
+        json!([{"op": "add", "path": "members", "value": [{"value": id}]}]),
+    )
+    .await;
+    expect_error(&add, 400, Some("invalidValue"));
+}
+
+#[tokio::test]
+async fn a_patch_may_name_the_extension_as_its_path() {
+    let app = TestApp::spawn().await;
+    let token = scim_token(&app, &app.admin_token().await).await;
+    let created = create_user(&app, &token, user("pt@example.test", "Pat", "Therapist")).await;
+    let path = format!("/scim/v2/Users/{}", created["id"].as_str().unwrap());
+    let patched = patch(
+        &app,
+        &token,
+        &path,
+        json!([{"op": "add", "path": EXT_URN, "value": {"profession": "OT"}}]),
+    )
+    .await
+    .expect(200);
+    assert_eq!(patched.body[EXT_URN]["profession"], "OT");
+}
+
+#[tokio::test]
+async fn adding_a_new_primary_email_makes_it_the_user_name() {
+    let app = TestApp::spawn().await;
+    let token = scim_token(&app, &app.admin_token().await).await;
+    let created = create_user(&app, &token, user("old@example.test", "Ada", "Lovelace")).await;
+    let path = format!("/scim/v2/Users/{}", created["id"].as_str().unwrap());
+    let added = json!([{"value": "new@example.test", "type": "work", "primary": true}]);
+    let patched = patch(
+        &app,
+        &token,
+        &path,
+        json!([{"op": "add", "path": "emails", "value": added}]),
+    )
+    .await
+    .expect(200);
+    assert_eq!(patched.body["userName"], "new@example.test");
+    assert_eq!(patched.body["emails"], added);
+    let rest = app
+        .get(
+            &app.admin_token().await,
+            &format!("/v1/users/{}", created["id"].as_str().unwrap()),
+        )
+        .await
+        .expect(200);
+    assert_eq!(rest.body["email"], "new@example.test");
 }
 
 #[tokio::test]
