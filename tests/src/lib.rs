@@ -118,6 +118,17 @@ impl Answer {
         self
     }
 
+    /// A `401 invalid_token` problem with a `Bearer` challenge.
+    pub fn expect_invalid_token(self) -> Self {
+        let answer = self.expect_problem(401, "invalid_token");
+        let challenge = answer.header("www-authenticate").unwrap_or("");
+        assert!(
+            challenge.starts_with("Bearer"),
+            "WWW-Authenticate should be a Bearer challenge, got {challenge:?}"
+        );
+        answer
+    }
+
     /// Asserts an error answer: status, problem media type and code.
     #[track_caller]
     pub fn expect_problem(self, status: u16, code: &str) -> Self {
