@@ -1,10 +1,6 @@
 //! The caller is checked on every request (SPEC §3), also when it is let in on its cached
 //! entry: a deactivation or a changed permission counts on the very next request of a
 //! token issued before.
-#![expect(
-    clippy::unwrap_used,
-    reason = "tests: a failed unwrap is a failed test"
-)]
 
 use reqwest::Method;
 use serde_json::json;
