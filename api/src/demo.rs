@@ -166,6 +166,7 @@ pub fn ensure(pool: &Pool) -> Result<DemoSite, StartupError> {
                 default_clinic_id: None,
                 password_hash: Some(hash.clone()),
                 external_id: None,
+                user_name: None,
             },
         },
     )?;
@@ -197,6 +198,7 @@ pub fn ensure(pool: &Pool) -> Result<DemoSite, StartupError> {
                 default_clinic_id: Some(home),
                 password_hash: Some(hash.clone()),
                 external_id: None,
+                user_name: None,
             },
         )?;
     }

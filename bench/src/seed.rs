@@ -69,6 +69,7 @@ pub fn site(pool: &Pool, plan: LicencePlan) -> Result<CreatedSite, BoxError> {
             default_clinic_id: None,
             password_hash: Some(password::hash(PASSWORD).map_err(|e| e.to_string())?),
             external_id: None,
+            user_name: None,
         },
     };
     Ok(bootstrap::create_site(&mut *pool.get()?, new)?)

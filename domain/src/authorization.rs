@@ -159,6 +159,7 @@ string_enum! {
         GetScimResourceType => "get_scim_resource_type",
         ListScimUsers => "list_scim_users",
         SearchScimUsers => "search_scim_users",
+        SearchScimResources => "search_scim_resources",
         GetScimUser => "get_scim_user",
         CreateScimUser => "create_scim_user",
         ReplaceScimUser => "replace_scim_user",
@@ -284,6 +285,7 @@ impl Operation {
             | O::GetScimResourceType
             | O::ListScimUsers
             | O::SearchScimUsers
+            | O::SearchScimResources
             | O::GetScimUser
             | O::CreateScimUser
             | O::ReplaceScimUser

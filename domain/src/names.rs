@@ -93,6 +93,33 @@ impl MessageBody {
     }
 }
 
+/// A login name an identity provider gives a user (SCIM `userName`) that is not their email:
+/// 1–254 characters after trimming, no control or invisible formatting characters. Unique in
+/// the site with the users' emails, compared case-insensitively ([`UserName::normalized`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UserName(String);
+
+impl UserName {
+    /// Longest accepted login name, in Unicode characters (as long as an email address).
+    pub const MAX_CHARS: usize = 254;
+
+    /// Parses a login name; codes `required`, `too_long`, `invalid_characters`.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        parse_text(input, Self::MAX_CHARS).map(Self)
+    }
+
+    /// The name as the identity provider sent it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name lower-cased: what uniqueness and filters compare.
+    pub fn normalized(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
 string_schema!(
     MessageSubject,
     length = 1..=200,
@@ -107,6 +134,11 @@ string_schema!(
     PersonName,
     length = 1..=100,
     description = "A person's name or title; surrounding whitespace is trimmed.",
+);
+string_schema!(
+    UserName,
+    length = 1..=254,
+    description = "A login name that is not an email address; surrounding whitespace is trimmed.",
 );
 string_schema!(
     EntityName,
@@ -145,7 +177,7 @@ macro_rules! string_conversions {
     )+};
 }
 
-string_conversions!(PersonName, EntityName, MessageSubject, MessageBody);
+string_conversions!(PersonName, EntityName, UserName, MessageSubject, MessageBody);
 
 /// Trims `input` and checks it is 1..=`max_chars` characters with no forbidden character.
 fn parse_text(input: &str, max_chars: usize) -> Result<String, ParseError> {
@@ -201,6 +233,17 @@ mod tests {
         assert_eq!(MessageSubject::parse(" Visit ").unwrap().as_str(), "Visit");
         let long = "x".repeat(MessageSubject::MAX_CHARS + 1);
         assert_eq!(code(MessageSubject::parse(&long)), "too_long");
+    }
+
+    #[test]
+    fn a_user_name_is_kept_as_sent_and_compared_lower_cased() {
+        let name = UserName::parse(" Ada.Lovelace ").unwrap();
+        assert_eq!(name.as_str(), "Ada.Lovelace");
+        assert_eq!(name.normalized(), "ada.lovelace");
+        assert_eq!(code(UserName::parse("  ")), "required");
+        assert_eq!(code(UserName::parse("a\u{202E}b")), "invalid_characters");
+        let long = "x".repeat(UserName::MAX_CHARS + 1);
+        assert_eq!(code(UserName::parse(&long)), "too_long");
     }
 
     #[test]

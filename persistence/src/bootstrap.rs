@@ -42,7 +42,7 @@ pub fn create_site(conn: &mut DbConnection, new: NewSite) -> StoreResult<Created
         admin.permissions.push(Permission::SiteAdmin);
         admin.clinic_ids = vec![clinic.id];
         admin.default_clinic_id = Some(clinic.id);
-        let snapshot = user_rows::creation_snapshot(conn, site.id, &admin.email)?;
+        let snapshot = user_rows::creation_snapshot(conn, site.id, &admin.email, None)?;
         let creator = Creator {
             actor: Actor {
                 site_admin: true,

@@ -32,6 +32,7 @@ struct ClinicRow {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -40,6 +41,8 @@ pub struct Clinic {
     pub site_id: SiteId,
     pub name: String,
     pub assistants_may_finish_notes: bool,
+    /// The identity provider's id of the clinic (SCIM Group `externalId`), if one was given.
+    pub external_id: Option<String>,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -52,6 +55,7 @@ impl From<ClinicRow> for Clinic {
             site_id: row.site_id,
             name: row.name,
             assistants_may_finish_notes: row.assistants_may_finish_notes,
+            external_id: row.external_id,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -76,6 +80,7 @@ pub(crate) fn insert(
         version: 1,
         created_at: at,
         updated_at: at,
+        external_id: None,
     };
     diesel::insert_into(clinics::table)
         .values(&row)
@@ -247,6 +252,56 @@ impl UseCase for UpdateClinic {
                 &after,
             ),
         )?;
+        Ok(after)
+    }
+}
+
+/// SCIM's Group `externalId`: the identity provider's id of the clinic, kept as sent
+/// (`None` clears it). No rule reads it, so its decision is the request.
+#[derive(Debug, Clone)]
+pub struct SetClinicExternalId {
+    pub id: ClinicId,
+    pub external_id: Option<String>,
+}
+
+impl UseCase for SetClinicExternalId {
+    type Snapshot = Clinic;
+    type Decision = Clinic;
+    type Refusal = Infallible;
+    type Output = Clinic;
+
+    fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Clinic> {
+        get(conn, ctx.site_id, self.id)
+    }
+
+    fn decide(&self, clinic: Clinic) -> Result<Clinic, Infallible> {
+        Ok(clinic)
+    }
+
+    fn write(
+        self,
+        conn: &mut DbConnection,
+        ctx: &AuditContext,
+        before: Clinic,
+    ) -> StoreResult<Clinic> {
+        if before.external_id == self.external_id {
+            return Ok(before);
+        }
+        diesel::update(clinics::table.find(self.id))
+            .set((
+                clinics::external_id.eq(&self.external_id),
+                clinics::version.eq(clinics::version + 1),
+                clinics::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        let after = get(conn, ctx.site_id, self.id)?;
+        let change = Change::edited(
+            AuditAction::ClinicUpdated,
+            AuditTarget::Clinic(self.id),
+            &before,
+            &after,
+        );
+        audit::record(conn, ctx, change)?;
         Ok(after)
     }
 }

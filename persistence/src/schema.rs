@@ -25,6 +25,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        external_id -> Nullable<Text>,
     }
 }
 
@@ -52,6 +53,8 @@ diesel::table! {
         updated_at -> Timestamp,
         external_id -> Nullable<Text>,
         scim_deleted_at -> Nullable<Timestamp>,
+        user_name -> Nullable<Text>,
+        user_name_normalized -> Nullable<Text>,
     }
 }
 

@@ -1,11 +1,13 @@
 //! SCIM User filters (RFC 7644 §3.4.2.2) translated into SQL over `users`, so that the
 //! database finds the matching users through its indexes:
 //!
-//! - `eq`, `gt`, `ge`, `lt`, `le` compare a column served by a B-tree (`userName` and
-//!   `emails` → `email_normalized`, `name.givenName` → `sort_first_name`, `name.familyName`
-//!   → `sort_last_name`, `externalId`, `id`, `meta.created`, `meta.lastModified`);
+//! - `eq`, `gt`, `ge`, `lt`, `le` compare a column served by a B-tree (`userName` →
+//!   `coalesce(user_name_normalized, email_normalized)`, the unique expression index
+//!   `users_site_user_name`; `emails` → `email_normalized`, `name.givenName` →
+//!   `sort_first_name`, `name.familyName` → `sort_last_name`, `externalId`, `id`,
+//!   `meta.created`, `meta.lastModified`);
 //! - `co`, `sw`, `ew` of three characters or more on text that `search_text` holds (user
-//!   name, names, title) are narrowed by the trigram index (SQLite: FTS5 `users_search`;
+//!   name and email, names, title) are narrowed by the trigram index (SQLite: FTS5 `users_search`;
 //!   PostgreSQL: pg_trgm over `search_text`), then rechecked exactly on the column;
 //! - `userType` and `active` have a few values: the comparison is decided here for each
 //!   and becomes a test of the stored value.
@@ -27,6 +29,7 @@ use staffroom_scim::filter::{AttrPath, CompValue, CompareOp, Filter};
 
 use crate::schema::users;
 use crate::search::{like_escaped, trigram_phrase, trigram_searchable};
+use crate::user_rows::USER_NAME_KEY;
 use crate::{DbConnection, StoreResult};
 
 /// The backend type of `DbConnection` (either database).
@@ -272,6 +275,9 @@ const fn text(name: &'static str, stored_lower: bool, in_search_text: bool) -> C
 }
 
 const EMAIL: Column = text("users.email_normalized", true, true);
+/// The userName: the login name when there is one, else the email; served by the unique
+/// expression index `users_site_user_name`, and held in `search_text` for `co`/`sw`/`ew`.
+const USER_NAME: Column = text(USER_NAME_KEY, true, true);
 const GIVEN_NAME: Column = text("users.sort_first_name", true, true);
 const FAMILY_NAME: Column = text("users.sort_last_name", true, true);
 const TITLE: Column = Column {
@@ -371,9 +377,8 @@ impl Translator {
         let sub = path.sub_attr.as_deref().map(str::to_ascii_lowercase);
         let attr = path.attr.to_ascii_lowercase();
         let found = match (self.scope, attr.as_str(), sub.as_deref()) {
-            (Scope::User, "username", None) | (Scope::User, "emails", None | Some("value")) => {
-                Some(Attr::Text(EMAIL))
-            }
+            (Scope::User, "username", None) => Some(Attr::Text(USER_NAME)),
+            (Scope::User, "emails", None | Some("value")) => Some(Attr::Text(EMAIL)),
             (Scope::Emails, "value", None) => Some(Attr::Text(EMAIL)),
             (Scope::User, "emails", Some("type")) | (Scope::Emails, "type", None) => {
                 Some(Attr::Choice(&[(Choice::Str("work"), "1 = 1")]))

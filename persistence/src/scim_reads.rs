@@ -27,6 +27,11 @@ pub enum ScimUserSort {
     Id,
 }
 
+/// A user's SCIM userName, lower-cased: the order of `sortBy=userName`.
+fn user_name_key() -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
+    diesel::dsl::sql::<diesel::sql_types::Text>(user_rows::USER_NAME_KEY)
+}
+
 /// The user `id` as SCIM sees it: not found once a SCIM client deleted it.
 pub fn user(conn: &mut DbConnection, site: SiteId, id: UserId) -> StoreResult<User> {
     if user_rows::scim_deleted(conn, site, id)? {
@@ -79,10 +84,10 @@ pub fn users_page(
             query.order((users::updated_at.desc(), users::id.desc()))
         }
         (ScimUserSort::UserName, false) => {
-            query.order((users::email_normalized.asc(), users::id.asc()))
+            query.order((user_name_key().asc(), users::id.asc()))
         }
         (ScimUserSort::UserName, true) => {
-            query.order((users::email_normalized.desc(), users::id.desc()))
+            query.order((user_name_key().desc(), users::id.desc()))
         }
         (ScimUserSort::GivenName, false) => {
             query.order((users::sort_first_name.asc(), users::id.asc()))

@@ -88,14 +88,16 @@ pub(crate) fn sort_key(name: &str) -> String {
     name.to_lowercase()
 }
 
-/// What a user list's `q` searches: title, names and email, lower-cased.
+/// What a user list's `q` searches: title, names, email and the SCIM login name (when it is
+/// not the email), lower-cased.
 pub(crate) fn user_search_text(
     title: Option<&str>,
     first: &str,
     last: &str,
     email: &str,
+    user_name: Option<&str>,
 ) -> String {
-    [title.unwrap_or(""), first, last, email]
+    [title.unwrap_or(""), first, last, email, user_name.unwrap_or("")]
         .join(" ")
         .trim()
         .to_lowercase()
@@ -153,14 +155,14 @@ mod tests {
     }
 
     #[test]
-    fn user_search_text_skips_a_missing_title() {
+    fn user_search_text_skips_a_missing_title_and_holds_the_login_name() {
         assert_eq!(
-            user_search_text(None, "Jane", "Doe", "Jane@X.org"),
+            user_search_text(None, "Jane", "Doe", "Jane@X.org", None),
             "jane doe jane@x.org"
         );
         assert_eq!(
-            user_search_text(Some("Dr."), "Jane", "Doe", "j@x.org"),
-            "dr. jane doe j@x.org"
+            user_search_text(Some("Dr."), "Jane", "Doe", "j@x.org", Some("JD")),
+            "dr. jane doe j@x.org jd"
         );
     }
 }

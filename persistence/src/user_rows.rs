@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use staffroom_domain::{
     AuditAction, AuditTarget, ClinicId, Email, Permission, PersonName, Profession, SiteId,
-    UserCreation, UserCreationRequest, UserCreationSnapshot, UserId, UserStatus, UserType,
+    UserCreation, UserName, UserCreationRequest, UserCreationSnapshot, UserId, UserStatus, UserType,
 };
 
 use crate::audit::Change;
@@ -49,6 +49,8 @@ pub(crate) struct UserRow {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    user_name: Option<String>,
+    user_name_normalized: Option<String>,
 }
 
 /// A user with their permissions and clinic access.
@@ -71,6 +73,9 @@ pub struct User {
     pub has_password: bool,
     /// The identity provider's id of the user (SCIM `externalId`), if one was given.
     pub external_id: Option<String>,
+    /// The SCIM `userName` when it is not the email (a login name of the identity provider);
+    /// `None`: the userName is the email. Login stays by email.
+    pub user_name: Option<String>,
     pub last_login_at: Option<NaiveDateTime>,
     pub version: i64,
     pub created_at: NaiveDateTime,
@@ -118,6 +123,7 @@ impl UserRow {
             diary_enabled: self.diary_enabled,
             has_password: self.password_hash.is_some(),
             external_id: self.external_id,
+            user_name: self.user_name,
             last_login_at: self.last_login_at,
             version: self.version,
             created_at: self.created_at,
@@ -299,6 +305,33 @@ pub(crate) fn email_taken(
     if let Some(id) = except {
         query = query.filter(users::id.ne(id));
     }
+    Ok(query.first::<UserId>(conn).optional()?.is_some()
+        || user_name_taken(conn, site, &email.normalized(), except)?)
+}
+
+/// The SCIM userName of a user, lower-cased: its login name, else its email. The unique
+/// index `users_site_user_name` is on `(site_id, this)`.
+pub(crate) const USER_NAME_KEY: &str = "coalesce(users.user_name_normalized, users.email_normalized)";
+
+/// Whether another user of the site (than `except`) has the SCIM userName `key`
+/// (lower-cased): userNames are unique across login names and emails.
+pub(crate) fn user_name_taken(
+    conn: &mut DbConnection,
+    site: SiteId,
+    key: &str,
+    except: Option<UserId>,
+) -> StoreResult<bool> {
+    let mut query = users::table
+        .filter(users::site_id.eq(site))
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Text>(USER_NAME_KEY)
+                .eq(key.to_owned()),
+        )
+        .select(users::id)
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(users::id.ne(id));
+    }
     Ok(query.first::<UserId>(conn).optional()?.is_some())
 }
 
@@ -356,6 +389,9 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     /// The identity provider's id of the user (SCIM `externalId`).
     pub external_id: Option<String>,
+    /// The SCIM `userName` when it is not the email; `None` for every other way of creating
+    /// a user.
+    pub user_name: Option<UserName>,
 }
 
 /// What a user creation decides on, read after the site lock.
@@ -363,10 +399,13 @@ pub(crate) fn creation_snapshot(
     conn: &mut DbConnection,
     site: SiteId,
     email: &Email,
+    user_name: Option<&UserName>,
 ) -> StoreResult<UserCreationSnapshot> {
     let (plan, usage) = sites::plan_and_usage(conn, site)?;
+    let key = user_name.map_or_else(|| email.normalized(), UserName::normalized);
     Ok(UserCreationSnapshot {
-        email_taken: email_taken(conn, site, email, None)?,
+        email_taken: email_taken(conn, site, email, None)?
+            || user_name_taken(conn, site, &key, None)?,
         site_clinics: clinics::ids(conn, site)?,
         plan,
         usage,
@@ -391,6 +430,7 @@ pub(crate) fn insert(
             new.first_name.as_str(),
             new.last_name.as_str(),
             new.email.as_str(),
+            new.user_name.as_ref().map(UserName::as_str),
         ),
         title,
         sort_first_name: sort_key(new.first_name.as_str()),
@@ -410,6 +450,8 @@ pub(crate) fn insert(
         version: 1,
         created_at: at,
         updated_at: at,
+        user_name_normalized: new.user_name.as_ref().map(UserName::normalized),
+        user_name: new.user_name.map(String::from),
     };
     diesel::insert_into(users::table)
         .values(&row)

@@ -6,7 +6,8 @@ use diesel::prelude::*;
 use staffroom_domain::{
     AuditAction, AuditTarget, ClinicId, Creator, Email, Permission, Profile, ProfileRefusal,
     ProfileSnapshot, SiteId, StatusChange, StatusRefusal, StatusSnapshot, TypeChangeSnapshot,
-    UserCreation, UserCreationRefusal, UserCreationSnapshot, UserId, UserStatus, UserType,
+    UserCreation, UserCreationRefusal, UserCreationSnapshot, UserId, UserName, UserStatus,
+    UserType,
     decide_profile_update, decide_status, decide_type_change, decide_user_creation,
 };
 
@@ -19,7 +20,9 @@ use crate::schema::users;
 use crate::search::{sort_key, user_search_text};
 use crate::tx::{AuditContext, now};
 use crate::usecase::{self, Failure, UseCase};
-use crate::user_rows::{self, UserRow, email_taken, filtered, hydrate, other_active_holders};
+use crate::user_rows::{
+    self, UserRow, email_taken, filtered, hydrate, other_active_holders, user_name_taken,
+};
 use crate::{DbConnection, LicenceRefusal, StoreError, StoreResult, sites};
 
 pub use crate::user_rows::{NewUser, User, UserQuery, UserSort, get};
@@ -136,7 +139,12 @@ impl UseCase for CreateUser {
     type Output = User;
 
     fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
-        user_rows::creation_snapshot(conn, ctx.site_id, &self.new.email)
+        user_rows::creation_snapshot(
+            conn,
+            ctx.site_id,
+            &self.new.email,
+            self.new.user_name.as_ref(),
+        )
     }
 
     fn decide(&self, site: Self::Snapshot) -> Result<UserCreation, UserCreationRefusal> {
@@ -189,6 +197,9 @@ pub struct UpdateProfile {
     pub external_id: Option<Option<String>>,
     /// A new login password, already hashed (SCIM `password`); never audited.
     pub password_hash: Option<String>,
+    /// The SCIM login name to keep (`Some(None)`: the userName is the email); `None` leaves
+    /// it. Unique in the site with the emails, like an email.
+    pub user_name: Option<Option<UserName>>,
 }
 
 impl UpdateProfile {
@@ -200,7 +211,22 @@ impl UpdateProfile {
             patch,
             external_id: None,
             password_hash: None,
+            user_name: None,
         }
+    }
+
+    /// The SCIM userName, lower-cased, the user will have: the login name, else the email.
+    fn user_name_key(&self, user: &User) -> String {
+        let name = match &self.user_name {
+            Some(name) => name.as_ref().map(UserName::normalized),
+            None => user.user_name.as_deref().map(str::to_lowercase),
+        };
+        name.unwrap_or_else(|| {
+            self.patch
+                .email
+                .as_ref()
+                .map_or_else(|| user.email.to_lowercase(), Email::normalized)
+        })
     }
 }
 
@@ -212,8 +238,13 @@ impl UseCase for UpdateProfile {
 
     fn load(&self, conn: &mut DbConnection, ctx: &AuditContext) -> StoreResult<Self::Snapshot> {
         let user = user_rows::get_at(conn, ctx.site_id, self.id, self.expected_version)?;
+        // A SCIM replace sends the email with the userName: a userName another user has
+        // (their login name or email) refuses it as a taken email does.
         let email_taken = match &self.patch.email {
-            Some(email) => email_taken(conn, ctx.site_id, email, Some(self.id))?,
+            Some(email) => {
+                email_taken(conn, ctx.site_id, email, Some(self.id))?
+                    || user_name_taken(conn, ctx.site_id, &self.user_name_key(&user), Some(self.id))?
+            }
             None => false,
         };
         let snapshot = ProfileSnapshot {
@@ -241,12 +272,32 @@ impl UseCase for UpdateProfile {
         (before, profile): Self::Decision,
     ) -> StoreResult<User> {
         let external_id = self.external_id.filter(|id| *id != before.external_id);
-        let account_changed = external_id.is_some() || self.password_hash.is_some();
+        let user_name = self
+            .user_name
+            .map(|name| name.map(String::from))
+            .filter(|name| *name != before.user_name);
+        let account_changed =
+            external_id.is_some() || self.password_hash.is_some() || user_name.is_some();
+        let kept_name = user_name.clone().unwrap_or_else(|| before.user_name.clone());
         if account_changed {
+            let search_text = user_name.as_ref().map(|name| {
+                user_search_text(
+                    before.title.as_deref(),
+                    &before.first_name,
+                    &before.last_name,
+                    &before.email,
+                    name.as_deref(),
+                )
+            });
             diesel::update(users::table.find(self.id))
                 .set((
                     external_id.map(|id| users::external_id.eq(id)),
                     self.password_hash.map(|h| users::password_hash.eq(Some(h))),
+                    user_name
+                        .as_ref()
+                        .map(|name| users::user_name_normalized.eq(name.as_deref().map(str::to_lowercase))),
+                    user_name.map(|name| users::user_name.eq(name)),
+                    search_text.map(|text| users::search_text.eq(text)),
                     users::version.eq(users::version + 1),
                     users::updated_at.eq(now()),
                 ))
@@ -270,6 +321,7 @@ impl UseCase for UpdateProfile {
                     &p.first_name,
                     &p.last_name,
                     &p.email,
+                    kept_name.as_deref(),
                 )),
                 users::title.eq(&p.title),
                 users::sort_first_name.eq(sort_key(&p.first_name)),

@@ -31,7 +31,12 @@ impl Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mutability {
     ReadWrite,
-    /// The server decides it (`id`, `meta`): a PATCH may only repeat its value.
+    /// Set when the value is added, never changed in place (a member's or the default
+    /// clinic's `$ref`: the reference names the resource its `value` names).
+    Immutable,
+    /// The server decides it (`id`, `meta`), or composes it from what it stores
+    /// (`displayName`, `name.formatted`, `emails.type`): ignored on input (RFC 7643 §2.2); a
+    /// PATCH of it may only repeat its value.
     ReadOnly,
     /// Written, never returned (`password`).
     WriteOnly,
@@ -41,6 +46,7 @@ impl Mutability {
     const fn as_str(self) -> &'static str {
         match self {
             Self::ReadWrite => "readWrite",
+            Self::Immutable => "immutable",
             Self::ReadOnly => "readOnly",
             Self::WriteOnly => "writeOnly",
         }
@@ -61,6 +67,9 @@ pub struct Attribute {
     pub case_exact: bool,
     /// The values the server knows, when the set is closed.
     pub canonical_values: &'static [&'static str],
+    /// What a reference names (RFC 7643 §7 `referenceTypes`): resource types (`User`,
+    /// `Group`) or `uri`.
+    pub reference_types: &'static [&'static str],
     pub description: &'static str,
     pub sub_attributes: &'static [Attribute],
 }
@@ -77,6 +86,7 @@ impl Attribute {
             unique: false,
             case_exact: false,
             canonical_values: &[],
+            reference_types: &[],
             description: "",
             sub_attributes: &[],
         }
@@ -96,10 +106,12 @@ impl Attribute {
         }
     }
 
-    pub const fn reference(name: &'static str) -> Self {
+    /// A reference to a resource of one of `types` (or a `uri`).
+    pub const fn reference(name: &'static str, types: &'static [&'static str]) -> Self {
         Self {
             kind: Kind::Reference,
             case_exact: true,
+            reference_types: types,
             ..Self::string(name)
         }
     }
@@ -122,6 +134,13 @@ impl Attribute {
     pub const fn read_only(self) -> Self {
         Self {
             mutability: Mutability::ReadOnly,
+            ..self
+        }
+    }
+
+    pub const fn immutable(self) -> Self {
+        Self {
+            mutability: Mutability::Immutable,
             ..self
         }
     }
@@ -198,7 +217,7 @@ impl Attribute {
             doc["canonicalValues"] = json!(self.canonical_values);
         }
         if self.kind == Kind::Reference {
-            doc["referenceTypes"] = json!(["User", "Group"]);
+            doc["referenceTypes"] = json!(self.reference_types);
         }
         if !self.sub_attributes.is_empty() {
             doc["subAttributes"] = Value::Array(
@@ -260,7 +279,7 @@ const META: Attribute = Attribute::complex(
         Attribute::string("resourceType").read_only().case_exact(),
         Attribute::date_time("created").read_only(),
         Attribute::date_time("lastModified").read_only(),
-        Attribute::reference("location").read_only(),
+        Attribute::reference("location", &["uri"]).read_only(),
         Attribute::string("version").read_only().case_exact(),
     ],
 )
@@ -284,7 +303,11 @@ const USER_ATTRIBUTES: &[Attribute] = &[
     Attribute::string("userName")
         .required()
         .unique()
-        .described("The user's email address: unique in the site, compared case-insensitively."),
+        .described(
+            "The user's login name at the identity provider: their email address, or another \
+             name (then `emails` gives the email, which stays the Staffroom login). Unique in the \
+             site across login names and emails, compared case-insensitively.",
+        ),
     Attribute::complex(
         "name",
         &[
@@ -296,14 +319,14 @@ const USER_ATTRIBUTES: &[Attribute] = &[
                 .described("Last name."),
             Attribute::string("formatted")
                 .read_only()
-                .described("Given and family name."),
+                .described("Given and family name, composed by the server; ignored on input."),
         ],
     )
     .required()
     .described("The user's name."),
     Attribute::string("displayName")
         .read_only()
-        .described("Given and family name."),
+        .described("Given and family name, composed by the server; ignored on input."),
     Attribute::string("title").described("Title, such as Dr."),
     Attribute::string("userType")
         .canonical(&["Clinical", "Non-Clinical"])
@@ -312,18 +335,30 @@ const USER_ATTRIBUTES: &[Attribute] = &[
     Attribute::complex(
         "emails",
         &[
-            Attribute::string("value").described("The address; the work address is userName."),
-            Attribute::string("type").canonical(&["work"]),
-            Attribute::boolean("primary"),
+            Attribute::string("value")
+                .required()
+                .described("The address: the user's login email."),
+            Attribute::string("type")
+                .canonical(&["work"])
+                .read_only()
+                .described("Always `work`; ignored on input."),
+            Attribute::boolean("primary")
+                .read_only()
+                .described("Always true (a user has one address); ignored on input."),
         ],
     )
     .multi()
-    .described("The user's email address, as userName."),
+    .required()
+    .described(
+        "The user's one email address, their Staffroom login: every user has one. When \
+         several are sent, the primary one is kept, else the work one, else the first. A body \
+         whose userName is the email address may leave it out.",
+    ),
     Attribute::complex(
         "groups",
         &[
             Attribute::string("value").read_only().case_exact(),
-            Attribute::reference("$ref").read_only(),
+            Attribute::reference("$ref", &["Group"]).read_only(),
             Attribute::string("display").read_only(),
         ],
     )
@@ -341,16 +376,32 @@ const STAFFROOM_USER_ATTRIBUTES: &[Attribute] = &[
     Attribute::string("permissions")
         .multi()
         .described("The user's permissions."),
-    Attribute::string("defaultClinic")
-        .case_exact()
-        .described("The id of the user's default clinic (a Group id)."),
+    Attribute::complex(
+        "defaultClinic",
+        &[
+            Attribute::string("value")
+                .case_exact()
+                .described("The id of the default clinic (a Group id)."),
+            Attribute::reference("$ref", &["Group"])
+                .immutable()
+                .described("The Group's URL; when sent without `value`, its id is the last segment."),
+            Attribute::string("display")
+                .read_only()
+                .described("The clinic's name."),
+        ],
+    )
+    .described(
+        "The user's default clinic, a reference to a Group (shaped like the enterprise \
+         `manager`). It is one of the user's clinics: setting one the user has no access to \
+         gives them access to it.",
+    ),
 ];
 
-/// A clinic keeps no identity provider's id, so a Group has no `externalId`: one sent on a
-/// create is ignored like any attribute the schema does not define, and a PATCH of it is
-/// refused (`invalidPath`) rather than dropped.
+/// A Group is a clinic: it keeps the identity provider's `externalId`; its members are the
+/// users with access to it (clinics do not nest: members are Users).
 const GROUP_ATTRIBUTES: &[Attribute] = &[
     ID,
+    EXTERNAL_ID,
     Attribute::string("displayName")
         .required()
         .described("The clinic's name."),
@@ -360,9 +411,15 @@ const GROUP_ATTRIBUTES: &[Attribute] = &[
             Attribute::string("value")
                 .case_exact()
                 .described("A User id."),
-            Attribute::reference("$ref").read_only(),
-            Attribute::string("display").read_only(),
-            Attribute::string("type").canonical(&["User"]),
+            Attribute::reference("$ref", &["User"])
+                .immutable()
+                .described("The User's URL; when sent without `value`, its id is the last segment."),
+            Attribute::string("display")
+                .read_only()
+                .described("The user's given and family name."),
+            Attribute::string("type")
+                .canonical(&["User"])
+                .described("Always `User`: clinics do not nest."),
         ],
     )
     .multi()
@@ -509,6 +566,68 @@ mod tests {
             json!(["Clinical", "Non-Clinical"])
         );
         assert_eq!(attribute("name")["subAttributes"][0]["name"], "givenName");
+    }
+
+    /// The attribute at `path` (`name` or `name.sub`) of a schema's document.
+    fn described(schema: &Schema, path: &str) -> Value {
+        let doc = schema.document("http://x");
+        let (top, sub) = path.split_once('.').map_or((path, None), |(t, s)| (t, Some(s)));
+        let find = |list: &Value, name: &str| {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["name"] == name)
+                .cloned()
+                .unwrap_or_else(|| panic!("{} has no {name}", schema.urn))
+        };
+        let attribute = find(&doc["attributes"], top);
+        sub.map_or(attribute.clone(), |sub| find(&attribute["subAttributes"], sub))
+    }
+
+    #[test]
+    fn what_the_server_composes_is_read_only() {
+        for path in ["name.formatted", "displayName", "emails.type", "emails.primary"] {
+            assert_eq!(described(&SCHEMAS[0], path)["mutability"], "readOnly", "{path}");
+        }
+        assert_eq!(described(&SCHEMAS[0], "emails.value")["mutability"], "readWrite");
+        assert_eq!(described(&SCHEMAS[0], "emails")["required"], true);
+        assert_eq!(
+            described(&SCHEMAS[1], "defaultClinic.display")["mutability"],
+            "readOnly"
+        );
+        assert_eq!(described(&SCHEMAS[2], "members.display")["mutability"], "readOnly");
+    }
+
+    #[test]
+    fn each_reference_names_what_it_references() {
+        let members_ref = described(&SCHEMAS[2], "members.$ref");
+        assert_eq!(members_ref["referenceTypes"], json!(["User"]));
+        assert_eq!(members_ref["mutability"], "immutable");
+        assert_eq!(
+            described(&SCHEMAS[2], "members.type")["canonicalValues"],
+            json!(["User"])
+        );
+        let default_ref = described(&SCHEMAS[1], "defaultClinic.$ref");
+        assert_eq!(default_ref["referenceTypes"], json!(["Group"]));
+        assert_eq!(default_ref["mutability"], "immutable");
+        let default_value = described(&SCHEMAS[1], "defaultClinic.value");
+        assert_eq!(default_value["mutability"], "readWrite");
+        assert_eq!(described(&SCHEMAS[1], "defaultClinic")["type"], "complex");
+        assert_eq!(
+            described(&SCHEMAS[0], "groups.$ref")["referenceTypes"],
+            json!(["Group"])
+        );
+        assert_eq!(
+            described(&SCHEMAS[0], "meta.location")["referenceTypes"],
+            json!(["uri"])
+        );
+    }
+
+    #[test]
+    fn a_group_keeps_its_external_id() {
+        let external_id = described(&SCHEMAS[2], "externalId");
+        assert_eq!(external_id["mutability"], "readWrite");
+        assert_eq!(external_id["caseExact"], true);
     }
 
     #[test]

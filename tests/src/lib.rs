@@ -173,6 +173,7 @@ pub fn create_site(pool: &Pool, name: &str, plan: LicencePlan, admin_email: &str
             default_clinic_id: None,
             password_hash: Some(password::hash(PASSWORD).unwrap()),
             external_id: None,
+            user_name: None,
         },
     };
     let created = bootstrap::create_site(&mut pool.get().unwrap(), new).unwrap();

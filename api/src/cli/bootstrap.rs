@@ -46,6 +46,7 @@ pub fn run_bootstrap(cli: &Cli, args: &BootstrapArgs) -> Result<(), StartupError
             default_clinic_id: None,
             password_hash: Some(password::hash(password.expose())?),
             external_id: None,
+            user_name: None,
         },
     };
     let pool = open_database(&database_url(cli)?, 2)?;

@@ -12,7 +12,9 @@ use staffroom_domain::{AccessReplacement, ClinicId, ClinicPatch, SiteId, UserId}
 use staffroom_persistence::DbConnection;
 use staffroom_persistence::StoreError;
 use staffroom_persistence::access::{ActorScope, ReplaceAccess};
-use staffroom_persistence::clinics::{CreateClinic, DeleteClinic, UpdateClinic};
+use staffroom_persistence::clinics::{
+    CreateClinic, DeleteClinic, SetClinicExternalId, UpdateClinic,
+};
 use staffroom_persistence::scim_reads;
 use staffroom_persistence::tx::{AuditContext, check_version};
 use staffroom_scim::filter::parse_filter;
@@ -110,7 +112,8 @@ fn set_member(
     Ok(())
 }
 
-/// Makes the clinic what `input` asks: its name, and its members when they are given.
+/// Makes the clinic what `input` asks: its name, its `externalId` when sent, and its
+/// members when they are given.
 fn replace(
     conn: &mut DbConnection,
     ctx: &AuditContext,
@@ -118,6 +121,9 @@ fn replace(
     input: GroupInput,
 ) -> Result<(), ScimError> {
     let current = scim_reads::clinic(conn, ctx.site_id, id, true)?;
+    if let Some(external_id) = input.external_id {
+        step(conn, ctx, SetClinicExternalId { id, external_id })?;
+    }
     if input.name.as_str() != current.clinic.name {
         let patch = ClinicPatch {
             name: Some(input.name),
@@ -161,8 +167,10 @@ fn patched(
         return Err(ScimError::from(ApiError::internal()));
     };
     patch::apply(&mut group, ops, &GROUP)?;
-    let mut input = group_input(&Value::Object(group))?;
+    let mut input = group_input(&Value::Object(group), base)?;
+    // What the PATCH left absent is cleared (a `remove` of it).
     input.members.get_or_insert_with(Vec::new);
+    input.external_id.get_or_insert(None);
     replace(conn, ctx, id, input)
 }
 
@@ -208,16 +216,28 @@ pub async fn list_scim_groups(
     state: web::Data<AppState>,
     principal: Principal,
 ) -> Result<HttpResponse, ScimError> {
-    let filter = query(&req, "filter")
-        .map(|f| parse_filter(&f))
-        .transpose()?;
     let (projection, base) = (projection(&req), base_url(&req));
-    let (site, members) = (principal.site_id, !projection.excludes("members"));
-    let groups = read(&state, move |conn| {
+    let filter = query(&req, "filter");
+    let matching = matching(&state, principal.site_id, base, filter, &projection).await?;
+    page_of(&req, matching, &projection)
+}
+
+/// The site's clinics as Groups that match `filter` (checked on the rendered groups), in
+/// order; their members are read unless the projection leaves them out.
+pub async fn matching(
+    state: &AppState,
+    site: SiteId,
+    base: String,
+    filter: Option<String>,
+    projection: &Projection,
+) -> Result<Vec<Value>, ScimError> {
+    let filter = filter.map(|f| parse_filter(&f)).transpose()?;
+    let members = !projection.excludes("members");
+    let groups = read(state, move |conn| {
         Ok(scim_reads::clinics(conn, site, members)?)
     })
     .await?;
-    let matching: Vec<Value> = groups
+    Ok(groups
         .iter()
         .map(|g| group_resource(g, &base))
         .filter(|g| {
@@ -225,8 +245,7 @@ pub async fn list_scim_groups(
                 .as_ref()
                 .is_none_or(|f| patch::matches(f, g, &GROUP_RESOURCE))
         })
-        .collect();
-    page_of(&req, matching, &projection)
+        .collect())
 }
 
 /// The `startIndex` / `count` page of `matching`, projected.
@@ -292,7 +311,8 @@ pub async fn create_scim_group(
     principal: Principal,
     body: web::Bytes,
 ) -> Result<HttpResponse, ScimError> {
-    let (input, base) = (group_input(&json_body(&req, &body)?)?, base_url(&req));
+    let base = base_url(&req);
+    let input = group_input(&json_body(&req, &body)?, &base)?;
     let group = change(&state, principal.audit(), move |conn, ctx| {
         create(conn, ctx, input, &base)
     })
@@ -323,7 +343,7 @@ pub async fn replace_scim_group(
     body: web::Bytes,
 ) -> Result<HttpResponse, ScimError> {
     let (id, expected, base) = (clinic_id(&id)?, if_match(&req), base_url(&req));
-    let input = group_input(&json_body(&req, &body)?)?;
+    let input = group_input(&json_body(&req, &body)?, &base)?;
     let group = change(&state, principal.audit(), move |conn, ctx| {
         check_version(
             expected,

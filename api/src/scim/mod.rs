@@ -10,6 +10,7 @@ pub mod error;
 pub mod groups;
 pub mod openapi;
 pub mod resource;
+pub mod search;
 pub mod users;
 
 use actix_web::http::StatusCode;
@@ -41,6 +42,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     discovery::configure(cfg);
     users::configure(cfg);
     groups::configure(cfg);
+    search::configure(cfg);
 }
 
 /// The absolute base URL of SCIM as the client reached it, for `location` and `$ref`.

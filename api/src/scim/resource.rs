@@ -2,6 +2,11 @@
 //! extension), a clinic as a `Group` whose members are the users with access to it, what a
 //! request body asks for, and the `attributes` / `excludedAttributes` projection.
 //!
+//! A user's `userName` is their login name at the identity provider when one was given that
+//! is not their email (`User::user_name`), else their email; `emails` holds the one email,
+//! the Staffroom login. What the server composes (`name.formatted`, `displayName`,
+//! `emails.type`, `emails.primary`, a reference's `display`) is read-only and ignored on input.
+//!
 //! Attribute names are matched case-insensitively (RFC 7643 §2.1). On a replace, an
 //! attribute the body leaves out is cleared when it is a profile field (`title`), and kept
 //! when clearing it would take access away (the extension's `profession`, `permissions`,
@@ -10,7 +15,8 @@
 
 use serde_json::{Map, Value, json};
 use staffroom_domain::{
-    ClinicId, Email, EntityName, Password, Permission, PersonName, Profession, UserId, UserType,
+    ClinicId, Email, EntityName, Password, Permission, PersonName, Profession, UserId, UserName,
+    UserType,
 };
 use staffroom_persistence::scim_reads::ClinicWithMembers;
 use staffroom_persistence::users::User;
@@ -57,23 +63,28 @@ pub const fn user_type_name(user_type: UserType) -> &'static str {
     }
 }
 
+/// The name of the clinic `id` among the site's `clinics`.
+fn clinic_name(clinics: &[(ClinicId, String)], id: ClinicId) -> Option<&str> {
+    clinics
+        .iter()
+        .find(|(c, _)| *c == id)
+        .map(|(_, n)| n.as_str())
+}
+
 /// A user as a SCIM User; `clinics` names the site's clinics for `groups`.
 pub fn user_resource(user: &User, clinics: &[(ClinicId, String)], base: &str) -> Value {
     let groups: Vec<Value> = user
         .clinic_ids
         .iter()
         .map(|id| {
-            let name = clinics
-                .iter()
-                .find(|(c, _)| c == id)
-                .map(|(_, n)| n.as_str());
+            let name = clinic_name(clinics, *id);
             json!({"value": id, "$ref": format!("{base}/Groups/{id}"), "display": name})
         })
         .collect();
     let mut resource = json!({
         "schemas": [USER_URN, STAFFROOM_USER_URN],
         "id": user.id,
-        "userName": user.email,
+        "userName": user.user_name.as_deref().unwrap_or(&user.email),
         "name": {
             "givenName": user.first_name,
             "familyName": user.last_name,
@@ -87,7 +98,11 @@ pub fn user_resource(user: &User, clinics: &[(ClinicId, String)], base: &str) ->
         STAFFROOM_USER_URN: {
             "profession": user.profession,
             "permissions": user.permissions,
-            "defaultClinic": user.default_clinic_id,
+            "defaultClinic": {
+                "value": user.default_clinic_id,
+                "$ref": format!("{base}/Groups/{}", user.default_clinic_id),
+                "display": clinic_name(clinics, user.default_clinic_id),
+            },
         },
         "meta": meta("User", format!("{base}/Users/{}", user.id), user.created_at, user.updated_at, user.version),
     });
@@ -115,26 +130,33 @@ pub fn group_resource(group: &ClinicWithMembers, base: &str) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut resource = json!({
         "schemas": [GROUP_URN],
         "id": clinic.id,
         "displayName": clinic.name,
         "members": members,
         "meta": meta("Group", format!("{base}/Groups/{}", clinic.id), clinic.created_at, clinic.updated_at, clinic.version),
-    })
+    });
+    if let Some(external_id) = &clinic.external_id {
+        resource["externalId"] = json!(external_id);
+    }
+    resource
 }
 
 /// What a create or replace body asks a user to be.
 #[derive(Debug, Clone)]
 pub struct UserInput {
+    /// The login email.
     pub email: Email,
+    /// The userName when it is not the email (`None`: the userName is the email).
+    pub user_name: Option<UserName>,
     pub first_name: PersonName,
     pub last_name: PersonName,
     pub title: Option<PersonName>,
     pub user_type: UserType,
     pub active: bool,
-    /// `None`: not sent (kept on a replace).
-    pub external_id: Option<String>,
+    /// `None`: not sent (kept on a replace); `Some(None)`: cleared (a PATCH removed it).
+    pub external_id: Option<Option<String>>,
     pub password: Option<Password>,
     pub profession: Option<Profession>,
     pub permissions: Option<Vec<Permission>>,
@@ -194,8 +216,47 @@ fn clinic_id(value: &Value, name: &str) -> Result<ClinicId, ScimError> {
         .ok_or_else(|| ScimError::invalid_value(format!("{name} must be a Group id")))
 }
 
+/// The id a reference `{value, $ref}` names (RFC 7643 §2.3.7): `value`, or the last segment
+/// of `$ref`, which must then be this server's URL of that resource (`{base}/{endpoint}/{id}`);
+/// when both are sent they must name the same resource.
+fn referenced<'a>(
+    object: &'a Map<String, Value>,
+    name: &str,
+    base: &str,
+    endpoint: &str,
+) -> Result<&'a str, ScimError> {
+    let value = string(object, "value")
+        .map_err(|_| ScimError::invalid_value(format!("{name}.value must be a string")))?;
+    let reference = string(object, "$ref")
+        .map_err(|_| ScimError::invalid_value(format!("{name}.$ref must be a string")))?;
+    let Some(reference) = reference else {
+        return value
+            .ok_or_else(|| ScimError::invalid_value(format!("{name} needs a value or a $ref")));
+    };
+    let id = reference
+        .strip_prefix(base)
+        .and_then(|rest| rest.strip_prefix(endpoint))
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+        .ok_or_else(|| {
+            ScimError::invalid_value(format!(
+                "{name}.$ref must be this server's URL of one of its {endpoint} ({base}{endpoint}/{{id}})"
+            ))
+        })?;
+    match value {
+        Some(value) if value != id => Err(ScimError::invalid_value(format!(
+            "{name}: value {value} and $ref {reference} name different resources"
+        ))),
+        _ => Ok(id),
+    }
+}
+
 /// The Staffroom extension of a user body: profession, permissions, default clinic.
-fn extension(object: &Map<String, Value>, input: &mut UserInput) -> Result<(), ScimError> {
+fn extension(
+    object: &Map<String, Value>,
+    input: &mut UserInput,
+    base: &str,
+) -> Result<(), ScimError> {
     let Some(ext) = get_ci(object, STAFFROOM_USER_URN) else {
         return Ok(());
     };
@@ -223,13 +284,71 @@ fn extension(object: &Map<String, Value>, input: &mut UserInput) -> Result<(), S
         input.permissions = Some(parsed_list);
     }
     if let Some(default) = get_ci(ext, "defaultClinic") {
-        input.default_clinic = Some(clinic_id(default, "defaultClinic")?);
+        let default = default.as_object().ok_or_else(|| {
+            ScimError::invalid_value("defaultClinic must be an object {value, $ref}")
+        })?;
+        let id = referenced(default, "defaultClinic", base, "/Groups")?;
+        input.default_clinic = Some(clinic_id(&json!(id), "defaultClinic.value")?);
     }
     Ok(())
 }
 
-/// Reads a User body (create or replace).
-pub fn user_input(body: &Value) -> Result<UserInput, ScimError> {
+/// The address `emails` gives: the primary one, else the work one, else the first.
+fn chosen_email(object: &Map<String, Value>) -> Result<Option<&str>, ScimError> {
+    let Some(emails) = get_ci(object, "emails") else {
+        return Ok(None);
+    };
+    let emails = emails
+        .as_array()
+        .ok_or_else(|| ScimError::invalid_value("emails must be an array"))?;
+    let is = |e: &&Value, name: &str, wanted: &Value| {
+        e.as_object()
+            .and_then(|o| get_ci(o, name))
+            .is_some_and(|v| v == wanted)
+    };
+    let chosen = emails
+        .iter()
+        .find(|e| is(e, "primary", &Value::Bool(true)))
+        .or_else(|| emails.iter().find(|e| is(e, "type", &json!("work"))))
+        .or_else(|| emails.first());
+    chosen
+        .map(|e| {
+            e.as_object()
+                .and_then(|o| get_ci(o, "value"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| ScimError::invalid_value("emails.value must be a string"))
+        })
+        .transpose()
+}
+
+/// The login email and the login name of a body: a `userName` that is an email address is
+/// the email, unless `emails` gives another address; then (or when the userName is no
+/// email address) the email is the one `emails` gives and the userName is kept as the
+/// login name.
+fn email_and_user_name(
+    object: &Map<String, Value>,
+) -> Result<(Email, Option<UserName>), ScimError> {
+    let user_name = required(object, "userName")?;
+    let address = chosen_email(object)?;
+    if let Ok(email) = Email::parse(user_name)
+        && address.is_none_or(|a| a.trim().eq_ignore_ascii_case(email.as_str()))
+    {
+        return Ok((email, None));
+    }
+    let address = address.ok_or_else(|| {
+        ScimError::invalid_value(
+            "userName is not an email address: emails must give the user's email",
+        )
+    })?;
+    Ok((
+        parsed("emails.value", address, Email::parse)?,
+        Some(parsed("userName", user_name, UserName::parse)?),
+    ))
+}
+
+/// Reads a User body (create or replace); `base` is this server's SCIM URL, which a
+/// `defaultClinic.$ref` must start with.
+pub fn user_input(body: &Value, base: &str) -> Result<UserInput, ScimError> {
     let object = body
         .as_object()
         .ok_or_else(|| ScimError::bad("invalidSyntax", "the body must be a User object"))?;
@@ -238,8 +357,10 @@ pub fn user_input(body: &Value) -> Result<UserInput, ScimError> {
         .ok_or_else(|| {
             ScimError::invalid_value("name with givenName and familyName is required")
         })?;
+    let (email, user_name) = email_and_user_name(object)?;
     let mut input = UserInput {
-        email: parsed("userName", required(object, "userName")?, Email::parse)?,
+        email,
+        user_name,
         first_name: parsed(
             "name.givenName",
             required(name, "givenName")?,
@@ -255,7 +376,7 @@ pub fn user_input(body: &Value) -> Result<UserInput, ScimError> {
             .transpose()?,
         user_type: string(object, "userType")?.map_or(Ok(UserType::NonClinical), user_type)?,
         active: get_ci(object, "active").map_or(Ok(true), |v| boolean(v, "active"))?,
-        external_id: string(object, "externalId")?.map(str::to_owned),
+        external_id: string(object, "externalId")?.map(|id| Some(id.to_owned())),
         password: string(object, "password")?
             .map(|p| parsed("password", p, Password::parse))
             .transpose()?,
@@ -270,7 +391,7 @@ pub fn user_input(body: &Value) -> Result<UserInput, ScimError> {
             .map(|g| clinic_id(g.get("value").unwrap_or(g), "groups.value"))
             .collect::<Result<_, _>>()?;
     }
-    extension(object, &mut input)?;
+    extension(object, &mut input, base)?;
     Ok(input)
 }
 
@@ -278,12 +399,16 @@ pub fn user_input(body: &Value) -> Result<UserInput, ScimError> {
 #[derive(Debug, Clone)]
 pub struct GroupInput {
     pub name: EntityName,
+    /// The identity provider's id of the clinic: `None` not sent (kept on a replace),
+    /// `Some(None)` cleared (a PATCH removed it).
+    pub external_id: Option<Option<String>>,
     /// `None`: `members` not sent.
     pub members: Option<Vec<UserId>>,
 }
 
-/// Reads a Group body (create, replace, or a patched group).
-pub fn group_input(body: &Value) -> Result<GroupInput, ScimError> {
+/// Reads a Group body (create, replace, or a patched group); `base` is this server's SCIM
+/// URL, which a member's `$ref` must start with.
+pub fn group_input(body: &Value, base: &str) -> Result<GroupInput, ScimError> {
     let object = body
         .as_object()
         .ok_or_else(|| ScimError::bad("invalidSyntax", "the body must be a Group object"))?;
@@ -299,15 +424,22 @@ pub fn group_input(body: &Value) -> Result<GroupInput, ScimError> {
                 .ok_or_else(|| ScimError::invalid_value("members must be an array"))?
                 .iter()
                 .map(|m| {
-                    m.get("value")
-                        .and_then(Value::as_str)
-                        .and_then(|v| v.parse().ok())
-                        .ok_or_else(|| ScimError::invalid_value("members.value must be a User id"))
+                    let member = m
+                        .as_object()
+                        .ok_or_else(|| ScimError::invalid_value("members must be objects"))?;
+                    referenced(member, "members", base, "/Users")?
+                        .parse()
+                        .map_err(|_| ScimError::invalid_value("members.value must be a User id"))
                 })
                 .collect::<Result<Vec<UserId>, _>>()
         })
         .transpose()?;
-    Ok(GroupInput { name, members })
+    let external_id = string(object, "externalId")?.map(|id| Some(id.to_owned()));
+    Ok(GroupInput {
+        name,
+        external_id,
+        members,
+    })
 }
 
 /// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5): which attributes to return.
@@ -448,6 +580,61 @@ fn drop_sub(value: Option<&mut Value>, sub: &str) {
 mod tests {
     use super::*;
 
+    const BASE: &str = "https://h/scim/v2";
+
+    fn named(user_name: &str, emails: Value) -> Value {
+        json!({"userName": user_name, "name": {"givenName": "A", "familyName": "B"}, "emails": emails})
+    }
+
+    #[test]
+    fn a_user_name_that_is_the_email_is_the_login_and_another_is_kept_beside_it() {
+        let input = user_input(&named("ada@example.com", Value::Null), BASE).unwrap();
+        assert_eq!((input.email.as_str(), input.user_name), ("ada@example.com", None));
+        let same = named("Ada@example.com", json!([{"value": "ADA@example.com"}]));
+        let input = user_input(&same, BASE).unwrap();
+        assert_eq!((input.email.as_str(), input.user_name), ("Ada@example.com", None));
+        let other = json!([{"value": "w@x.org", "type": "work"}, {"value": "p@x.org", "primary": true}]);
+        let input = user_input(&named("ada@example.com", other), BASE).unwrap();
+        assert_eq!(input.email.as_str(), "p@x.org");
+        assert_eq!(input.user_name.unwrap().as_str(), "ada@example.com");
+        let work = json!([{"value": "h@x.org", "type": "home"}, {"value": "w@x.org", "type": "work"}]);
+        let input = user_input(&named("u-1", work), BASE).unwrap();
+        assert_eq!(input.email.as_str(), "w@x.org");
+        assert_eq!(input.user_name.unwrap().as_str(), "u-1");
+        let input = user_input(&named("u-1", json!([{"value": "a@x.org"}, {"value": "b@x.org"}])), BASE).unwrap();
+        assert_eq!(input.email.as_str(), "a@x.org");
+        let e = user_input(&named("u-1", json!([{"value": "not an address"}])), BASE).unwrap_err();
+        assert!(e.detail.contains("emails.value"), "{}", e.detail);
+    }
+
+    #[test]
+    fn a_reference_names_its_resource_by_value_or_by_this_servers_url() {
+        let group = |members: Value| group_input(&json!({"displayName": "North", "members": members}), BASE);
+        let id = UserId::new();
+        let by_ref = group(json!([{"$ref": format!("{BASE}/Users/{id}")}])).unwrap();
+        assert_eq!(by_ref.members, Some(vec![id]));
+        let both = group(json!([{"value": id.to_string(), "$ref": format!("{BASE}/Users/{id}"), "type": "User"}]));
+        assert_eq!(both.unwrap().members, Some(vec![id]));
+        let other = UserId::new();
+        for wrong in [
+            json!([{"value": other.to_string(), "$ref": format!("{BASE}/Users/{id}")}]),
+            json!([{"$ref": format!("https://elsewhere/scim/v2/Users/{id}")}]),
+            json!([{"$ref": format!("{BASE}/Groups/{id}")}]),
+            json!([{"display": "nobody"}]),
+        ] {
+            let e = group(wrong.clone()).unwrap_err();
+            assert_eq!(e.scim_type, Some("invalidValue"), "{wrong}");
+            assert!(e.detail.contains("members"), "{wrong}: {}", e.detail);
+        }
+        let clinic = ClinicId::new();
+        let mut body = named("a@x.org", Value::Null);
+        body[STAFFROOM_USER_URN] = json!({"defaultClinic": {"$ref": format!("{BASE}/Groups/{clinic}")}});
+        assert_eq!(user_input(&body, BASE).unwrap().default_clinic, Some(clinic));
+        body[STAFFROOM_USER_URN] = json!({"defaultClinic": clinic.to_string()});
+        let e = user_input(&body, BASE).unwrap_err();
+        assert!(e.detail.contains("defaultClinic"), "{}", e.detail);
+    }
+
     #[test]
     fn reads_an_okta_create_body() {
         let body = json!({
@@ -462,9 +649,9 @@ mod tests {
             "password": "correct horse battery",
             "active": true
         });
-        let input = user_input(&body).unwrap();
+        let input = user_input(&body, BASE).unwrap();
         assert_eq!(input.email.as_str(), "Ada@Example.com");
-        assert_eq!(input.external_id.as_deref(), Some("00u1"));
+        assert_eq!(input.external_id, Some(Some("00u1".to_owned())));
         assert!(input.active && input.password.is_some());
         assert_eq!(input.user_type, UserType::NonClinical);
     }
@@ -472,14 +659,14 @@ mod tests {
     #[test]
     fn refuses_bad_values_naming_them() {
         let body = json!({"userName": "x@example.com", "name": {"givenName": "A", "familyName": "B"}, "userType": "Robot"});
-        let e = user_input(&body).unwrap_err();
+        let e = user_input(&body, BASE).unwrap_err();
         assert_eq!(e.scim_type, Some("invalidValue"));
         assert!(e.detail.contains("userType"));
         let e =
-            user_input(&json!({"userName": "nope", "name": {"givenName": "A", "familyName": "B"}}))
+            user_input(&json!({"userName": "nope", "name": {"givenName": "A", "familyName": "B"}}), BASE)
                 .unwrap_err();
-        assert!(e.detail.contains("userName"), "{}", e.detail);
-        let e = user_input(&json!({"userName": "x@example.com"})).unwrap_err();
+        assert!(e.detail.contains("userName") && e.detail.contains("emails"), "{}", e.detail);
+        let e = user_input(&json!({"userName": "x@example.com"}), BASE).unwrap_err();
         assert!(e.detail.contains("name"), "{}", e.detail);
     }
 

@@ -7,7 +7,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use staffroom_domain::{
     AccessReplacement, ClinicId, Profession, SiteId, UserId, UserPatch, UserStatus,
 };
@@ -21,7 +21,7 @@ use staffroom_persistence::users::{
 };
 use staffroom_scim::filter::parse_filter;
 use staffroom_scim::patch;
-use staffroom_scim::schema::USER;
+use staffroom_scim::schema::{STAFFROOM_USER_URN, USER};
 
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -65,13 +65,13 @@ fn resource(
 
 /// What a list asks for: filter, paging, sort and projection, from the query or a
 /// `SearchRequest` body.
-struct ListRequest {
-    filter: Option<String>,
-    start: i64,
-    count: i64,
-    sort: ScimUserSort,
-    descending: bool,
-    projection: Projection,
+pub struct ListRequest {
+    pub filter: Option<String>,
+    pub start: i64,
+    pub count: i64,
+    pub sort: ScimUserSort,
+    pub descending: bool,
+    pub projection: Projection,
 }
 
 fn sort_of(name: Option<&str>) -> Result<ScimUserSort, ScimError> {
@@ -120,7 +120,7 @@ fn list_request_of_query(req: &HttpRequest) -> Result<ListRequest, ScimError> {
     })
 }
 
-fn list_request_of_body(body: &Value) -> Result<ListRequest, ScimError> {
+pub fn list_request_of_body(body: &Value) -> Result<ListRequest, ScimError> {
     let object = body
         .as_object()
         .ok_or_else(|| ScimError::bad("invalidSyntax", "the body must be a SearchRequest"))?;
@@ -162,9 +162,21 @@ async fn list(
     base: String,
     asked: ListRequest,
 ) -> Result<HttpResponse, ScimError> {
+    let start = asked.start;
+    let (total, resources) = page(state, site, base, asked).await?;
+    Ok(list_response(total, start, resources))
+}
+
+/// The users of a list request: how many match, and the page asked for, projected.
+pub async fn page(
+    state: &AppState,
+    site: SiteId,
+    base: String,
+    asked: ListRequest,
+) -> Result<(i64, Vec<Value>), ScimError> {
     let filter = asked.filter.as_deref().map(parse_filter).transpose()?;
     let (start, projection) = (asked.start, asked.projection);
-    let (total, resources) = read(state, move |conn| {
+    read(state, move |conn| {
         let cond = match &filter {
             Some(filter) => translate(filter, Dialect::of(conn))?,
             None => Cond::Const(true),
@@ -186,8 +198,7 @@ async fn list(
             .collect();
         Ok((page.total, resources))
     })
-    .await?;
-    Ok(list_response(total, start, resources))
+    .await
 }
 
 /// The clinics a new user gets: the `groups` sent, and the default clinic with them.
@@ -203,13 +214,14 @@ fn new_user(input: UserInput, password_hash: Option<String>) -> NewUser {
         first_name: input.first_name,
         last_name: input.last_name,
         email: input.email,
+        user_name: input.user_name,
         user_type: input.user_type,
         profession: input.profession.unwrap_or(Profession::Other),
         permissions: input.permissions.unwrap_or_default(),
         clinic_ids,
         default_clinic_id: input.default_clinic,
         password_hash,
-        external_id: input.external_id,
+        external_id: input.external_id.flatten(),
     }
 }
 
@@ -223,6 +235,10 @@ async fn create(
     let password_hash = state.hashing.hash_optional(input.password.clone()).await?;
     let creator = CreatorScope::site_admin();
     let active = input.active;
+    // Without a password the user sets one by the invitation a REST creation sends (SPEC §7);
+    // a user created deactivated is not invited.
+    let invitation = (password_hash.is_none() && active)
+        .then(|| crate::invitations::new_invitation(state, input.first_name.as_str()));
     let new = new_user(input, password_hash);
     change(state, principal.audit(), move |conn, ctx| {
         let created = step(
@@ -231,7 +247,7 @@ async fn create(
             CreateUser {
                 creator,
                 new,
-                invitation: None,
+                invitation,
             },
         )?;
         if !active {
@@ -282,8 +298,9 @@ fn replace(
         id,
         expected_version: None,
         patch,
-        external_id: input.external_id.map(Some),
+        external_id: input.external_id,
         password_hash,
+        user_name: Some(input.user_name),
     };
     step(conn, ctx, update)?;
     if input.user_type != current.user_type {
@@ -356,37 +373,46 @@ fn replace(
     Ok(())
 }
 
-/// The user's work email after a PATCH that changed `emails` but not `userName` (Entra ID
-/// changes `emails[type eq "work"].value`; an `add` of a new primary address appends it):
-/// a user has one address, so the work or primary address that differs from the current
-/// one becomes the userName.
-fn follow_emails(patched: &mut Map<String, Value>, current: &User) {
-    let user_name = get_ci(patched, "userName")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    if user_name.as_deref() != Some(current.email.as_str()) {
-        return;
+/// The default clinic's `$ref` and `display`, which the server composes, taken out of the
+/// current resource before a PATCH applies: a `defaultClinic.value` replaced alone then names
+/// the new clinic.
+fn stored_only(resource: &mut Map<String, Value>) {
+    let extension = resource
+        .get_mut(STAFFROOM_USER_URN)
+        .and_then(Value::as_object_mut);
+    if let Some(Value::Object(default)) = extension.and_then(|e| e.get_mut("defaultClinic")) {
+        default.retain(|k, _| k == "value");
     }
+}
+
+/// The user's email after a PATCH that changed `emails` (Entra ID replaces
+/// `emails[type eq "work"].value`; an `add` appends an address): a user has one address, so
+/// an address other than the current one replaces it (the primary of them, else the work
+/// one, else the first), and a userName that was the email follows it.
+fn follow_emails(patched: &mut Map<String, Value>, current: &User) {
     let Some(emails) = get_ci(patched, "emails").and_then(Value::as_array) else {
         return;
     };
-    let chosen = |e: &&Value| {
-        e.get("type").and_then(Value::as_str) == Some("work")
-            || e.get("primary") == Some(&Value::Bool(true))
-    };
-    let candidates: Vec<&Value> = if emails.iter().any(|e| chosen(&e)) {
-        emails.iter().filter(chosen).collect()
-    } else {
-        emails.iter().collect()
-    };
-    let changed = candidates
+    let value = |e: &Value| e.get("value").and_then(Value::as_str).map(str::to_owned);
+    let new: Vec<&Value> = emails
         .iter()
-        .filter_map(|e| e.get("value").and_then(Value::as_str))
-        .find(|address| *address != current.email)
-        .map(str::to_owned);
-    if let Some(address) = changed {
-        patched.insert("userName".to_owned(), Value::String(address));
+        .filter(|e| value(e).is_some_and(|v| !v.eq_ignore_ascii_case(&current.email)))
+        .collect();
+    let flag = |name: &str, wanted: &Value| new.iter().find(|e| e.get(name) == Some(wanted));
+    let Some(address) = flag("primary", &Value::Bool(true))
+        .or_else(|| flag("type", &Value::String("work".into())))
+        .or_else(|| new.first())
+        .and_then(|e| value(e))
+    else {
+        return;
+    };
+    let user_name = get_ci(patched, "userName").and_then(Value::as_str);
+    if current.user_name.is_none()
+        && user_name.is_some_and(|n| n.eq_ignore_ascii_case(&current.email))
+    {
+        patched.insert("userName".to_owned(), Value::String(address.clone()));
     }
+    patched.insert("emails".to_owned(), json!([{ "value": address }]));
 }
 
 /// Applies a PATCH: the current resource, changed by the operations, then replaced as a
@@ -413,10 +439,15 @@ async fn patch_user(
         let Value::Object(mut patched) = resource(conn, ctx.site_id, id, &base)? else {
             return Err(ScimError::from(ApiError::internal()));
         };
+        stored_only(&mut patched);
         patch::apply(&mut patched, &ops, &USER)?;
         follow_emails(&mut patched, &current);
         patched.remove("password");
-        let input = user_input(&Value::Object(patched))?;
+        let mut input = user_input(&Value::Object(patched), &base)?;
+        // What the PATCH left absent is cleared (a `remove` of it): no `externalId`, no
+        // permissions.
+        input.external_id.get_or_insert(None);
+        input.permissions.get_or_insert_with(Vec::new);
         replace(conn, ctx, &current, input, password_hash)?;
         resource(conn, ctx.site_id, id, &base)
     })
@@ -573,7 +604,7 @@ pub async fn create_scim_user(
     principal: Principal,
     body: web::Bytes,
 ) -> Result<HttpResponse, ScimError> {
-    let input = user_input(&json_body(&req, &body)?)?;
+    let input = user_input(&json_body(&req, &body)?, &base_url(&req))?;
     let user = create(&state, &principal, input, base_url(&req)).await?;
     Ok(respond(&req, StatusCode::CREATED, user))
 }
@@ -600,7 +631,7 @@ pub async fn replace_scim_user(
     body: web::Bytes,
 ) -> Result<HttpResponse, ScimError> {
     let id = user_id(&id)?;
-    let input = user_input(&json_body(&req, &body)?)?;
+    let input = user_input(&json_body(&req, &body)?, &base_url(&req))?;
     let user = put_user(
         &state,
         &principal,

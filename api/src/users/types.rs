@@ -200,6 +200,7 @@ impl CreateUserRequest {
             default_clinic_id: self.default_clinic_id,
             password_hash,
             external_id: None,
+            user_name: None,
         }
     }
 }

@@ -230,6 +230,7 @@ fn seed(pool: &Pool) -> Result<(SiteId, Vec<UserId>), BoxError> {
             default_clinic_id: None,
             password_hash: hash,
             external_id: None,
+            user_name: None,
         })
     };
     let mut conn = pool.get()?;

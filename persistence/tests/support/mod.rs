@@ -63,6 +63,7 @@ pub fn new_user(first: &str, last: &str, address: &str) -> NewUser {
         default_clinic_id: None,
         password_hash: None,
         external_id: None,
+        user_name: None,
     }
 }
 

@@ -468,3 +468,40 @@ fn the_providers_shapes_fit_staffroom_schemas() {
     );
     assert_eq!(pushed["displayName"], "East Clinic");
 }
+
+/// A member added by its `$ref` (immutable: set with the value it is added with), a default
+/// clinic replaced as a reference, a Group's `externalId`: Staffroom's schemas take them.
+#[test]
+fn references_and_a_groups_external_id_patch_as_the_schemas_say() {
+    use crate::schema::{GROUP as STAFF_GROUP, STAFFROOM_USER_URN, USER as STAFF_USER};
+    let pushed = patch(
+        &STAFF_GROUP,
+        group(),
+        json!([
+            {"op": "add", "path": "members", "value": [{"$ref": "https://h/scim/v2/Users/u-3", "type": "User"}]},
+            {"op": "add", "path": "externalId", "value": "okta-g-1"},
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        pushed["members"][2],
+        json!({"$ref": "https://h/scim/v2/Users/u-3", "type": "User"})
+    );
+    assert_eq!(pushed["externalId"], "okta-g-1");
+    let moved = patch(
+        &STAFF_USER,
+        user(),
+        json!([{"op": "replace", "path": format!("{STAFFROOM_USER_URN}:defaultClinic"), "value": {"value": "c-2"}}]),
+    )
+    .unwrap();
+    assert_eq!(
+        moved[STAFFROOM_USER_URN]["defaultClinic"],
+        json!({"value": "c-2"})
+    );
+    let refused = patch(
+        &STAFF_USER,
+        user(),
+        json!([{"op": "replace", "path": format!("{STAFFROOM_USER_URN}:defaultClinic"), "value": "c-2"}]),
+    );
+    assert_eq!(refused.unwrap_err().scim_type(), "invalidValue");
+}
