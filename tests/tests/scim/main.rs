@@ -17,7 +17,9 @@ mod groups;
 mod okta;
 mod rules;
 mod tenancy;
+mod references;
 mod tokens;
+mod user_names;
 mod users;
 
 const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

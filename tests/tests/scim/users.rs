@@ -421,14 +421,17 @@ async fn the_staffroom_extension_sets_profession_permissions_and_default_clinic(
     let north = staffroom_tests::add_clinic(&app, &admin, "North").await;
     let mut body = user("pt@example.test", "Pat", "Therapist");
     body["userType"] = json!("Clinical");
-    body[EXT_URN] = json!({"profession": "PT", "permissions": ["start_soap_notes", "finish_soap_notes"], "defaultClinic": north});
+    body[EXT_URN] = json!({"profession": "PT", "permissions": ["start_soap_notes", "finish_soap_notes"], "defaultClinic": {"value": north}});
     let created = create_user(&app, &token, body).await;
     assert_eq!(created[EXT_URN]["profession"], "PT");
     assert_eq!(
         created[EXT_URN]["permissions"],
         json!(["start_soap_notes", "finish_soap_notes"])
     );
-    assert_eq!(created[EXT_URN]["defaultClinic"], north);
+    assert_eq!(created[EXT_URN]["defaultClinic"]["value"], north);
+    assert_eq!(created[EXT_URN]["defaultClinic"]["display"], "North");
+    let reference = created[EXT_URN]["defaultClinic"]["$ref"].as_str().unwrap();
+    assert!(reference.ends_with(&format!("/scim/v2/Groups/{north}")), "{reference}");
     assert_eq!(created["groups"][0]["value"], north);
     assert_eq!(created["groups"][0]["display"], "North");
     let path = format!("/scim/v2/Users/{}", created["id"].as_str().unwrap());
