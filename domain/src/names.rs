@@ -177,7 +177,13 @@ macro_rules! string_conversions {
     )+};
 }
 
-string_conversions!(PersonName, EntityName, UserName, MessageSubject, MessageBody);
+string_conversions!(
+    PersonName,
+    EntityName,
+    UserName,
+    MessageSubject,
+    MessageBody
+);
 
 /// Trims `input` and checks it is 1..=`max_chars` characters with no forbidden character.
 fn parse_text(input: &str, max_chars: usize) -> Result<String, ParseError> {

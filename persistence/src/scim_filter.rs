@@ -636,32 +636,34 @@ mod tests {
             (
                 Sqlite,
                 r#"userName eq "Bob@X.org""#,
-                "users.email_normalized = 'bob@x.org'",
+                "coalesce(users.user_name_normalized, users.email_normalized) = 'bob@x.org'",
             ),
             (
                 Postgres,
                 r#"userName eq "Bob@X.org""#,
-                "users.email_normalized = 'bob@x.org'",
+                "coalesce(users.user_name_normalized, users.email_normalized) = 'bob@x.org'",
             ),
             (
                 Sqlite,
                 r#"urn:ietf:params:scim:schemas:core:2.0:User:userName ne "a@b.c""#,
-                "NOT (users.email_normalized = 'a@b.c')",
+                "NOT (coalesce(users.user_name_normalized, users.email_normalized) = 'a@b.c')",
             ),
             (
                 Sqlite,
                 r#"userName co "Bak""#,
-                &format!("({fts} '\"bak\"') AND users.email_normalized LIKE '%bak%' ESCAPE '\\')"),
+                &format!(
+                    "({fts} '\"bak\"') AND coalesce(users.user_name_normalized, users.email_normalized) LIKE '%bak%' ESCAPE '\\')"
+                ),
             ),
             (
                 Postgres,
                 r#"userName co "Bak""#,
-                "(users.search_text LIKE '%bak%' ESCAPE '\\' AND users.email_normalized LIKE '%bak%' ESCAPE '\\')",
+                "(users.search_text LIKE '%bak%' ESCAPE '\\' AND coalesce(users.user_name_normalized, users.email_normalized) LIKE '%bak%' ESCAPE '\\')",
             ),
             (
                 Sqlite,
                 r#"userName sw "b_""#,
-                "users.email_normalized LIKE 'b\\_%' ESCAPE '\\'",
+                "coalesce(users.user_name_normalized, users.email_normalized) LIKE 'b\\_%' ESCAPE '\\'",
             ),
             (
                 Postgres,

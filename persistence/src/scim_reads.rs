@@ -83,12 +83,8 @@ pub fn users_page(
         (ScimUserSort::LastModified, true) => {
             query.order((users::updated_at.desc(), users::id.desc()))
         }
-        (ScimUserSort::UserName, false) => {
-            query.order((user_name_key().asc(), users::id.asc()))
-        }
-        (ScimUserSort::UserName, true) => {
-            query.order((user_name_key().desc(), users::id.desc()))
-        }
+        (ScimUserSort::UserName, false) => query.order((user_name_key().asc(), users::id.asc())),
+        (ScimUserSort::UserName, true) => query.order((user_name_key().desc(), users::id.desc())),
         (ScimUserSort::GivenName, false) => {
             query.order((users::sort_first_name.asc(), users::id.asc()))
         }

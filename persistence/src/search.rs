@@ -97,10 +97,16 @@ pub(crate) fn user_search_text(
     email: &str,
     user_name: Option<&str>,
 ) -> String {
-    [title.unwrap_or(""), first, last, email, user_name.unwrap_or("")]
-        .join(" ")
-        .trim()
-        .to_lowercase()
+    [
+        title.unwrap_or(""),
+        first,
+        last,
+        email,
+        user_name.unwrap_or(""),
+    ]
+    .join(" ")
+    .trim()
+    .to_lowercase()
 }
 
 /// What a clinic list's `q` searches: the name, lower-cased.

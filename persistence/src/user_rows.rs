@@ -9,7 +9,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use staffroom_domain::{
     AuditAction, AuditTarget, ClinicId, Email, Permission, PersonName, Profession, SiteId,
-    UserCreation, UserName, UserCreationRequest, UserCreationSnapshot, UserId, UserStatus, UserType,
+    UserCreation, UserCreationRequest, UserCreationSnapshot, UserId, UserName, UserStatus,
+    UserType,
 };
 
 use crate::audit::Change;
@@ -311,7 +312,8 @@ pub(crate) fn email_taken(
 
 /// The SCIM userName of a user, lower-cased: its login name, else its email. The unique
 /// index `users_site_user_name` is on `(site_id, this)`.
-pub(crate) const USER_NAME_KEY: &str = "coalesce(users.user_name_normalized, users.email_normalized)";
+pub(crate) const USER_NAME_KEY: &str =
+    "coalesce(users.user_name_normalized, users.email_normalized)";
 
 /// Whether another user of the site (than `except`) has the SCIM userName `key`
 /// (lower-cased): userNames are unique across login names and emails.
@@ -323,10 +325,7 @@ pub(crate) fn user_name_taken(
 ) -> StoreResult<bool> {
     let mut query = users::table
         .filter(users::site_id.eq(site))
-        .filter(
-            diesel::dsl::sql::<diesel::sql_types::Text>(USER_NAME_KEY)
-                .eq(key.to_owned()),
-        )
+        .filter(diesel::dsl::sql::<diesel::sql_types::Text>(USER_NAME_KEY).eq(key.to_owned()))
         .select(users::id)
         .into_boxed();
     if let Some(id) = except {

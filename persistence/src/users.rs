@@ -7,8 +7,7 @@ use staffroom_domain::{
     AuditAction, AuditTarget, ClinicId, Creator, Email, Permission, Profile, ProfileRefusal,
     ProfileSnapshot, SiteId, StatusChange, StatusRefusal, StatusSnapshot, TypeChangeSnapshot,
     UserCreation, UserCreationRefusal, UserCreationSnapshot, UserId, UserName, UserStatus,
-    UserType,
-    decide_profile_update, decide_status, decide_type_change, decide_user_creation,
+    UserType, decide_profile_update, decide_status, decide_type_change, decide_user_creation,
 };
 
 use crate::audit::{self, Change};
@@ -243,7 +242,12 @@ impl UseCase for UpdateProfile {
         let email_taken = match &self.patch.email {
             Some(email) => {
                 email_taken(conn, ctx.site_id, email, Some(self.id))?
-                    || user_name_taken(conn, ctx.site_id, &self.user_name_key(&user), Some(self.id))?
+                    || user_name_taken(
+                        conn,
+                        ctx.site_id,
+                        &self.user_name_key(&user),
+                        Some(self.id),
+                    )?
             }
             None => false,
         };
@@ -278,7 +282,9 @@ impl UseCase for UpdateProfile {
             .filter(|name| *name != before.user_name);
         let account_changed =
             external_id.is_some() || self.password_hash.is_some() || user_name.is_some();
-        let kept_name = user_name.clone().unwrap_or_else(|| before.user_name.clone());
+        let kept_name = user_name
+            .clone()
+            .unwrap_or_else(|| before.user_name.clone());
         if account_changed {
             let search_text = user_name.as_ref().map(|name| {
                 user_search_text(
@@ -293,9 +299,9 @@ impl UseCase for UpdateProfile {
                 .set((
                     external_id.map(|id| users::external_id.eq(id)),
                     self.password_hash.map(|h| users::password_hash.eq(Some(h))),
-                    user_name
-                        .as_ref()
-                        .map(|name| users::user_name_normalized.eq(name.as_deref().map(str::to_lowercase))),
+                    user_name.as_ref().map(|name| {
+                        users::user_name_normalized.eq(name.as_deref().map(str::to_lowercase))
+                    }),
                     user_name.map(|name| users::user_name.eq(name)),
                     search_text.map(|text| users::search_text.eq(text)),
                     users::version.eq(users::version + 1),

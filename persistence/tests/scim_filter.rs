@@ -173,14 +173,19 @@ fn user_name_eq_and_co_are_served_by_indexes() {
     let s = seeded(&mut conn);
     let pg = matches!(Dialect::of(&conn), Dialect::Postgres);
 
+    // The userName is `coalesce(user_name_normalized, email_normalized)`: its unique
+    // expression index.
     let eq = plan(&mut conn, s.site, r#"userName eq "bob.baker@example.com""#);
+    assert!(eq.contains("users_site_user_name"), "{eq}");
+    assert!(!scans_users(&eq), "{eq}");
     // `users_site_email` (site, email) or `users_email` (email), whichever the planner deems
     // cheaper: a B-tree on the normalised email either way.
+    let email = plan(&mut conn, s.site, r#"emails eq "bob.baker@example.com""#);
     assert!(
-        eq.contains("users_site_email") || eq.contains("users_email "),
-        "{eq}"
+        email.contains("users_site_email") || email.contains("users_email "),
+        "{email}"
     );
-    assert!(!scans_users(&eq), "{eq}");
+    assert!(!scans_users(&email), "{email}");
 
     let co = plan(&mut conn, s.site, r#"userName co "baker""#);
     if pg {
@@ -192,4 +197,46 @@ fn user_name_eq_and_co_are_served_by_indexes() {
 
     let external = plan(&mut conn, s.site, r#"externalId eq "00uABC*okta""#);
     assert!(external.contains("users_site_external_id"), "{external}");
+}
+
+/// Gives `user` the SCIM login name `name` through the profile use-case (which keeps
+/// `search_text`, and so the trigram and suffix indexes, in step).
+fn set_user_name(conn: &mut DbConnection, site: &Site, user: UserId, name: &str) {
+    let mut update = users::UpdateProfile::profile(user, None, users::UserPatch::default());
+    update.user_name = Some(Some(staffroom_domain::UserName::parse(name).unwrap()));
+    let ctx = user_ctx(site.site);
+    staffroom_persistence::usecase::run(conn, &ctx, update, |u| u, None).unwrap();
+}
+
+#[test]
+fn a_login_name_is_the_user_name_and_is_found_through_indexes() {
+    let db = Db::new();
+    let mut conn = db.conn();
+    let s = seeded(&mut conn);
+    set_user_name(&mut conn, &s, s.clerk, "Cy.Clerk-7");
+    let cases: Vec<(&str, Vec<UserId>)> = vec![
+        (r#"userName eq "cy.clerk-7""#, vec![s.clerk]),
+        (r#"userName eq "frontdesk@example.org""#, vec![]),
+        (r#"emails eq "frontdesk@example.org""#, vec![s.clerk]),
+        (r#"userName co "LERK-""#, vec![s.clerk]),
+        (r#"userName sw "cy.c""#, vec![s.clerk]),
+        (r#"userName ew ".org""#, vec![]),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(matching(&mut conn, s.site, filter), expected, "{filter}");
+    }
+    let pg = matches!(Dialect::of(&conn), Dialect::Postgres);
+    let eq = plan(&mut conn, s.site, r#"userName eq "cy.clerk-7""#);
+    assert!(eq.contains("users_site_user_name"), "{eq}");
+    assert!(!scans_users(&eq), "{eq}");
+    let co = plan(&mut conn, s.site, r#"userName co "clerk-""#);
+    assert!(
+        co.contains(if pg {
+            "users_search_trgm"
+        } else {
+            "users_search"
+        }),
+        "{co}"
+    );
+    assert!(!scans_users(&co), "{co}");
 }

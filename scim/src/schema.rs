@@ -300,14 +300,11 @@ const EXTERNAL_ID: Attribute = Attribute::string("externalId")
 const USER_ATTRIBUTES: &[Attribute] = &[
     ID,
     EXTERNAL_ID,
-    Attribute::string("userName")
-        .required()
-        .unique()
-        .described(
-            "The user's login name at the identity provider: their email address, or another \
+    Attribute::string("userName").required().unique().described(
+        "The user's login name at the identity provider: their email address, or another \
              name (then `emails` gives the email, which stays the Staffroom login). Unique in the \
              site across login names and emails, compared case-insensitively.",
-        ),
+    ),
     Attribute::complex(
         "name",
         &[
@@ -384,7 +381,9 @@ const STAFFROOM_USER_ATTRIBUTES: &[Attribute] = &[
                 .described("The id of the default clinic (a Group id)."),
             Attribute::reference("$ref", &["Group"])
                 .immutable()
-                .described("The Group's URL; when sent without `value`, its id is the last segment."),
+                .described(
+                    "The Group's URL; when sent without `value`, its id is the last segment.",
+                ),
             Attribute::string("display")
                 .read_only()
                 .described("The clinic's name."),
@@ -413,7 +412,9 @@ const GROUP_ATTRIBUTES: &[Attribute] = &[
                 .described("A User id."),
             Attribute::reference("$ref", &["User"])
                 .immutable()
-                .described("The User's URL; when sent without `value`, its id is the last segment."),
+                .described(
+                    "The User's URL; when sent without `value`, its id is the last segment.",
+                ),
             Attribute::string("display")
                 .read_only()
                 .described("The user's given and family name."),
@@ -571,7 +572,9 @@ mod tests {
     /// The attribute at `path` (`name` or `name.sub`) of a schema's document.
     fn described(schema: &Schema, path: &str) -> Value {
         let doc = schema.document("http://x");
-        let (top, sub) = path.split_once('.').map_or((path, None), |(t, s)| (t, Some(s)));
+        let (top, sub) = path
+            .split_once('.')
+            .map_or((path, None), |(t, s)| (t, Some(s)));
         let find = |list: &Value, name: &str| {
             list.as_array()
                 .unwrap()
@@ -581,21 +584,38 @@ mod tests {
                 .unwrap_or_else(|| panic!("{} has no {name}", schema.urn))
         };
         let attribute = find(&doc["attributes"], top);
-        sub.map_or(attribute.clone(), |sub| find(&attribute["subAttributes"], sub))
+        sub.map_or(attribute.clone(), |sub| {
+            find(&attribute["subAttributes"], sub)
+        })
     }
 
     #[test]
     fn what_the_server_composes_is_read_only() {
-        for path in ["name.formatted", "displayName", "emails.type", "emails.primary"] {
-            assert_eq!(described(&SCHEMAS[0], path)["mutability"], "readOnly", "{path}");
+        for path in [
+            "name.formatted",
+            "displayName",
+            "emails.type",
+            "emails.primary",
+        ] {
+            assert_eq!(
+                described(&SCHEMAS[0], path)["mutability"],
+                "readOnly",
+                "{path}"
+            );
         }
-        assert_eq!(described(&SCHEMAS[0], "emails.value")["mutability"], "readWrite");
+        assert_eq!(
+            described(&SCHEMAS[0], "emails.value")["mutability"],
+            "readWrite"
+        );
         assert_eq!(described(&SCHEMAS[0], "emails")["required"], true);
         assert_eq!(
             described(&SCHEMAS[1], "defaultClinic.display")["mutability"],
             "readOnly"
         );
-        assert_eq!(described(&SCHEMAS[2], "members.display")["mutability"], "readOnly");
+        assert_eq!(
+            described(&SCHEMAS[2], "members.display")["mutability"],
+            "readOnly"
+        );
     }
 
     #[test]

@@ -589,19 +589,31 @@ mod tests {
     #[test]
     fn a_user_name_that_is_the_email_is_the_login_and_another_is_kept_beside_it() {
         let input = user_input(&named("ada@example.com", Value::Null), BASE).unwrap();
-        assert_eq!((input.email.as_str(), input.user_name), ("ada@example.com", None));
+        assert_eq!(
+            (input.email.as_str(), input.user_name),
+            ("ada@example.com", None)
+        );
         let same = named("Ada@example.com", json!([{"value": "ADA@example.com"}]));
         let input = user_input(&same, BASE).unwrap();
-        assert_eq!((input.email.as_str(), input.user_name), ("Ada@example.com", None));
-        let other = json!([{"value": "w@x.org", "type": "work"}, {"value": "p@x.org", "primary": true}]);
+        assert_eq!(
+            (input.email.as_str(), input.user_name),
+            ("Ada@example.com", None)
+        );
+        let other =
+            json!([{"value": "w@x.org", "type": "work"}, {"value": "p@x.org", "primary": true}]);
         let input = user_input(&named("ada@example.com", other), BASE).unwrap();
         assert_eq!(input.email.as_str(), "p@x.org");
         assert_eq!(input.user_name.unwrap().as_str(), "ada@example.com");
-        let work = json!([{"value": "h@x.org", "type": "home"}, {"value": "w@x.org", "type": "work"}]);
+        let work =
+            json!([{"value": "h@x.org", "type": "home"}, {"value": "w@x.org", "type": "work"}]);
         let input = user_input(&named("u-1", work), BASE).unwrap();
         assert_eq!(input.email.as_str(), "w@x.org");
         assert_eq!(input.user_name.unwrap().as_str(), "u-1");
-        let input = user_input(&named("u-1", json!([{"value": "a@x.org"}, {"value": "b@x.org"}])), BASE).unwrap();
+        let input = user_input(
+            &named("u-1", json!([{"value": "a@x.org"}, {"value": "b@x.org"}])),
+            BASE,
+        )
+        .unwrap();
         assert_eq!(input.email.as_str(), "a@x.org");
         let e = user_input(&named("u-1", json!([{"value": "not an address"}])), BASE).unwrap_err();
         assert!(e.detail.contains("emails.value"), "{}", e.detail);
@@ -609,11 +621,15 @@ mod tests {
 
     #[test]
     fn a_reference_names_its_resource_by_value_or_by_this_servers_url() {
-        let group = |members: Value| group_input(&json!({"displayName": "North", "members": members}), BASE);
+        let group = |members: Value| {
+            group_input(&json!({"displayName": "North", "members": members}), BASE)
+        };
         let id = UserId::new();
         let by_ref = group(json!([{"$ref": format!("{BASE}/Users/{id}")}])).unwrap();
         assert_eq!(by_ref.members, Some(vec![id]));
-        let both = group(json!([{"value": id.to_string(), "$ref": format!("{BASE}/Users/{id}"), "type": "User"}]));
+        let both = group(
+            json!([{"value": id.to_string(), "$ref": format!("{BASE}/Users/{id}"), "type": "User"}]),
+        );
         assert_eq!(both.unwrap().members, Some(vec![id]));
         let other = UserId::new();
         for wrong in [
@@ -628,8 +644,12 @@ mod tests {
         }
         let clinic = ClinicId::new();
         let mut body = named("a@x.org", Value::Null);
-        body[STAFFROOM_USER_URN] = json!({"defaultClinic": {"$ref": format!("{BASE}/Groups/{clinic}")}});
-        assert_eq!(user_input(&body, BASE).unwrap().default_clinic, Some(clinic));
+        body[STAFFROOM_USER_URN] =
+            json!({"defaultClinic": {"$ref": format!("{BASE}/Groups/{clinic}")}});
+        assert_eq!(
+            user_input(&body, BASE).unwrap().default_clinic,
+            Some(clinic)
+        );
         body[STAFFROOM_USER_URN] = json!({"defaultClinic": clinic.to_string()});
         let e = user_input(&body, BASE).unwrap_err();
         assert!(e.detail.contains("defaultClinic"), "{}", e.detail);
@@ -662,10 +682,16 @@ mod tests {
         let e = user_input(&body, BASE).unwrap_err();
         assert_eq!(e.scim_type, Some("invalidValue"));
         assert!(e.detail.contains("userType"));
-        let e =
-            user_input(&json!({"userName": "nope", "name": {"givenName": "A", "familyName": "B"}}), BASE)
-                .unwrap_err();
-        assert!(e.detail.contains("userName") && e.detail.contains("emails"), "{}", e.detail);
+        let e = user_input(
+            &json!({"userName": "nope", "name": {"givenName": "A", "familyName": "B"}}),
+            BASE,
+        )
+        .unwrap_err();
+        assert!(
+            e.detail.contains("userName") && e.detail.contains("emails"),
+            "{}",
+            e.detail
+        );
         let e = user_input(&json!({"userName": "x@example.com"}), BASE).unwrap_err();
         assert!(e.detail.contains("name"), "{}", e.detail);
     }

@@ -43,7 +43,9 @@ async fn search(
     let groups = groups::matching(state, site, base, filter, &projection).await?;
     let groups_total = i64::try_from(groups.len()).unwrap_or(i64::MAX);
     let skip = usize::try_from((start - 1 - users_total).max(0)).unwrap_or(0);
-    let room = usize::try_from(count).unwrap_or(0).saturating_sub(users.len());
+    let room = usize::try_from(count)
+        .unwrap_or(0)
+        .saturating_sub(users.len());
     let mut page: Vec<Value> = users;
     page.extend(
         groups

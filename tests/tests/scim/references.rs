@@ -22,7 +22,10 @@ async fn a_member_is_named_by_value_or_by_its_ref_and_both_must_agree() {
         "schemas": [GROUP_URN], "displayName": "North", "externalId": "okta-north",
         "members": [{"$ref": format!("{base}/Users/{ada_id}"), "type": "User"}],
     });
-    let created = post(&app, &token, "/scim/v2/Groups", group).await.expect(201).body;
+    let created = post(&app, &token, "/scim/v2/Groups", group)
+        .await
+        .expect(201)
+        .body;
     assert_eq!(created["members"][0]["value"], ada_id);
     assert_eq!(created["externalId"], "okta-north");
     let path = format!("/scim/v2/Groups/{}", created["id"].as_str().unwrap());
@@ -35,7 +38,11 @@ async fn a_member_is_named_by_value_or_by_its_ref_and_both_must_agree() {
     let foreign = json!([{"op": "add", "path": "members", "value": [
         {"$ref": format!("https://elsewhere.test/scim/v2/Users/{bob_id}")}
     ]}]);
-    expect_error(&patch(&app, &token, &path, foreign).await, 400, Some("invalidValue"));
+    expect_error(
+        &patch(&app, &token, &path, foreign).await,
+        400,
+        Some("invalidValue"),
+    );
 
     let filter = "/scim/v2/Groups?filter=externalId%20eq%20%22okta-north%22";
     assert_eq!(total(&get(&app, &token, filter).await.expect(200)), 1);
@@ -55,7 +62,13 @@ async fn a_default_clinic_the_user_lacks_gives_them_access_to_it() {
     let token = scim_token(&app, &admin).await;
     let south = staffroom_tests::add_clinic(&app, &admin, "South").await;
     let created = create_user(&app, &token, user("cy@example.test", "Cy", "D")).await;
-    assert!(!created["groups"].as_array().unwrap().iter().any(|g| g["value"] == south));
+    assert!(
+        !created["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["value"] == south)
+    );
     let base = base_of(&created);
     let path = format!("/scim/v2/Users/{}", created["id"].as_str().unwrap());
     let moved = json!([{"op": "replace", "path": format!("{EXT_URN}:defaultClinic"),
@@ -63,8 +76,18 @@ async fn a_default_clinic_the_user_lacks_gives_them_access_to_it() {
     let answer = patch(&app, &token, &path, moved).await.expect(200);
     assert_eq!(answer.body[EXT_URN]["defaultClinic"]["value"], south);
     assert_eq!(answer.body[EXT_URN]["defaultClinic"]["display"], "South");
-    assert!(answer.body["groups"].as_array().unwrap().iter().any(|g| g["value"] == south));
+    assert!(
+        answer.body["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["value"] == south)
+    );
     let unknown = json!([{"op": "replace", "path": format!("{EXT_URN}:defaultClinic.value"),
         "value": "01a24ffb-1752-71ec-8300-f86daf07e20e"}]);
-    expect_error(&patch(&app, &token, &path, unknown).await, 400, Some("invalidValue"));
+    expect_error(
+        &patch(&app, &token, &path, unknown).await,
+        400,
+        Some("invalidValue"),
+    );
 }

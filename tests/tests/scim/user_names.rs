@@ -24,21 +24,54 @@ async fn a_login_name_is_kept_beside_the_email_and_unique_with_the_emails() {
     let rest = staffroom_tests::read_user(&app, &admin, &id).await;
     assert_eq!(rest["email"], "lin@example.test");
 
-    let found = get(&app, &token, "/scim/v2/Users?filter=userName%20eq%20%22lin.NAME%22").await;
+    let found = get(
+        &app,
+        &token,
+        "/scim/v2/Users?filter=userName%20eq%20%22lin.NAME%22",
+    )
+    .await;
     assert_eq!(total(&found.expect(200)), 1);
     let by_email = "/scim/v2/Users?filter=userName%20eq%20%22lin%40example.test%22";
     assert_eq!(total(&get(&app, &token, by_email).await.expect(200)), 0);
-    let part = get(&app, &token, "/scim/v2/Users?filter=userName%20co%20%22n.na%22").await;
+    let part = get(
+        &app,
+        &token,
+        "/scim/v2/Users?filter=userName%20co%20%22n.na%22",
+    )
+    .await;
     assert_eq!(total(&part.expect(200)), 1);
 
     // The same userName in another case, or the userName as another user's email.
-    let taken = post(&app, &token, "/scim/v2/Users", named("LIN.name", "other@example.test")).await;
+    let taken = post(
+        &app,
+        &token,
+        "/scim/v2/Users",
+        named("LIN.name", "other@example.test"),
+    )
+    .await;
     expect_error(&taken, 409, Some("uniqueness"));
     let admin_email = "admin@example.test";
-    let as_email = post(&app, &token, "/scim/v2/Users", named(admin_email, "x@example.test")).await;
+    let as_email = post(
+        &app,
+        &token,
+        "/scim/v2/Users",
+        named(admin_email, "x@example.test"),
+    )
+    .await;
     expect_error(&as_email, 409, Some("uniqueness"));
-    let email_as_name = post(&app, &token, "/scim/v2/Users", user("lin.name@example.test", "A", "B")).await;
-    assert_eq!(email_as_name.status.as_u16(), 201, "{:#}", email_as_name.body);
+    let email_as_name = post(
+        &app,
+        &token,
+        "/scim/v2/Users",
+        user("lin.name@example.test", "A", "B"),
+    )
+    .await;
+    assert_eq!(
+        email_as_name.status.as_u16(),
+        201,
+        "{:#}",
+        email_as_name.body
+    );
 
     // A login name needs the email from `emails`.
     let mut no_email = named("nobody", "n@example.test");
@@ -49,9 +82,22 @@ async fn a_login_name_is_kept_beside_the_email_and_unique_with_the_emails() {
 
     // Replacing the userName with the email makes the email the userName again.
     let path = format!("/scim/v2/Users/{id}");
-    let back = scim(&app, Method::PUT, &path, &token, Some(user("lin@example.test", "Lin", "Name"))).await;
+    let back = scim(
+        &app,
+        Method::PUT,
+        &path,
+        &token,
+        Some(user("lin@example.test", "Lin", "Name")),
+    )
+    .await;
     assert_eq!(back.expect(200).body["userName"], "lin@example.test");
-    let again = post(&app, &token, "/scim/v2/Users", named("Lin.Name", "z@example.test")).await;
+    let again = post(
+        &app,
+        &token,
+        "/scim/v2/Users",
+        named("Lin.Name", "z@example.test"),
+    )
+    .await;
     assert_eq!(again.status.as_u16(), 201, "{:#}", again.body);
 }
 
@@ -70,7 +116,8 @@ async fn a_scim_user_without_a_password_is_invited_and_one_with_a_password_is_no
     app.accept_invitation(&invitation, "another passphrase 2")
         .await
         .expect(200);
-    app.login("invited@example.test", "another passphrase 2").await;
+    app.login("invited@example.test", "another passphrase 2")
+        .await;
     assert!(app.mail(Some("set@example.test")).is_empty());
     app.login("set@example.test", "a long passphrase 1").await;
 }

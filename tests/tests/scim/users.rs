@@ -431,7 +431,10 @@ async fn the_staffroom_extension_sets_profession_permissions_and_default_clinic(
     assert_eq!(created[EXT_URN]["defaultClinic"]["value"], north);
     assert_eq!(created[EXT_URN]["defaultClinic"]["display"], "North");
     let reference = created[EXT_URN]["defaultClinic"]["$ref"].as_str().unwrap();
-    assert!(reference.ends_with(&format!("/scim/v2/Groups/{north}")), "{reference}");
+    assert!(
+        reference.ends_with(&format!("/scim/v2/Groups/{north}")),
+        "{reference}"
+    );
     assert_eq!(created["groups"][0]["value"], north);
     assert_eq!(created["groups"][0]["display"], "North");
     let path = format!("/scim/v2/Users/{}", created["id"].as_str().unwrap());
