@@ -22,6 +22,7 @@ pub mod fallback;
 pub mod health;
 pub mod idempotency;
 pub mod integrations;
+pub mod invitation_messages;
 pub mod invitation_page;
 pub mod invitations;
 pub mod licences;

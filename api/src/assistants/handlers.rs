@@ -17,7 +17,7 @@ use crate::auth::Principal;
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
-use crate::invitations::new_assistant_invitation;
+use crate::invitation_messages::new_assistant_invitation;
 use crate::responses::{ActionIfMatch, AdminList, AdminReadOne, Create, Revoke};
 use crate::state::AppState;
 use crate::usecase::Act;

@@ -294,7 +294,8 @@ pub async fn get_scim_group(
     Ok(resource_response(StatusCode::OK, &projection.apply(group)))
 }
 
-/// Create a clinic from a Group; its `members` get access to it.
+/// Create a clinic from a Group; its `members` (by `value` or `$ref`) get access to it and
+/// its `externalId` is kept.
 #[utoipa::path(
     tag = "scim",
     request_body(content = ScimResourceBody, content_type = "application/scim+json"),
@@ -323,7 +324,8 @@ pub async fn create_scim_group(
     ))
 }
 
-/// Replace a Group: its name and, when sent, its members. `If-Match` is honoured.
+/// Replace a Group: its name and, when sent, its `externalId` and members. `If-Match` is
+/// honoured.
 #[utoipa::path(
     tag = "scim",
     params(("id" = String, Path, description = "Clinic id"), ("If-Match" = Option<String>, Header, description = "The ETag being replaced")),

@@ -238,7 +238,7 @@ async fn create(
     // Without a password the user sets one by the invitation a REST creation sends (SPEC §7);
     // a user created deactivated is not invited.
     let invitation = (password_hash.is_none() && active)
-        .then(|| crate::invitations::new_invitation(state, input.first_name.as_str()));
+        .then(|| crate::invitation_messages::new_invitation(state, input.first_name.as_str()));
     let new = new_user(input, password_hash);
     change(state, principal.audit(), move |conn, ctx| {
         let created = step(
@@ -585,9 +585,11 @@ fn respond(req: &HttpRequest, status: StatusCode, resource: Value) -> HttpRespon
     resource_response(status, &projection.apply(resource))
 }
 
-/// Create a user (RFC 7644 §3.3). `userName` is the email, unique in the site whatever its
-/// case (`409 uniqueness`); `password` becomes the login password; `groups` give clinic
-/// access; the licence and permission rules answer `409`.
+/// Create a user (RFC 7644 §3.3). `userName` is the email, or a login name that is not an
+/// email (then `emails` gives the email, the Staffroom login); unique in the site across
+/// login names and emails whatever the case (`409 uniqueness`). `password` becomes the
+/// login password; without it the user is emailed an invitation, as by `POST /v1/users`.
+/// `groups` give clinic access; the licence and permission rules answer `409`.
 #[utoipa::path(
     tag = "scim",
     request_body(content = ScimResourceBody, content_type = "application/scim+json"),

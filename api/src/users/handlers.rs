@@ -92,7 +92,7 @@ pub async fn create_user(
         .await?;
     let invitation = password_hash
         .is_none()
-        .then(|| crate::invitations::new_invitation(act.state(), body.first_name.as_str()));
+        .then(|| crate::invitation_messages::new_invitation(act.state(), body.first_name.as_str()));
     let create = CreateUser {
         creator: principal.creator(),
         new: body.into_new_user(password_hash),
