@@ -195,6 +195,12 @@ fn apply_extension(
             .iter()
             .find(|(u, _)| *u == urn)
             .map_or(&[][..], |(_, attributes)| *attributes);
+        if let Some(required) = attributes.iter().find(|a| a.required) {
+            return Err(PatchError::Mutability(format!(
+                "{urn} is required (it holds the required {}): it cannot be removed",
+                required.name
+            )));
+        }
         for attribute in attributes {
             let path = parse_path(&format!("{urn}:{}", attribute.name))
                 .map_err(|e| invalid_path(attribute.name, &e))?;
@@ -330,6 +336,17 @@ fn apply_at(
     let fixed = |a: &Attribute| a.mutability == Mutability::ReadOnly;
     if fixed(attribute) || sub.is_some_and(fixed) {
         return read_only(target.get(&key), attribute, sub, op, value);
+    }
+    // RFC 7644 §3.5.2.2: removing a required attribute is a `mutability` error.
+    let whole = path.value_filter.is_none() && value.is_none();
+    if op == OpKind::Remove && whole && sub.map_or(attribute.required, |s| s.required) {
+        return Err(PatchError::Mutability(format!(
+            "{} is required: it cannot be removed",
+            sub.map_or(attribute.name.to_owned(), |s| format!(
+                "{}.{}",
+                attribute.name, s.name
+            ))
+        )));
     }
     match (&path.value_filter, sub) {
         (Some(filter), sub) => {

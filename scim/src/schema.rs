@@ -70,6 +70,9 @@ pub struct Attribute {
     /// What a reference names (RFC 7643 §7 `referenceTypes`): resource types (`User`,
     /// `Group`) or `uri`.
     pub reference_types: &'static [&'static str],
+    /// Returned only when a request names it in `attributes` (RFC 7643 §7 `returned:
+    /// request`): the sub-attributes the server composes from values it already returns.
+    pub on_request: bool,
     pub description: &'static str,
     pub sub_attributes: &'static [Attribute],
 }
@@ -87,6 +90,7 @@ impl Attribute {
             case_exact: false,
             canonical_values: &[],
             reference_types: &[],
+            on_request: false,
             description: "",
             sub_attributes: &[],
         }
@@ -159,6 +163,14 @@ impl Attribute {
         }
     }
 
+    /// Returned only when asked for by name (`returned: request`).
+    pub const fn on_request(self) -> Self {
+        Self {
+            on_request: true,
+            ..self
+        }
+    }
+
     pub const fn unique(self) -> Self {
         Self {
             unique: true,
@@ -206,6 +218,7 @@ impl Attribute {
             "returned": match self.mutability {
                 Mutability::WriteOnly => "never",
                 _ if self.name == "id" => "always",
+                _ if self.on_request => "request",
                 _ => "default",
             },
         });
@@ -266,6 +279,26 @@ pub struct ResourceSchema {
     pub extensions: &'static [(&'static str, &'static [Attribute])],
 }
 
+impl ResourceSchema {
+    /// The sub-attributes returned only on request (`returned: request`), as
+    /// `(extension URN or None, attribute, sub-attribute)`.
+    pub fn on_request(&self) -> Vec<(Option<&'static str>, &'static str, &'static str)> {
+        let core = self.attributes.iter().map(|a| (None, a));
+        let extended = self
+            .extensions
+            .iter()
+            .flat_map(|(urn, attributes)| attributes.iter().map(move |a| (Some(*urn), a)));
+        core.chain(extended)
+            .flat_map(|(urn, a)| {
+                a.sub_attributes
+                    .iter()
+                    .filter(|s| s.on_request)
+                    .map(move |s| (urn, a.name, s.name))
+            })
+            .collect()
+    }
+}
+
 /// The core User schema's URN.
 pub const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// Staffroom's extension of User: profession, permissions, default clinic.
@@ -316,7 +349,11 @@ const USER_ATTRIBUTES: &[Attribute] = &[
                 .described("Last name."),
             Attribute::string("formatted")
                 .read_only()
-                .described("Given and family name, composed by the server; ignored on input."),
+                .on_request()
+                .described(
+                    "Given and family name, composed by the server; ignored on input; \
+                     returned when asked for (`attributes=name.formatted`).",
+                ),
         ],
     )
     .required()
@@ -327,8 +364,16 @@ const USER_ATTRIBUTES: &[Attribute] = &[
     Attribute::string("title").described("Title, such as Dr."),
     Attribute::string("userType")
         .canonical(&["Clinical", "Non-Clinical"])
-        .described("Clinical users hold a clinical licence; others a non-clinical one."),
-    Attribute::boolean("active").described("false: deactivated; the user stays readable."),
+        .required()
+        .described(
+            "Clinical users hold a clinical licence; others a non-clinical one. Every user has \
+             one: a create or replace that leaves it out gets `Non-Clinical`; a PATCH cannot \
+             remove it.",
+        ),
+    Attribute::boolean("active").required().described(
+        "false: deactivated; the user stays readable. Every user has one: a create or replace \
+         that leaves it out gets `true`; a PATCH cannot remove it.",
+    ),
     Attribute::complex(
         "emails",
         &[
@@ -369,7 +414,10 @@ const USER_ATTRIBUTES: &[Attribute] = &[
 ];
 
 const STAFFROOM_USER_ATTRIBUTES: &[Attribute] = &[
-    Attribute::string("profession").described("The user's profession (GET /v1/professions)."),
+    Attribute::string("profession").required().described(
+        "The user's profession (GET /v1/professions). Every user has one: a create that leaves \
+         it out gets the site's default; a PATCH cannot remove it.",
+    ),
     Attribute::string("permissions")
         .multi()
         .described("The user's permissions."),
@@ -386,13 +434,16 @@ const STAFFROOM_USER_ATTRIBUTES: &[Attribute] = &[
                 ),
             Attribute::string("display")
                 .read_only()
-                .described("The clinic's name."),
+                .on_request()
+                .described("The clinic's name; returned when asked for."),
         ],
     )
+    .required()
     .described(
         "The user's default clinic, a reference to a Group (shaped like the enterprise \
          `manager`). It is one of the user's clinics: setting one the user has no access to \
-         gives them access to it.",
+         gives them access to it. Every user has one: a create that leaves it out (or sends \
+         it empty) gets the site's default; a PATCH cannot remove it.",
     ),
 ];
 
@@ -417,7 +468,8 @@ const GROUP_ATTRIBUTES: &[Attribute] = &[
                 ),
             Attribute::string("display")
                 .read_only()
-                .described("The user's given and family name."),
+                .on_request()
+                .described("The user's given and family name; returned when asked for."),
             Attribute::string("type")
                 .canonical(&["User"])
                 .described("Always `User`: clinics do not nest."),
@@ -484,7 +536,7 @@ pub fn resource_types(base: &str) -> Vec<(&'static str, Value)> {
                 "User",
                 "/Users",
                 USER_URN,
-                json!([{"schema": STAFFROOM_USER_URN, "required": false}]),
+                json!([{"schema": STAFFROOM_USER_URN, "required": true}]),
             ),
         ),
         (
@@ -616,6 +668,37 @@ mod tests {
             described(&SCHEMAS[2], "members.display")["mutability"],
             "readOnly"
         );
+    }
+
+    #[test]
+    fn what_every_user_has_is_required_and_composed_values_come_on_request() {
+        for (schema, path) in [
+            (&SCHEMAS[0], "userType"),
+            (&SCHEMAS[0], "active"),
+            (&SCHEMAS[1], "profession"),
+            (&SCHEMAS[1], "defaultClinic"),
+        ] {
+            assert_eq!(described(schema, path)["required"], true, "{path}");
+        }
+        assert_eq!(described(&SCHEMAS[1], "permissions")["required"], false);
+        let user = resource_types("https://x/scim/v2").remove(0).1;
+        assert_eq!(user["schemaExtensions"][0]["required"], true);
+        for (schema, path) in [
+            (&SCHEMAS[0], "name.formatted"),
+            (&SCHEMAS[1], "defaultClinic.display"),
+            (&SCHEMAS[2], "members.display"),
+        ] {
+            assert_eq!(described(schema, path)["returned"], "request", "{path}");
+        }
+        assert_eq!(described(&SCHEMAS[0], "displayName")["returned"], "default");
+        assert_eq!(
+            USER.on_request(),
+            vec![
+                (None, "name", "formatted"),
+                (Some(STAFFROOM_USER_URN), "defaultClinic", "display")
+            ]
+        );
+        assert_eq!(GROUP.on_request(), vec![(None, "members", "display")]);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //!
 //! A user's `userName` is their login name at the identity provider when one was given that
 //! is not their email (`User::user_name`), else their email; `emails` holds the one email,
-//! the Staffroom login. What the server composes (`name.formatted`, `displayName`,
-//! `emails.type`, `emails.primary`, a reference's `display`) is read-only and ignored on input.
+//! the Staffroom login. What the server composes (`name.formatted`, `displayName`, a
+//! reference's `display`) is read-only and ignored on input; the composed sub-attributes are
+//! returned only when `attributes` names them (`returned: request`).
 //!
 //! Attribute names are matched case-insensitively (RFC 7643 §2.1). On a replace, an
 //! attribute the body leaves out is cleared when it is a profile field (`title`), and kept
@@ -20,7 +21,7 @@ use staffroom_domain::{
 };
 use staffroom_persistence::scim_reads::ClinicWithMembers;
 use staffroom_persistence::users::User;
-use staffroom_scim::schema::{GROUP_URN, STAFFROOM_USER_URN, USER_URN};
+use staffroom_scim::schema::{self, GROUP_URN, ResourceSchema, STAFFROOM_USER_URN, USER_URN};
 
 use crate::etag;
 use crate::scim::error::ScimError;
@@ -287,6 +288,10 @@ fn extension(
         let default = default.as_object().ok_or_else(|| {
             ScimError::invalid_value("defaultClinic must be an object {value, $ref}")
         })?;
+        if default.is_empty() {
+            // Sent empty (a client filling only required sub-attributes): not sent.
+            return Ok(());
+        }
         let id = referenced(default, "defaultClinic", base, "/Groups")?;
         input.default_clinic = Some(clinic_id(&json!(id), "defaultClinic.value")?);
     }
@@ -525,6 +530,7 @@ impl Projection {
                 true
             });
         }
+        self.drop_unrequested(object);
         for (top, sub) in &self.excluded {
             if always(top) {
                 continue;
@@ -543,11 +549,57 @@ impl Projection {
     }
 }
 
+impl Projection {
+    /// Drops the sub-attributes returned only on request (RFC 7643 §7 `returned: request`:
+    /// `name.formatted`, a reference's `display`) unless `attributes` names them.
+    fn drop_unrequested(&self, object: &mut Map<String, Value>) {
+        let declares = |urn: &str| {
+            get_ci(object, "schemas")
+                .and_then(Value::as_array)
+                .is_some_and(|s| s.iter().any(|s| s.as_str() == Some(urn)))
+        };
+        let schemas: Vec<&ResourceSchema> = [&schema::USER, &schema::GROUP]
+            .into_iter()
+            .filter(|s| declares(s.core_urn))
+            .collect();
+        for (extension, attribute, sub) in schemas.iter().flat_map(|s| s.on_request()) {
+            let (top, named) = match extension {
+                Some(urn) => (urn, format!("{attribute}.{sub}")),
+                None => (attribute, sub.to_owned()),
+            };
+            let asked = self.attributes.iter().any(|(t, s)| {
+                t.eq_ignore_ascii_case(top)
+                    && s.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(&named))
+            });
+            if asked {
+                continue;
+            }
+            let holder = match extension {
+                Some(urn) => object
+                    .iter_mut()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(urn))
+                    .and_then(|(_, v)| v.as_object_mut()),
+                None => Some(&mut *object),
+            };
+            let value = holder.and_then(|h| {
+                h.iter_mut()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(attribute))
+                    .map(|(_, v)| v)
+            });
+            drop_sub(value, sub);
+        }
+    }
+}
+
+/// Keeps the sub-attributes `wanted` names (an extension's `attr.sub` keeps `attr`).
 fn keep_subs(value: &mut Value, wanted: &[&Option<String>]) {
     let keep = |k: &str| {
-        wanted
-            .iter()
-            .any(|s| s.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(k)))
+        wanted.iter().any(|s| {
+            s.as_deref().is_some_and(|s| {
+                let head = s.split_once('.').map_or(s, |(head, _)| head);
+                head.eq_ignore_ascii_case(k)
+            })
+        })
     };
     match value {
         Value::Object(map) => map.retain(|k, _| keep(k)),
@@ -726,6 +778,47 @@ mod tests {
                 None
             )
             .excludes("members")
+        );
+    }
+
+    #[test]
+    fn composed_sub_attributes_are_returned_only_when_asked_for() {
+        let user = json!({
+            "schemas": [USER_URN, STAFFROOM_USER_URN], "id": "1", "displayName": "A B",
+            "name": {"givenName": "A", "familyName": "B", "formatted": "A B"},
+            STAFFROOM_USER_URN: {"profession": "gp", "defaultClinic": {"value": "c", "display": "North"}},
+        });
+        let plain = Projection::default().apply(user.clone());
+        assert_eq!(plain["name"], json!({"givenName": "A", "familyName": "B"}));
+        assert_eq!(
+            plain[STAFFROOM_USER_URN]["defaultClinic"],
+            json!({"value": "c"})
+        );
+        assert_eq!(
+            plain["displayName"], "A B",
+            "displayName is returned by default"
+        );
+        let asked = Projection::new(
+            Some(&format!(
+                "name.formatted,{STAFFROOM_USER_URN}:defaultClinic.display"
+            )),
+            None,
+        )
+        .apply(user);
+        assert_eq!(asked["name"], json!({"formatted": "A B"}));
+        assert_eq!(
+            asked[STAFFROOM_USER_URN]["defaultClinic"]["display"],
+            "North"
+        );
+        let group =
+            json!({"schemas": [GROUP_URN], "id": "g", "members": [{"value": "x", "display": "X"}]});
+        assert_eq!(
+            Projection::default().apply(group.clone())["members"],
+            json!([{"value": "x"}])
+        );
+        assert_eq!(
+            Projection::new(Some("members.display"), None).apply(group)["members"],
+            json!([{"display": "X"}])
         );
     }
 }

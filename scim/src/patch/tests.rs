@@ -505,3 +505,72 @@ fn references_and_a_groups_external_id_patch_as_the_schemas_say() {
     );
     assert_eq!(refused.unwrap_err().scim_type(), "invalidValue");
 }
+
+/// A user whose `userType`, `active` and extension attributes are required, as in
+/// Staffroom's schema.
+const REQUIRED_USER: ResourceSchema = ResourceSchema {
+    core_urn: USER_URN,
+    attributes: &[
+        Attribute::string("id").read_only().case_exact(),
+        Attribute::complex(
+            "name",
+            &[
+                Attribute::string("givenName").required(),
+                Attribute::string("familyName").required(),
+            ],
+        ),
+        Attribute::string("title"),
+        Attribute::string("userType").required(),
+        Attribute::boolean("active").required(),
+        Attribute::complex("emails", MULTI_VALUE).multi(),
+    ],
+    extensions: &[(
+        EXT_URN,
+        &[
+            Attribute::string("profession").required(),
+            Attribute::string("permissions").multi(),
+        ],
+    )],
+};
+
+#[test]
+fn removing_a_required_attribute_is_a_mutability_error() {
+    let resource = || {
+        json!({
+            "id": "u-1",
+            "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            "title": "Dr",
+            "userType": "Clinical",
+            "active": true,
+            EXT_URN: {"profession": "gp", "permissions": ["admin"]},
+        })
+    };
+    for path in [
+        "userType".to_owned(),
+        "ACTIVE".to_owned(),
+        "name.givenName".to_owned(),
+        format!("{EXT_URN}:profession"),
+        EXT_URN.to_owned(),
+    ] {
+        let refused = patch(
+            &REQUIRED_USER,
+            resource(),
+            json!([{"op": "remove", "path": path}]),
+        )
+        .expect_err(&path);
+        assert_eq!(refused.scim_type(), "mutability", "{path}: {refused}");
+        assert!(refused.detail().contains("required"), "{path}: {refused}");
+    }
+    let patched = patch(
+        &REQUIRED_USER,
+        resource(),
+        json!([
+            {"op": "remove", "path": "title"},
+            {"op": "remove", "path": format!("{EXT_URN}:permissions")},
+        ]),
+    )
+    .expect("optional attributes are removed");
+    assert!(patched.get("title").is_none(), "{patched}");
+    assert!(patched[EXT_URN].get("permissions").is_none(), "{patched}");
+    assert_eq!(patched[EXT_URN]["profession"], "gp", "{patched}");
+}
