@@ -167,6 +167,7 @@ pub fn ensure(pool: &Pool) -> Result<DemoSite, StartupError> {
                 password_hash: Some(hash.clone()),
                 external_id: None,
                 user_name: None,
+                email_primary: None,
             },
         },
     )?;
@@ -199,6 +200,7 @@ pub fn ensure(pool: &Pool) -> Result<DemoSite, StartupError> {
                 password_hash: Some(hash.clone()),
                 external_id: None,
                 user_name: None,
+                email_primary: None,
             },
         )?;
     }

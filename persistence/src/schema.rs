@@ -55,6 +55,7 @@ diesel::table! {
         scim_deleted_at -> Nullable<Timestamp>,
         user_name -> Nullable<Text>,
         user_name_normalized -> Nullable<Text>,
+        email_primary -> Nullable<Bool>,
     }
 }
 

@@ -52,6 +52,7 @@ pub(crate) struct UserRow {
     updated_at: NaiveDateTime,
     user_name: Option<String>,
     user_name_normalized: Option<String>,
+    email_primary: Option<bool>,
 }
 
 /// A user with their permissions and clinic access.
@@ -77,6 +78,8 @@ pub struct User {
     /// The SCIM `userName` when it is not the email (a login name of the identity provider);
     /// `None`: the userName is the email. Login stays by email.
     pub user_name: Option<String>,
+    /// SCIM `emails.primary` as sent; `None`: never sent (read as `true`).
+    pub email_primary: Option<bool>,
     pub last_login_at: Option<NaiveDateTime>,
     pub version: i64,
     pub created_at: NaiveDateTime,
@@ -125,6 +128,7 @@ impl UserRow {
             has_password: self.password_hash.is_some(),
             external_id: self.external_id,
             user_name: self.user_name,
+            email_primary: self.email_primary,
             last_login_at: self.last_login_at,
             version: self.version,
             created_at: self.created_at,
@@ -391,6 +395,8 @@ pub struct NewUser {
     /// The SCIM `userName` when it is not the email; `None` for every other way of creating
     /// a user.
     pub user_name: Option<UserName>,
+    /// SCIM `emails.primary` as sent; `None` for every other way of creating a user.
+    pub email_primary: Option<bool>,
 }
 
 /// What a user creation decides on, read after the site lock.
@@ -451,6 +457,7 @@ pub(crate) fn insert(
         updated_at: at,
         user_name_normalized: new.user_name.as_ref().map(UserName::normalized),
         user_name: new.user_name.map(String::from),
+        email_primary: new.email_primary,
     };
     diesel::insert_into(users::table)
         .values(&row)

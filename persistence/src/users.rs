@@ -199,6 +199,8 @@ pub struct UpdateProfile {
     /// The SCIM login name to keep (`Some(None)`: the userName is the email); `None` leaves
     /// it. Unique in the site with the emails, like an email.
     pub user_name: Option<Option<UserName>>,
+    /// SCIM `emails.primary` to keep as sent (`Some(None)`: not sent); `None` leaves it.
+    pub email_primary: Option<Option<bool>>,
 }
 
 impl UpdateProfile {
@@ -211,6 +213,7 @@ impl UpdateProfile {
             external_id: None,
             password_hash: None,
             user_name: None,
+            email_primary: None,
         }
     }
 
@@ -280,8 +283,13 @@ impl UseCase for UpdateProfile {
             .user_name
             .map(|name| name.map(String::from))
             .filter(|name| *name != before.user_name);
-        let account_changed =
-            external_id.is_some() || self.password_hash.is_some() || user_name.is_some();
+        let email_primary = self
+            .email_primary
+            .filter(|primary| *primary != before.email_primary);
+        let account_changed = external_id.is_some()
+            || self.password_hash.is_some()
+            || user_name.is_some()
+            || email_primary.is_some();
         let kept_name = user_name
             .clone()
             .unwrap_or_else(|| before.user_name.clone());
@@ -303,6 +311,7 @@ impl UseCase for UpdateProfile {
                         users::user_name_normalized.eq(name.as_deref().map(str::to_lowercase))
                     }),
                     user_name.map(|name| users::user_name.eq(name)),
+                    email_primary.map(|primary| users::email_primary.eq(primary)),
                     search_text.map(|text| users::search_text.eq(text)),
                     users::version.eq(users::version + 1),
                     users::updated_at.eq(now()),

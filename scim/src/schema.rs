@@ -382,11 +382,10 @@ const USER_ATTRIBUTES: &[Attribute] = &[
                 .described("The address: the user's login email."),
             Attribute::string("type")
                 .canonical(&["work"])
-                .read_only()
-                .described("Always `work`; ignored on input."),
-            Attribute::boolean("primary")
-                .read_only()
-                .described("Always true (a user has one address); ignored on input."),
+                .described("`work`, the only type taken: the address is the work login."),
+            Attribute::boolean("primary").described(
+                "Kept as sent and returned; `true` when never sent (a user has one address).",
+            ),
         ],
     )
     .multi()
@@ -643,21 +642,23 @@ mod tests {
 
     #[test]
     fn what_the_server_composes_is_read_only() {
-        for path in [
-            "name.formatted",
-            "displayName",
-            "emails.type",
-            "emails.primary",
-        ] {
+        for path in ["name.formatted", "displayName"] {
             assert_eq!(
                 described(&SCHEMAS[0], path)["mutability"],
                 "readOnly",
                 "{path}"
             );
         }
+        for path in ["emails.value", "emails.type", "emails.primary"] {
+            assert_eq!(
+                described(&SCHEMAS[0], path)["mutability"],
+                "readWrite",
+                "{path}"
+            );
+        }
         assert_eq!(
-            described(&SCHEMAS[0], "emails.value")["mutability"],
-            "readWrite"
+            described(&SCHEMAS[0], "emails.type")["canonicalValues"],
+            json!(["work"])
         );
         assert_eq!(described(&SCHEMAS[0], "emails")["required"], true);
         assert_eq!(

@@ -47,6 +47,7 @@ pub fn run_bootstrap(cli: &Cli, args: &BootstrapArgs) -> Result<(), StartupError
             password_hash: Some(password::hash(password.expose())?),
             external_id: None,
             user_name: None,
+            email_primary: None,
         },
     };
     let pool = open_database(&database_url(cli)?, 2)?;

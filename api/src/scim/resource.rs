@@ -4,7 +4,8 @@
 //!
 //! A user's `userName` is their login name at the identity provider when one was given that
 //! is not their email (`User::user_name`), else their email; `emails` holds the one email,
-//! the Staffroom login. What the server composes (`name.formatted`, `displayName`, a
+//! the Staffroom login, whose `type` is `work` and whose `primary` is kept as sent. What the
+//! server composes (`name.formatted`, `displayName`, a
 //! reference's `display`) is read-only and ignored on input; the composed sub-attributes are
 //! returned only when `attributes` names them (`returned: request`).
 //!
@@ -94,7 +95,7 @@ pub fn user_resource(user: &User, clinics: &[(ClinicId, String)], base: &str) ->
         "displayName": format!("{} {}", user.first_name, user.last_name),
         "userType": user_type_name(user.user_type),
         "active": user.is_active(),
-        "emails": [{"value": user.email, "type": "work", "primary": true}],
+        "emails": [{"value": user.email, "type": "work", "primary": user.email_primary.unwrap_or(true)}],
         "groups": groups,
         STAFFROOM_USER_URN: {
             "profession": user.profession,
@@ -164,6 +165,8 @@ pub struct UserInput {
     pub default_clinic: Option<ClinicId>,
     /// `groups` sent on a create (Okta): the clinics the user gets access to.
     pub groups: Vec<ClinicId>,
+    /// The kept address's `primary` as sent; `None`: not sent.
+    pub email_primary: Option<bool>,
 }
 
 fn string<'a>(object: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, ScimError> {
@@ -299,7 +302,7 @@ fn extension(
 }
 
 /// The address `emails` gives: the primary one, else the work one, else the first.
-fn chosen_email(object: &Map<String, Value>) -> Result<Option<&str>, ScimError> {
+fn chosen_email(object: &Map<String, Value>) -> Result<Option<KeptEmail<'_>>, ScimError> {
     let Some(emails) = get_ci(object, "emails") else {
         return Ok(None);
     };
@@ -316,14 +319,41 @@ fn chosen_email(object: &Map<String, Value>) -> Result<Option<&str>, ScimError> 
         .find(|e| is(e, "primary", &Value::Bool(true)))
         .or_else(|| emails.iter().find(|e| is(e, "type", &json!("work"))))
         .or_else(|| emails.first());
-    chosen
-        .map(|e| {
-            e.as_object()
-                .and_then(|o| get_ci(o, "value"))
-                .and_then(Value::as_str)
-                .ok_or_else(|| ScimError::invalid_value("emails.value must be a string"))
-        })
-        .transpose()
+    chosen.and_then(Value::as_object).map_or_else(
+        || match chosen {
+            Some(_) => Err(ScimError::invalid_value("emails.value must be a string")),
+            None => Ok(None),
+        },
+        |chosen| kept_email(chosen).map(Some),
+    )
+}
+
+/// The address `emails` keeps: its value, whose `type` (when sent) must be `work`, and its
+/// `primary` as sent.
+fn kept_email(email: &Map<String, Value>) -> Result<KeptEmail<'_>, ScimError> {
+    let value = get_ci(email, "value")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ScimError::invalid_value("emails.value must be a string"))?;
+    match get_ci(email, "type") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(t)) if t.eq_ignore_ascii_case("work") => {}
+        Some(other) => {
+            return Err(ScimError::invalid_value(format!(
+                "emails.type must be \"work\" (the address is the work login), not {other}"
+            )));
+        }
+    }
+    let primary = match get_ci(email, "primary") {
+        None | Some(Value::Null) => None,
+        Some(primary) => Some(boolean(primary, "emails.primary")?),
+    };
+    Ok(KeptEmail { value, primary })
+}
+
+/// The address a body's `emails` keeps.
+struct KeptEmail<'a> {
+    value: &'a str,
+    primary: Option<bool>,
 }
 
 /// The login email and the login name of a body: a `userName` that is an email address is
@@ -332,13 +362,15 @@ fn chosen_email(object: &Map<String, Value>) -> Result<Option<&str>, ScimError> 
 /// login name.
 fn email_and_user_name(
     object: &Map<String, Value>,
-) -> Result<(Email, Option<UserName>), ScimError> {
+) -> Result<(Email, Option<UserName>, Option<bool>), ScimError> {
     let user_name = required(object, "userName")?;
-    let address = chosen_email(object)?;
+    let kept = chosen_email(object)?;
+    let primary = kept.as_ref().and_then(|k| k.primary);
+    let address = kept.map(|k| k.value);
     if let Ok(email) = Email::parse(user_name)
         && address.is_none_or(|a| a.trim().eq_ignore_ascii_case(email.as_str()))
     {
-        return Ok((email, None));
+        return Ok((email, None, primary));
     }
     let address = address.ok_or_else(|| {
         ScimError::invalid_value(
@@ -348,6 +380,7 @@ fn email_and_user_name(
     Ok((
         parsed("emails.value", address, Email::parse)?,
         Some(parsed("userName", user_name, UserName::parse)?),
+        primary,
     ))
 }
 
@@ -362,7 +395,7 @@ pub fn user_input(body: &Value, base: &str) -> Result<UserInput, ScimError> {
         .ok_or_else(|| {
             ScimError::invalid_value("name with givenName and familyName is required")
         })?;
-    let (email, user_name) = email_and_user_name(object)?;
+    let (email, user_name, email_primary) = email_and_user_name(object)?;
     let mut input = UserInput {
         email,
         user_name,
@@ -389,6 +422,7 @@ pub fn user_input(body: &Value, base: &str) -> Result<UserInput, ScimError> {
         permissions: None,
         default_clinic: None,
         groups: Vec::new(),
+        email_primary,
     };
     if let Some(groups) = get_ci(object, "groups").and_then(Value::as_array) {
         input.groups = groups
@@ -746,6 +780,32 @@ mod tests {
         );
         let e = user_input(&json!({"userName": "x@example.com"}), BASE).unwrap_err();
         assert!(e.detail.contains("name"), "{}", e.detail);
+    }
+
+    #[test]
+    fn the_kept_email_is_a_work_address_whose_primary_is_kept_as_sent() {
+        let email = |entry: Value| user_input(&named("ada@example.com", json!([entry])), BASE);
+        let input =
+            email(json!({"value": "ada@example.com", "type": "work", "primary": false})).unwrap();
+        assert_eq!(input.email_primary, Some(false));
+        let input = email(json!({"value": "ada@example.com", "type": "Work"})).unwrap();
+        assert_eq!(input.email_primary, None);
+        assert_eq!(
+            email(json!({"value": "ada@example.com", "primary": "True"}))
+                .unwrap()
+                .email_primary,
+            Some(true)
+        );
+        for refused in [
+            json!({"value": "ada@example.com", "type": "home"}),
+            json!({"value": "ada@example.com", "type": 7}),
+        ] {
+            let e = email(refused.clone()).unwrap_err();
+            assert_eq!(e.scim_type, Some("invalidValue"), "{refused}");
+            assert!(e.detail.contains("emails.type"), "{refused}: {}", e.detail);
+        }
+        let e = email(json!({"value": "ada@example.com", "primary": "sometimes"})).unwrap_err();
+        assert!(e.detail.contains("emails.primary"), "{}", e.detail);
     }
 
     #[test]

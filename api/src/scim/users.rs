@@ -215,6 +215,7 @@ fn new_user(input: UserInput, password_hash: Option<String>) -> NewUser {
         last_name: input.last_name,
         email: input.email,
         user_name: input.user_name,
+        email_primary: input.email_primary,
         user_type: input.user_type,
         profession: input.profession.unwrap_or(Profession::Other),
         permissions: input.permissions.unwrap_or_default(),
@@ -301,6 +302,7 @@ fn replace(
         external_id: input.external_id,
         password_hash,
         user_name: Some(input.user_name),
+        email_primary: Some(input.email_primary),
     };
     step(conn, ctx, update)?;
     if input.user_type != current.user_type {

@@ -201,6 +201,7 @@ impl CreateUserRequest {
             password_hash,
             external_id: None,
             user_name: None,
+            email_primary: None,
         }
     }
 }
