@@ -390,7 +390,8 @@ fn stored_only(resource: &mut Map<String, Value>) {
 /// The user's email after a PATCH that changed `emails` (Entra ID replaces
 /// `emails[type eq "work"].value`; an `add` appends an address): a user has one address, so
 /// an address other than the current one replaces it (the primary of them, else the work
-/// one, else the first), and a userName that was the email follows it.
+/// one, else the first, kept with its `type` and `primary`), and a userName that was the
+/// email follows it.
 fn follow_emails(patched: &mut Map<String, Value>, current: &User) {
     let Some(emails) = get_ci(patched, "emails").and_then(Value::as_array) else {
         return;
@@ -401,11 +402,14 @@ fn follow_emails(patched: &mut Map<String, Value>, current: &User) {
         .filter(|e| value(e).is_some_and(|v| !v.eq_ignore_ascii_case(&current.email)))
         .collect();
     let flag = |name: &str, wanted: &Value| new.iter().find(|e| e.get(name) == Some(wanted));
-    let Some(address) = flag("primary", &Value::Bool(true))
+    let Some(kept) = flag("primary", &Value::Bool(true))
         .or_else(|| flag("type", &Value::String("work".into())))
         .or_else(|| new.first())
-        .and_then(|e| value(e))
+        .map(|e| (*e).clone())
     else {
+        return;
+    };
+    let Some(address) = value(&kept) else {
         return;
     };
     let user_name = get_ci(patched, "userName").and_then(Value::as_str);
@@ -414,7 +418,7 @@ fn follow_emails(patched: &mut Map<String, Value>, current: &User) {
     {
         patched.insert("userName".to_owned(), Value::String(address.clone()));
     }
-    patched.insert("emails".to_owned(), json!([{ "value": address }]));
+    patched.insert("emails".to_owned(), json!([kept]));
 }
 
 /// Applies a PATCH: the current resource, changed by the operations, then replaced as a
