@@ -70,6 +70,7 @@ pub fn site(pool: &Pool, plan: LicencePlan) -> Result<CreatedSite, BoxError> {
             password_hash: Some(password::hash(PASSWORD).map_err(|e| e.to_string())?),
             external_id: None,
             user_name: None,
+            email_primary: None,
         },
     };
     Ok(bootstrap::create_site(&mut *pool.get()?, new)?)

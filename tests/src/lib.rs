@@ -174,6 +174,7 @@ pub fn create_site(pool: &Pool, name: &str, plan: LicencePlan, admin_email: &str
             password_hash: Some(password::hash(PASSWORD).unwrap()),
             external_id: None,
             user_name: None,
+            email_primary: None,
         },
     };
     let created = bootstrap::create_site(&mut pool.get().unwrap(), new).unwrap();

@@ -231,6 +231,7 @@ fn seed(pool: &Pool) -> Result<(SiteId, Vec<UserId>), BoxError> {
             password_hash: hash,
             external_id: None,
             user_name: None,
+            email_primary: None,
         })
     };
     let mut conn = pool.get()?;

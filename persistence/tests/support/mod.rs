@@ -64,6 +64,7 @@ pub fn new_user(first: &str, last: &str, address: &str) -> NewUser {
         password_hash: None,
         external_id: None,
         user_name: None,
+        email_primary: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! `/scim/v2` over HTTP: SCIM tokens, discovery, Users and Groups, filters, the Okta and
-//! Entra ID request sequences, the licence and permission rules through SCIM, and tenancy.
+//! Entra ID request sequences, the licence and permission rules through SCIM, what every
+//! user has (required, never removed), and tenancy.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,6 +17,7 @@ mod filters;
 mod groups;
 mod okta;
 mod references;
+mod required;
 mod rules;
 mod tenancy;
 mod tokens;
