@@ -15,6 +15,9 @@ diesel::table! {
         /// The site's users that SCIM lists show (`scim_deleted_at IS NULL`), kept by
         /// triggers on `users`.
         scim_users -> BigInt,
+        /// The site's active users by type (`sites::usage`), kept by triggers on `users`.
+        active_clinical -> BigInt,
+        active_non_clinical -> BigInt,
     }
 }
 
