@@ -39,6 +39,28 @@ pub fn run_child_role() -> Option<ExitCode> {
     }
 }
 
+/// The `main` of a benchmark whose servers are its own executable started again: runs the
+/// child role this process was started as, if any, else `run` on a Tokio runtime, printing
+/// its error after `name`.
+pub fn main_of<F>(name: &str, run: impl FnOnce() -> F) -> ExitCode
+where
+    F: std::future::Future<Output = Result<(), BoxError>>,
+{
+    if let Some(code) = run_child_role() {
+        return code;
+    }
+    let result = tokio::runtime::Runtime::new()
+        .map_err(BoxError::from)
+        .and_then(|runtime| runtime.block_on(run()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// A child process, killed when dropped.
 pub struct Child {
     child: std::process::Child,

@@ -110,23 +110,7 @@ impl Row {
 }
 
 fn main() -> ExitCode {
-    if let Some(code) = process::run_child_role() {
-        return code;
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("request-path: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("request-path: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    process::main_of("request-path", run)
 }
 
 async fn run() -> Result<(), BoxError> {

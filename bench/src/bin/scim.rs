@@ -134,23 +134,7 @@ impl Backend {
 }
 
 fn main() -> ExitCode {
-    if let Some(code) = process::run_child_role() {
-        return code;
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("scim: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("scim: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    process::main_of("scim", run)
 }
 
 async fn run() -> Result<(), BoxError> {

@@ -10,22 +10,13 @@ UPDATE sites SET scim_users = (
     SELECT count(*) FROM users WHERE users.site_id = sites.id AND users.scim_deleted_at IS NULL
 );
 
-CREATE FUNCTION sites_scim_users_inserted() RETURNS trigger
+-- `changed`: the rows a statement inserted (added) or deleted (taken away).
+CREATE FUNCTION sites_scim_users_counted() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE sites SET scim_users = scim_users + counted.n
-    FROM (SELECT site_id, count(*) AS n FROM inserted
-          WHERE scim_deleted_at IS NULL GROUP BY site_id) AS counted
-    WHERE sites.id = counted.site_id;
-    RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION sites_scim_users_deleted() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE sites SET scim_users = scim_users - counted.n
-    FROM (SELECT site_id, count(*) AS n FROM deleted
+    UPDATE sites
+    SET scim_users = scim_users + counted.n * (CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END)
+    FROM (SELECT site_id, count(*) AS n FROM changed
           WHERE scim_deleted_at IS NULL GROUP BY site_id) AS counted
     WHERE sites.id = counted.site_id;
     RETURN NULL;
@@ -46,12 +37,12 @@ END
 $$;
 
 CREATE TRIGGER sites_scim_users_insert AFTER INSERT ON users
-REFERENCING NEW TABLE AS inserted
-FOR EACH STATEMENT EXECUTE FUNCTION sites_scim_users_inserted();
+REFERENCING NEW TABLE AS changed
+FOR EACH STATEMENT EXECUTE FUNCTION sites_scim_users_counted();
 
 CREATE TRIGGER sites_scim_users_delete AFTER DELETE ON users
-REFERENCING OLD TABLE AS deleted
-FOR EACH STATEMENT EXECUTE FUNCTION sites_scim_users_deleted();
+REFERENCING OLD TABLE AS changed
+FOR EACH STATEMENT EXECUTE FUNCTION sites_scim_users_counted();
 
 CREATE TRIGGER sites_scim_users_update AFTER UPDATE OF scim_deleted_at, site_id ON users
 FOR EACH ROW

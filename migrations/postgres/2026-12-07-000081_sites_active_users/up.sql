@@ -23,20 +23,13 @@ LANGUAGE sql AS $$
     WHERE id = changed_site;
 $$;
 
-CREATE FUNCTION sites_active_users_inserted() RETURNS trigger
+-- `changed`: the rows a statement inserted (added) or deleted (taken away).
+CREATE FUNCTION sites_active_users_counted() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM sites_active_users_add(1, site_id, user_type, count(*))
-    FROM inserted WHERE status = 'active' GROUP BY site_id, user_type;
-    RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION sites_active_users_deleted() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM sites_active_users_add(-1, site_id, user_type, count(*))
-    FROM deleted WHERE status = 'active' GROUP BY site_id, user_type;
+    PERFORM sites_active_users_add(CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END,
+                                   site_id, user_type, count(*))
+    FROM changed WHERE status = 'active' GROUP BY site_id, user_type;
     RETURN NULL;
 END
 $$;
@@ -55,12 +48,12 @@ END
 $$;
 
 CREATE TRIGGER sites_active_users_insert AFTER INSERT ON users
-REFERENCING NEW TABLE AS inserted
-FOR EACH STATEMENT EXECUTE FUNCTION sites_active_users_inserted();
+REFERENCING NEW TABLE AS changed
+FOR EACH STATEMENT EXECUTE FUNCTION sites_active_users_counted();
 
 CREATE TRIGGER sites_active_users_delete AFTER DELETE ON users
-REFERENCING OLD TABLE AS deleted
-FOR EACH STATEMENT EXECUTE FUNCTION sites_active_users_deleted();
+REFERENCING OLD TABLE AS changed
+FOR EACH STATEMENT EXECUTE FUNCTION sites_active_users_counted();
 
 CREATE TRIGGER sites_active_users_update AFTER UPDATE OF status, user_type, site_id ON users
 FOR EACH ROW
