@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+pub mod clients;
 pub mod process;
+pub mod python;
 pub mod seed;
 pub mod wrk;
 
@@ -30,6 +32,37 @@ pub async fn login(
         Some(token) if status.is_success() => Ok(token.to_owned()),
         _ => Err(format!("login failed: {status} {body}").into()),
     }
+}
+
+/// Creates a SCIM token of the administrator's site (`POST /v1/scim-tokens`) and returns it,
+/// for `Authorization: Bearer` on `/scim/v2`.
+pub async fn scim_token(
+    http: &reqwest::Client,
+    base: &str,
+    admin_token: &str,
+) -> Result<String, BoxError> {
+    let response = http
+        .post(format!("{base}/v1/scim-tokens"))
+        .bearer_auth(admin_token)
+        .json(&json!({"name": "bench"}))
+        .send()
+        .await?;
+    let status = response.status();
+    let body: Value = response.json().await?;
+    match body["token"].as_str() {
+        Some(token) if status.is_success() => Ok(token.to_owned()),
+        _ => Err(format!("SCIM token refused: {status} {body}").into()),
+    }
+}
+
+/// A duration in milliseconds.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// How a figure compares with its target, as printed.
+pub fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "NOT MET" }
 }
 
 /// The median of `times` (zero when empty).

@@ -1,7 +1,8 @@
 //! The processes a load benchmark measures: the real `staffroom serve`, and the ceiling — a
 //! bare actix-web server answering the same bytes from memory. Both are this benchmark's own
 //! executable started again with `STAFFROOM_BENCH_ROLE` set, so that each has its own
-//! resident memory to read and the load generator measures nothing but them.
+//! resident memory to read and the load generator measures nothing but them. And Python's
+//! `scim2-server` (see [`crate::python`]), the SCIM server `scim` compares against.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -34,6 +35,28 @@ pub fn run_child_role() -> Option<ExitCode> {
         other => {
             eprintln!("unknown {ROLE}: {other}");
             Some(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// The `main` of a benchmark whose servers are its own executable started again: runs the
+/// child role this process was started as, if any, else `run` on a Tokio runtime, printing
+/// its error after `name`.
+pub fn main_of<F>(name: &str, run: impl FnOnce() -> F) -> ExitCode
+where
+    F: std::future::Future<Output = Result<(), BoxError>>,
+{
+    if let Some(code) = run_child_role() {
+        return code;
+    }
+    let result = tokio::runtime::Runtime::new()
+        .map_err(BoxError::from)
+        .and_then(|runtime| runtime.block_on(run()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -75,11 +98,11 @@ fn free_address() -> Result<String, BoxError> {
     Ok(listener.local_addr()?.to_string())
 }
 
-/// Starts `staffroom serve` on `database_url` with `workers` HTTP workers, no rate limit and
-/// the given extra arguments, and waits until it is ready.
 /// The imaging webhook secret of benchmark servers (required with PostgreSQL).
 const BENCH_WEBHOOK_SECRET: &str = "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQtYmVuY2gtd2ViaG9vaw==";
 
+/// Starts `staffroom serve` on `database_url` with `workers` HTTP workers, no rate limit and
+/// the given extra arguments, and waits until it is ready.
 pub async fn start_server(
     database_url: &str,
     data_dir: &Path,
@@ -87,7 +110,8 @@ pub async fn start_server(
     extra: &[&str],
 ) -> Result<Child, BoxError> {
     let listen = free_address()?;
-    let child = Command::new(std::env::current_exe()?)
+    let mut command = Command::new(std::env::current_exe()?);
+    command
         .env(ROLE, "server")
         .env("STAFFROOM_LOG", "warn")
         .args(["--database-url", database_url])
@@ -96,14 +120,41 @@ pub async fn start_server(
         .args(["--workers", &workers.to_string(), "--rate-limit", "0"])
         .args(["--jwt-secret", "bench-secret-bench-secret-bench-secret!!"])
         .args(["--imaging-webhook-secret", BENCH_WEBHOOK_SECRET])
-        .args(extra)
-        .stdout(Stdio::null())
-        .spawn()?;
+        .args(extra);
+    spawn_ready(command, format!("http://{listen}"), "/readyz").await
+}
+
+/// Starts Python's `scim2-server` (`executable`) on a free loopback port, accepting
+/// `bearer_token` only, and waits until it answers; its SCIM base is `{base}/v2`.
+pub async fn start_scim2_server(executable: &Path, bearer_token: &str) -> Result<Child, BoxError> {
+    let listen = free_address()?;
+    let (host, port) = listen.rsplit_once(':').ok_or("no port in the address")?;
+    let mut command = Command::new(executable);
+    command
+        .args(["--hostname", host, "--port", port])
+        .args(["--bearer-token", bearer_token])
+        // It logs every request on stderr.
+        .stderr(Stdio::null());
+    spawn_ready(
+        command,
+        format!("http://{listen}"),
+        "/v2/ServiceProviderConfig",
+    )
+    .await
+}
+
+/// Spawns `command` (its output discarded) as the server at `base`, and waits until
+/// `base + ready_path` answers with success.
+async fn spawn_ready(
+    mut command: Command,
+    base: String,
+    ready_path: &str,
+) -> Result<Child, BoxError> {
     let child = Child {
-        child,
-        base: format!("http://{listen}"),
+        child: command.stdout(Stdio::null()).spawn()?,
+        base,
     };
-    wait_ready(&format!("{}/readyz", child.base)).await?;
+    wait_ready(&format!("{}{ready_path}", child.base)).await?;
     Ok(child)
 }
 
@@ -116,19 +167,13 @@ pub async fn start_ceiling(
 ) -> Result<Child, BoxError> {
     std::fs::write(file, serde_json::to_vec(answers)?)?;
     let listen = free_address()?;
-    let child = Command::new(std::env::current_exe()?)
+    let mut command = Command::new(std::env::current_exe()?);
+    command
         .env(ROLE, "ceiling")
         .env(CEILING_FILE, file)
         .env(CEILING_LISTEN, &listen)
-        .env(CEILING_WORKERS, workers.to_string())
-        .stdout(Stdio::null())
-        .spawn()?;
-    let child = Child {
-        child,
-        base: format!("http://{listen}"),
-    };
-    wait_ready(&format!("{}/healthz", child.base)).await?;
-    Ok(child)
+        .env(CEILING_WORKERS, workers.to_string());
+    spawn_ready(command, format!("http://{listen}"), "/healthz").await
 }
 
 async fn wait_ready(url: &str) -> Result<(), BoxError> {

@@ -16,6 +16,22 @@ pub struct Run {
     pub failures: u64,
 }
 
+impl Run {
+    /// The median of each figure of `runs`, separately; failures summed.
+    pub fn median(runs: &[Run]) -> Run {
+        let p50: Vec<Duration> = runs.iter().map(|r| r.p50).collect();
+        let p99: Vec<Duration> = runs.iter().map(|r| r.p99).collect();
+        Run {
+            requests_per_second: crate::median_f64(
+                runs.iter().map(|r| r.requests_per_second).collect(),
+            ),
+            p50: crate::median(&p50),
+            p99: crate::median(&p99),
+            failures: runs.iter().map(|r| r.failures).sum(),
+        }
+    }
+}
+
 /// One load: `connections` connections on `threads` threads for `duration`, with an optional
 /// Lua script (for a method, body or a mix of requests) and extra headers.
 pub struct Load<'a> {

@@ -12,6 +12,12 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// The site's users that SCIM lists show (`scim_deleted_at IS NULL`), kept by
+        /// triggers on `users`.
+        scim_users -> BigInt,
+        /// The site's active users by type (`sites::usage`), kept by triggers on `users`.
+        active_clinical -> BigInt,
+        active_non_clinical -> BigInt,
     }
 }
 

@@ -6,14 +6,13 @@ use std::convert::Infallible;
 
 use staffroom_domain::{
     AuditAction, AuditTarget, EntityName, LicencePlan, LicenceRefusal, LicenceReport, PlanKind,
-    SiteId, SiteProfile, SiteSettings, UsageSnapshot, UserStatus, UserType, decide_plan_change,
-    decide_site_update,
+    SiteId, SiteProfile, SiteSettings, UsageSnapshot, decide_plan_change, decide_site_update,
 };
 
 pub use staffroom_domain::SitePatch;
 
 use crate::audit::{self, Change};
-use crate::schema::{sites, users};
+use crate::schema::sites;
 use crate::tx::{AuditContext, check_version, now};
 use crate::usecase::UseCase;
 use crate::{DbConnection, StoreError, StoreResult};
@@ -204,26 +203,20 @@ pub fn plan_and_usage(
     Ok((get(conn, site)?.plan, usage(conn, site)?))
 }
 
-/// Active users by type: what the licence rules count.
+/// Active users by type: what the licence rules count. The site keeps them
+/// (`sites.active_clinical`, `sites.active_non_clinical`, maintained by triggers on `users`
+/// in the writer's transaction), so a licence decision does not count every user of the site.
 pub fn usage(conn: &mut DbConnection, site: SiteId) -> StoreResult<UsageSnapshot> {
-    let counts: Vec<(UserType, i64)> = users::table
-        .filter(users::site_id.eq(site))
-        .filter(users::status.eq(UserStatus::Active))
-        .group_by(users::user_type)
-        .select((users::user_type, diesel::dsl::count_star()))
-        .load(conn)?;
-    let mut usage = UsageSnapshot {
-        clinical_active: 0,
-        non_clinical_active: 0,
-    };
-    for (user_type, n) in counts {
-        let n = u32::try_from(n).map_err(StoreError::corrupt)?;
-        match user_type {
-            UserType::Clinical => usage.clinical_active = n,
-            UserType::NonClinical => usage.non_clinical_active = n,
-        }
-    }
-    Ok(usage)
+    let (clinical, non_clinical): (i64, i64) = sites::table
+        .find(site)
+        .select((sites::active_clinical, sites::active_non_clinical))
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    Ok(UsageSnapshot {
+        clinical_active: u32::try_from(clinical).map_err(StoreError::corrupt)?,
+        non_clinical_active: u32::try_from(non_clinical).map_err(StoreError::corrupt)?,
+    })
 }
 
 /// The site's licence usage and what its plan allows now.

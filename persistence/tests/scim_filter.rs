@@ -1,6 +1,6 @@
 //! SCIM User filters run against a real database: which users each one matches (on the
 //! backend the environment selects), and that `userName eq` and a `co` of three characters
-//! or more are served by indexes.
+//! or more are served by indexes; an unfiltered list's total is the count the site keeps.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -10,8 +10,10 @@ use diesel::prelude::*;
 use staffroom_domain::{SiteId, UserId, UserStatus};
 use staffroom_persistence::DbConnection;
 use staffroom_persistence::schema::users as users_table;
-use staffroom_persistence::scim_filter::{self, Dialect};
-use staffroom_persistence::users;
+use staffroom_persistence::scim_filter::{self, Cond, Dialect};
+use staffroom_persistence::scim_reads::{self, ScimUserSort};
+use staffroom_persistence::usecase;
+use staffroom_persistence::users::{self, MarkScimDeleted};
 use staffroom_scim::filter::parse_filter;
 use support::{Db, NewUserExt, create_site, create_user, flex, new_user, user_ctx};
 
@@ -239,4 +241,57 @@ fn a_login_name_is_the_user_name_and_is_found_through_indexes() {
         "{co}"
     );
     assert!(!scans_users(&co), "{co}");
+}
+
+fn page_total(conn: &mut DbConnection, site: SiteId, filter: Option<&str>) -> (i64, usize) {
+    let cond = match filter {
+        Some(f) => scim_filter::translate(&parse_filter(f).unwrap(), Dialect::of(conn)).unwrap(),
+        None => Cond::Const(true),
+    };
+    let page =
+        scim_reads::users_page(conn, site, &cond, ScimUserSort::Created, false, 1, 2).unwrap();
+    (page.total, page.users.len())
+}
+
+#[test]
+fn an_unfiltered_list_counts_with_the_site_and_pages_by_index() {
+    let db = Db::new();
+    let mut conn = db.conn();
+    let s = seeded(&mut conn);
+    // Doe is inactive, still a SCIM user; the other site's users are not counted.
+    assert_eq!(page_total(&mut conn, s.site, None), (4, 2));
+    assert_eq!(page_total(&mut conn, s.site, Some("userName pr")), (4, 2));
+
+    usecase::run(
+        &mut conn,
+        &user_ctx(s.site),
+        MarkScimDeleted { id: s.clerk },
+        |()| (),
+        None,
+    )
+    .unwrap();
+    assert_eq!(page_total(&mut conn, s.site, None), (3, 2));
+    assert_eq!(page_total(&mut conn, s.site, Some("userName pr")), (3, 2));
+    // Deleting the rows (nothing does but tests) keeps the count too.
+    diesel::delete(users_table::table.filter(users_table::id.eq(s.doe)))
+        .execute(&mut conn)
+        .unwrap();
+    assert_eq!(page_total(&mut conn, s.site, None), (2, 2));
+
+    let page = support::plan(
+        &mut conn,
+        &format!(
+            "SELECT users.id FROM users WHERE users.site_id = '{}' AND users.scim_deleted_at \
+             IS NULL ORDER BY users.created_at, users.id LIMIT 50",
+            s.site
+        ),
+        &[],
+        &["users"],
+    );
+    assert!(page.contains("users_site_created"), "{page}");
+    assert!(!scans_users(&page), "{page}");
+    assert!(
+        !page.contains("TEMP B-TREE") && !page.contains("Sort"),
+        "{page}"
+    );
 }

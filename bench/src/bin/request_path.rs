@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use staffroom_bench::process::{self, Child};
 use staffroom_bench::seed::{self, ADMIN_EMAIL, PASSWORD, Seeded};
 use staffroom_bench::wrk::{self, Load, Run};
-use staffroom_bench::{BoxError, login, median_f64};
+use staffroom_bench::{BoxError, login, ms, verdict};
 use staffroom_persistence::testing::TestDatabase;
 
 /// What the performance issue asks, printed beside each figure.
@@ -110,23 +110,7 @@ impl Row {
 }
 
 fn main() -> ExitCode {
-    if let Some(code) = process::run_child_role() {
-        return code;
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("request-path: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("request-path: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    process::main_of("request-path", run)
 }
 
 async fn run() -> Result<(), BoxError> {
@@ -264,24 +248,12 @@ async fn compare(
         }
         rows.push(Row {
             name: request.name.clone(),
-            server: median_run(&ours),
-            ceiling: median_run(&theirs),
+            server: Run::median(&ours),
+            ceiling: Run::median(&theirs),
             target: request.target,
         });
     }
     Ok(rows)
-}
-
-/// The median of each figure of `runs`, separately; failures summed.
-fn median_run(runs: &[Run]) -> Run {
-    let p50: Vec<Duration> = runs.iter().map(|r| r.p50).collect();
-    let p99: Vec<Duration> = runs.iter().map(|r| r.p99).collect();
-    Run {
-        requests_per_second: median_f64(runs.iter().map(|r| r.requests_per_second).collect()),
-        p50: staffroom_bench::median(&p50),
-        p99: staffroom_bench::median(&p99),
-        failures: runs.iter().map(|r| r.failures).sum(),
-    }
 }
 
 fn print_rows(rows: &[Row]) {
@@ -459,15 +431,7 @@ fn print_scaling(latency: &[(usize, Duration, Duration)]) {
     );
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 #[allow(clippy::cast_precision_loss)]
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "NOT MET" }
 }
