@@ -271,6 +271,19 @@ impl Default for UserQuery {
     }
 }
 
+impl UserQuery {
+    /// Whether the list is a walk of one sort index, at most `limit + 1` keys whatever the
+    /// site's size: no filter and no text, which could make it pass over many users that do
+    /// not match before it fills a page.
+    pub fn is_bounded(&self) -> bool {
+        self.user_type.is_none()
+            && self.status.is_none()
+            && self.profession.is_none()
+            && self.clinic_id.is_none()
+            && self.q.as_deref().is_none_or(|t| t.trim().is_empty())
+    }
+}
+
 /// The site's users matching the filters of `q` (not its order or page), as a query for the
 /// backend of `conn`.
 ///

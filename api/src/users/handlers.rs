@@ -9,7 +9,7 @@ use staffroom_persistence::users::{
 
 use super::types::*;
 use crate::answer::Answer;
-use crate::auth::{Principal, Requester};
+use crate::auth::{Principal, Requester, Trip};
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
@@ -49,8 +49,9 @@ pub async fn list_users(
         limit,
         cursor: q.cursor,
     };
+    let trip = Trip::short_if(query.is_bounded());
     let page = requester
-        .run(&state, move |c, site| users::list(c, site, &query))
+        .run_as(&state, trip, move |c, site| users::list(c, site, &query))
         .await?;
     Ok(web::Json(UserPage::from_page(page)))
 }
@@ -123,7 +124,7 @@ pub async fn get_user(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let user = requester
-        .run(&state, move |c, site| users::get(c, site, id))
+        .run_as(&state, Trip::Short, move |c, site| users::get(c, site, id))
         .await?;
     Ok(with_etag(user.version, &UserView::from(user)))
 }
