@@ -16,6 +16,7 @@ use crate::audit::Change;
 use crate::backend;
 use crate::schema::{user_clinics, user_permissions, users};
 use crate::search::{like_pattern, sort_key, suffix_range, user_search_text};
+use crate::timestamps::StoredTimestamp;
 use crate::tx::{check_version, now};
 use crate::{DbConnection, StoreError, StoreResult, clinics, sites};
 
@@ -40,7 +41,9 @@ pub(crate) struct UserColumns {
     external_id: Option<String>,
     last_login_at: Option<NaiveDateTime>,
     version: i64,
+    #[diesel(deserialize_as = StoredTimestamp)]
     created_at: NaiveDateTime,
+    #[diesel(deserialize_as = StoredTimestamp)]
     updated_at: NaiveDateTime,
 }
 
