@@ -64,21 +64,23 @@ fn parse_stored(text: &str) -> Option<NaiveDateTime> {
     }
     let number = |from: usize, to: usize| -> Option<u32> {
         b.get(from..to)?.iter().try_fold(0u32, |n, c| {
-            c.is_ascii_digit()
-                .then(|| n * 10 + u32::from(c - b'0'))
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
         })
     };
     let nanos = match at(19) {
         None => 0,
         Some(b'.') => {
-            let digits = u32::try_from(b.len() - 20).ok().filter(|d| (1..=9).contains(d))?;
+            let digits = u32::try_from(b.len() - 20)
+                .ok()
+                .filter(|d| (1..=9).contains(d))?;
             number(20, b.len())? * 10u32.pow(9 - digits)
         }
         Some(_) => return None,
     };
     let year = i32::try_from(number(0, 4)?).ok()?;
     let date = NaiveDate::from_ymd_opt(year, number(5, 7)?, number(8, 10)?)?;
-    let time = NaiveTime::from_hms_nano_opt(number(11, 13)?, number(14, 16)?, number(17, 19)?, nanos)?;
+    let time =
+        NaiveTime::from_hms_nano_opt(number(11, 13)?, number(14, 16)?, number(17, 19)?, nanos)?;
     Some(date.and_time(time))
 }
 

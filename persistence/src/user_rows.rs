@@ -296,10 +296,7 @@ impl UserQuery {
 /// longer than the stored suffixes is rechecked against the text. Shorter ones keep the
 /// `LIKE` over the site's users, in sort order (they match most users, and the first page
 /// is found early).
-pub(crate) fn filtered(
-    site: SiteId,
-    q: &UserQuery,
-) -> users::BoxedQuery<'static, Backend> {
+pub(crate) fn filtered(site: SiteId, q: &UserQuery) -> users::BoxedQuery<'static, Backend> {
     let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let mut query = match text.map(|t| (t, suffix_range(t))) {
         Some((text, Some(((low, high), truncated)))) => {
@@ -469,8 +466,7 @@ pub(crate) fn insert(
         .values(&row)
         .execute(conn)?;
     let id = row.columns.id;
-    let grants: Vec<(UserId, Permission)> =
-        decided.permissions.iter().map(|p| (id, *p)).collect();
+    let grants: Vec<(UserId, Permission)> = decided.permissions.iter().map(|p| (id, *p)).collect();
     backend::insert_permissions(conn, site, &grants)?;
     let access: Vec<(UserId, ClinicId)> = decided.clinic_ids.iter().map(|c| (id, *c)).collect();
     backend::insert_clinics(conn, site, &access)?;
