@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, patch, post, put, web};
 use staffroom_domain::{AccessReplacement, UserId, UserStatus};
 use staffroom_persistence::access::ReplaceAccess;
 use staffroom_persistence::users::{
-    self, ChangeType, CreateUser, SetStatus, UpdateProfile, UserPatch, UserQuery,
+    self, ChangeType, CreateUser, SetStatus, UpdateProfile, UserPatch,
 };
 
 use super::types::*;
@@ -37,18 +37,7 @@ pub async fn list_users(
     let q = query.0;
     let limit = page_limit(q.limit)?;
     query_text("q", q.q.as_deref(), 200)?;
-    let (sort, descending) = q.sort.unwrap_or_default().order();
-    let query = UserQuery {
-        user_type: q.user_type,
-        status: q.status,
-        profession: q.profession,
-        clinic_id: q.clinic_id,
-        q: q.q,
-        sort,
-        descending,
-        limit,
-        cursor: q.cursor,
-    };
+    let query = q.into_user_query(limit);
     let trip = Trip::short_if(query.is_bounded());
     let page = requester
         .run_as(&state, trip, move |c, site| users::list(c, site, &query))
