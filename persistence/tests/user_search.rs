@@ -195,7 +195,6 @@ fn a_search_page_is_found_from_the_matches_not_the_sort_index() {
         );
     }
     let plan = page_keys_plan(&mut conn, site, "okafor");
-    eprintln!("{plan}");
     if matches!(*conn, DbConnection::Pg(_)) {
         assert!(plan.contains("user_search_suffixes_pkey"), "{plan}");
     } else {
