@@ -26,7 +26,7 @@ where
 /// that is idle at once, saving the hand-off to a blocking thread and back, which costs as
 /// much as such a read; on PostgreSQL, whose every statement waits on the network, or when
 /// no connection is idle, it runs on the blocking pool like [`run`]. See
-/// `docs/decisions.md`, "Short reads on the HTTP worker".
+/// `docs/decisions.md`, "The read path".
 pub async fn short_read<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,

@@ -276,10 +276,13 @@ impl Default for UserQuery {
 
 impl UserQuery {
     /// Whether the list is a walk of one sort index, at most `limit + 1` keys whatever the
-    /// site's size: no filter and no text, which could make it pass over many users that do
-    /// not match before it fills a page.
+    /// site's size: sorted by a name or the email (each has a `(site_id, key, …)` index; the
+    /// creation order is by id, which no index of the site serves), with no filter and no
+    /// text, which could make it pass over many users that do not match before it fills a
+    /// page.
     pub fn is_bounded(&self) -> bool {
-        self.user_type.is_none()
+        self.sort != UserSort::CreatedAt
+            && self.user_type.is_none()
             && self.status.is_none()
             && self.profession.is_none()
             && self.clinic_id.is_none()

@@ -430,6 +430,10 @@ fn only_an_unfiltered_list_is_bounded_whatever_the_site_size() {
         ..query()
     }));
     assert!(!bounded(UserQuery {
+        sort: UserSort::CreatedAt,
+        ..query()
+    }));
+    assert!(!bounded(UserQuery {
         q: Some("okafor".into()),
         ..query()
     }));
