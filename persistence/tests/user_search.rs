@@ -105,10 +105,9 @@ fn finds_the_users_containing_q_and_follows_renames() {
     assert_eq!(matching(&mut conn, site, "zoë nakamura zoe@"), vec![zoe]);
 }
 
-/// The plan of the list's search condition for `q`, one line per step.
-fn search_plan(conn: &mut DbConnection, site: SiteId, q: &str) -> String {
-    let ((low, high), _) = suffix_range(q).unwrap();
-    let condition = match conn {
+/// The search condition with the backend's placeholders (site, site, low, high).
+fn search_condition(conn: &DbConnection) -> String {
+    match conn {
         DbConnection::Sqlite(_) => SUFFIX_MATCH_SQLITE.join("?"),
         DbConnection::Pg(_) => {
             let mut sql = String::new();
@@ -120,7 +119,13 @@ fn search_plan(conn: &mut DbConnection, site: SiteId, q: &str) -> String {
             }
             sql
         }
-    };
+    }
+}
+
+/// The plan of the list's search condition for `q`, one line per step.
+fn search_plan(conn: &mut DbConnection, site: SiteId, q: &str) -> String {
+    let ((low, high), _) = suffix_range(q).unwrap();
+    let condition = search_condition(conn);
     let site = site.to_string();
     support::plan(
         conn,
@@ -157,26 +162,14 @@ fn the_search_is_a_range_scan_of_the_suffix_index() {
 fn page_keys_plan(conn: &mut DbConnection, site: SiteId, q: &str) -> String {
     let ((low, high), _) = suffix_range(q).unwrap();
     let site = site.to_string();
-    let (condition, limit) = match conn {
-        DbConnection::Sqlite(_) => (SUFFIX_MATCH_SQLITE.join("?"), "?".to_owned()),
-        DbConnection::Pg(_) => {
-            let mut sql = String::new();
-            for (i, piece) in SUFFIX_MATCH_POSTGRES.iter().enumerate() {
-                sql.push_str(piece);
-                if i < 4 {
-                    sql.push_str(&format!("${}", i + 1));
-                }
-            }
-            (sql, "$5".to_owned())
-        }
-    };
+    let condition = search_condition(conn);
     support::plan(
         conn,
         &format!(
             "SELECT users.id, users.sort_last_name FROM users WHERE {condition} \
-             ORDER BY users.sort_last_name, users.id LIMIT {limit}"
+             ORDER BY users.sort_last_name, users.id LIMIT 51"
         ),
-        &[&site, &site, &low, &high, "51"],
+        &[&site, &site, &low, &high],
         &["users", "user_search_suffixes"],
     )
 }
