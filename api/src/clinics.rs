@@ -10,8 +10,7 @@ use staffroom_persistence::clinics::{
 use utoipa::{IntoParams, ToSchema};
 
 use crate::answer::Answer;
-use crate::auth::Principal;
-use crate::db;
+use crate::auth::{Principal, Requester, Trip};
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
 use crate::responses::{Create, Delete, List, ReadOne, Update};
@@ -99,17 +98,17 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[get("/v1/clinics")]
 pub async fn list_clinics(
     state: web::Data<AppState>,
-    principal: Principal,
+    requester: Requester,
     query: ValidQuery<ListClinicsQuery>,
 ) -> Result<web::Json<ClinicPage>, ApiError> {
     let q = query.0;
     let limit = page_limit(q.limit)?;
     query_text("q", q.q.as_deref(), 200)?;
-    let site = principal.site_id;
-    let page = db::run(&state, move |c| {
-        clinics::list(c, site, q.q.as_deref(), limit, q.cursor.as_deref())
-    })
-    .await?;
+    let page = requester
+        .run(&state, move |c, site| {
+            clinics::list(c, site, q.q.as_deref(), limit, q.cursor.as_deref())
+        })
+        .await?;
     Ok(web::Json(ClinicPage::from_page(page)))
 }
 
@@ -153,11 +152,15 @@ pub async fn create_clinic(
 #[get("/v1/clinics/{id}")]
 pub async fn get_clinic(
     state: web::Data<AppState>,
-    principal: Principal,
+    requester: Requester,
     id: web::Path<ClinicId>,
 ) -> Result<HttpResponse, ApiError> {
-    let (site, id) = (principal.site_id, id.into_inner());
-    let clinic = db::run(&state, move |c| clinics::get(c, site, id)).await?;
+    let id = id.into_inner();
+    let clinic = requester
+        .run_as(&state, Trip::Short, move |c, site| {
+            clinics::get(c, site, id)
+        })
+        .await?;
     Ok(with_etag(clinic.version, &ClinicView::from(clinic)))
 }
 

@@ -10,8 +10,7 @@ use staffroom_persistence::scim_tokens::{self, IssueScimToken, RevokeScimToken, 
 use utoipa::{IntoParams, ToSchema};
 
 use crate::answer::Answer;
-use crate::auth::{Principal, password};
-use crate::db;
+use crate::auth::{Principal, Requester, Trip, password};
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
 use crate::responses::{AdminList, AdminReadOne, Create, Revoke};
@@ -93,15 +92,16 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[get("/v1/scim-tokens")]
 pub async fn list_scim_tokens(
     state: web::Data<AppState>,
-    principal: Principal,
+    requester: Requester,
     query: ValidQuery<ListScimTokensQuery>,
 ) -> Result<web::Json<ScimTokenPage>, ApiError> {
     let limit = page_limit(query.0.limit)?;
-    let (site, cursor) = (principal.site_id, query.0.cursor);
-    let page = db::run(&state, move |c| {
-        scim_tokens::list(c, site, limit, cursor.as_deref())
-    })
-    .await?;
+    let cursor = query.0.cursor;
+    let page = requester
+        .run(&state, move |c, site| {
+            scim_tokens::list(c, site, limit, cursor.as_deref())
+        })
+        .await?;
     Ok(web::Json(ScimTokenPage::from_page(page)))
 }
 
@@ -118,11 +118,15 @@ pub async fn list_scim_tokens(
 #[get("/v1/scim-tokens/{id}")]
 pub async fn get_scim_token(
     state: web::Data<AppState>,
-    principal: Principal,
+    requester: Requester,
     id: web::Path<ScimTokenId>,
 ) -> Result<Answer, ApiError> {
-    let (site, id) = (principal.site_id, id.into_inner());
-    let token = db::run(&state, move |c| scim_tokens::get_active(c, site, id)).await?;
+    let id = id.into_inner();
+    let token = requester
+        .run_as(&state, Trip::Short, move |c, site| {
+            scim_tokens::get_active(c, site, id)
+        })
+        .await?;
     Ok(Answer::with_etag(
         token.version,
         &ScimTokenView::from(token),

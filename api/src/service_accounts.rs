@@ -11,8 +11,7 @@ use staffroom_persistence::service_accounts::{
 use utoipa::{IntoParams, ToSchema};
 
 use crate::answer::Answer;
-use crate::auth::{Principal, password};
-use crate::db;
+use crate::auth::{Principal, Requester, Trip, password};
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
 use crate::responses::{AdminList, AdminReadOne, Create, Revoke};
@@ -100,15 +99,16 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[get("/v1/service-accounts")]
 pub async fn list_service_accounts(
     state: web::Data<AppState>,
-    principal: Principal,
+    requester: Requester,
     query: ValidQuery<ListServiceAccountsQuery>,
 ) -> Result<web::Json<ServiceAccountPage>, ApiError> {
     let limit = page_limit(query.0.limit)?;
-    let (site, cursor) = (principal.site_id, query.0.cursor);
-    let page = db::run(&state, move |c| {
-        service_accounts::list(c, site, limit, cursor.as_deref())
-    })
-    .await?;
+    let cursor = query.0.cursor;
+    let page = requester
+        .run(&state, move |c, site| {
+            service_accounts::list(c, site, limit, cursor.as_deref())
+        })
+        .await?;
     Ok(web::Json(ServiceAccountPage::from_page(page)))
 }
 
@@ -128,11 +128,15 @@ pub async fn list_service_accounts(
 #[get("/v1/service-accounts/{id}")]
 pub async fn get_service_account(
     state: web::Data<AppState>,
-    principal: Principal,
+    requester: Requester,
     id: web::Path<ServiceAccountId>,
 ) -> Result<Answer, ApiError> {
-    let (site, id) = (principal.site_id, id.into_inner());
-    let account = db::run(&state, move |c| service_accounts::get_active(c, site, id)).await?;
+    let id = id.into_inner();
+    let account = requester
+        .run_as(&state, Trip::Short, move |c, site| {
+            service_accounts::get_active(c, site, id)
+        })
+        .await?;
     Ok(Answer::with_etag(
         account.version,
         &ServiceAccountView::from(account),

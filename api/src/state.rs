@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use staffroom_persistence::Pool;
+use staffroom_persistence::{DbConnection, Pool};
 
 use crate::auth::callers::CallerCache;
 use crate::auth::password::Hashing;
@@ -43,6 +43,8 @@ pub struct AppState {
     /// The secret the imaging provider signs its webhook deliveries with; without one
     /// every delivery answers `401 invalid_signature`.
     pub imaging_webhook: Option<Arc<WebhookSecret>>,
+    /// Whether short reads run on the HTTP worker ([`crate::db::short_read`]): on SQLite.
+    pub short_reads_inline: bool,
 }
 
 impl AppState {
@@ -53,7 +55,6 @@ impl AppState {
             public_url: "http://127.0.0.1:8080".to_owned(),
             invitation_ttl: chrono::Duration::days(7),
             exit_after_commit: None,
-            pool,
             tokens: Arc::new(tokens),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             require_if_match: false,
@@ -63,6 +64,10 @@ impl AppState {
             hashing: Arc::new(Hashing::per_core()),
             callers: Arc::default(),
             imaging_webhook: None,
+            short_reads_inline: pool
+                .get()
+                .is_ok_and(|c| matches!(*c, DbConnection::Sqlite(_))),
+            pool,
         }
     }
 }

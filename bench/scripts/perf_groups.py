@@ -13,6 +13,7 @@ import sys
 
 GROUPS = [
     ("SQLite", r"^sqlite3|^pcache|^btree|^vdbe|^pager|^yy_|^sqlite"),
+    ("allocator (mimalloc)", r"^_?mi_|mimalloc"),
     ("Diesel row mapping, statement building", r"diesel::|MultiRawValue|MultiRow|multi_connection|r2d2"),
     ("JSON (serde_json)", r"serde_json|serde::|serde_core|::serialize"),
     ("chrono, uuid (timestamps and ids as text)", r"chrono::|uuid::"),

@@ -16,17 +16,22 @@
 //! every length.
 
 use chrono::NaiveDateTime;
-use diesel::expression::{AppearsOnTable, Expression, ValidGrouping};
+use diesel::backend::Backend;
+use diesel::expression::{AppearsOnTable, Expression, ValidGrouping, is_aggregate};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
-use diesel::sql_types::{Array, Bool, Nullable, Text, Timestamp};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Array, Bool, HasSqlType, Nullable, Text, Timestamp};
 use diesel::sqlite::Sqlite;
 use serde::Serialize;
 use staffroom_domain::{
     ActorKind, AuditAction, AuditEventId, AuditTarget, ClinicId, Permission, SiteId, UserId,
 };
 
-use crate::schema::{user_clinics, user_permissions};
+use crate::connection::MultiBackend;
+use crate::schema::{user_clinics, user_permissions, users};
+use crate::search::{SUFFIX_MATCH_POSTGRES, SUFFIX_MATCH_SQLITE};
 use crate::{DbConnection, StoreError, StoreResult};
 
 /// Ids per `IN (…)` list, one parameter each.
@@ -102,12 +107,12 @@ pub fn insert_clinics(
 /// parsed and planned again; this one has a fixed text and a static query id, and each
 /// connection prepares it once.
 #[derive(Debug, Clone, diesel::query_builder::QueryId)]
-struct InJsonArray<C> {
+pub(crate) struct InJsonArray<C> {
     column: C,
     json: String,
 }
 
-fn in_json_array<C>(column: C, ids: &[UserId]) -> StoreResult<InJsonArray<C>> {
+pub(crate) fn in_json_array<C>(column: C, ids: &[UserId]) -> StoreResult<InJsonArray<C>> {
     Ok(InJsonArray {
         column,
         json: json_rows(ids)?,
@@ -131,6 +136,69 @@ impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for InJsonArray<C> {
         out.push_bind_param::<Text, _>(&self.json)?;
         out.push_sql("))");
         Ok(())
+    }
+}
+
+/// The user search's condition: the site's users having a suffix in `low..high`
+/// ([`SUFFIX_MATCH_SQLITE`], [`SUFFIX_MATCH_POSTGRES`]). A typed expression with a fixed
+/// text per backend rather than a `sql()` literal, for the same reason as [`InJsonArray`]:
+/// each connection prepares a search once instead of on every request.
+#[derive(Debug, Clone, diesel::query_builder::QueryId)]
+pub(crate) struct SuffixMatch {
+    site: SiteId,
+    low: String,
+    high: String,
+}
+
+impl SuffixMatch {
+    pub(crate) fn new(site: SiteId, low: String, high: String) -> Self {
+        Self { site, low, high }
+    }
+
+    fn walk<'b, DB>(&'b self, pieces: &[&str; 5], mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
+    where
+        DB: Backend + HasSqlType<Text>,
+        SiteId: ToSql<Text, DB>,
+        String: ToSql<Text, DB>,
+    {
+        out.push_sql(pieces[0]);
+        out.push_bind_param::<Text, _>(&self.site)?;
+        out.push_sql(pieces[1]);
+        out.push_bind_param::<Text, _>(&self.site)?;
+        out.push_sql(pieces[2]);
+        out.push_bind_param::<Text, _>(&self.low)?;
+        out.push_sql(pieces[3]);
+        out.push_bind_param::<Text, _>(&self.high)?;
+        out.push_sql(pieces[4]);
+        Ok(())
+    }
+}
+
+impl Expression for SuffixMatch {
+    type SqlType = Bool;
+}
+
+impl AppearsOnTable<users::table> for SuffixMatch {}
+
+impl ValidGrouping<()> for SuffixMatch {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl QueryFragment<Sqlite> for SuffixMatch {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        self.walk(&SUFFIX_MATCH_SQLITE, out)
+    }
+}
+
+impl QueryFragment<Pg> for SuffixMatch {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.walk(&SUFFIX_MATCH_POSTGRES, out)
+    }
+}
+
+impl QueryFragment<MultiBackend> for SuffixMatch {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        MultiBackend::walk_variant_ast(self, out)
     }
 }
 

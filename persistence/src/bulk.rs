@@ -106,7 +106,7 @@ fn selected_ids(
             let mut seen = BTreeSet::new();
             Ok(ids.iter().copied().filter(|id| seen.insert(*id)).collect())
         }
-        Selection::Filter(query) => Ok(filtered(conn, ctx.site_id, query)
+        Selection::Filter(query) => Ok(filtered(ctx.site_id, query)
             .select(users::id)
             .order(users::id.asc())
             .load(conn)?),

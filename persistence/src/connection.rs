@@ -213,8 +213,12 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, StoreError> {
     ConnectionManager::new(url.with_connect_timeout(PROBE_TIMEOUT_SECS))
         .connect()
         .map_err(|e| StoreError::Pool(e.to_string()))?;
+    // A checkout tests the connection (`SELECT 1`) only on PostgreSQL, whose connections
+    // can break with the network or a server restart; a SQLite connection is a file
+    // handle, and the test would be one more statement prepared on every request.
     r2d2::Pool::builder()
         .max_size(max_size)
+        .test_on_check_out(url.is_postgres())
         .connection_timeout(Duration::from_secs(10))
         .build(ConnectionManager::new(url.clone()))
         .map_err(|e| StoreError::Pool(e.to_string()))

@@ -10,7 +10,8 @@
 //! layer import each other only in the order listed (use-case modules not at all), so the
 //! imports form a DAG:
 //!
-//! 1. Foundation: [`schema`], `error`, `connection`, `search` (search and sort text),
+//! 1. Foundation: [`schema`], `error`, `connection`, `timestamps` (read without chrono's
+//!    format parser), `search` (search and sort text),
 //!    [`page`] (cursors), [`tx`] (write transactions, the site lock, who acts), `backend`
 //!    (the few statements `MultiConnection` cannot express), `migrate`, [`testing`].
 //! 2. Logs and queues that use-cases write to: [`audit`], [`outbox`], [`mail`] (messages
@@ -62,6 +63,7 @@ pub mod search;
 pub mod service_accounts;
 pub mod sites;
 pub mod testing;
+mod timestamps;
 pub mod tx;
 pub mod usecase;
 mod user_rows;

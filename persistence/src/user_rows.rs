@@ -16,43 +16,64 @@ use staffroom_domain::{
 use crate::audit::Change;
 use crate::backend;
 use crate::schema::{user_clinics, user_permissions, users};
-use crate::search::{
-    SUFFIX_MATCH_POSTGRES, SUFFIX_MATCH_SQLITE, like_pattern, sort_key, suffix_range,
-    user_search_text,
-};
+use crate::search::{like_pattern, sort_key, suffix_range, user_search_text};
+use crate::timestamps::StoredTimestamp;
 use crate::tx::{check_version, now};
 use crate::{DbConnection, StoreError, StoreResult, clinics, sites};
 
 /// The backend type of `DbConnection` (either database).
 type Backend = <DbConnection as diesel::Connection>::Backend;
 
+/// The columns of a `users` row that a [`User`] is made of, as read and as written.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
-pub(crate) struct UserRow {
+pub(crate) struct UserColumns {
     pub(crate) id: UserId,
     site_id: SiteId,
     title: Option<String>,
     first_name: String,
     last_name: String,
     email: String,
-    pub(crate) email_normalized: String,
-    search_text: String,
-    pub(crate) sort_first_name: String,
-    pub(crate) sort_last_name: String,
     user_type: UserType,
     profession: Profession,
     status: UserStatus,
     default_clinic_id: ClinicId,
     diary_enabled: bool,
-    password_hash: Option<String>,
     external_id: Option<String>,
     last_login_at: Option<NaiveDateTime>,
     version: i64,
+    #[diesel(deserialize_as = StoredTimestamp)]
     created_at: NaiveDateTime,
+    #[diesel(deserialize_as = StoredTimestamp)]
     updated_at: NaiveDateTime,
     user_name: Option<String>,
-    user_name_normalized: Option<String>,
     email_primary: Option<bool>,
+}
+
+/// A user as read: its columns and whether it has a password. Not the hash, the search
+/// text or the sort keys, which no answer sends and every read would copy.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub(crate) struct UserRow {
+    #[diesel(embed)]
+    columns: UserColumns,
+    #[diesel(select_expression = users::password_hash.is_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNotNull<users::password_hash>)]
+    has_password: bool,
+}
+
+/// A new `users` row: its columns and what only writes and searches use.
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct NewUserRow {
+    #[diesel(embed)]
+    columns: UserColumns,
+    email_normalized: String,
+    search_text: String,
+    sort_first_name: String,
+    sort_last_name: String,
+    password_hash: Option<String>,
+    user_name_normalized: Option<String>,
 }
 
 /// A user with their permissions and clinic access.
@@ -109,8 +130,13 @@ impl User {
     }
 }
 
-impl UserRow {
-    fn into_user(self, permissions: Vec<Permission>, clinic_ids: Vec<ClinicId>) -> User {
+impl UserColumns {
+    fn into_user(
+        self,
+        has_password: bool,
+        permissions: Vec<Permission>,
+        clinic_ids: Vec<ClinicId>,
+    ) -> User {
         User {
             id: self.id,
             site_id: self.site_id,
@@ -125,7 +151,7 @@ impl UserRow {
             clinic_ids,
             default_clinic_id: self.default_clinic_id,
             diary_enabled: self.diary_enabled,
-            has_password: self.password_hash.is_some(),
+            has_password,
             external_id: self.external_id,
             user_name: self.user_name,
             email_primary: self.email_primary,
@@ -143,7 +169,7 @@ pub(crate) fn hydrate(conn: &mut DbConnection, rows: Vec<UserRow>) -> StoreResul
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<UserId> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<UserId> = rows.iter().map(|r| r.columns.id).collect();
     let mut permissions: HashMap<UserId, Vec<Permission>> = HashMap::new();
     for (user_id, permission) in backend::permissions_of(conn, &ids)? {
         permissions.entry(user_id).or_default().push(permission);
@@ -155,10 +181,10 @@ pub(crate) fn hydrate(conn: &mut DbConnection, rows: Vec<UserRow>) -> StoreResul
     Ok(rows
         .into_iter()
         .map(|row| {
-            let mut perms = permissions.remove(&row.id).unwrap_or_default();
+            let mut perms = permissions.remove(&row.columns.id).unwrap_or_default();
             perms.sort();
-            let clinics = clinic_ids.remove(&row.id).unwrap_or_default();
-            row.into_user(perms, clinics)
+            let clinics = clinic_ids.remove(&row.columns.id).unwrap_or_default();
+            row.columns.into_user(row.has_password, perms, clinics)
         })
         .collect())
 }
@@ -185,6 +211,37 @@ pub fn get(conn: &mut DbConnection, site: SiteId, id: UserId) -> StoreResult<Use
         .optional()?
         .ok_or(StoreError::NotFound)?;
     hydrate(conn, vec![row])?.pop().ok_or(StoreError::NotFound)
+}
+
+/// The users of `site` with the ids `ids`, in that order: the page a list found by its
+/// keys, read in one statement whatever its length (a user gone since is left out).
+pub(crate) fn in_order(
+    conn: &mut DbConnection,
+    site: SiteId,
+    ids: &[UserId],
+) -> StoreResult<Vec<User>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // No site condition in SQL: the planner would walk the site's users by it. The ids
+    // come from a list of the site; a row of another site is dropped below all the same.
+    let rows: Vec<UserRow> = match conn {
+        DbConnection::Pg(c) => users::table
+            .select(UserRow::as_select())
+            .filter(users::id.eq_any(ids))
+            .load(c)?,
+        DbConnection::Sqlite(c) => users::table
+            .select(UserRow::as_select())
+            .filter(backend::in_json_array(users::id, ids)?)
+            .load(c)?,
+    };
+    let mut by_id: HashMap<UserId, UserRow> = rows
+        .into_iter()
+        .filter(|r| r.columns.site_id == site)
+        .map(|r| (r.columns.id, r))
+        .collect();
+    let ordered = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+    hydrate(conn, ordered)
 }
 
 /// Order of a user list; every order ends with the id so pages never skip or repeat.
@@ -228,6 +285,22 @@ impl Default for UserQuery {
     }
 }
 
+impl UserQuery {
+    /// Whether the list is a walk of one sort index, at most `limit + 1` keys whatever the
+    /// site's size: sorted by a name or the email (each has a `(site_id, key, …)` index; the
+    /// creation order is by id, which no index of the site serves), with no filter and no
+    /// text, which could make it pass over many users that do not match before it fills a
+    /// page.
+    pub fn is_bounded(&self) -> bool {
+        self.sort != UserSort::CreatedAt
+            && self.user_type.is_none()
+            && self.status.is_none()
+            && self.profession.is_none()
+            && self.clinic_id.is_none()
+            && self.q.as_deref().is_none_or(|t| t.trim().is_empty())
+    }
+}
+
 /// The site's users matching the filters of `q` (not its order or page), as a query for the
 /// backend of `conn`.
 ///
@@ -237,33 +310,12 @@ impl Default for UserQuery {
 /// longer than the stored suffixes is rechecked against the text. Shorter ones keep the
 /// `LIKE` over the site's users, in sort order (they match most users, and the first page
 /// is found early).
-pub(crate) fn filtered(
-    conn: &DbConnection,
-    site: SiteId,
-    q: &UserQuery,
-) -> users::BoxedQuery<'static, Backend> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::{Bool, Text};
-
+pub(crate) fn filtered(site: SiteId, q: &UserQuery) -> users::BoxedQuery<'static, Backend> {
     let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let mut query = match text.map(|t| (t, suffix_range(t))) {
         Some((text, Some(((low, high), truncated)))) => {
-            let pieces = match conn {
-                DbConnection::Sqlite(_) => SUFFIX_MATCH_SQLITE,
-                DbConnection::Pg(_) => SUFFIX_MATCH_POSTGRES,
-            };
             let matched = users::table
-                .filter(
-                    sql::<Bool>(pieces[0])
-                        .bind::<Text, _>(site)
-                        .sql(pieces[1])
-                        .bind::<Text, _>(site)
-                        .sql(pieces[2])
-                        .bind::<Text, _>(low)
-                        .sql(pieces[3])
-                        .bind::<Text, _>(high)
-                        .sql(pieces[4]),
-                )
+                .filter(backend::SuffixMatch::new(site, low, high))
                 .into_boxed();
             if truncated {
                 matched.filter(users::search_text.like(like_pattern(text)).escape('\\'))
@@ -427,9 +479,7 @@ pub(crate) fn insert(
 ) -> StoreResult<User> {
     let at = now();
     let title = new.title.as_ref().map(|t| t.as_str().to_owned());
-    let row = UserRow {
-        id: UserId::new(),
-        site_id: site,
+    let row = NewUserRow {
         search_text: user_search_text(
             title.as_deref(),
             new.first_name.as_str(),
@@ -437,37 +487,44 @@ pub(crate) fn insert(
             new.email.as_str(),
             new.user_name.as_ref().map(UserName::as_str),
         ),
-        title,
         sort_first_name: sort_key(new.first_name.as_str()),
         sort_last_name: sort_key(new.last_name.as_str()),
-        first_name: new.first_name.as_str().to_owned(),
-        last_name: new.last_name.as_str().to_owned(),
-        email: new.email.as_str().to_owned(),
         email_normalized: new.email.normalized(),
-        user_type: decided.user_type,
-        profession: decided.profession,
-        status: UserStatus::Active,
-        default_clinic_id: decided.default_clinic_id,
-        diary_enabled: decided.diary_enabled,
         password_hash: new.password_hash,
-        external_id: new.external_id,
-        last_login_at: None,
-        version: 1,
-        created_at: at,
-        updated_at: at,
+        columns: UserColumns {
+            id: UserId::new(),
+            site_id: site,
+            title,
+            first_name: new.first_name.as_str().to_owned(),
+            last_name: new.last_name.as_str().to_owned(),
+            email: new.email.as_str().to_owned(),
+            user_type: decided.user_type,
+            profession: decided.profession,
+            status: UserStatus::Active,
+            default_clinic_id: decided.default_clinic_id,
+            diary_enabled: decided.diary_enabled,
+            external_id: new.external_id,
+            last_login_at: None,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+            user_name: new.user_name.as_ref().map(|n| n.as_str().to_owned()),
+            email_primary: new.email_primary,
+        },
         user_name_normalized: new.user_name.as_ref().map(UserName::normalized),
-        user_name: new.user_name.map(String::from),
-        email_primary: new.email_primary,
     };
     diesel::insert_into(users::table)
         .values(&row)
         .execute(conn)?;
-    let grants: Vec<(UserId, Permission)> =
-        decided.permissions.iter().map(|p| (row.id, *p)).collect();
+    let id = row.columns.id;
+    let grants: Vec<(UserId, Permission)> = decided.permissions.iter().map(|p| (id, *p)).collect();
     backend::insert_permissions(conn, site, &grants)?;
-    let access: Vec<(UserId, ClinicId)> = decided.clinic_ids.iter().map(|c| (row.id, *c)).collect();
+    let access: Vec<(UserId, ClinicId)> = decided.clinic_ids.iter().map(|c| (id, *c)).collect();
     backend::insert_clinics(conn, site, &access)?;
-    Ok(row.into_user(decided.permissions, decided.clinic_ids))
+    let has_password = row.password_hash.is_some();
+    Ok(row
+        .columns
+        .into_user(has_password, decided.permissions, decided.clinic_ids))
 }
 
 /// The audit event of a user written by [`insert`].

@@ -19,9 +19,7 @@ use crate::schema::users;
 use crate::search::{sort_key, user_search_text};
 use crate::tx::{AuditContext, now};
 use crate::usecase::{self, Failure, UseCase};
-use crate::user_rows::{
-    self, UserRow, email_taken, filtered, hydrate, other_active_holders, user_name_taken,
-};
+use crate::user_rows::{self, email_taken, filtered, other_active_holders, user_name_taken};
 use crate::{DbConnection, LicenceRefusal, StoreError, StoreResult, sites};
 
 pub use crate::user_rows::{NewUser, User, UserQuery, UserSort, get};
@@ -74,30 +72,40 @@ macro_rules! keyset {
     }};
 }
 
-/// The site's users matching `q`, a page at a time in its order.
+/// The site's users matching `q`, a page at a time in its order. The page is found by its
+/// keys first (ids and sort values, from the sort index or the search's matches), and only
+/// its own users are read in full.
 pub fn list(conn: &mut DbConnection, site: SiteId, q: &UserQuery) -> StoreResult<Page<User>> {
-    let query = filtered(conn, site, q)
-        .select(UserRow::as_select())
-        .limit(q.limit + 1);
-    let query = match q.sort {
-        UserSort::LastName => keyset!(query, users::sort_last_name, q),
-        UserSort::FirstName => keyset!(query, users::sort_first_name, q),
-        UserSort::Email => keyset!(query, users::email_normalized, q),
-        UserSort::CreatedAt => keyset!(query, q),
+    let query = filtered(site, q).limit(q.limit + 1);
+    let keys: Vec<(UserId, String)> = match q.sort {
+        UserSort::LastName => keyset!(
+            query.select((users::id, users::sort_last_name)),
+            users::sort_last_name,
+            q
+        )
+        .load(conn)?,
+        UserSort::FirstName => keyset!(
+            query.select((users::id, users::sort_first_name)),
+            users::sort_first_name,
+            q
+        )
+        .load(conn)?,
+        UserSort::Email => keyset!(
+            query.select((users::id, users::email_normalized)),
+            users::email_normalized,
+            q
+        )
+        .load(conn)?,
+        UserSort::CreatedAt => keyset!(query.select(users::id), q)
+            .load::<UserId>(conn)?
+            .into_iter()
+            .map(|id| (id, String::new()))
+            .collect(),
     };
-    let rows = query.load(conn)?;
-    let sort = q.sort;
-    let page = page_from_rows(rows, q.limit, |r: &UserRow| {
-        let value = match sort {
-            UserSort::LastName => r.sort_last_name.clone(),
-            UserSort::FirstName => r.sort_first_name.clone(),
-            UserSort::Email => r.email_normalized.clone(),
-            UserSort::CreatedAt => String::new(),
-        };
-        (value, r.id)
-    });
+    let page = page_from_rows(keys, q.limit, |(id, value)| (value.clone(), *id));
+    let ids: Vec<UserId> = page.items.iter().map(|(id, _)| *id).collect();
     Ok(Page {
-        items: hydrate(conn, page.items)?,
+        items: user_rows::in_order(conn, site, &ids)?,
         next_cursor: page.next_cursor,
     })
 }

@@ -416,3 +416,41 @@ fn a_foreign_cursor_is_a_validation_error() {
         }
     }
 }
+
+#[test]
+fn only_an_unfiltered_list_is_bounded_whatever_the_site_size() {
+    let clinic = ClinicId::new();
+    let bounded = |q: UserQuery| q.is_bounded();
+    assert!(bounded(query()));
+    assert!(bounded(UserQuery {
+        sort: UserSort::Email,
+        descending: true,
+        cursor: Some("c".into()),
+        q: Some("  ".into()),
+        ..query()
+    }));
+    assert!(!bounded(UserQuery {
+        sort: UserSort::CreatedAt,
+        ..query()
+    }));
+    assert!(!bounded(UserQuery {
+        q: Some("okafor".into()),
+        ..query()
+    }));
+    assert!(!bounded(UserQuery {
+        user_type: Some(UserType::Clinical),
+        ..query()
+    }));
+    assert!(!bounded(UserQuery {
+        status: Some(UserStatus::Inactive),
+        ..query()
+    }));
+    assert!(!bounded(UserQuery {
+        profession: Some(Profession::Other),
+        ..query()
+    }));
+    assert!(!bounded(UserQuery {
+        clinic_id: Some(clinic),
+        ..query()
+    }));
+}

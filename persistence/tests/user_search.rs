@@ -105,10 +105,9 @@ fn finds_the_users_containing_q_and_follows_renames() {
     assert_eq!(matching(&mut conn, site, "zoë nakamura zoe@"), vec![zoe]);
 }
 
-/// The plan of the list's search condition for `q`, one line per step.
-fn search_plan(conn: &mut DbConnection, site: SiteId, q: &str) -> String {
-    let ((low, high), _) = suffix_range(q).unwrap();
-    let condition = match conn {
+/// The search condition with the backend's placeholders (site, site, low, high).
+fn search_condition(conn: &DbConnection) -> String {
+    match conn {
         DbConnection::Sqlite(_) => SUFFIX_MATCH_SQLITE.join("?"),
         DbConnection::Pg(_) => {
             let mut sql = String::new();
@@ -120,7 +119,13 @@ fn search_plan(conn: &mut DbConnection, site: SiteId, q: &str) -> String {
             }
             sql
         }
-    };
+    }
+}
+
+/// The plan of the list's search condition for `q`, one line per step.
+fn search_plan(conn: &mut DbConnection, site: SiteId, q: &str) -> String {
+    let ((low, high), _) = suffix_range(q).unwrap();
+    let condition = search_condition(conn);
     let site = site.to_string();
     support::plan(
         conn,
@@ -150,5 +155,46 @@ fn the_search_is_a_range_scan_of_the_suffix_index() {
             "{plan}"
         );
         assert!(!plan.lines().any(|l| l.trim() == "SCAN users"), "{plan}");
+    }
+}
+
+/// The plan of a search's page keys: `(id, sort value)` of the matches in the list's order.
+fn page_keys_plan(conn: &mut DbConnection, site: SiteId, q: &str) -> String {
+    let ((low, high), _) = suffix_range(q).unwrap();
+    let site = site.to_string();
+    let condition = search_condition(conn);
+    support::plan(
+        conn,
+        &format!(
+            "SELECT users.id, users.sort_last_name FROM users WHERE {condition} \
+             ORDER BY users.sort_last_name, users.id LIMIT 51"
+        ),
+        &[&site, &site, &low, &high],
+        &["users", "user_search_suffixes"],
+    )
+}
+
+#[test]
+fn a_search_page_is_found_from_the_matches_not_the_sort_index() {
+    let db = Db::new();
+    let mut conn = db.conn();
+    let site = create_site(&mut conn, "keys", flex(100)).site_id;
+    for n in 0..60 {
+        let last = if n % 19 == 0 { "Okafor" } else { "Smith" };
+        create_user(
+            &mut conn,
+            site,
+            new_user("Ann", last, &format!("u{n}@bench.test")),
+        );
+    }
+    let plan = page_keys_plan(&mut conn, site, "okafor");
+    if matches!(*conn, DbConnection::Pg(_)) {
+        assert!(plan.contains("user_search_suffixes_pkey"), "{plan}");
+    } else {
+        assert!(
+            plan.contains("SEARCH user_search_suffixes USING PRIMARY KEY"),
+            "{plan}"
+        );
+        assert!(!plan.contains("users_site_last_name"), "{plan}");
     }
 }

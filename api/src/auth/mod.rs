@@ -7,4 +7,4 @@ pub mod password;
 pub mod principal;
 pub mod tokens;
 
-pub use principal::{Principal, Requester};
+pub use principal::{Principal, Requester, Trip};

@@ -481,10 +481,36 @@ pub struct Requester {
     pending: Option<Pending>,
 }
 
+/// Where a request's trip to the database runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trip {
+    /// On the blocking pool: a read whose cost may grow with the data.
+    Pool,
+    /// A short read, bounded whatever the site's size (one user, a page of one index): on
+    /// SQLite on the HTTP worker itself ([`db::short_read`]).
+    Short,
+}
+
+impl Trip {
+    /// [`Trip::Short`] when `bounded`, else [`Trip::Pool`].
+    pub fn short_if(bounded: bool) -> Self {
+        if bounded { Self::Short } else { Self::Pool }
+    }
+}
+
 impl Requester {
     /// Runs `f` with a pooled connection and the principal's site on the blocking pool,
     /// after the principal's check; `f` does not run when the check refuses.
     pub async fn run<T, F>(self, state: &AppState, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection, SiteId) -> StoreResult<T> + Send + 'static,
+    {
+        self.run_as(state, Trip::Pool, f).await
+    }
+
+    /// [`Requester::run`], with the trip made where `trip` says.
+    pub async fn run_as<T, F>(self, state: &AppState, trip: Trip, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection, SiteId) -> StoreResult<T> + Send + 'static,
@@ -495,7 +521,7 @@ impl Requester {
             pending,
         } = self;
         let check = pending.clone();
-        let (caller, outcome) = db::run(state, move |c| {
+        let work = move |c: &mut DbConnection| {
             if let Some(check) = check {
                 let (caller, verdict) = check.check(c, kind)?;
                 if let Err(refused) = verdict {
@@ -504,8 +530,11 @@ impl Requester {
                 return Ok((caller, Ok(f(c, site_id)?)));
             }
             Ok((None, Ok(f(c, site_id)?)))
-        })
-        .await?;
+        };
+        let (caller, outcome) = match trip {
+            Trip::Pool => db::run(state, work).await?,
+            Trip::Short => db::short_read(state, work).await?,
+        };
         if let Some(pending) = pending {
             match &caller {
                 Some(caller) => remember(state, pending.key, Some(&pending.cached), caller),

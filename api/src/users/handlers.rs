@@ -4,12 +4,12 @@ use actix_web::{HttpResponse, get, patch, post, put, web};
 use staffroom_domain::{AccessReplacement, UserId, UserStatus};
 use staffroom_persistence::access::ReplaceAccess;
 use staffroom_persistence::users::{
-    self, ChangeType, CreateUser, SetStatus, UpdateProfile, UserPatch, UserQuery,
+    self, ChangeType, CreateUser, SetStatus, UpdateProfile, UserPatch,
 };
 
 use super::types::*;
 use crate::answer::Answer;
-use crate::auth::{Principal, Requester};
+use crate::auth::{Principal, Requester, Trip};
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
@@ -37,20 +37,10 @@ pub async fn list_users(
     let q = query.0;
     let limit = page_limit(q.limit)?;
     query_text("q", q.q.as_deref(), 200)?;
-    let (sort, descending) = q.sort.unwrap_or_default().order();
-    let query = UserQuery {
-        user_type: q.user_type,
-        status: q.status,
-        profession: q.profession,
-        clinic_id: q.clinic_id,
-        q: q.q,
-        sort,
-        descending,
-        limit,
-        cursor: q.cursor,
-    };
+    let query = q.into_user_query(limit);
+    let trip = Trip::short_if(query.is_bounded());
     let page = requester
-        .run(&state, move |c, site| users::list(c, site, &query))
+        .run_as(&state, trip, move |c, site| users::list(c, site, &query))
         .await?;
     Ok(web::Json(UserPage::from_page(page)))
 }
@@ -123,7 +113,7 @@ pub async fn get_user(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let user = requester
-        .run(&state, move |c, site| users::get(c, site, id))
+        .run_as(&state, Trip::Short, move |c, site| users::get(c, site, id))
         .await?;
     Ok(with_etag(user.version, &UserView::from(user)))
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use staffroom_domain::{
     ClinicId, Email, Password, Permission, PersonName, Profession, UserId, UserStatus, UserType,
 };
-use staffroom_persistence::users::{NewUser, User, UserSort};
+use staffroom_persistence::users::{NewUser, User, UserQuery, UserSort};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::views::{double_option, page_of, utc};
@@ -183,6 +183,24 @@ pub struct ListUsersQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+}
+
+impl ListUsersQuery {
+    /// The list to read, a page of `limit` users (checked by the handler).
+    pub fn into_user_query(self, limit: i64) -> UserQuery {
+        let (sort, descending) = self.sort.unwrap_or_default().order();
+        UserQuery {
+            user_type: self.user_type,
+            status: self.status,
+            profession: self.profession,
+            clinic_id: self.clinic_id,
+            q: self.q,
+            sort,
+            descending,
+            limit,
+            cursor: self.cursor,
+        }
+    }
 }
 
 impl CreateUserRequest {

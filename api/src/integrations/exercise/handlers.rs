@@ -11,8 +11,7 @@ use super::types::{
 };
 use super::use_cases;
 use crate::answer::Answer;
-use crate::auth::Principal;
-use crate::db;
+use crate::auth::{Principal, Requester, Trip};
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
 use crate::responses::{
@@ -36,10 +35,11 @@ use crate::views::page_limit;
 #[get("/v1/integrations/exercise")]
 pub async fn get_exercise_integration(
     state: web::Data<AppState>,
-    principal: Principal,
+    requester: Requester,
 ) -> Result<HttpResponse, ApiError> {
-    let site = principal.site_id;
-    let row = db::run(&state, move |c| exercise::integration(c, site)).await?;
+    let row = requester
+        .run_as(&state, Trip::Short, exercise::integration)
+        .await?;
     Ok(use_cases::integration_answer(row).into_response())
 }
 
@@ -113,15 +113,16 @@ pub async fn disconnect_exercise_integration(
 #[get("/v1/integrations/exercise/users")]
 pub async fn list_exercise_users(
     state: web::Data<AppState>,
-    principal: Principal,
+    requester: Requester,
     query: ValidQuery<ListExerciseUsersQuery>,
 ) -> Result<web::Json<ExerciseUserPage>, ApiError> {
     let limit = page_limit(query.0.limit)?;
-    let (site, cursor) = (principal.site_id, query.0.cursor);
-    let page = db::run(&state, move |c| {
-        exercise::list_users(c, site, limit, cursor.as_deref())
-    })
-    .await?;
+    let cursor = query.0.cursor;
+    let page = requester
+        .run(&state, move |c, site| {
+            exercise::list_users(c, site, limit, cursor.as_deref())
+        })
+        .await?;
     Ok(web::Json(ExerciseUserPage::from_page(page)))
 }
 
@@ -138,11 +139,15 @@ pub async fn list_exercise_users(
 #[get("/v1/integrations/exercise/users/{user_id}")]
 pub async fn get_exercise_user(
     state: web::Data<AppState>,
-    principal: Principal,
+    requester: Requester,
     user_id: web::Path<UserId>,
 ) -> Result<HttpResponse, ApiError> {
-    let (site, user) = (principal.site_id, user_id.into_inner());
-    let view = db::run(&state, move |c| exercise::get_user(c, site, user)).await?;
+    let user = user_id.into_inner();
+    let view = requester
+        .run_as(&state, Trip::Short, move |c, site| {
+            exercise::get_user(c, site, user)
+        })
+        .await?;
     Ok(user_answer(view).into_response())
 }
 
