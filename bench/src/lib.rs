@@ -56,6 +56,14 @@ pub async fn scim_token(
 }
 
 /// A duration in milliseconds.
+/// Site sizes from a `--sizes` flag: comma-separated counts, `_` allowed as in `100_000`.
+pub fn parse_sizes(value: &str) -> Result<Vec<usize>, BoxError> {
+    Ok(value
+        .split(',')
+        .map(|s| s.trim().replace('_', "").parse())
+        .collect::<Result<_, _>>()?)
+}
+
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }

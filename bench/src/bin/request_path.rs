@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use staffroom_bench::process::{self, Child};
 use staffroom_bench::seed::{self, ADMIN_EMAIL, PASSWORD, Seeded};
 use staffroom_bench::wrk::{self, Load, Run};
-use staffroom_bench::{BoxError, login, ms, verdict};
+use staffroom_bench::{BoxError, login, ms, parse_sizes, verdict};
 use staffroom_persistence::testing::TestDatabase;
 
 /// The allocator of the `staffroom` binary, so that the server role measured here is the
@@ -55,12 +55,7 @@ impl Options {
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
             match flag.as_str() {
-                "--sizes" => {
-                    options.sizes = value
-                        .split(',')
-                        .map(|s| s.trim().replace('_', "").parse())
-                        .collect::<Result<_, _>>()?;
-                }
+                "--sizes" => options.sizes = parse_sizes(&value)?,
                 "--seconds" => options.seconds = value.parse()?,
                 "--rounds" => options.rounds = value.parse()?,
                 "--soak-minutes" => options.soak_minutes = value.parse()?,

@@ -22,7 +22,9 @@ use staffroom_bench::process::{self, Child};
 use staffroom_bench::python::{self, SCIM2_SERVER};
 use staffroom_bench::seed::{self, ADMIN_EMAIL, PASSWORD};
 use staffroom_bench::wrk::{self, Load, Run};
-use staffroom_bench::{BoxError, login, median_f64, ms, percentile, scim_token, verdict};
+use staffroom_bench::{
+    BoxError, login, median_f64, ms, parse_sizes, percentile, scim_token, verdict,
+};
 use staffroom_domain::LicencePlan;
 use staffroom_persistence::testing::{self, TestDatabase};
 
@@ -73,12 +75,7 @@ impl Options {
                 .ok_or_else(|| format!("{flag} needs a value; {USAGE}"))?;
             match flag.as_str() {
                 "--sizes" if value == "none" => options.sizes.clear(),
-                "--sizes" => {
-                    options.sizes = value
-                        .split(',')
-                        .map(|s| s.trim().replace('_', "").parse())
-                        .collect::<Result<_, _>>()?;
-                }
+                "--sizes" => options.sizes = parse_sizes(&value)?,
                 "--seconds" => options.seconds = value.parse()?,
                 "--rounds" => options.rounds = value.parse::<usize>()?.max(1),
                 "--creates" => options.creates = value.parse()?,
