@@ -170,3 +170,62 @@ async fn search_by_post_takes_the_same_request() {
     assert_eq!(first["userName"], "ada@example.test");
     assert!(first.get("name").is_none());
 }
+
+#[tokio::test]
+async fn search_at_the_root_finds_users_then_groups() {
+    let app = TestApp::spawn().await;
+    let token = scim_token(&app, &app.admin_token().await).await;
+    people(&app, &token).await;
+    let search = |body: Value| {
+        let (app, token) = (&app, &token);
+        async move { post(app, token, "/scim/v2/.search", body).await }
+    };
+    let users = total(&get(&app, &token, "/scim/v2/Users").await.expect(200));
+    let groups = total(&get(&app, &token, "/scim/v2/Groups").await.expect(200));
+    assert!(groups > 0);
+
+    let all = search(json!({"startIndex": 1, "count": 200}))
+        .await
+        .expect(200);
+    assert_eq!(total(&all), users + groups);
+    let kinds: Vec<bool> = resources(&all)
+        .iter()
+        .map(|r| r.get("userName").is_some())
+        .collect();
+    let first_group = kinds.iter().position(|is_user| !is_user).unwrap();
+    assert_eq!(i64::try_from(first_group).unwrap(), users);
+    assert!(kinds[first_group..].iter().all(|is_user| !is_user));
+
+    // Paged past the users, the page holds only Groups.
+    let start = users + 1;
+    let later = search(json!({"startIndex": start, "count": 10}))
+        .await
+        .expect(200);
+    assert_eq!(total(&later), users + groups);
+    assert!(
+        resources(&later)
+            .iter()
+            .all(|r| r.get("userName").is_none())
+    );
+    assert_eq!(
+        i64::try_from(resources(&later).len()).unwrap(),
+        groups.min(10)
+    );
+
+    // A filter on an attribute only Users have finds only Users.
+    let found = search(json!({"filter": "userName sw \"a\"", "attributes": ["userName"]}))
+        .await
+        .expect(200);
+    assert_eq!(total(&found), 3);
+    assert!(
+        resources(&found)
+            .iter()
+            .all(|r| r.get("userName").is_some())
+    );
+
+    expect_error(
+        &search(json!({"sortBy": "userName"})).await,
+        400,
+        Some("invalidValue"),
+    );
+}
