@@ -27,7 +27,7 @@ use staffroom_persistence::exercise::{self, JobPayload};
 use staffroom_persistence::imaging::connections::{self as imaging, SyncPayload};
 use staffroom_persistence::imaging::referrals::{self, ReferralPayload};
 use staffroom_persistence::mail::{self, MailPayload};
-use staffroom_persistence::outbox::{self, JobRow, Outcome};
+use staffroom_persistence::outbox::{self, Finished, JobRow, Outcome};
 use staffroom_persistence::{DbConnection, Pool, StoreError, StoreResult};
 use tokio::sync::watch;
 
@@ -99,6 +99,18 @@ where
     crate::pool::blocking(pool, f)
         .await
         .map_err(|e| StoreError::Pool(format!("blocking task failed: {e}")))?
+}
+
+/// What a job's final outcome changes besides the job, in its recording transaction.
+fn settle(c: &mut DbConnection, job: &JobRow, outcome: &Outcome) -> StoreResult<()> {
+    match job.kind {
+        JobKind::ExerciseCreateUser | JobKind::ExerciseDeleteUser => {
+            exercise::settle(c, job, outcome)
+        }
+        JobKind::ImagingSyncUser => imaging::settle(c, job, outcome),
+        JobKind::ImagingCreateReferral => referrals::settle(c, job, outcome),
+        JobKind::EmailSend => mail::settle(c, job),
+    }
 }
 
 fn chrono_duration(d: Duration) -> chrono::Duration {
@@ -210,14 +222,27 @@ impl Outbox {
         let mut running = tokio::task::JoinSet::new();
         for (owner, job) in claimed {
             let this = Arc::clone(self);
-            running.spawn(async move { this.work(owner, job).await });
+            running.spawn(async move {
+                let outcome = this.attempt_outcome(&job).await;
+                Finished {
+                    job,
+                    owner,
+                    outcome,
+                }
+            });
         }
+        let mut batch = Vec::with_capacity(ran);
         while let Some(done) = running.join_next().await {
             match done {
-                Ok(Err(e)) => tracing::error!(error = %e, "outbox job could not be recorded"),
+                Ok(finished) => batch.push(finished),
                 Err(e) => tracing::error!(error = %e, "outbox job task failed"),
-                Ok(Ok(_)) => {}
             }
+        }
+        // One transaction records the batch: on SQLite one commit, where a commit per job
+        // would queue every job behind the requests' writes.
+        let recorded = blocking(&self.pool, move |c| outbox::finish_all(c, &batch, settle)).await?;
+        for failed in recorded.into_iter().filter_map(Result::err) {
+            tracing::error!(error = %failed, "outbox job could not be recorded");
         }
         Ok(ran)
     }
@@ -256,8 +281,20 @@ impl Outbox {
     /// One attempt: the provider call, then its outcome recorded under the lease. `None` if
     /// the lease was lost meanwhile (another worker records the job).
     async fn work(self: Arc<Self>, owner: String, job: JobRow) -> StoreResult<Option<Outcome>> {
+        let outcome = self.attempt_outcome(&job).await;
+        let recorded = outcome.clone();
+        let finished = blocking(&self.pool, move |c| {
+            outbox::finish(c, &job, &owner, &recorded, settle)
+        })
+        .await?;
+        Ok(finished.then_some(outcome))
+    }
+
+    /// The outcome of one attempt at `job`: the provider's result, or when to retry, or the
+    /// failure; counted for `/metrics`.
+    async fn attempt_outcome(&self, job: &JobRow) -> Outcome {
         let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
-        let outcome = match self.attempt(&job).await {
+        let outcome = match self.attempt(job).await {
             Ok(result) => Outcome::Succeeded { result },
             Err(e) => {
                 let jitter = rand::thread_rng().r#gen::<f64>();
@@ -289,21 +326,7 @@ impl Outbox {
         if let Ok(mut counts) = self.attempts.lock() {
             *counts.entry((job.kind, label)).or_default() += 1;
         }
-        let recorded = outcome.clone();
-        let finished = blocking(&self.pool, move |c| {
-            outbox::finish(c, &job, &owner, &recorded, |c, job, outcome| {
-                match job.kind {
-                    JobKind::ExerciseCreateUser | JobKind::ExerciseDeleteUser => {
-                        exercise::settle(c, job, outcome)
-                    }
-                    JobKind::ImagingSyncUser => imaging::settle(c, job, outcome),
-                    JobKind::ImagingCreateReferral => referrals::settle(c, job, outcome),
-                    JobKind::EmailSend => mail::settle(c, job),
-                }
-            })
-        })
-        .await?;
-        Ok(finished.then_some(outcome))
+        outcome
     }
 
     /// The provider call a job stands for.
@@ -450,14 +473,50 @@ impl JobRunner for InlineRunner {
 }
 
 /// The embedded email sink: "sends" by keeping the message in the database, once per
-/// idempotency key, for `staffroom mail list`.
+/// idempotency key, for `staffroom mail list`. Messages sent at once (the outbox worker
+/// sends its batch together) are kept in one transaction: the first to arrive starts a
+/// task that takes every message waiting by the time it runs.
 pub struct StoredMail {
     pool: Pool,
+    waiting: Arc<Mutex<Vec<WaitingMail>>>,
 }
+
+/// A message waiting for the sink's next transaction, and where its row goes.
+type WaitingMail = (
+    String,
+    MailPayload,
+    tokio::sync::oneshot::Sender<Result<mail::SentMailRow, String>>,
+);
 
 impl StoredMail {
     pub fn new(pool: Pool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            waiting: Arc::default(),
+        }
+    }
+
+    /// Keeps every waiting message in one transaction and answers each sender.
+    async fn store_waiting(pool: Pool, waiting: Arc<Mutex<Vec<WaitingMail>>>) {
+        // Let the other sends of the batch join first.
+        tokio::task::yield_now().await;
+        let batch = waiting.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default();
+        let (messages, senders): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|(key, payload, sender)| ((key, payload), sender))
+            .unzip();
+        match blocking(&pool, move |c| mail::store_all(c, &messages)).await {
+            Ok(rows) => {
+                for (row, sender) in rows.into_iter().zip(senders) {
+                    let _ = sender.send(Ok(row));
+                }
+            }
+            Err(e) => {
+                for sender in senders {
+                    let _ = sender.send(Err(e.to_string()));
+                }
+            }
+        }
     }
 }
 
@@ -473,9 +532,25 @@ impl EmailSender for StoredMail {
             subject: message.subject.clone(),
             body: message.body.clone(),
         };
-        let key = idempotency_key.to_owned();
-        let stored = blocking(&self.pool, move |c| mail::store(c, &key, &payload))
+        let (sender, stored) = tokio::sync::oneshot::channel();
+        let first = {
+            let mut waiting = self
+                .waiting
+                .lock()
+                .map_err(|_| ProviderError::unreachable("mail store: lock poisoned".to_owned()))?;
+            waiting.push((idempotency_key.to_owned(), payload, sender));
+            waiting.len() == 1
+        };
+        if first {
+            tokio::spawn(Self::store_waiting(
+                self.pool.clone(),
+                Arc::clone(&self.waiting),
+            ));
+        }
+        let stored = stored
             .await
+            .map_err(|_| "the store task stopped".to_owned())
+            .and_then(|row| row)
             .map_err(|e| ProviderError::unreachable(format!("mail store: {e}")))?;
         Ok(staffroom_connectors::SentEmail {
             id: stored.id.to_string(),

@@ -14,6 +14,12 @@ pub mod wrk;
 
 pub type BoxError = Box<dyn Error + Send + Sync>;
 
+/// The allocator of the `staffroom` binary, in every bench executable, so that the server
+/// role they start is the server that ships. The ceiling of `request-path` (the same
+/// executable) runs on it as well: its ratios compare like with like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Logs in and returns the bearer token.
 pub async fn login(
     http: &reqwest::Client,

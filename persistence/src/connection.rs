@@ -1,10 +1,12 @@
 //! Database connections: one `DbConnection` enum over PostgreSQL and SQLite, built from the
 //! URL scheme, and the r2d2 pool that hands them out; and how typed ids bind through it.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
 use diesel::r2d2::{self, ManageConnection};
 use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::Text;
@@ -143,6 +145,102 @@ impl ConnectionManager {
 /// How long a SQLite writer waits for another one before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 15_000;
 
+/// The queue of one SQLite database's writers in this process, which
+/// `tx::write_transaction` joins before `BEGIN IMMEDIATE`, and the one connection they
+/// write with. SQLite admits one writer at a time and leaves the others to poll for its
+/// lock, sleeping 1, 2, 5, 10, … 100 ms between tries (its default busy handler): the lock
+/// sits idle while they sleep, and a writer that arrives when it is free overtakes those
+/// asleep, so under a burst of writes throughput drops and the slowest writes wait hundreds
+/// of milliseconds. Queued here, this process's writers take the lock in turn as it is
+/// handed over (other processes still meet the busy timeout). And they all write through
+/// the queue's own connection: SQLite empties a connection's page cache whenever another
+/// connection has written since its last transaction, so a writer on a pooled connection
+/// would read every page it touches again from the file; the one writing connection keeps
+/// its cache. Every pooled connection to the database carries the queue as its Diesel
+/// instrumentation, which is how a transaction finds it from the connection alone.
+#[derive(Clone)]
+pub(crate) struct WriterQueue(Arc<Writer>);
+
+/// The turn and the connection of a database's writers.
+struct Writer {
+    path: PathBuf,
+    /// `None` until the first write opens it, and again after a writer panicked with it.
+    connection: parking_lot::Mutex<Option<SqliteConnection>>,
+}
+
+impl WriterQueue {
+    /// The queue of the database at `path`, shared by every connection this process opens
+    /// to it.
+    fn of(path: &Path) -> Self {
+        static QUEUES: OnceLock<parking_lot::Mutex<HashMap<PathBuf, Weak<Writer>>>> =
+            OnceLock::new();
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+        let mut queues = QUEUES.get_or_init(Default::default).lock();
+        if let Some(writer) = queues.get(&key).and_then(Weak::upgrade) {
+            return Self(writer);
+        }
+        // Forget the queues of databases no connection holds any more (tests open many).
+        queues.retain(|_, writer| writer.strong_count() > 0);
+        let writer = Arc::new(Writer {
+            path: key.clone(),
+            connection: parking_lot::Mutex::new(None),
+        });
+        queues.insert(key, Arc::downgrade(&writer));
+        Self(writer)
+    }
+
+    /// The queue `conn` belongs to; `None` on PostgreSQL, whose writers wait on the site
+    /// row's lock without polling.
+    pub(crate) fn of_connection(conn: &mut DbConnection) -> Option<Self> {
+        match conn {
+            DbConnection::Sqlite(sqlite) => sqlite
+                .instrumentation()
+                .downcast_ref::<Self>()
+                .cloned(),
+            DbConnection::Pg(_) => None,
+        }
+    }
+
+    /// Runs `f` when this writer's turn comes, with the queue's connection (or `conn` if it
+    /// cannot be opened), handing the turn to the next writer in line after it. A writer
+    /// that waits longer than the busy timeout (a transaction that opened another
+    /// connection to write, which waits for its own) goes on with `conn` without its turn
+    /// and meets SQLite's busy timeout as before.
+    pub(crate) fn in_turn<T>(
+        &self,
+        conn: &mut DbConnection,
+        f: impl FnOnce(&mut DbConnection) -> T,
+    ) -> T {
+        let wait = Duration::from_millis(u64::from(SQLITE_BUSY_TIMEOUT_MS));
+        let Some(mut turn) = self.0.connection.try_lock_for(wait) else {
+            return f(conn);
+        };
+        // Taken out while it writes: if `f` panics, the connection is dropped (SQLite rolls
+        // its transaction back) and the next writer opens a fresh one.
+        let writer = match turn.take() {
+            Some(writer) => Some(writer),
+            None => open_sqlite(&self.0.path.to_string_lossy(), None).ok(),
+        };
+        let value = match writer {
+            Some(writer) => {
+                let mut writer = DbConnection::Sqlite(writer);
+                let value = f(&mut writer);
+                if let DbConnection::Sqlite(writer) = writer {
+                    *turn = Some(writer);
+                }
+                value
+            }
+            None => f(conn),
+        };
+        parking_lot::MutexGuard::unlock_fair(turn);
+        value
+    }
+}
+
+impl Instrumentation for WriterQueue {
+    fn on_connection_event(&mut self, _event: InstrumentationEvent<'_>) {}
+}
+
 impl ManageConnection for ConnectionManager {
     type Connection = DbConnection;
     type Error = r2d2::Error;
@@ -153,15 +251,8 @@ impl ManageConnection for ConnectionManager {
                 .map(DbConnection::Pg)
                 .map_err(r2d2::Error::ConnectionError),
             DatabaseUrl::Sqlite(path) => {
-                let path = path.to_string_lossy();
-                let mut conn =
-                    SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
-                conn.batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"))
-                    .map_err(r2d2::Error::QueryError)?;
-                enter_wal(&mut conn).map_err(r2d2::Error::QueryError)?;
-                conn.batch_execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
-                    .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConnection::Sqlite(conn))
+                open_sqlite(&path.to_string_lossy(), Some(WriterQueue::of(path)))
+                    .map(DbConnection::Sqlite)
             }
         }
     }
@@ -176,6 +267,21 @@ impl ManageConnection for ConnectionManager {
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
         false
     }
+}
+
+/// Opens a SQLite connection set up for concurrent use (busy timeout, WAL, foreign keys),
+/// carrying the writer queue of its database when it is a pooled one.
+fn open_sqlite(path: &str, queue: Option<WriterQueue>) -> Result<SqliteConnection, r2d2::Error> {
+    let mut conn = SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+    if let Some(queue) = queue {
+        conn.set_instrumentation(queue);
+    }
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"))
+        .map_err(r2d2::Error::QueryError)?;
+    enter_wal(&mut conn).map_err(r2d2::Error::QueryError)?;
+    conn.batch_execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+        .map_err(r2d2::Error::QueryError)?;
+    Ok(conn)
 }
 
 /// Switches a SQLite database to WAL. The switch needs the file to itself and SQLite does

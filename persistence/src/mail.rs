@@ -112,6 +112,20 @@ pub fn store(
     })
 }
 
+/// Keeps several messages in one transaction, each as [`store`] keeps one: the sink's
+/// answer to a batch of `email.send` jobs sent at once, one commit for all of them.
+pub fn store_all(
+    conn: &mut DbConnection,
+    messages: &[(String, MailPayload)],
+) -> StoreResult<Vec<SentMailRow>> {
+    write_transaction(conn, |conn| {
+        messages
+            .iter()
+            .map(|(key, message)| store(conn, key, message))
+            .collect()
+    })
+}
+
 /// Mail kept by the sink, oldest first; with `to`, only mail to that address
 /// (case-insensitive).
 pub fn list(conn: &mut DbConnection, to: Option<&str>) -> StoreResult<Vec<SentMailRow>> {

@@ -251,6 +251,32 @@ pub fn finish(
 }
 
 /// One job of the site, for its administrators.
+/// A job's outcome, to be recorded under its lease by [`finish_all`].
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub job: JobRow,
+    pub owner: String,
+    pub outcome: Outcome,
+}
+
+/// Records the outcomes of a worker's batch in one transaction, each as [`finish`] records
+/// one (inside it, each job's own savepoint): one commit for the batch instead of one per
+/// job. A job whose recording fails is left as it was, to come back when its lease runs
+/// out, and the others are kept. Returns, in order, whether each job was recorded (`false`:
+/// its lease was lost).
+pub fn finish_all(
+    conn: &mut DbConnection,
+    batch: &[Finished],
+    effect: impl Fn(&mut DbConnection, &JobRow, &Outcome) -> StoreResult<()>,
+) -> StoreResult<Vec<StoreResult<bool>>> {
+    write_transaction(conn, |conn| {
+        Ok(batch
+            .iter()
+            .map(|done| finish(conn, &done.job, &done.owner, &done.outcome, &effect))
+            .collect())
+    })
+}
+
 pub fn get(conn: &mut DbConnection, site: SiteId, id: JobId) -> StoreResult<JobRow> {
     outbox_jobs::table
         .filter(outbox_jobs::site_id.eq(site))

@@ -16,6 +16,7 @@ use diesel::prelude::*;
 use staffroom_domain::{ActorKind, SiteId, UserId};
 
 use crate::schema::sites;
+use crate::connection::WriterQueue;
 use crate::{DbConnection, StoreError, StoreResult};
 
 /// Who made a change, carried into its audit event.
@@ -67,7 +68,9 @@ impl AuditContext {
 }
 
 /// Runs `f` in a transaction that writes: on SQLite `BEGIN IMMEDIATE`, so the transaction is
-/// a writer from its start; on PostgreSQL an ordinary transaction. Inside another
+/// a writer from its start, once the writers of this process before it are done, and on
+/// the connection the database's writers share (see `connection::WriterQueue`: `f` may get
+/// another connection than `conn`); on PostgreSQL an ordinary transaction. Inside another
 /// transaction (already a writer) it is a savepoint. Commits when `f` succeeds and rolls
 /// back when it fails, like `Connection::transaction`.
 #[expect(
@@ -81,15 +84,20 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    let nested = in_transaction(conn);
-    match conn {
-        DbConnection::Sqlite(sqlite) if !nested => {
+    if in_transaction(conn) || !matches!(conn, DbConnection::Sqlite(_)) {
+        return conn.transaction(f);
+    }
+    let immediate = |conn: &mut DbConnection| {
+        if let DbConnection::Sqlite(sqlite) = &mut *conn {
             AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
         }
-        _ => return conn.transaction(f),
+        let outcome = f(conn);
+        end_transaction(conn, outcome)
+    };
+    match WriterQueue::of_connection(conn) {
+        Some(queue) => queue.in_turn(conn, immediate),
+        None => immediate(conn),
     }
-    let outcome = f(conn);
-    end_transaction(conn, outcome)
 }
 
 /// Whether `conn` is inside a transaction already.

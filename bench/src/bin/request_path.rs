@@ -16,12 +16,6 @@ use staffroom_bench::wrk::{self, Load, Run};
 use staffroom_bench::{BoxError, login, ms, parse_sizes, verdict};
 use staffroom_persistence::testing::TestDatabase;
 
-/// The allocator of the `staffroom` binary, so that the server role measured here is the
-/// server that ships. The ceiling (this executable too) runs on it as well: the ratio
-/// compares like with like.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// What the performance issue asks, printed beside each figure.
 const LIST_RATIO: f64 = 0.25;
 const LIST_P99: Duration = Duration::from_millis(5);

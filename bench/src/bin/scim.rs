@@ -4,6 +4,9 @@
 //! 1. `POST /Users` throughput against Python's `scim2-server` (pinned, installed into
 //!    `target/bench-venv` on first use): the same client sends the same number of creates
 //!    with the same concurrency to both, interleaved round by round;
+//!    then the floor under any create rate: the writes of one create alone (the
+//!    `CreateUser` use-case with its invitation, in this process, one connection, no HTTP),
+//!    one transaction per create and 50 per transaction;
 //! 2. the latency of `GET /Users?filter=userName eq "…"` (a random existing user each
 //!    request) and of the first page `GET /Users?startIndex=1&count=50` at each site size,
 //!    with `wrk`, and the ratio of the largest size's latency to the smallest's.
@@ -25,11 +28,19 @@ use staffroom_bench::wrk::{self, Load, Run};
 use staffroom_bench::{
     BoxError, login, median_f64, ms, parse_sizes, percentile, scim_token, verdict,
 };
-use staffroom_domain::LicencePlan;
+use staffroom_api::auth::password;
+use staffroom_domain::{Email, LicencePlan, PersonName, Profession, UserId, UserType};
+use staffroom_persistence::invitations::NewInvitation;
 use staffroom_persistence::testing::{self, TestDatabase};
+use staffroom_persistence::tx::AuditContext;
+use staffroom_persistence::usecase::{self, together};
+use staffroom_persistence::users::{CreateUser, CreatorScope, NewUser};
+use staffroom_persistence::DbConnection;
 
 /// Staffroom's creates per second over `scim2-server`'s, at least.
 const CREATE_RATIO: f64 = 10.0;
+/// Creates per transaction when the floor groups them.
+const GROUP: usize = 50;
 /// Latency at the largest size over the smallest, at most.
 const SCALING: f64 = 1.3;
 const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -270,8 +281,9 @@ async fn creates(
             }
         }
     }
-    print_creates(&targets, &measured);
+    let python_rate = print_creates(&targets, &measured);
     drop((server, scim2));
+    print_floor(&write_floor(backend, options.creates)?, python_rate);
     Ok(())
 }
 
@@ -308,7 +320,8 @@ fn user_body(round: usize, i: usize) -> Value {
     })
 }
 
-fn print_creates(targets: &[Target; 2], measured: &[Vec<CreateRound>; 2]) {
+/// Prints both servers' rounds and the ratio; returns `scim2-server`'s rate.
+fn print_creates(targets: &[Target; 2], measured: &[Vec<CreateRound>; 2]) -> f64 {
     println!(
         "{:<22} {:>9} {:>9} {:>9} {:>7}   rounds (req/s)",
         "server", "req/s", "p50 ms", "p99 ms", "errors"
@@ -345,6 +358,112 @@ fn print_creates(targets: &[Target; 2], measured: &[Vec<CreateRound>; 2]) {
         targets[0].name,
         targets[1].name,
         verdict(ratio >= CREATE_RATIO && clean),
+    );
+    rates[1]
+}
+
+/// What the writes of one create cost alone: one transaction per create, then
+/// [`GROUP`] per transaction.
+struct Floor {
+    each: Duration,
+    grouped: Duration,
+}
+
+/// Runs `count` creates through the `CreateUser` use-case as a SCIM create without a
+/// password runs it (the user, its grants and search rows, the audit event, the invitation
+/// and its email job), on one connection of a fresh site, one per transaction; then
+/// `count` more, [`GROUP`] per transaction. No HTTP, JSON or authentication: what is left
+/// is the database's share of a create, which a site's writers take in turn (the site
+/// lock; on SQLite also the database's one writer).
+/// It runs on a thread of its own, `write-floor`, which a profile can pick out
+/// (`perf report --comm write-floor`).
+fn write_floor(backend: &Backend, count: usize) -> Result<Floor, BoxError> {
+    let backend = backend.clone();
+    std::thread::Builder::new()
+        .name("write-floor".to_owned())
+        .spawn(move || floor_on(&backend, count))?
+        .join()
+        .map_err(|_| "the write floor's thread panicked")?
+}
+
+fn floor_on(backend: &Backend, count: usize) -> Result<Floor, BoxError> {
+    let db = backend.database()?;
+    let pool = db.pool(1)?;
+    let licences = u32::try_from(2 * count + 1)?;
+    let site = seed::site(&pool, LicencePlan::Flex { licences })?.site_id;
+    let mut conn = pool.get()?;
+    let ctx = AuditContext::system(site);
+    let started = Instant::now();
+    for i in 0..count {
+        create_alone(&mut conn, &ctx, &format!("f{i}@bench.test"))?;
+    }
+    let each = started.elapsed() / u32::try_from(count.max(1))?;
+    let started = Instant::now();
+    for group in (0..count).collect::<Vec<_>>().chunks(GROUP) {
+        together(&mut conn, &ctx, |conn| {
+            group
+                .iter()
+                .try_for_each(|i| create_alone(conn, &ctx, &format!("g{i}@bench.test")).map(drop))
+        })?;
+    }
+    let grouped = started.elapsed() / u32::try_from(count.max(1))?;
+    Ok(Floor { each, grouped })
+}
+
+/// One user created as `POST /scim/v2/Users` creates it, with its invitation.
+fn create_alone(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    email: &str,
+) -> Result<UserId, BoxError> {
+    let new = NewUser {
+        title: None,
+        first_name: PersonName::parse(GIVEN_NAMES[email.len() % GIVEN_NAMES.len()])?,
+        last_name: PersonName::parse(FAMILY_NAMES[email.len() % FAMILY_NAMES.len()])?,
+        email: Email::parse(email)?,
+        user_type: UserType::NonClinical,
+        profession: Profession::Other,
+        permissions: Vec::new(),
+        clinic_ids: Vec::new(),
+        default_clinic_id: None,
+        password_hash: None,
+        external_id: None,
+        user_name: None,
+        email_primary: Some(true),
+    };
+    let token = password::random_token(32);
+    let expires_at = staffroom_persistence::tx::now() + Duration::from_secs(7 * 86_400);
+    let invitation = NewInvitation {
+        token_hash: password::digest(&token),
+        expires_at,
+        subject: "You are invited to Staffroom".to_owned(),
+        body: format!(
+            "Hello,\n\nAn administrator of your practice has created your Staffroom account. \
+             Choose your password here:\n\nhttp://127.0.0.1/accept-invitation?token={token}\n"
+        ),
+    };
+    let create = CreateUser {
+        creator: CreatorScope::site_admin(),
+        new,
+        invitation: Some(invitation),
+    };
+    usecase::run(conn, ctx, create, |user| user.id, None)
+        .map_err(|e| format!("the floor's create of {email} failed: {e}").into())
+}
+
+fn print_floor(floor: &Floor, python_rate: f64) {
+    let per_second = |d: Duration| 1.0 / d.as_secs_f64().max(1e-9);
+    let needed = CREATE_RATIO * python_rate;
+    println!(
+        "the writes of one create alone (CreateUser with its invitation, one connection, no \
+         HTTP):\n  one transaction each: {:>7.0} µs (at most {:.0} creates/s)\n  {GROUP} per \
+         transaction:   {:>7.0} µs (at most {:.0} creates/s)\n  {CREATE_RATIO}× scim2-server is \
+         {needed:.0} creates/s: at most {:.0} µs per create, everything included",
+        floor.each.as_secs_f64() * 1e6,
+        per_second(floor.each),
+        floor.grouped.as_secs_f64() * 1e6,
+        per_second(floor.grouped),
+        1e6 / needed.max(1e-9),
     );
 }
 
