@@ -465,6 +465,13 @@ fn print_floor(floor: &Floor, python_rate: f64) {
         per_second(floor.grouped),
         1e6 / needed.max(1e-9),
     );
+    let most = per_second(floor.grouped) / python_rate.max(1e-9);
+    if most < CREATE_RATIO {
+        println!(
+            "  the writes alone, grouped, allow at most {most:.1}× scim2-server on this machine: \
+             the {CREATE_RATIO}× target is out of their reach"
+        );
+    }
 }
 
 // ---- 2. Read latency across site sizes ----
