@@ -109,3 +109,40 @@ pub fn median_f64(mut values: Vec<f64>) -> f64 {
         n => f64::midpoint(values[n / 2 - 1], values[n / 2]),
     }
 }
+
+/// The least-squares slope of `points` (y per x); `None` with fewer than two distinct x.
+/// Memory is sampled every 10 s and the allocator returns pages in steps, so two single
+/// samples measure a step as often as a trend; the fitted line over all of them is the
+/// growth.
+pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
+    #[allow(clippy::cast_precision_loss)]
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let covariance: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    let variance: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    (points.len() >= 2 && variance > 0.0).then(|| covariance / variance)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slope;
+
+    #[test]
+    fn the_slope_is_the_trend_not_the_last_step() {
+        // 1 MB a minute with a 3 MB step up and back down between the samples.
+        let points: Vec<(f64, f64)> = (0..31)
+            .map(|i| {
+                let minutes = f64::from(i) / 6.0;
+                let step = if (10..20).contains(&i) { 3.0 } else { 0.0 };
+                (minutes * 60.0, 100.0 + minutes + step)
+            })
+            .collect();
+        let per_minute = slope(&points).map_or(f64::NAN, |s| s * 60.0);
+        assert!((per_minute - 1.0).abs() < 0.35, "{per_minute}");
+        let flat: Vec<(f64, f64)> = (0..10).map(|i| (f64::from(i), 5.0)).collect();
+        assert!(slope(&flat).is_some_and(|s| s.abs() < 1e-12));
+        assert_eq!(slope(&[(1.0, 2.0)]), None);
+        assert_eq!(slope(&[(1.0, 2.0), (1.0, 3.0)]), None);
+    }
+}

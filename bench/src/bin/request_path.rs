@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use staffroom_bench::process::{self, Child};
 use staffroom_bench::seed::{self, ADMIN_EMAIL, PASSWORD, Seeded};
 use staffroom_bench::wrk::{self, Load, Run};
-use staffroom_bench::{BoxError, login, ms, parse_sizes, verdict};
+use staffroom_bench::{BoxError, login, ms, parse_sizes, slope, verdict};
 use staffroom_persistence::testing::TestDatabase;
 
 /// What the performance issue asks, printed beside each figure.
@@ -346,21 +346,34 @@ async fn soak(
         );
     }
     let half = Duration::from_secs(minutes * 30);
-    let last: Vec<&(Duration, u64)> = samples.iter().filter(|(at, _)| *at >= half).collect();
-    if let (Some(first), Some(end)) = (last.first(), last.last()) {
-        #[allow(clippy::cast_precision_loss)]
-        let growth_mb = (end.1 as f64 - first.1 as f64) * 1024.0 / 1e6;
+    let last: Vec<(f64, f64)> = samples
+        .iter()
+        .filter(|(at, _)| *at >= half)
+        .map(|(at, rss)| (at.as_secs_f64(), kib_to_mb(*rss)))
+        .collect();
+    if let (Some(first), Some(end), Some(slope)) = (last.first(), last.last(), slope(&last)) {
+        let span = end.0 - first.0;
+        let growth_mb = slope * span;
         println!(
-            "{:.0} requests/s, {} failed; resident memory grew {growth_mb:.2} MB over the last \
-             {:.1} min (target < {SOAK_GROWTH_MB} MB: {})",
+            "{:.0} requests/s, {} failed; resident memory over the last {:.1} min: grew \
+             {growth_mb:.2} MB (least-squares trend of {} samples; {:.2} MB from the first \
+             sample to the last) (target < {SOAK_GROWTH_MB} MB: {})",
             run.requests_per_second,
             run.failures,
-            (end.0 - first.0).as_secs_f64() / 60.0,
+            span / 60.0,
+            last.len(),
+            end.1 - first.1,
             verdict(growth_mb < SOAK_GROWTH_MB && run.failures == 0),
         );
     }
     Ok(())
 }
+
+#[allow(clippy::cast_precision_loss)]
+fn kib_to_mb(kib: u64) -> f64 {
+    kib as f64 * 1024.0 / 1e6
+}
+
 
 fn soak_script(work: &Path, token: &str, seeded: &Seeded) -> Result<PathBuf, BoxError> {
     let ids: Vec<String> = seeded
