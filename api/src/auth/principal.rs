@@ -15,7 +15,7 @@ use std::sync::Arc;
 use staffroom_domain::{ClinicId, Needs, Permission, PrincipalKind, ProblemCode, SiteId, allows};
 use staffroom_persistence::access::ActorScope;
 use staffroom_persistence::assistants::{self, AssistantAccount, Link};
-use staffroom_persistence::tx::AuditContext;
+use staffroom_persistence::tx::{AuditContext, read_transaction};
 use staffroom_persistence::users::CreatorScope;
 use staffroom_persistence::users::User;
 use staffroom_persistence::{DbConnection, StoreError, StoreResult};
@@ -500,7 +500,8 @@ impl Trip {
 
 impl Requester {
     /// Runs `f` with a pooled connection and the principal's site on the blocking pool,
-    /// after the principal's check; `f` does not run when the check refuses.
+    /// after the principal's check; `f` does not run when the check refuses. The check and
+    /// `f` run in one read transaction (`tx::read_transaction`): `f` only reads.
     pub async fn run<T, F>(self, state: &AppState, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
@@ -521,15 +522,19 @@ impl Requester {
             pending,
         } = self;
         let check = pending.clone();
+        // One read transaction: the check and the reads see one snapshot, and SQLite takes
+        // its read locks once per request instead of once per statement.
         let work = move |c: &mut DbConnection| {
-            if let Some(check) = check {
-                let (caller, verdict) = check.check(c, kind)?;
-                if let Err(refused) = verdict {
-                    return Ok((caller, Err(refused)));
+            read_transaction(c, |c| {
+                if let Some(check) = check {
+                    let (caller, verdict) = check.check(c, kind)?;
+                    if let Err(refused) = verdict {
+                        return Ok((caller, Err(refused)));
+                    }
+                    return Ok((caller, Ok(f(c, site_id)?)));
                 }
-                return Ok((caller, Ok(f(c, site_id)?)));
-            }
-            Ok((None, Ok(f(c, site_id)?)))
+                Ok((None, Ok(f(c, site_id)?)))
+            })
         };
         let (caller, outcome) = match trip {
             Trip::Pool => db::run(state, work).await?,
