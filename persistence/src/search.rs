@@ -38,9 +38,15 @@ pub const SUFFIX_CHARS: usize = 16;
 /// `q`, found by a range scan of the suffix table's primary key. The site condition on
 /// `users` is written so that no index serves it (`+`, `|| ''`): the matches drive the
 /// query, else both planners walk every user of the site in sort order.
+///
+/// On SQLite the id is compared under `COLLATE RTRIM`, the collation of the covering index
+/// `users_sort_keys` (id, site, sort keys): only that index serves the comparison, so a
+/// match's site and sort value are read from it, not from its `users` row (without
+/// statistics SQLite would take the primary key's index and then the row). Ids never end
+/// in a space, so the comparison is the binary one.
 pub const SUFFIX_MATCH_SQLITE: [&str; 5] = [
     "+users.site_id = ",
-    " AND users.id IN (SELECT user_id FROM user_search_suffixes WHERE site_id = ",
+    " AND users.id COLLATE RTRIM IN (SELECT user_id FROM user_search_suffixes WHERE site_id = ",
     " AND suffix >= ",
     " AND suffix < ",
     ")",

@@ -196,5 +196,10 @@ fn a_search_page_is_found_from_the_matches_not_the_sort_index() {
             "{plan}"
         );
         assert!(!plan.contains("users_site_last_name"), "{plan}");
+        // a match's site and sort value come from the covering index, not its row
+        assert!(
+            plan.contains("SEARCH users USING COVERING INDEX users_sort_keys (id=?)"),
+            "{plan}"
+        );
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use staffroom_domain::{ClinicId, Needs, Permission, PrincipalKind, ProblemCode, SiteId, allows};
 use staffroom_persistence::access::ActorScope;
 use staffroom_persistence::assistants::{self, AssistantAccount, Link};
-use staffroom_persistence::tx::AuditContext;
+use staffroom_persistence::tx::{AuditContext, read_transaction};
 use staffroom_persistence::users::CreatorScope;
 use staffroom_persistence::users::User;
 use staffroom_persistence::{DbConnection, StoreError, StoreResult};
@@ -500,7 +500,8 @@ impl Trip {
 
 impl Requester {
     /// Runs `f` with a pooled connection and the principal's site on the blocking pool,
-    /// after the principal's check; `f` does not run when the check refuses.
+    /// after the principal's check; `f` does not run when the check refuses. On SQLite the
+    /// check and `f` run in one read transaction (`tx::read_transaction`): `f` only reads.
     pub async fn run<T, F>(self, state: &AppState, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
@@ -521,7 +522,7 @@ impl Requester {
             pending,
         } = self;
         let check = pending.clone();
-        let work = move |c: &mut DbConnection| {
+        let checked = move |c: &mut DbConnection| {
             if let Some(check) = check {
                 let (caller, verdict) = check.check(c, kind)?;
                 if let Err(refused) = verdict {
@@ -530,6 +531,16 @@ impl Requester {
                 return Ok((caller, Ok(f(c, site_id)?)));
             }
             Ok((None, Ok(f(c, site_id)?)))
+        };
+        // On SQLite one read transaction: the check and the reads see one snapshot, and
+        // SQLite takes its read locks once per request instead of once per statement. On
+        // PostgreSQL its `BEGIN` and `COMMIT` would be two more round trips per request.
+        let work = move |c: &mut DbConnection| {
+            if matches!(c, DbConnection::Sqlite(_)) {
+                read_transaction(c, checked)
+            } else {
+                checked(c)
+            }
         };
         let (caller, outcome) = match trip {
             Trip::Pool => db::run(state, work).await?,
