@@ -500,7 +500,10 @@ impl StoredMail {
     async fn store_waiting(pool: Pool, waiting: Arc<Mutex<Vec<WaitingMail>>>) {
         // Let the other sends of the batch join first.
         tokio::task::yield_now().await;
-        let batch = waiting.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default();
+        let batch = waiting
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default();
         let (messages, senders): (Vec<_>, Vec<_>) = batch
             .into_iter()
             .map(|(key, payload, sender)| ((key, payload), sender))

@@ -193,10 +193,9 @@ impl WriterQueue {
     /// row's lock without polling.
     pub(crate) fn of_connection(conn: &mut DbConnection) -> Option<Self> {
         match conn {
-            DbConnection::Sqlite(sqlite) => sqlite
-                .instrumentation()
-                .downcast_ref::<Self>()
-                .cloned(),
+            DbConnection::Sqlite(sqlite) => {
+                sqlite.instrumentation().downcast_ref::<Self>().cloned()
+            }
             DbConnection::Pg(_) => None,
         }
     }

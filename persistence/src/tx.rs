@@ -15,8 +15,8 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use staffroom_domain::{ActorKind, SiteId, UserId};
 
-use crate::schema::sites;
 use crate::connection::WriterQueue;
+use crate::schema::sites;
 use crate::{DbConnection, StoreError, StoreResult};
 
 /// Who made a change, carried into its audit event.

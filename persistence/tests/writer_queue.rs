@@ -98,7 +98,11 @@ fn writes_from_any_pooled_connection_go_through_one_connection() {
     let seen = write_transaction(&mut other, |conn: &mut DbConnection| {
         diesel::sql_query("SELECT count(*) AS n FROM temp.writer_only").get_result::<Count>(conn)
     });
-    assert_eq!(seen.unwrap().n, 0, "the second write ran on the same connection");
+    assert_eq!(
+        seen.unwrap().n,
+        0,
+        "the second write ran on the same connection"
+    );
     // A read runs on the connection it was given, which never saw the table.
     let read = read_transaction(&mut other, |conn: &mut DbConnection| {
         diesel::sql_query("SELECT count(*) AS n FROM temp.writer_only").get_result::<Count>(conn)
@@ -139,6 +143,10 @@ fn a_writer_that_panics_leaves_the_next_one_a_working_connection() {
         .into_iter()
         .map(|row| row.name)
         .collect();
-    assert_eq!(notes, ["kept"], "the panicked writer's insert was rolled back");
+    assert_eq!(
+        notes,
+        ["kept"],
+        "the panicked writer's insert was rolled back"
+    );
     assert_eq!(written, 1);
 }

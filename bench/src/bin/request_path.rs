@@ -374,7 +374,6 @@ fn kib_to_mb(kib: u64) -> f64 {
     kib as f64 * 1024.0 / 1e6
 }
 
-
 fn soak_script(work: &Path, token: &str, seeded: &Seeded) -> Result<PathBuf, BoxError> {
     let ids: Vec<String> = seeded
         .users

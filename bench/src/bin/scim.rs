@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use diesel::RunQueryDsl;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use staffroom_api::auth::password;
 use staffroom_bench::clients::{self, Outcome};
 use staffroom_bench::process::{self, Child};
 use staffroom_bench::python::{self, SCIM2_SERVER};
@@ -28,14 +29,13 @@ use staffroom_bench::wrk::{self, Load, Run};
 use staffroom_bench::{
     BoxError, login, median_f64, ms, parse_sizes, percentile, scim_token, verdict,
 };
-use staffroom_api::auth::password;
 use staffroom_domain::{Email, LicencePlan, PersonName, Profession, UserId, UserType};
+use staffroom_persistence::DbConnection;
 use staffroom_persistence::invitations::NewInvitation;
 use staffroom_persistence::testing::{self, TestDatabase};
 use staffroom_persistence::tx::AuditContext;
 use staffroom_persistence::usecase::{self, together};
 use staffroom_persistence::users::{CreateUser, CreatorScope, NewUser};
-use staffroom_persistence::DbConnection;
 
 /// Staffroom's creates per second over `scim2-server`'s, at least.
 const CREATE_RATIO: f64 = 10.0;
