@@ -4,6 +4,9 @@
 //! `persistence` translates parsed filters into SQL; `api` maps resources to the use-cases.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod error_type;
 pub mod filter;
 pub mod patch;
 pub mod schema;
+
+pub use error_type::ScimType;

@@ -17,6 +17,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::ScimType;
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter, FilterError, parse_path};
 use crate::schema::{Attribute, Kind, Mutability, ResourceSchema};
 
@@ -40,13 +41,13 @@ pub enum PatchError {
 
 impl PatchError {
     /// The `scimType` of the error response.
-    pub const fn scim_type(&self) -> &'static str {
+    pub const fn scim_type(&self) -> ScimType {
         match self {
-            Self::InvalidSyntax(_) => "invalidSyntax",
-            Self::InvalidPath(_) => "invalidPath",
-            Self::NoTarget(_) => "noTarget",
-            Self::InvalidValue(_) => "invalidValue",
-            Self::Mutability(_) => "mutability",
+            Self::InvalidSyntax(_) => ScimType::InvalidSyntax,
+            Self::InvalidPath(_) => ScimType::InvalidPath,
+            Self::NoTarget(_) => ScimType::NoTarget,
+            Self::InvalidValue(_) => ScimType::InvalidValue,
+            Self::Mutability(_) => ScimType::Mutability,
         }
     }
 

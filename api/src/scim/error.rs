@@ -12,6 +12,7 @@ use staffroom_domain::ProblemCode;
 use staffroom_persistence::StoreError;
 use staffroom_persistence::scim_filter::UnsupportedFilter;
 use staffroom_persistence::usecase::Failure;
+use staffroom_scim::ScimType;
 use staffroom_scim::filter::FilterError;
 use staffroom_scim::patch::PatchError;
 
@@ -26,7 +27,7 @@ pub const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 #[derive(Debug, Clone)]
 pub struct ScimError {
     pub status: StatusCode,
-    pub scim_type: Option<&'static str>,
+    pub scim_type: Option<ScimType>,
     pub detail: String,
     /// The usage a licence refusal was judged against, as the REST problem states it.
     pub usage: Option<Value>,
@@ -39,11 +40,7 @@ impl std::fmt::Display for ScimError {
 }
 
 impl ScimError {
-    pub fn new(
-        status: StatusCode,
-        scim_type: Option<&'static str>,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub fn new(status: StatusCode, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
         Self {
             status,
             scim_type,
@@ -53,12 +50,12 @@ impl ScimError {
     }
 
     /// `400` with `scimType` `kind`.
-    pub fn bad(kind: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad(kind: ScimType, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, Some(kind), detail)
     }
 
     pub fn invalid_value(detail: impl Into<String>) -> Self {
-        Self::bad("invalidValue", detail)
+        Self::bad(ScimType::InvalidValue, detail)
     }
 
     pub fn not_found() -> Self {
@@ -77,7 +74,7 @@ impl ScimError {
             "detail": self.detail,
         });
         if let Some(kind) = self.scim_type {
-            body["scimType"] = json!(kind);
+            body["scimType"] = json!(kind.as_str());
         }
         if let Some(usage) = &self.usage {
             body["urn:ietf:params:scim:schemas:extension:staffroom:2.0:Usage"] = usage.clone();
@@ -138,7 +135,7 @@ impl From<ApiError> for ScimError {
         match error.code {
             ProblemCode::EmailTaken => Self::new(
                 StatusCode::CONFLICT,
-                Some("uniqueness"),
+                Some(ScimType::Uniqueness),
                 "Another user of this site already has this userName (email address).",
             ),
             ProblemCode::LicenceLimitReached
@@ -163,8 +160,8 @@ impl From<ApiError> for ScimError {
             ProblemCode::ValidationFailed | ProblemCode::InvalidClinicId => {
                 Self::new(StatusCode::CONFLICT, None, detail)
             }
-            ProblemCode::MalformedBody => Self::bad("invalidSyntax", detail),
-            ProblemCode::ImmutableField => Self::bad("mutability", detail),
+            ProblemCode::MalformedBody => Self::bad(ScimType::InvalidSyntax, detail),
+            ProblemCode::ImmutableField => Self::bad(ScimType::Mutability, detail),
             ProblemCode::IdempotencyKeyReused => Self::invalid_value(detail),
             _ => Self::new(status, None, detail),
         }
@@ -197,12 +194,12 @@ impl From<PatchError> for ScimError {
 
 impl From<FilterError> for ScimError {
     fn from(error: FilterError) -> Self {
-        Self::bad("invalidFilter", error.to_string())
+        Self::bad(ScimType::InvalidFilter, error.to_string())
     }
 }
 
 impl From<UnsupportedFilter> for ScimError {
     fn from(error: UnsupportedFilter) -> Self {
-        Self::bad("invalidFilter", error.0)
+        Self::bad(ScimType::InvalidFilter, error.0)
     }
 }

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use staffroom_persistence::DbConnection;
 use staffroom_persistence::tx::AuditContext;
 use staffroom_persistence::usecase::{UseCase, run, together};
+use staffroom_scim::ScimType;
 
 use crate::error::ApiError;
 use crate::etag;
@@ -84,8 +85,12 @@ pub fn json_body(req: &HttpRequest, body: &[u8]) -> Result<Value, ScimError> {
             "Send application/scim+json (or application/json).",
         ));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        ScimError::bad(
+            ScimType::InvalidSyntax,
+            format!("the body is not JSON: {e}"),
+        )
+    })
 }
 
 /// The version `If-Match` asks for: `None` when absent or `*`.

@@ -22,6 +22,7 @@ use staffroom_domain::{
 };
 use staffroom_persistence::scim_reads::ClinicWithMembers;
 use staffroom_persistence::users::User;
+use staffroom_scim::ScimType;
 use staffroom_scim::schema::{self, GROUP_URN, ResourceSchema, STAFFROOM_USER_URN, USER_URN};
 
 use crate::etag;
@@ -389,7 +390,7 @@ fn email_and_user_name(
 pub fn user_input(body: &Value, base: &str) -> Result<UserInput, ScimError> {
     let object = body
         .as_object()
-        .ok_or_else(|| ScimError::bad("invalidSyntax", "the body must be a User object"))?;
+        .ok_or_else(|| ScimError::bad(ScimType::InvalidSyntax, "the body must be a User object"))?;
     let name = get_ci(object, "name")
         .and_then(Value::as_object)
         .ok_or_else(|| {
@@ -448,9 +449,9 @@ pub struct GroupInput {
 /// Reads a Group body (create, replace, or a patched group); `base` is this server's SCIM
 /// URL, which a member's `$ref` must start with.
 pub fn group_input(body: &Value, base: &str) -> Result<GroupInput, ScimError> {
-    let object = body
-        .as_object()
-        .ok_or_else(|| ScimError::bad("invalidSyntax", "the body must be a Group object"))?;
+    let object = body.as_object().ok_or_else(|| {
+        ScimError::bad(ScimType::InvalidSyntax, "the body must be a Group object")
+    })?;
     let name = parsed(
         "displayName",
         required(object, "displayName")?,
@@ -725,7 +726,11 @@ mod tests {
             json!([{"display": "nobody"}]),
         ] {
             let e = group(wrong.clone()).unwrap_err();
-            assert_eq!(e.scim_type, Some("invalidValue"), "{wrong}");
+            assert_eq!(
+                e.scim_type.map(ScimType::as_str),
+                Some("invalidValue"),
+                "{wrong}"
+            );
             assert!(e.detail.contains("members"), "{wrong}: {}", e.detail);
         }
         let clinic = ClinicId::new();
@@ -766,7 +771,7 @@ mod tests {
     fn refuses_bad_values_naming_them() {
         let body = json!({"userName": "x@example.com", "name": {"givenName": "A", "familyName": "B"}, "userType": "Robot"});
         let e = user_input(&body, BASE).unwrap_err();
-        assert_eq!(e.scim_type, Some("invalidValue"));
+        assert_eq!(e.scim_type.map(ScimType::as_str), Some("invalidValue"));
         assert!(e.detail.contains("userType"));
         let e = user_input(
             &json!({"userName": "nope", "name": {"givenName": "A", "familyName": "B"}}),
@@ -801,7 +806,11 @@ mod tests {
             json!({"value": "ada@example.com", "type": 7}),
         ] {
             let e = email(refused.clone()).unwrap_err();
-            assert_eq!(e.scim_type, Some("invalidValue"), "{refused}");
+            assert_eq!(
+                e.scim_type.map(ScimType::as_str),
+                Some("invalidValue"),
+                "{refused}"
+            );
             assert!(e.detail.contains("emails.type"), "{refused}: {}", e.detail);
         }
         let e = email(json!({"value": "ada@example.com", "primary": "sometimes"})).unwrap_err();

@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde_json::Value;
 use staffroom_domain::SiteId;
 use staffroom_persistence::scim_reads::ScimUserSort;
+use staffroom_scim::ScimType;
 
 use crate::auth::Principal;
 use crate::scim::error::ScimError;
@@ -37,7 +38,9 @@ async fn search(
     let filter = asked.filter.clone();
     let projection = asked.projection.clone();
     let (users_total, users) = match users::page(state, site, base.clone(), asked).await {
-        Err(e) if e.scim_type == Some("invalidFilter") && filter.is_some() => (0, Vec::new()),
+        Err(e) if e.scim_type == Some(ScimType::InvalidFilter) && filter.is_some() => {
+            (0, Vec::new())
+        }
         other => other?,
     };
     let groups = groups::matching(state, site, base, filter, &projection).await?;

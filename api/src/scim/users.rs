@@ -19,6 +19,7 @@ use staffroom_persistence::tx::{AuditContext, check_version};
 use staffroom_persistence::users::{
     ChangeType, CreateUser, CreatorScope, MarkScimDeleted, NewUser, SetStatus, UpdateProfile, User,
 };
+use staffroom_scim::ScimType;
 use staffroom_scim::filter::parse_filter;
 use staffroom_scim::patch;
 use staffroom_scim::schema::{STAFFROOM_USER_URN, USER};
@@ -121,9 +122,9 @@ fn list_request_of_query(req: &HttpRequest) -> Result<ListRequest, ScimError> {
 }
 
 pub fn list_request_of_body(body: &Value) -> Result<ListRequest, ScimError> {
-    let object = body
-        .as_object()
-        .ok_or_else(|| ScimError::bad("invalidSyntax", "the body must be a SearchRequest"))?;
+    let object = body.as_object().ok_or_else(|| {
+        ScimError::bad(ScimType::InvalidSyntax, "the body must be a SearchRequest")
+    })?;
     let text = |name: &str| {
         get_ci(object, name)
             .and_then(Value::as_str)
