@@ -60,15 +60,15 @@ impl DocumentedPaths {
     /// The documented path `path` matches, preferring the template with the most literal
     /// segments (`/v1/users/bulk-update` over `/v1/users/{id}`).
     fn matching(&self, path: &str) -> Option<&Documented> {
-        let asked: Vec<&str> = segments(path).collect();
+        let asked = segments(path).count();
         self.0
             .iter()
             .filter_map(|d| {
-                if d.segments.len() != asked.len() {
+                if d.segments.len() != asked {
                     return None;
                 }
                 let mut literal = 0;
-                for (template, segment) in d.segments.iter().zip(&asked) {
+                for (template, segment) in d.segments.iter().zip(segments(path)) {
                     if template.starts_with('{') && template.ends_with('}') {
                         continue;
                     }

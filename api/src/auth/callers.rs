@@ -5,7 +5,7 @@
 //! next request, on this instance or any other sharing the database.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use staffroom_domain::{
     AssistantAccountId, Permission, ScimTokenId, ServiceAccountId, SiteId, UserId,
@@ -49,21 +49,21 @@ pub struct Caller {
 
 #[derive(Debug, Default)]
 pub struct CallerCache {
-    entries: Mutex<HashMap<CallerKey, Arc<Caller>>>,
+    entries: RwLock<HashMap<CallerKey, Arc<Caller>>>,
 }
 
 impl CallerCache {
     /// The entry of `key`, whatever its write count; the caller compares it.
     pub fn get(&self, key: &CallerKey) -> Option<Arc<Caller>> {
         self.entries
-            .lock()
+            .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(key)
             .cloned()
     }
 
     pub fn put(&self, key: CallerKey, caller: Arc<Caller>) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= CAPACITY && !entries.contains_key(&key) {
             entries.clear();
         }
@@ -72,7 +72,7 @@ impl CallerCache {
 
     pub fn forget(&self, key: &CallerKey) {
         self.entries
-            .lock()
+            .write()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(key);
     }
@@ -119,7 +119,7 @@ mod tests {
         for _ in 0..=CAPACITY {
             cache.put(key(), caller(0));
         }
-        let len = cache.entries.lock().unwrap().len();
+        let len = cache.entries.read().unwrap().len();
         assert!((1..=CAPACITY).contains(&len), "{len} entries");
     }
 }

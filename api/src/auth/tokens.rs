@@ -1,6 +1,9 @@
 //! JWTs signed by Staffroom: HS256 with a shared secret by default, RS256 with a key pair
 //! as an option. Verification pins the algorithm and checks `exp`, `iss` and `aud`.
 
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
+
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 use staffroom_domain::{PrincipalKind, SiteId};
@@ -28,10 +31,21 @@ pub struct Claims {
     pub generation: Option<i64>,
 }
 
+/// Seconds a token is still accepted after its `exp`, for clocks a little apart.
+const LEEWAY: i64 = 30;
+
+/// Tokens kept as verified at most; past it the map starts again empty.
+const VERIFIED_CAPACITY: usize = 4096;
+
 pub struct TokenKeys {
     algorithm: Algorithm,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    validation: Validation,
+    /// Tokens this process verified, by their text, with their claims. A token's text
+    /// fixes its signature and claims, so one verified once needs only its expiry checked
+    /// again; revocation is the caller check's, never the token's.
+    verified: RwLock<HashMap<Box<str>, Claims>>,
 }
 
 /// A freshly issued token and its lifetime in seconds.
@@ -43,21 +57,36 @@ pub struct IssuedToken {
 
 impl TokenKeys {
     pub fn hs256(secret: &[u8]) -> Self {
-        Self {
-            algorithm: Algorithm::HS256,
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-        }
+        Self::new(
+            Algorithm::HS256,
+            EncodingKey::from_secret(secret),
+            DecodingKey::from_secret(secret),
+        )
     }
 
     pub fn rs256(private_pem: &[u8], public_pem: &[u8]) -> Result<Self, String> {
-        Ok(Self {
-            algorithm: Algorithm::RS256,
-            encoding: EncodingKey::from_rsa_pem(private_pem)
+        Ok(Self::new(
+            Algorithm::RS256,
+            EncodingKey::from_rsa_pem(private_pem)
                 .map_err(|e| format!("STAFFROOM_JWT_PRIVATE_KEY is not an RSA PEM key: {e}"))?,
-            decoding: DecodingKey::from_rsa_pem(public_pem)
+            DecodingKey::from_rsa_pem(public_pem)
                 .map_err(|e| format!("STAFFROOM_JWT_PUBLIC_KEY is not an RSA PEM key: {e}"))?,
-        })
+        ))
+    }
+
+    fn new(algorithm: Algorithm, encoding: EncodingKey, decoding: DecodingKey) -> Self {
+        let mut validation = Validation::new(algorithm);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = LEEWAY.unsigned_abs();
+        Self {
+            algorithm,
+            encoding,
+            decoding,
+            validation,
+            verified: RwLock::default(),
+        }
     }
 
     pub fn issue(
@@ -103,21 +132,38 @@ impl TokenKeys {
         })
     }
 
+    /// The claims of `token` if it is one of ours and has not expired: checked in full the
+    /// first time, then looked up by its text with only its expiry checked again.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let mut validation = Validation::new(self.algorithm);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 30;
-        decode::<Claims>(token, &self.decoding, &validation)
+        let expired = || ApiError::invalid_token("The token has expired.");
+        let known = self
+            .verified
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(token)
+            .cloned();
+        if let Some(claims) = known {
+            return if claims.exp + LEEWAY >= chrono::Utc::now().timestamp() {
+                Ok(claims)
+            } else {
+                Err(expired())
+            };
+        }
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(|e| {
-                let detail = match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "The token has expired.",
-                    _ => "The bearer token is not valid.",
-                };
-                ApiError::invalid_token(detail)
-            })
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => expired(),
+                _ => ApiError::invalid_token("The bearer token is not valid."),
+            })?;
+        let mut verified = self
+            .verified
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if verified.len() >= VERIFIED_CAPACITY {
+            verified.clear();
+        }
+        verified.insert(token.into(), claims.clone());
+        Ok(claims)
     }
 }
 
@@ -163,6 +209,32 @@ mod tests {
             .unwrap();
         assert!(k.verify(&t.token).is_err());
         assert!(k.verify("not.a.token").is_err());
+    }
+
+    #[test]
+    fn a_token_verified_once_is_known_by_its_text_until_it_expires() {
+        let k = keys();
+        let t = k
+            .issue(PrincipalKind::User, "u1", SiteId::new(), vec![], 60)
+            .unwrap();
+        let first = k.verify(&t.token).unwrap();
+        assert_eq!(k.verify(&t.token).unwrap(), first);
+        assert_eq!(k.verified.read().unwrap().len(), 1);
+
+        // A known token whose expiry has passed since (beyond the leeway) is refused.
+        let mut stale = first.clone();
+        stale.exp = chrono::Utc::now().timestamp() - LEEWAY - 1;
+        k.verified
+            .write()
+            .unwrap()
+            .insert(t.token.clone().into(), stale);
+        let refused = k.verify(&t.token).unwrap_err();
+        assert_eq!(refused.code, staffroom_domain::ProblemCode::InvalidToken);
+        assert!(refused.detail.contains("expired"), "{}", refused.detail);
+
+        // A token that fails is never kept.
+        assert!(k.verify("not.a.token").is_err());
+        assert_eq!(k.verified.read().unwrap().len(), 1);
     }
 
     #[test]
