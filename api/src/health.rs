@@ -58,7 +58,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 /// Metrics of this process for Prometheus.
 ///
 /// Request counts and latency per route and status, database pool and provider job
-/// gauges, in the Prometheus text exposition format.
+/// gauges, and the read cache's answers, in the Prometheus text exposition format.
 #[utoipa::path(
     tag = "operations",
     responses((status = 200, description = "The metrics, as Prometheus text.", content_type = "text/plain", body = String)),
@@ -68,5 +68,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(&state.pool) + &state.providers.jobs.metrics())
+        .body(
+            state.metrics.render(&state.pool)
+                + &state.read_cache.metrics()
+                + &state.providers.jobs.metrics(),
+        )
 }

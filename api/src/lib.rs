@@ -35,6 +35,7 @@ pub mod pool;
 pub mod provider_calls;
 pub mod providers;
 pub mod rate_limit;
+pub mod read_cache;
 pub mod responses;
 pub mod routes;
 pub mod scim;

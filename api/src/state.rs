@@ -10,6 +10,7 @@ use crate::auth::tokens::TokenKeys;
 use crate::metrics::Metrics;
 use crate::provider_calls::ProviderCalls;
 use crate::rate_limit::RateLimiter;
+use crate::read_cache::ReadCache;
 use crate::webhooks::WebhookSecret;
 
 /// Default body limit (1 MiB).
@@ -43,6 +44,8 @@ pub struct AppState {
     /// The secret the imaging provider signs its webhook deliveries with; without one
     /// every delivery answers `401 invalid_signature`.
     pub imaging_webhook: Option<Arc<WebhookSecret>>,
+    /// Answers of reads, sent again while their site is unchanged.
+    pub read_cache: Arc<ReadCache>,
     /// Whether short reads run on the HTTP worker ([`crate::db::short_read`]): on SQLite.
     pub short_reads_inline: bool,
 }
@@ -63,6 +66,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             hashing: Arc::new(Hashing::per_core()),
             callers: Arc::default(),
+            read_cache: Arc::default(),
             imaging_webhook: None,
             short_reads_inline: pool
                 .get()

@@ -8,7 +8,7 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use futures_util::future::LocalBoxFuture;
 use std::sync::Arc;
 
@@ -21,12 +21,14 @@ use staffroom_persistence::users::User;
 use staffroom_persistence::{DbConnection, StoreError, StoreResult};
 use staffroom_persistence::{scim_tokens, service_accounts, sites, users};
 
+use crate::answer::Answer;
 use crate::auth::callers::{Caller, CallerKey, Subject};
 use crate::auth::password;
 use crate::auth::tokens::{Claims, TokenKeys};
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::RequestId;
+use crate::read_cache::{ReadKey, Rendered};
 use crate::state::AppState;
 
 /// Whoever makes the request, as verified and loaded for this request.
@@ -491,6 +493,14 @@ pub enum Trip {
     Short,
 }
 
+/// Whether a trip's statements run in one read transaction (on SQLite) or each on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Within {
+    Transaction,
+    /// One statement: a transaction would add its `BEGIN` and `COMMIT` and nothing else.
+    Statement,
+}
+
 impl Trip {
     /// [`Trip::Short`] when `bounded`, else [`Trip::Pool`].
     pub fn short_if(bounded: bool) -> Self {
@@ -516,6 +526,92 @@ impl Requester {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection, SiteId) -> StoreResult<T> + Send + 'static,
     {
+        self.trip(state, (trip, Within::Transaction), move |c, site, _| {
+            f(c, site)
+        })
+        .await
+    }
+
+    /// A read whose answer depends on nothing but the site's data, the principal and
+    /// `request` (its path and query), made as [`Requester::run_as`] makes it: the answer
+    /// `f` renders is kept in the read cache ([`crate::read_cache`]) and sent again, without
+    /// running `f`, to the principal's next identical request while the site's write count
+    /// stays the one its check read. Only successful answers are kept.
+    pub async fn answer<F>(
+        self,
+        state: &AppState,
+        trip: Trip,
+        request: &str,
+        f: F,
+    ) -> Result<HttpResponse, ApiError>
+    where
+        F: FnOnce(&mut DbConnection, SiteId) -> StoreResult<Answer> + Send + 'static,
+    {
+        let cache = Arc::clone(&state.read_cache);
+        let key = self
+            .pending
+            .as_ref()
+            .filter(|_| cache.enabled())
+            .map(|p| ReadKey {
+                caller: p.key,
+                request: request.into(),
+            });
+        // On SQLite a kept answer needs only the check: one statement on the worker, outside
+        // a transaction, even for a read whose rendering would go to the blocking pool. A
+        // miss then makes the whole trip (the check again, in the read's transaction). On
+        // PostgreSQL the probe would be one more round trip per miss, so the trip looks the
+        // answer up itself.
+        if let Some(key) = key.clone().filter(|_| state.short_reads_inline) {
+            let kept = Arc::clone(&cache);
+            let probe = self
+                .clone()
+                .trip(
+                    state,
+                    (Trip::Short, Within::Statement),
+                    move |_, _, caller| Ok(caller.and_then(|c| kept.get(&key, c.write_count))),
+                )
+                .await?;
+            if let Some(hit) = probe {
+                return Ok(hit.response());
+            }
+        }
+        let rendered = self
+            .trip(
+                state,
+                (trip, Within::Transaction),
+                move |c, site, caller| {
+                    let kept = key.zip(caller.map(|c| c.write_count));
+                    if let Some((key, count)) = &kept
+                        && let Some(hit) = cache.get(key, *count)
+                    {
+                        return Ok(hit);
+                    }
+                    let rendered = Arc::new(Rendered::from(f(c, site)?));
+                    if let Some((key, count)) = kept
+                        && rendered.is_success()
+                    {
+                        cache.put(key, count, Arc::clone(&rendered));
+                    }
+                    Ok(rendered)
+                },
+            )
+            .await?;
+        Ok(rendered.response())
+    }
+
+    /// Makes the request's trip where `trip` says: the principal's check, then (when it
+    /// lets the request through) `f`, given the principal as the check read it (`None`
+    /// when it was read by the admission, with no check left).
+    async fn trip<T, F>(
+        self,
+        state: &AppState,
+        (trip, within): (Trip, Within),
+        f: F,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection, SiteId, Option<&Caller>) -> StoreResult<T> + Send + 'static,
+    {
         let Requester {
             kind,
             site_id,
@@ -528,15 +624,18 @@ impl Requester {
                 if let Err(refused) = verdict {
                     return Ok((caller, Err(refused)));
                 }
-                return Ok((caller, Ok(f(c, site_id)?)));
+                let answer = f(c, site_id, caller.as_deref())?;
+                return Ok((caller, Ok(answer)));
             }
-            Ok((None, Ok(f(c, site_id)?)))
+            Ok((None, Ok(f(c, site_id, None)?)))
         };
         // On SQLite one read transaction: the check and the reads see one snapshot, and
         // SQLite takes its read locks once per request instead of once per statement. On
-        // PostgreSQL its `BEGIN` and `COMMIT` would be two more round trips per request.
+        // PostgreSQL its `BEGIN` and `COMMIT` would be two more round trips per request;
+        // there the check reads the write count before `f` reads anything, so what `f`
+        // reads is never older than that count.
         let work = move |c: &mut DbConnection| {
-            if matches!(c, DbConnection::Sqlite(_)) {
+            if within == Within::Transaction && matches!(c, DbConnection::Sqlite(_)) {
                 read_transaction(c, checked)
             } else {
                 checked(c)

@@ -130,6 +130,10 @@ pub struct ServeArgs {
     /// `X-Forwarded-For`/`Forwarded` instead of the proxy's address.
     #[arg(long, env = "STAFFROOM_BEHIND_PROXY", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub behind_proxy: bool,
+    /// Bytes of read answers kept to be sent again while their site is unchanged, in KiB
+    /// (0 keeps none).
+    #[arg(long, env = "STAFFROOM_READ_CACHE_KIB", default_value_t = 8192)]
+    pub read_cache_kib: usize,
     /// Database connections in the pool.
     #[arg(long, env = "STAFFROOM_POOL_SIZE", default_value_t = 16)]
     pub pool_size: u32,

@@ -14,6 +14,7 @@ use super::secrets::{imaging_webhook_secret, token_keys};
 use crate::auth::password::Hashing;
 use crate::outbox::Outbox;
 use crate::rate_limit::RateLimiter;
+use crate::read_cache::ReadCache;
 use crate::startup_error::StartupError;
 use crate::state::AppState;
 
@@ -102,6 +103,7 @@ pub fn run_serve(cli: &Cli, args: &ServeArgs) -> Result<(), StartupError> {
             // Test-only switch of the crash tests; never set in a deployment.
             exit_after_commit: std::env::var("STAFFROOM_TEST_EXIT_AFTER_COMMIT").ok(),
             hashing: Arc::new(hashing),
+            read_cache: Arc::new(ReadCache::new(args.read_cache_kib.saturating_mul(1024))),
             imaging_webhook: Some(webhook_secret),
             ..AppState::new(pool, tokens, outbox.calls())
         };

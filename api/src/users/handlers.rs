@@ -1,6 +1,7 @@
 //! Handlers of `/v1/users`: extract, validate, call one use-case, answer.
 
-use actix_web::{HttpResponse, get, patch, post, put, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
 use staffroom_domain::{AccessReplacement, UserId, UserStatus};
 use staffroom_persistence::access::ReplaceAccess;
 use staffroom_persistence::users::{
@@ -13,10 +14,11 @@ use crate::auth::{Principal, Requester, Trip};
 use crate::db;
 use crate::error::ApiError;
 use crate::extract::{IfMatch, ValidJson, ValidQuery};
+use crate::read_cache::read_key;
 use crate::responses::{ActionIfMatch, Create, List, ReadOne, Update};
 use crate::state::AppState;
 use crate::usecase::Act;
-use crate::views::{page_limit, query_text, with_etag};
+use crate::views::{page_limit, query_text};
 
 /// List the site's users, filtered, sorted and a page at a time.
 #[utoipa::path(
@@ -33,16 +35,19 @@ pub async fn list_users(
     state: web::Data<AppState>,
     requester: Requester,
     query: ValidQuery<ListUsersQuery>,
-) -> Result<web::Json<UserPage>, ApiError> {
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let limit = page_limit(q.limit)?;
     query_text("q", q.q.as_deref(), 200)?;
     let query = q.into_user_query(limit);
     let trip = Trip::short_if(query.is_bounded());
-    let page = requester
-        .run_as(&state, trip, move |c, site| users::list(c, site, &query))
-        .await?;
-    Ok(web::Json(UserPage::from_page(page)))
+    requester
+        .answer(&state, trip, &read_key(&req), move |c, site| {
+            let page = UserPage::from_page(users::list(c, site, &query)?);
+            Ok(Answer::json(StatusCode::OK, &page))
+        })
+        .await
 }
 
 /// Create a user.
@@ -110,12 +115,15 @@ pub async fn get_user(
     state: web::Data<AppState>,
     requester: Requester,
     id: web::Path<UserId>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let user = requester
-        .run_as(&state, Trip::Short, move |c, site| users::get(c, site, id))
-        .await?;
-    Ok(with_etag(user.version, &UserView::from(user)))
+    requester
+        .answer(&state, Trip::Short, &read_key(&req), move |c, site| {
+            let user = users::get(c, site, id)?;
+            Ok(Answer::with_etag(user.version, &UserView::from(user)))
+        })
+        .await
 }
 
 /// Loads a user the principal administers (`404` outside the site, `403` outside scope).

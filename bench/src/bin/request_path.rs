@@ -2,7 +2,8 @@
 //! database, starts `staffroom serve` (its own process, 2 HTTP workers, no rate limit) and a
 //! bare actix-web server answering the same bytes from memory (the ceiling), drives both
 //! with `wrk`, interleaved round by round, and prints each request's throughput, p99 and
-//! ratio; then the peak resident memory of the server under 16 concurrent logins, the search
+//! ratio, and the same for a second server that renders every answer (its read cache off);
+//! then the peak resident memory of the server under 16 concurrent logins, the search
 //! latency across sizes, and a soak on fixed data. See `bench/README.md`.
 
 use std::collections::HashMap;
@@ -90,14 +91,20 @@ struct Request {
 struct Row {
     name: String,
     server: Run,
+    /// The server with its read cache off: every answer rendered from the database.
+    rendered: Run,
     ceiling: Run,
     target: f64,
 }
 
 impl Row {
     fn ratio(&self) -> f64 {
+        self.ratio_of(&self.server)
+    }
+
+    fn ratio_of(&self, run: &Run) -> f64 {
         if self.ceiling.requests_per_second > 0.0 {
-            self.server.requests_per_second / self.ceiling.requests_per_second
+            run.requests_per_second / self.ceiling.requests_per_second
         } else {
             0.0
         }
@@ -120,7 +127,7 @@ async fn run() -> Result<(), BoxError> {
 }
 
 async fn measure(options: &Options, work: &Path) -> Result<(), BoxError> {
-    let mut search_latency: Vec<(usize, Duration, Duration)> = Vec::new();
+    let mut search_latency: Vec<(usize, Latency, Latency)> = Vec::new();
     let soak_size = if options.sizes.contains(&10_000) {
         10_000
     } else {
@@ -148,14 +155,25 @@ async fn measure(options: &Options, work: &Path) -> Result<(), BoxError> {
         let data_dir = work.join(format!("data-{size}"));
         let url = seed::url_text(&db.url);
         let server = process::start_server(&url, &data_dir, options.workers, &[]).await?;
+        let rendering = process::start_server(
+            &url,
+            &work.join(format!("data-{size}-rendered")),
+            options.workers,
+            &["--read-cache-kib", "0"],
+        )
+        .await?;
         let token = login(&reqwest::Client::new(), &server.base, ADMIN_EMAIL, PASSWORD).await?;
         let requests = requests(&seeded, size);
-        let rows = compare(options, &server, &token, &requests, work).await?;
+        let rows = compare(options, [&server, &rendering], &token, &requests, work).await?;
+        drop(rendering);
         print_rows(&rows);
         let p50 = |name: &str| {
             rows.iter()
                 .find(|r| r.name == name)
-                .map_or(Duration::ZERO, |r| r.server.p50)
+                .map_or(Latency::default(), |r| Latency {
+                    kept: r.server.p50,
+                    rendered: r.rendered.p50,
+                })
         };
         search_latency.push((size, p50("search u9987@"), p50("search okafor")));
         let (_, peak_kib) = server.memory_kib().unwrap_or_default();
@@ -216,10 +234,19 @@ fn requests(seeded: &Seeded, size: usize) -> Vec<Request> {
     ]
 }
 
-/// Each request against the server and the ceiling, alternately, `rounds` times.
+/// A median latency of the server and of the one that renders every answer.
+#[derive(Debug, Default, Clone, Copy)]
+struct Latency {
+    kept: Duration,
+    rendered: Duration,
+}
+
+/// Each request against the server, the server rendering every answer and the ceiling,
+/// in turn, `rounds` times. The token (a user's) is good on both servers: they share the
+/// database and the signing secret.
 async fn compare(
     options: &Options,
-    server: &Child,
+    [server, rendering]: [&Child; 2],
     token: &str,
     requests: &[Request],
     work: &Path,
@@ -235,15 +262,18 @@ async fn compare(
     let mut rows = Vec::new();
     for request in requests {
         let server_url = format!("{}{}", server.base, request.path);
+        let rendering_url = format!("{}{}", rendering.base, request.path);
         let ceiling_url = format!("{}{}", ceiling.base, request.path);
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        let (mut ours, mut rendered, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..options.rounds {
             ours.push(options.load(&server_url, &headers).run()?);
+            rendered.push(options.load(&rendering_url, &headers).run()?);
             theirs.push(options.load(&ceiling_url, &headers).run()?);
         }
         rows.push(Row {
             name: request.name.clone(),
             server: Run::median(&ours),
+            rendered: Run::median(&rendered),
             ceiling: Run::median(&theirs),
             target: request.target,
         });
@@ -277,6 +307,20 @@ fn print_rows(rows: &[Row]) {
             verdict(met),
             if row.server.failures > 0 {
                 format!(" ({} failed answers)", row.server.failures)
+            } else {
+                String::new()
+            },
+        );
+        println!(
+            "{:<22} {:>12.0} {:>9.2} {:>12} {:>9} {:>7.3}{}",
+            "  rendered every time",
+            row.rendered.requests_per_second,
+            ms(row.rendered.p99),
+            "",
+            "",
+            row.ratio_of(&row.rendered),
+            if row.rendered.failures > 0 {
+                format!("           ({} failed answers)", row.rendered.failures)
             } else {
                 String::new()
             },
@@ -412,10 +456,11 @@ end
     Ok(path)
 }
 
-/// The median latency of both searches at the largest size over the smallest; the target
-/// applies to `u9987@`, whose matches do not grow with the site (`okafor` matches one user in
-/// 19, so its work grows with the site whatever the index).
-fn print_scaling(latency: &[(usize, Duration, Duration)]) {
+/// The median latency of both searches at the largest size over the smallest, as the server
+/// answers them and as it renders them (the search itself); the target applies to
+/// `u9987@`, whose matches do not grow with the site (`okafor` matches one user in 19, so
+/// its work grows with the site whatever the index).
+fn print_scaling(latency: &[(usize, Latency, Latency)]) {
     let (Some(small), Some(large)) = (latency.first(), latency.last()) else {
         return;
     };
@@ -423,19 +468,30 @@ fn print_scaling(latency: &[(usize, Duration, Duration)]) {
         return;
     }
     let ratio = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64().max(1e-9);
-    let unique = ratio(small.1, large.1);
-    println!(
-        "\nsearch u9987@ median latency: {:.2} ms at {} users, {:.2} ms at {} users: \
-         {unique:.2}× (target ≤ {SEARCH_SCALING}×: {}); search okafor: {:.2} ms, {:.2} ms: {:.2}×",
-        ms(small.1),
-        small.0,
-        ms(large.1),
-        large.0,
-        verdict(unique <= SEARCH_SCALING),
-        ms(small.2),
-        ms(large.2),
-        ratio(small.2, large.2),
-    );
+    println!();
+    for (how, of) in [
+        (
+            "answered",
+            (|l: &Latency| l.kept) as fn(&Latency) -> Duration,
+        ),
+        ("rendered every time", |l: &Latency| l.rendered),
+    ] {
+        let (unique_small, unique_large) = (of(&small.1), of(&large.1));
+        let unique = ratio(unique_small, unique_large);
+        println!(
+            "{how}: search u9987@ median latency {:.2} ms at {} users, {:.2} ms at {} users: \
+             {unique:.2}× (target ≤ {SEARCH_SCALING}×: {}); search okafor: {:.2} ms, {:.2} ms: \
+             {:.2}×",
+            ms(unique_small),
+            small.0,
+            ms(unique_large),
+            large.0,
+            verdict(unique <= SEARCH_SCALING),
+            ms(of(&small.2)),
+            ms(of(&large.2)),
+            ratio(of(&small.2), of(&large.2)),
+        );
+    }
 }
 
 #[allow(clippy::cast_precision_loss)]
