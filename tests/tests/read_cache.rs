@@ -118,22 +118,6 @@ async fn a_change_made_outside_this_server_shows_on_the_next_read() {
     assert_eq!(read.body["status"], "inactive", "{:#}", read.body);
 }
 
-#[tokio::test]
-async fn a_kept_answer_is_not_sent_to_a_caller_who_may_no_longer_read() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let id = staff(&app, &admin, "grace@example.test").create().await;
-    let token = app.login("grace@example.test", PASSWORD).await;
-    let path = format!("/v1/users/{id}");
-    app.get(&token, &path).await.expect(200);
-    app.get(&token, &path).await.expect(200);
-
-    app.post(&admin, &format!("/v1/users/{id}/deactivate"), json!({}))
-        .await
-        .expect(200);
-    app.get(&token, &path).await.expect_invalid_token();
-}
-
 /// Each principal has its own answers: one principal's reads never answer another's.
 #[tokio::test]
 async fn each_principal_is_answered_for_itself() {

@@ -561,7 +561,8 @@ impl Requester {
         // miss then makes the whole trip (the check again, in the read's transaction). On
         // PostgreSQL the probe would be one more round trip per miss, so the trip looks the
         // answer up itself.
-        if let Some(key) = key.clone().filter(|_| state.short_reads_inline) {
+        let probed = key.is_some() && state.short_reads_inline;
+        if let Some(key) = key.clone().filter(|_| probed) {
             let kept = Arc::clone(&cache);
             let probe = self
                 .clone()
@@ -582,6 +583,7 @@ impl Requester {
                 move |c, site, caller| {
                     let kept = key.zip(caller.map(|c| c.write_count));
                     if let Some((key, count)) = &kept
+                        && !probed
                         && let Some(hit) = cache.get(key, *count)
                     {
                         return Ok(hit);
