@@ -1,8 +1,10 @@
 //! Answers of reads, kept per principal and request while their site is unchanged.
 //!
 //! A read answer (`GET /v1/users?…`, `GET /v1/users/{id}`) is a function of the site's data
-//! and of who asks. Every change to a site's data moves its write count
-//! (`sites::write_count`) in the change's own transaction, and the request path reads that
+//! and of who asks. Every change to a site's users, their grants and clinics is a use-case
+//! that moves its write count (`sites::write_count`) in its own transaction (the outbox's
+//! settling records provider state without it, which these answers do not show, so a read
+//! that shows it must not opt in), and the request path reads that
 //! count anyway to check its caller (`auth::principal`). So an answer rendered when the
 //! count was `n` is the answer of any later request of the same principal, for the same
 //! method, path and query, that reads `n` again: it is sent as it was rendered, without
