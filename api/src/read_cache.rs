@@ -55,6 +55,8 @@ pub struct Rendered {
     status: StatusCode,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Bytes,
+    /// Whether the answer may be sent again: a success without a one-time secret.
+    keepable: bool,
 }
 
 impl Rendered {
@@ -66,8 +68,9 @@ impl Rendered {
         response.body(self.body.clone())
     }
 
-    pub fn is_success(&self) -> bool {
-        self.status.is_success()
+    /// A success carrying no one-time secret: an answer that may be sent again.
+    pub fn is_keepable(&self) -> bool {
+        self.keepable
     }
 
     fn size(&self) -> usize {
@@ -83,6 +86,7 @@ impl Rendered {
 impl From<Answer> for Rendered {
     fn from(answer: Answer) -> Self {
         Self {
+            keepable: answer.status.is_success() && answer.secret.is_none(),
             status: answer.status,
             headers: answer
                 .headers
@@ -313,6 +317,16 @@ mod tests {
         assert!(cache.get(&keys[0], 1).is_none(), "the oldest went");
         let (bytes, n) = cache.held();
         assert!(n < 40 && n > 5, "{n} entries, {bytes} bytes");
+    }
+
+    #[test]
+    fn an_answer_is_keepable_only_as_a_success_without_a_secret() {
+        assert!(rendered("a page").is_keepable());
+        let failed = Answer::json(StatusCode::NOT_FOUND, &"gone");
+        assert!(!Rendered::from(failed).is_keepable());
+        let secret = Answer::json(StatusCode::OK, &serde_json::json!({"secret": "s"}))
+            .one_time_secret("secret");
+        assert!(!Rendered::from(secret).is_keepable());
     }
 
     #[test]

@@ -536,7 +536,7 @@ impl Requester {
     /// `request` (its path and query), made as [`Requester::run_as`] makes it: the answer
     /// `f` renders is kept in the read cache ([`crate::read_cache`]) and sent again, without
     /// running `f`, to the principal's next identical request while the site's write count
-    /// stays the one its check read. Only successful answers are kept.
+    /// stays the one its check read. Only successes without a one-time secret are kept.
     pub async fn answer<F>(
         self,
         state: &AppState,
@@ -562,19 +562,10 @@ impl Requester {
         // PostgreSQL the probe would be one more round trip per miss, so the trip looks the
         // answer up itself.
         let probed = key.is_some() && state.short_reads_inline;
-        if let Some(key) = key.clone().filter(|_| probed) {
-            let kept = Arc::clone(&cache);
-            let probe = self
-                .clone()
-                .trip(
-                    state,
-                    (Trip::Short, Within::Statement),
-                    move |_, _, caller| Ok(caller.and_then(|c| kept.get(&key, c.write_count))),
-                )
-                .await?;
-            if let Some(hit) = probe {
-                return Ok(hit.response());
-            }
+        if let Some(key) = key.clone().filter(|_| probed)
+            && let Some(hit) = self.clone().kept(state, key).await?
+        {
+            return Ok(hit.response());
         }
         let rendered = self
             .trip(
@@ -590,7 +581,7 @@ impl Requester {
                     }
                     let rendered = Arc::new(Rendered::from(f(c, site)?));
                     if let Some((key, count)) = kept
-                        && rendered.is_success()
+                        && rendered.is_keepable()
                     {
                         cache.put(key, count, Arc::clone(&rendered));
                     }
@@ -599,6 +590,18 @@ impl Requester {
             )
             .await?;
         Ok(rendered.response())
+    }
+
+    /// The answer kept for `key` at the site's current write count, after the principal's
+    /// check (made as one statement on the worker): `None` when there is none.
+    async fn kept(self, state: &AppState, key: ReadKey) -> Result<Option<Arc<Rendered>>, ApiError> {
+        let cache = Arc::clone(&state.read_cache);
+        self.trip(
+            state,
+            (Trip::Short, Within::Statement),
+            move |_, _, caller| Ok(caller.and_then(|c| cache.get(&key, c.write_count))),
+        )
+        .await
     }
 
     /// Makes the request's trip where `trip` says: the principal's check, then (when it
