@@ -58,7 +58,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 /// Metrics of this process for Prometheus.
 ///
 /// Request counts and latency per route and status, database pool and provider job
-/// gauges, and the read cache's answers, in the Prometheus text exposition format.
+/// gauges, the heap SQLite holds in the process, and the read cache's answers, in the
+/// Prometheus text exposition format.
 #[utoipa::path(
     tag = "operations",
     responses((status = 200, description = "The metrics, as Prometheus text.", content_type = "text/plain", body = String)),

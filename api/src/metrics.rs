@@ -58,21 +58,30 @@ impl Metrics {
         use std::fmt::Write;
         let mut out = String::new();
         let state = pool.state();
-        let _ = writeln!(
-            out,
-            "# HELP staffroom_db_pool_connections Open database connections."
+        gauge(
+            &mut out,
+            "staffroom_db_pool_connections",
+            "Open database connections.",
+            state.connections.into(),
         );
-        let _ = writeln!(out, "# TYPE staffroom_db_pool_connections gauge");
-        let _ = writeln!(out, "staffroom_db_pool_connections {}", state.connections);
-        let _ = writeln!(
-            out,
-            "# HELP staffroom_db_pool_idle_connections Idle database connections."
+        gauge(
+            &mut out,
+            "staffroom_db_pool_idle_connections",
+            "Idle database connections.",
+            state.idle_connections.into(),
         );
-        let _ = writeln!(out, "# TYPE staffroom_db_pool_idle_connections gauge");
-        let _ = writeln!(
-            out,
-            "staffroom_db_pool_idle_connections {}",
-            state.idle_connections
+        let sqlite = staffroom_persistence::sqlite_memory();
+        gauge(
+            &mut out,
+            "staffroom_sqlite_memory_bytes",
+            "Heap held by SQLite in this process: page caches, statements, schema (0 on PostgreSQL).",
+            sqlite.used,
+        );
+        gauge(
+            &mut out,
+            "staffroom_sqlite_memory_highwater_bytes",
+            "The most heap SQLite has held at once in this process.",
+            sqlite.highwater,
         );
         let Ok(registry) = self.registry.lock() else {
             return out;
@@ -123,6 +132,14 @@ impl Metrics {
         }
         out
     }
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, value: i64) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+    );
 }
 
 fn escape(label: &str) -> String {

@@ -111,22 +111,43 @@ pub fn median_f64(mut values: Vec<f64>) -> f64 {
 }
 
 /// The least-squares slope of `points` (y per x); `None` with fewer than two distinct x.
-/// Memory is sampled every 10 s and the allocator returns pages in steps, so two single
-/// samples measure a step as often as a trend; the fitted line over all of them is the
-/// growth.
+/// Memory is sampled every few seconds and moves in steps (caches emptied and refilled, the
+/// allocator returning pages), so two single samples measure a step as often as a trend;
+/// the fitted line over all of them is the growth.
 pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
+    fit(points).map(|f| f.slope)
+}
+
+/// A least-squares line and the standard error of its slope (`NAN` below three points).
+#[derive(Debug, Clone, Copy)]
+pub struct Fit {
+    pub slope: f64,
+    pub slope_error: f64,
+}
+
+/// Fits a line to `points`; `None` with fewer than two distinct x.
+pub fn fit(points: &[(f64, f64)]) -> Option<Fit> {
     #[allow(clippy::cast_precision_loss)]
     let n = points.len() as f64;
     let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
     let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
     let covariance: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
     let variance: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
-    (points.len() >= 2 && variance > 0.0).then(|| covariance / variance)
+    if points.len() < 2 || variance <= 0.0 {
+        return None;
+    }
+    let slope = covariance / variance;
+    let residuals: f64 = points
+        .iter()
+        .map(|p| (p.1 - mean_y - slope * (p.0 - mean_x)).powi(2))
+        .sum();
+    let slope_error = (residuals / (n - 2.0) / variance).sqrt();
+    Some(Fit { slope, slope_error })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::slope;
+    use super::{fit, slope};
 
     #[test]
     fn the_slope_is_the_trend_not_the_last_step() {
@@ -144,5 +165,26 @@ mod tests {
         assert!(slope(&flat).is_some_and(|s| s.abs() < 1e-12));
         assert_eq!(slope(&[(1.0, 2.0)]), None);
         assert_eq!(slope(&[(1.0, 2.0), (1.0, 3.0)]), None);
+    }
+
+    #[test]
+    fn the_error_grows_with_the_scatter_and_shrinks_with_the_samples() {
+        let alternating = |n: i32, amplitude: f64| -> Vec<(f64, f64)> {
+            (0..n)
+                .map(|i| {
+                    (
+                        f64::from(i),
+                        if i % 2 == 0 { amplitude } else { -amplitude },
+                    )
+                })
+                .collect()
+        };
+        let error = |points: &[(f64, f64)]| fit(points).map_or(f64::NAN, |f| f.slope_error);
+        let line: Vec<(f64, f64)> = (0..10)
+            .map(|i| (f64::from(i), 2.0 * f64::from(i)))
+            .collect();
+        assert!(error(&line) < 1e-12);
+        assert!(error(&alternating(30, 2.0)) > 1.9 * error(&alternating(30, 1.0)));
+        assert!(error(&alternating(120, 1.0)) < error(&alternating(30, 1.0)) / 5.0);
     }
 }

@@ -70,6 +70,14 @@ pub struct Child {
 impl Child {
     /// Resident and peak resident memory in KiB (`VmRSS`, `VmHWM` of `/proc/PID/status`).
     pub fn memory_kib(&self) -> Option<(u64, u64)> {
+        match self.status_kib(&["VmRSS:", "VmHWM:"])?[..] {
+            [rss, hwm] => Some((rss, hwm)),
+            _ => None,
+        }
+    }
+
+    /// The named fields of `/proc/PID/status` (`VmRSS:`, `RssAnon:`, …) in KiB, in order.
+    pub fn status_kib(&self, fields: &[&str]) -> Option<Vec<u64>> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         let field = |name: &str| {
             status
@@ -78,7 +86,7 @@ impl Child {
                 .and_then(|rest| rest.split_whitespace().next())
                 .and_then(|n| n.parse::<u64>().ok())
         };
-        Some((field("VmRSS:")?, field("VmHWM:")?))
+        fields.iter().map(|name| field(name)).collect()
     }
 
     pub fn pid(&self) -> u32 {

@@ -52,6 +52,7 @@ mod invitation_rows;
 pub mod invitations;
 pub mod logins;
 pub mod mail;
+mod memory;
 mod migrate;
 pub mod outbox;
 pub mod page;
@@ -71,4 +72,5 @@ pub mod users;
 
 pub use connection::{DatabaseUrl, DbConnection, Pool, PooledConnection, connect, ping};
 pub use error::{Conflict, LicenceRefusal, StoreError, StoreResult, Unbookable};
+pub use memory::{SqliteMemory, sqlite_memory};
 pub use migrate::run_migrations;

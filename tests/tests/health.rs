@@ -146,6 +146,17 @@ async fn metrics_count_requests_per_route() {
     );
     assert!(text.contains("staffroom_http_request_duration_seconds_bucket"));
     assert!(text.contains("staffroom_db_pool_connections"));
+    let sqlite_heap: i64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("staffroom_sqlite_memory_bytes "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(-1);
+    if app.backend() == "sqlite" {
+        // The server's pool has SQLite connections open: their caches and schema.
+        assert!(sqlite_heap > 0, "{text}");
+    } else {
+        assert!(sqlite_heap >= 0, "{text}");
+    }
     assert!(text.contains("# TYPE staffroom_outbox_attempts_total counter"));
     assert!(
         text.contains(

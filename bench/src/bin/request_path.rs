@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use staffroom_bench::process::{self, Child};
 use staffroom_bench::seed::{self, ADMIN_EMAIL, PASSWORD, Seeded};
 use staffroom_bench::wrk::{self, Load, Run};
-use staffroom_bench::{BoxError, login, ms, parse_sizes, slope, verdict};
+use staffroom_bench::{BoxError, fit, login, ms, parse_sizes, verdict};
 use staffroom_persistence::testing::TestDatabase;
 
 /// What the performance issue asks, printed beside each figure.
@@ -200,7 +200,13 @@ async fn measure(options: &Options, work: &Path) -> Result<(), BoxError> {
         drop(server);
         if size == soak_size && options.soak_minutes > 0 {
             let server = process::start_server(&url, &data_dir, options.workers, &[]).await?;
-            soak(options, &server, &seeded, work).await?;
+            let wal = match &db.url {
+                staffroom_persistence::DatabaseUrl::Sqlite(path) => {
+                    Some(PathBuf::from(format!("{}-wal", path.display())))
+                }
+                _ => None,
+            };
+            soak(options, &server, &seeded, wal.as_deref(), work).await?;
         }
     }
     print_scaling(&search_latency);
@@ -349,14 +355,18 @@ fn logins(options: &Options, server: &Child, work: &Path) -> Result<Run, BoxErro
 }
 
 /// Lists, gets, patches and bulk dry runs from 8 connections on fixed data (the patches
-/// alternate a title on and off), sampling the server's resident memory every 10 s.
+/// alternate a title on and off), sampling the server's resident memory every 2 s, with
+/// what it is made of: anonymous memory (of which SQLite's heap, from `GET /metrics`), file
+/// mappings and shared memory (SQLite's WAL index), and the size of the WAL file.
 async fn soak(
     options: &Options,
     server: &Child,
     seeded: &Seeded,
+    wal: Option<&Path>,
     work: &Path,
 ) -> Result<(), BoxError> {
-    let token = login(&reqwest::Client::new(), &server.base, ADMIN_EMAIL, PASSWORD).await?;
+    let client = reqwest::Client::new();
+    let token = login(&client, &server.base, ADMIN_EMAIL, PASSWORD).await?;
     let script = soak_script(work, &token, seeded)?;
     let minutes = options.soak_minutes;
     println!("\n== soak: {minutes} min of lists, gets, patches and dry runs from 8 connections");
@@ -373,44 +383,123 @@ async fn soak(
         .run()
         .map_err(|e| e.to_string())
     });
-    let mut samples: Vec<(Duration, u64)> = Vec::new();
+    let mut samples: Vec<Sample> = Vec::new();
     let started = Instant::now();
     while !load.is_finished() {
-        tokio::time::sleep(Duration::from_secs(10)).await;
-        if let Some((rss, _)) = server.memory_kib() {
-            samples.push((started.elapsed(), rss));
+        tokio::time::sleep(SAMPLE_EVERY).await;
+        if let Some(sample) = Sample::take(&client, server, wal, started.elapsed()).await {
+            samples.push(sample);
         }
     }
     let run = load.join().map_err(|_| "the soak load panicked")??;
-    for (at, rss) in samples.iter().step_by(6) {
+    println!("    min   resident (anon, SQLite heap, file, shared)   WAL");
+    for sample in samples.iter().step_by(30) {
         println!(
-            "  {:>5.1} min  {:>7.1} MiB",
-            at.as_secs_f64() / 60.0,
-            mib(*rss)
+            "  {:>5.1}  {:>7.1} MiB ({:.1}, {:.1}, {:.1}, {:.1})  {:>6.1} MiB",
+            sample.at.as_secs_f64() / 60.0,
+            mib(sample.kib[0]),
+            mib(sample.kib[1]),
+            mib(sample.kib[4]),
+            mib(sample.kib[2]),
+            mib(sample.kib[3]),
+            mib(sample.kib[5]),
         );
     }
     let half = Duration::from_secs(minutes * 30);
-    let last: Vec<(f64, f64)> = samples
-        .iter()
-        .filter(|(at, _)| *at >= half)
-        .map(|(at, rss)| (at.as_secs_f64(), kib_to_mb(*rss)))
-        .collect();
-    if let (Some(first), Some(end), Some(slope)) = (last.first(), last.last(), slope(&last)) {
-        let span = end.0 - first.0;
-        let growth_mb = slope * span;
+    let last: Vec<&Sample> = samples.iter().filter(|s| s.at >= half).collect();
+    let trend = |i: usize| {
+        let points: Vec<(f64, f64)> = last
+            .iter()
+            .map(|s| (s.at.as_secs_f64(), kib_to_mb(s.kib[i])))
+            .collect();
+        let span = points.last()?.0 - points.first()?.0;
+        let line = fit(&points)?;
+        Some(Trend {
+            growth: line.slope * span,
+            error: line.slope_error * span,
+            span,
+            first_to_last: points.last()?.1 - points.first()?.1,
+        })
+    };
+    if let Some(rss) = trend(0) {
+        let part = |i: usize| trend(i).map_or(0.0, |t| t.growth);
         println!(
             "{:.0} requests/s, {} failed; resident memory over the last {:.1} min: grew \
-             {growth_mb:.2} MB (least-squares trend of {} samples; {:.2} MB from the first \
-             sample to the last) (target < {SOAK_GROWTH_MB} MB: {})",
+             {:.2} ± {:.2} MB (least-squares trend of {} samples ± its standard error; {:.2} MB \
+             from the first sample to the last; anon {:.2}, of which SQLite's heap {:.2}; file \
+             {:.2}; shared {:.2}) (target < {SOAK_GROWTH_MB} MB: {})",
             run.requests_per_second,
             run.failures,
-            span / 60.0,
+            rss.span / 60.0,
+            rss.growth,
+            rss.error,
             last.len(),
-            end.1 - first.1,
-            verdict(growth_mb < SOAK_GROWTH_MB && run.failures == 0),
+            rss.first_to_last,
+            part(1),
+            part(4),
+            part(2),
+            part(3),
+            verdict(rss.growth < SOAK_GROWTH_MB && run.failures == 0),
         );
     }
     Ok(())
+}
+
+/// How often the soak samples the server's memory: its page caches are emptied and refilled
+/// within seconds, so a trend needs many samples to stand out of the swings.
+const SAMPLE_EVERY: Duration = Duration::from_secs(2);
+
+/// A fitted memory trend over `span` seconds, in MB.
+struct Trend {
+    growth: f64,
+    error: f64,
+    span: f64,
+    first_to_last: f64,
+}
+
+/// One soak sample: resident, anonymous, file and shared memory of the server, SQLite's
+/// heap in it and the WAL file's size, all in KiB.
+struct Sample {
+    at: Duration,
+    kib: [u64; 6],
+}
+
+impl Sample {
+    async fn take(
+        client: &reqwest::Client,
+        server: &Child,
+        wal: Option<&Path>,
+        at: Duration,
+    ) -> Option<Sample> {
+        let status = server.status_kib(&["VmRSS:", "RssAnon:", "RssFile:", "RssShmem:"])?;
+        let metrics = client
+            .get(format!("{}/metrics", server.base))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let sqlite_bytes: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("staffroom_sqlite_memory_bytes "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0);
+        let wal_bytes = wal
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map_or(0, |m| m.len());
+        Some(Sample {
+            at,
+            kib: [
+                status[0],
+                status[1],
+                status[2],
+                status[3],
+                sqlite_bytes / 1024,
+                wal_bytes / 1024,
+            ],
+        })
+    }
 }
 
 #[allow(clippy::cast_precision_loss)]
