@@ -158,7 +158,7 @@ where
     F: FnOnce(&mut DbConnection, &AuditContext) -> Result<T, ScimError> + Send + 'static,
 {
     let pool = state.pool.clone();
-    tokio::task::spawn_blocking(move || {
+    crate::pool::run(move || {
         let mut conn = pool
             .get()
             .map_err(staffroom_persistence::StoreError::from)?;
@@ -178,7 +178,7 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ScimError> + Send + 'static,
 {
     let pool = state.pool.clone();
-    tokio::task::spawn_blocking(move || {
+    crate::pool::run(move || {
         let mut conn = pool
             .get()
             .map_err(staffroom_persistence::StoreError::from)?;
