@@ -145,6 +145,15 @@ impl ConnectionManager {
 /// How long a SQLite writer waits for another one before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 15_000;
 
+/// The page cache of each SQLite connection, in KiB (SQLite's default is 2,000). A
+/// connection in WAL mode empties its cache whenever another has written since its last
+/// read, so under writes the pool's caches empty and refill all the time: with 16
+/// connections at the default that moved the server's resident memory by up to 20 MB from
+/// one second to the next. At 512 KiB a list, a get and a search read as fast (the pages
+/// beyond come from the OS's file cache) and the swing is a quarter
+/// (`docs/decisions.md`, "The read path").
+const SQLITE_CACHE_KIB: u32 = 512;
+
 /// The queue of one SQLite database's writers in this process, which
 /// `tx::write_transaction` joins before `BEGIN IMMEDIATE`, and the one connection they
 /// write with. SQLite admits one writer at a time and leaves the others to poll for its
@@ -278,8 +287,11 @@ fn open_sqlite(path: &str, queue: Option<WriterQueue>) -> Result<SqliteConnectio
     conn.batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"))
         .map_err(r2d2::Error::QueryError)?;
     enter_wal(&mut conn).map_err(r2d2::Error::QueryError)?;
-    conn.batch_execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
-        .map_err(r2d2::Error::QueryError)?;
+    conn.batch_execute(&format!(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+         PRAGMA cache_size = -{SQLITE_CACHE_KIB};"
+    ))
+    .map_err(r2d2::Error::QueryError)?;
     Ok(conn)
 }
 
@@ -364,5 +376,38 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://app:secret@db:5432/x").unwrap();
         assert_eq!(url.redacted(), "postgres://app:***@db:5432/x");
         assert!(!format!("{url:?}").contains("secret"));
+    }
+
+    #[test]
+    fn a_pooled_sqlite_connection_is_set_up_for_a_server() {
+        use diesel::sql_types::{BigInt, Text};
+        #[derive(diesel::QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = BigInt)]
+            value: i64,
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Mode {
+            #[diesel(sql_type = Text)]
+            journal_mode: String,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let pool = connect(&DatabaseUrl::Sqlite(dir.path().join("x.db")), 2).unwrap();
+        let mut conn = pool.get().unwrap();
+        let DbConnection::Sqlite(conn) = &mut *conn else {
+            panic!("not SQLite");
+        };
+        let setting = |conn: &mut SqliteConnection, pragma: &str| {
+            diesel::sql_query(format!("SELECT {pragma} AS value FROM pragma_{pragma}()"))
+                .get_result::<Setting>(conn)
+                .unwrap()
+                .value
+        };
+        assert_eq!(setting(conn, "cache_size"), -i64::from(SQLITE_CACHE_KIB));
+        assert_eq!(setting(conn, "foreign_keys"), 1);
+        let mode = diesel::sql_query("PRAGMA journal_mode")
+            .get_result::<Mode>(conn)
+            .unwrap();
+        assert_eq!(mode.journal_mode, "wal");
     }
 }
