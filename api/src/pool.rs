@@ -14,8 +14,9 @@ use staffroom_persistence::{DbConnection, Pool, StoreError, StoreResult};
 use tokio::runtime::{Builder, Runtime};
 use tokio::task::JoinError;
 
-/// The most threads database work runs on at once; more work waits for one. Above any pool
-/// size the server is run with (a thread beyond the pool's connections would wait for one).
+/// The most threads database work runs on at once; more work waits for one. Four times the
+/// default pool size (`--pool-size`): work beyond the pool's connections would only wait for
+/// one on its thread.
 pub const MAX_THREADS: usize = 64;
 
 /// How long an idle database thread stays before it exits.
