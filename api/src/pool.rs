@@ -2,10 +2,10 @@
 //!
 //! The work runs on the blocking pool of one runtime kept for it, whose threads stay once
 //! started (up to [`MAX_THREADS`]), instead of the blocking pool of the HTTP worker's own
-//! runtime, whose idle threads exit after 10 s and are started again at the next burst: the
-//! memory each exiting thread's allocator heap still held stayed resident, and a steady load
-//! made the server's resident memory creep up for as long as it ran (`docs/decisions.md`,
-//! "The read path").
+//! runtime, whose idle threads exit after 10 s and are started again at the next burst: with
+//! that churn a steady load made the server's resident memory creep up for as long as it ran
+//! (outside SQLite's heap; purging the exited threads' allocator pages did not stop it), and
+//! without it the memory flattens (`docs/decisions.md`, "The read path").
 
 use std::sync::OnceLock;
 use std::time::Duration;
