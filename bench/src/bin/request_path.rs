@@ -397,12 +397,12 @@ async fn soak(
         println!(
             "  {:>5.1}  {:>7.1} MiB ({:.1}, {:.1}, {:.1}, {:.1})  {:>6.1} MiB",
             sample.at.as_secs_f64() / 60.0,
-            mib(sample.kib[0]),
-            mib(sample.kib[1]),
-            mib(sample.kib[4]),
-            mib(sample.kib[2]),
-            mib(sample.kib[3]),
-            mib(sample.kib[5]),
+            mib(sample.kib[RSS]),
+            mib(sample.kib[ANON]),
+            mib(sample.kib[SQLITE]),
+            mib(sample.kib[FILE]),
+            mib(sample.kib[SHARED]),
+            mib(sample.kib[WAL]),
         );
     }
     let half = Duration::from_secs(minutes * 30);
@@ -421,7 +421,7 @@ async fn soak(
             first_to_last: points.last()?.1 - points.first()?.1,
         })
     };
-    if let Some(rss) = trend(0) {
+    if let Some(rss) = trend(RSS) {
         let part = |i: usize| trend(i).map_or(0.0, |t| t.growth);
         println!(
             "{:.0} requests/s, {} failed; resident memory over the last {:.1} min: grew \
@@ -435,10 +435,10 @@ async fn soak(
             rss.error,
             last.len(),
             rss.first_to_last,
-            part(1),
-            part(4),
-            part(2),
-            part(3),
+            part(ANON),
+            part(SQLITE),
+            part(FILE),
+            part(SHARED),
             verdict(rss.growth < SOAK_GROWTH_MB && run.failures == 0),
         );
     }
@@ -458,7 +458,14 @@ struct Trend {
 }
 
 /// One soak sample: resident, anonymous, file and shared memory of the server, SQLite's
-/// heap in it and the WAL file's size, all in KiB.
+/// heap in it and the WAL file's size, all in KiB, at the indices below.
+const RSS: usize = 0;
+const ANON: usize = 1;
+const FILE: usize = 2;
+const SHARED: usize = 3;
+const SQLITE: usize = 4;
+const WAL: usize = 5;
+
 struct Sample {
     at: Duration,
     kib: [u64; 6],
@@ -472,6 +479,9 @@ impl Sample {
         at: Duration,
     ) -> Option<Sample> {
         let status = server.status_kib(&["VmRSS:", "RssAnon:", "RssFile:", "RssShmem:"])?;
+        let [rss, anon, file, shared] = status[..] else {
+            return None;
+        };
         let metrics = client
             .get(format!("{}/metrics", server.base))
             .send()
@@ -490,11 +500,12 @@ impl Sample {
             .map_or(0, |m| m.len());
         Some(Sample {
             at,
+            // In the order of the indices RSS … WAL.
             kib: [
-                status[0],
-                status[1],
-                status[2],
-                status[3],
+                rss,
+                anon,
+                file,
+                shared,
                 sqlite_bytes / 1024,
                 wal_bytes / 1024,
             ],
