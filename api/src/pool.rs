@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use staffroom_persistence::{DbConnection, Pool, StoreError, StoreResult};
+use staffroom_persistence::{DbConnection, Pool, StoreError};
 use tokio::runtime::{Builder, Runtime};
 use tokio::task::JoinError;
 
@@ -22,11 +22,13 @@ pub const MAX_THREADS: usize = 64;
 /// How long an idle database thread stays before it exits.
 const KEEP_ALIVE: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// Runs `f` with a connection from `pool` on a database thread; `Err` if the task died.
-pub async fn blocking<T, F>(pool: &Pool, f: F) -> Result<StoreResult<T>, JoinError>
+/// Runs `f` with a connection from `pool` on a database thread (a failed checkout is `f`'s
+/// error); `Err` if the task died.
+pub async fn blocking<T, E, F>(pool: &Pool, f: F) -> Result<Result<T, E>, JoinError>
 where
     T: Send + 'static,
-    F: FnOnce(&mut DbConnection) -> StoreResult<T> + Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
 {
     let pool = pool.clone();
     run(move || {

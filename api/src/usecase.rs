@@ -171,7 +171,9 @@ impl Act {
         let outcome: Result<A, ApiError> = async move {
             let ran = crate::pool::blocking(pool, move |conn| {
                 let keep = key.as_ref().map(|key| Keep { key, stored });
-                Ok(usecase::run(conn, &ctx, use_case, render, keep))
+                Ok::<_, staffroom_persistence::StoreError>(usecase::run(
+                    conn, &ctx, use_case, render, keep,
+                ))
             })
             .await
             .map_err(|e| {

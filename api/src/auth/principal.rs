@@ -562,7 +562,8 @@ impl Requester {
         // PostgreSQL the probe would be one more round trip per miss, so the trip looks the
         // answer up itself.
         let probed = key.is_some() && state.short_reads_inline;
-        if let Some(key) = key.clone().filter(|_| probed)
+        if probed
+            && let Some(key) = key.clone()
             && let Some(hit) = self.clone().kept(state, key).await?
         {
             return Ok(hit.response());

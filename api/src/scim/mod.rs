@@ -157,38 +157,24 @@ where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection, &AuditContext) -> Result<T, ScimError> + Send + 'static,
 {
-    let pool = state.pool.clone();
-    crate::pool::run(move || {
-        let mut conn = pool
-            .get()
-            .map_err(staffroom_persistence::StoreError::from)?;
-        together(&mut conn, &ctx, |conn| change(conn, &ctx))
+    read(state, move |conn| {
+        together(conn, &ctx, |conn| change(conn, &ctx))
     })
     .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "blocking task failed");
-        ScimError::from(crate::error::ApiError::internal())
-    })?
 }
 
-/// Runs a read on the pool.
+/// Runs `read` with a pooled connection on a database thread.
 pub async fn read<T, F>(state: &AppState, read: F) -> Result<T, ScimError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, ScimError> + Send + 'static,
 {
-    let pool = state.pool.clone();
-    crate::pool::run(move || {
-        let mut conn = pool
-            .get()
-            .map_err(staffroom_persistence::StoreError::from)?;
-        read(&mut conn)
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "blocking task failed");
-        ScimError::from(crate::error::ApiError::internal())
-    })?
+    crate::pool::blocking(&state.pool, read)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "blocking task failed");
+            ScimError::from(crate::error::ApiError::internal())
+        })?
 }
 
 /// Runs one use-case inside the request's transaction (see [`change`]).
