@@ -457,8 +457,7 @@ struct Trend {
     first_to_last: f64,
 }
 
-/// One soak sample: resident, anonymous, file and shared memory of the server, SQLite's
-/// heap in it and the WAL file's size, all in KiB, at the indices below.
+// The parts of a soak sample, as indices of `Sample::kib`.
 const RSS: usize = 0;
 const ANON: usize = 1;
 const FILE: usize = 2;
@@ -466,6 +465,8 @@ const SHARED: usize = 3;
 const SQLITE: usize = 4;
 const WAL: usize = 5;
 
+/// One soak sample: resident, anonymous, file and shared memory of the server, SQLite's
+/// heap in it and the WAL file's size, all in KiB, at the indices above.
 struct Sample {
     at: Duration,
     kib: [u64; 6],
