@@ -127,7 +127,7 @@ async fn run() -> Result<(), BoxError> {
 }
 
 async fn measure(options: &Options, work: &Path) -> Result<(), BoxError> {
-    let mut search_latency: Vec<(usize, Latency, Latency)> = Vec::new();
+    let mut search_latency: Vec<Searches> = Vec::new();
     let soak_size = if options.sizes.contains(&10_000) {
         10_000
     } else {
@@ -175,7 +175,12 @@ async fn measure(options: &Options, work: &Path) -> Result<(), BoxError> {
                     rendered: r.rendered.p50,
                 })
         };
-        search_latency.push((size, p50("search u9987@"), p50("search okafor")));
+        search_latency.push(Searches {
+            size,
+            one_match: p50("search u987@"),
+            issue_query: p50("search u9987@"),
+            okafor: p50("search okafor"),
+        });
         let (_, peak_kib) = server.memory_kib().unwrap_or_default();
         let logins = logins(options, &server, work)?;
         let (_, peak_after_logins) = server.memory_kib().unwrap_or_default();
@@ -230,11 +235,16 @@ fn requests(seeded: &Seeded, size: usize) -> Vec<Request> {
             path: "/v1/users?q=okafor&limit=50".into(),
             target: SEARCH_RATIO,
         },
-        // One match at 10,000 users, none at 1,000, ten at 100,000: the same query at every
-        // size, for the latency across sizes.
+        // The issue's one-match search: one match at 10,000 and 100,000 users, none at 1,000.
         Request {
             name: "search u9987@".into(),
             path: "/v1/users?q=u9987%40".into(),
+            target: SEARCH_RATIO,
+        },
+        // One match at every size (user 987 exists in each): the search across sizes.
+        Request {
+            name: "search u987@".into(),
+            path: "/v1/users?q=u987%40".into(),
             target: SEARCH_RATIO,
         },
     ]
@@ -245,6 +255,17 @@ fn requests(seeded: &Seeded, size: usize) -> Vec<Request> {
 struct Latency {
     kept: Duration,
     rendered: Duration,
+}
+
+/// The searches' median latencies at one site size.
+struct Searches {
+    size: usize,
+    /// `u987@`: one match at every size, so its latency across sizes is the search's.
+    one_match: Latency,
+    /// `u9987@`: no match at 1,000 users, one from 10,000.
+    issue_query: Latency,
+    /// `okafor`: one user in 19 matches.
+    okafor: Latency,
 }
 
 /// Each request against the server, the server rendering every answer and the ceiling,
@@ -557,15 +578,16 @@ end
     Ok(path)
 }
 
-/// The median latency of both searches at the largest size over the smallest, as the server
-/// answers them and as it renders them (the search itself); the target applies to
-/// `u9987@`, whose matches do not grow with the site (`okafor` matches one user in 19, so
-/// its work grows with the site whatever the index).
-fn print_scaling(latency: &[(usize, Latency, Latency)]) {
-    let (Some(small), Some(large)) = (latency.first(), latency.last()) else {
+/// The median latency of the searches at the largest size over the smallest, as the server
+/// answers them and as it renders them (the search itself). The target applies to `u987@`,
+/// one match at every size, so that only the site's size differs; `u9987@` matches nothing
+/// at 1,000 users, so its ratio also counts reading and rendering the one user it finds
+/// from 10,000 (printed for comparison), and `okafor`'s matches grow with the site.
+fn print_scaling(searches: &[Searches]) {
+    let (Some(small), Some(large)) = (searches.first(), searches.last()) else {
         return;
     };
-    if small.0 == large.0 {
+    if small.size == large.size {
         return;
     }
     let ratio = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64().max(1e-9);
@@ -577,20 +599,23 @@ fn print_scaling(latency: &[(usize, Latency, Latency)]) {
         ),
         ("rendered every time", |l: &Latency| l.rendered),
     ] {
-        let (unique_small, unique_large) = (of(&small.1), of(&large.1));
-        let unique = ratio(unique_small, unique_large);
+        let line = |name: &str, of_search: fn(&Searches) -> Latency| {
+            let (a, b) = (of(&of_search(small)), of(&of_search(large)));
+            (
+                format!("{name} {:.2} → {:.2} ms", ms(a), ms(b)),
+                ratio(a, b),
+            )
+        };
+        let (one, one_ratio) = line("u987@", |s| s.one_match);
+        let (issue, issue_ratio) = line("u9987@", |s| s.issue_query);
+        let (okafor, okafor_ratio) = line("okafor", |s| s.okafor);
         println!(
-            "{how}: search u9987@ median latency {:.2} ms at {} users, {:.2} ms at {} users: \
-             {unique:.2}× (target ≤ {SEARCH_SCALING}×: {}); search okafor: {:.2} ms, {:.2} ms: \
-             {:.2}×",
-            ms(unique_small),
-            small.0,
-            ms(unique_large),
-            large.0,
-            verdict(unique <= SEARCH_SCALING),
-            ms(of(&small.2)),
-            ms(of(&large.2)),
-            ratio(of(&small.2), of(&large.2)),
+            "{how}, median latency {} → {} users: search {one}, {one_ratio:.2}× (target ≤ \
+             {SEARCH_SCALING}×: {}); {issue}, {issue_ratio:.2}× (0 then 1 match); {okafor}, \
+             {okafor_ratio:.2}× (matches grow with the site)",
+            small.size,
+            large.size,
+            verdict(one_ratio <= SEARCH_SCALING),
         );
     }
 }
