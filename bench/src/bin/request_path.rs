@@ -4,7 +4,8 @@
 //! with `wrk`, interleaved round by round, and prints each request's throughput, p99 and
 //! ratio, and the same for a second server that renders every answer (its read cache off);
 //! then the peak resident memory of the server under 16 concurrent logins, the search
-//! latency across sizes, and a soak on fixed data. See `bench/README.md`.
+//! latency across sizes, bulk dry runs beside writes, and a soak on fixed data. See
+//! `bench/README.md`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -202,6 +203,9 @@ async fn measure(options: &Options, work: &Path) -> Result<(), BoxError> {
             mib(peak_after_logins),
             verdict(peak <= MEMORY_MIB),
         );
+        if size == soak_size {
+            dry_runs_beside_writes(options, &server, &seeded, work).await?;
+        }
         drop(server);
         if size == soak_size && options.soak_minutes > 0 {
             let server = process::start_server(&url, &data_dir, options.workers, &[]).await?;
@@ -388,7 +392,7 @@ async fn soak(
 ) -> Result<(), BoxError> {
     let client = reqwest::Client::new();
     let token = login(&client, &server.base, ADMIN_EMAIL, PASSWORD).await?;
-    let script = soak_script(work, &token, seeded)?;
+    let script = script(work, "soak", &token, seeded, &[LIST, GET, PATCH, DRY_RUN])?;
     let minutes = options.soak_minutes;
     println!("\n== soak: {minutes} min of lists, gets, patches and dry runs from 8 connections");
     let url = server.base.clone();
@@ -540,7 +544,23 @@ fn kib_to_mb(kib: u64) -> f64 {
     kib as f64 * 1024.0 / 1e6
 }
 
-fn soak_script(work: &Path, token: &str, seeded: &Seeded) -> Result<PathBuf, BoxError> {
+// The requests a load script cycles through.
+const LIST: u8 = 0;
+const GET: u8 = 1;
+/// A title set or cleared, in turn.
+const PATCH: u8 = 2;
+/// A bulk dry run over 50 users, adding a permission.
+const DRY_RUN: u8 = 3;
+
+/// A `wrk` script cycling through `kinds` (of the constants above), each over 200 of the
+/// seeded users in turn, as `work/NAME.lua`.
+fn script(
+    work: &Path,
+    name: &str,
+    token: &str,
+    seeded: &Seeded,
+    kinds: &[u8],
+) -> Result<PathBuf, BoxError> {
     let ids: Vec<String> = seeded
         .users
         .iter()
@@ -551,20 +571,22 @@ fn soak_script(work: &Path, token: &str, seeded: &Seeded) -> Result<PathBuf, Box
         "{{\"dry_run\": true, \"user_ids\": [{}], \"add_permissions\": [\"view_reports\"]}}",
         ids[..ids.len().min(50)].join(", ")
     );
+    let kinds: Vec<String> = kinds.iter().map(u8::to_string).collect();
     let script = format!(
         r#"local ids = {{ {ids} }}
+local kinds = {{ {kinds} }}
 local n = 0
 local headers = {{ ["Authorization"] = "Bearer {token}", ["Content-Type"] = "application/json" }}
 request = function()
   n = n + 1
   local id = ids[(n % #ids) + 1]
-  local kind = n % 4
-  if kind == 0 then
+  local kind = kinds[(n % #kinds) + 1]
+  if kind == {LIST} then
     return wrk.format("GET", "/v1/users?limit=50", headers)
-  elseif kind == 1 then
+  elseif kind == {GET} then
     return wrk.format("GET", "/v1/users/" .. id, headers)
-  elseif kind == 2 then
-    local title = (n % 8 == 2) and '"Dr"' or 'null'
+  elseif kind == {PATCH} then
+    local title = (math.floor(n / #kinds) % 2 == 0) and '"Dr"' or 'null'
     return wrk.format("PATCH", "/v1/users/" .. id, headers, '{{"title": ' .. title .. '}}')
   else
     return wrk.format("POST", "/v1/users/bulk-update", headers, '{dry_run}')
@@ -572,10 +594,75 @@ request = function()
 end
 "#,
         ids = ids.join(", "),
+        kinds = kinds.join(", "),
     );
-    let path = work.join("soak.lua");
+    let path = work.join(format!("{name}.lua"));
     std::fs::write(&path, script)?;
     Ok(path)
+}
+
+/// Bulk dry runs (4 connections) alone, then beside patches of the same site (4 more
+/// connections), `rounds` times: a dry run reads a snapshot without the site lock, so the
+/// site's writers should not hold it up.
+async fn dry_runs_beside_writes(
+    options: &Options,
+    server: &Child,
+    seeded: &Seeded,
+    work: &Path,
+) -> Result<(), BoxError> {
+    let token = login(&reqwest::Client::new(), &server.base, ADMIN_EMAIL, PASSWORD).await?;
+    let dry_runs = script(work, "dry-runs", &token, seeded, &[DRY_RUN])?;
+    let patches = script(work, "patches", &token, seeded, &[PATCH])?;
+    let load = |script: &Path| {
+        Load {
+            url: &server.base,
+            threads: 1,
+            connections: 4,
+            duration: Duration::from_secs(options.seconds),
+            headers: &[],
+            script: Some(script),
+        }
+        .run()
+    };
+    let (mut alone, mut beside, mut writes) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..options.rounds {
+        alone.push(load(&dry_runs)?);
+        let (url, seconds, patches) = (server.base.clone(), options.seconds, patches.clone());
+        let writer = std::thread::spawn(move || {
+            Load {
+                url: &url,
+                threads: 1,
+                connections: 4,
+                duration: Duration::from_secs(seconds),
+                headers: &[],
+                script: Some(&patches),
+            }
+            .run()
+            .map_err(|e| e.to_string())
+        });
+        beside.push(load(&dry_runs)?);
+        writes.push(writer.join().map_err(|_| "the patch load panicked")??);
+    }
+    let (alone, beside, writes) = (
+        Run::median(&alone),
+        Run::median(&beside),
+        Run::median(&writes),
+    );
+    println!(
+        "bulk dry runs (50 users), 4 connections: alone {:.0}/s, p50 {:.2} ms, p99 {:.2} ms; \
+         beside 4 connections of patches ({:.0} patches/s, p99 {:.2} ms): {:.0}/s, p50 \
+         {:.2} ms, p99 {:.2} ms; {} failed",
+        alone.requests_per_second,
+        ms(alone.p50),
+        ms(alone.p99),
+        writes.requests_per_second,
+        ms(writes.p99),
+        beside.requests_per_second,
+        ms(beside.p50),
+        ms(beside.p99),
+        alone.failures + beside.failures + writes.failures,
+    );
+    Ok(())
 }
 
 /// The median latency of the searches at the largest size over the smallest, as the server
