@@ -13,7 +13,7 @@ use staffroom_domain::{
 };
 
 use crate::audit::{self, Change};
-use crate::backend::CHUNK;
+use crate::backend::{CHUNK, clinics_of, in_json_array, permissions_of};
 use crate::grants::{ActorScope, apply_changes};
 use crate::schema::{clinics, user_clinics, user_permissions, users};
 use crate::tx::{AuditContext, read_transaction};
@@ -49,7 +49,10 @@ struct Loaded {
     clinic_ids: Vec<ClinicId>,
 }
 
-/// Loads the users among `ids` that belong to the site, with their access.
+/// Loads the users among `ids` that belong to the site, with their access. The users are
+/// found by id alone, each set of ids one bound value (`ANY`, `json_each`), and another
+/// site's row is dropped here: with the site in SQL, SQLite walks the site's users by it
+/// instead of looking up the ids.
 fn load(
     conn: &mut DbConnection,
     site: SiteId,
@@ -57,12 +60,23 @@ fn load(
 ) -> StoreResult<HashMap<UserId, Loaded>> {
     let mut loaded = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<(UserId, Profession, ClinicId)> = users::table
-            .filter(users::site_id.eq(site))
-            .filter(users::id.eq_any(chunk))
-            .select((users::id, users::profession, users::default_clinic_id))
-            .load(conn)?;
-        for (id, profession, default_clinic_id) in rows {
+        let columns = (
+            users::id,
+            users::site_id,
+            users::profession,
+            users::default_clinic_id,
+        );
+        let rows: Vec<(UserId, SiteId, Profession, ClinicId)> = match conn {
+            DbConnection::Pg(c) => users::table
+                .select(columns)
+                .filter(users::id.eq_any(chunk))
+                .load(c)?,
+            DbConnection::Sqlite(c) => users::table
+                .select(columns)
+                .filter(in_json_array(users::id, chunk)?)
+                .load(c)?,
+        };
+        for (id, _, profession, default_clinic_id) in rows.into_iter().filter(|r| r.1 == site) {
             loaded.insert(
                 id,
                 Loaded {
@@ -73,20 +87,12 @@ fn load(
                 },
             );
         }
-        let permissions: Vec<(UserId, Permission)> = user_permissions::table
-            .filter(user_permissions::user_id.eq_any(chunk))
-            .select((user_permissions::user_id, user_permissions::permission))
-            .load(conn)?;
-        for (id, permission) in permissions {
+        for (id, permission) in permissions_of(conn, chunk)? {
             if let Some(user) = loaded.get_mut(&id) {
                 user.permissions.push(permission);
             }
         }
-        let clinics: Vec<(UserId, ClinicId)> = user_clinics::table
-            .filter(user_clinics::user_id.eq_any(chunk))
-            .select((user_clinics::user_id, user_clinics::clinic_id))
-            .load(conn)?;
-        for (id, clinic) in clinics {
+        for (id, clinic) in clinics_of(conn, chunk)? {
             if let Some(user) = loaded.get_mut(&id) {
                 user.clinic_ids.push(clinic);
             }
@@ -255,7 +261,8 @@ impl UseCase for BulkUpdateUsers {
     }
 }
 
-/// The site's active clinic administrators per clinic.
+/// The site's active clinic administrators per clinic, found from the grants of the site
+/// (its users are the grants' users, so `users` is searched by id, not walked by site).
 fn active_clinic_admins(
     conn: &mut DbConnection,
     site: SiteId,
@@ -265,7 +272,6 @@ fn active_clinic_admins(
         .filter(user_permissions::permission.eq(Permission::ClinicAdmin))
         .select(user_permissions::user_id);
     let active = users::table
-        .filter(users::site_id.eq(site))
         .filter(users::status.eq(UserStatus::Active))
         .filter(users::id.eq_any(admins))
         .select(users::id);

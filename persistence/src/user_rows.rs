@@ -402,7 +402,9 @@ pub(crate) fn get_at(
     Ok(user)
 }
 
-/// Active users other than `except` holding `permission` (and, if given, `clinic`).
+/// Active users other than `except` holding `permission` (and, if given, `clinic`). The
+/// site is the grants' (`user_permissions.site_id`): with it on `users` as well, SQLite
+/// walks the site's users instead of looking up the holders.
 pub(crate) fn other_active_holders(
     conn: &mut DbConnection,
     site: SiteId,
@@ -415,7 +417,6 @@ pub(crate) fn other_active_holders(
         .filter(user_permissions::permission.eq(permission))
         .select(user_permissions::user_id);
     let mut query = users::table
-        .filter(users::site_id.eq(site))
         .filter(users::status.eq(UserStatus::Active))
         .filter(users::id.ne(except))
         .filter(users::id.eq_any(holders))
