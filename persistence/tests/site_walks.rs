@@ -13,12 +13,14 @@ use std::sync::{Arc, Mutex};
 
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::prelude::*;
-use staffroom_domain::{AccessChange, LicencePlan, Outcome, Permission, UserId, UserStatus};
+use staffroom_domain::{
+    AccessChange, LicencePlan, Outcome, Permission, UserId, UserPatch, UserStatus,
+};
 use staffroom_persistence::DbConnection;
 use staffroom_persistence::access::ActorScope;
 use staffroom_persistence::bulk::{BulkUpdate, Selection, apply_bulk_update};
 use staffroom_persistence::users;
-use support::{Db, NewUserExt, create_site, create_user, new_user, user_ctx};
+use support::{Db, NewUserExt, create_site, create_user, email, new_user, person, user_ctx};
 
 /// The text of every statement the connection prepares, binds left out.
 #[derive(Clone, Default)]
@@ -145,6 +147,27 @@ fn a_status_change_does_not_walk_the_site() {
     assert!(
         statements.iter().any(|s| s.contains("user_permissions")),
         "the site administrators were not counted: {statements:?}"
+    );
+    let walks = site_walks(&mut conn, &statements);
+    assert!(walks.is_empty(), "{}", walks.join("\n"));
+}
+
+#[test]
+fn a_profile_change_does_not_walk_the_site() {
+    let f = fixture();
+    let mut conn = f.db.conn();
+    let statements = Statements::of(&mut conn, |conn| {
+        let patch = UserPatch {
+            last_name: Some(person("Renamed")),
+            email: Some(email("renamed@example.com")),
+            ..UserPatch::default()
+        };
+        let user = users::update(conn, &user_ctx(f.site), f.ids[9], None, patch).unwrap();
+        assert_eq!(user.email, "renamed@example.com");
+    });
+    assert!(
+        statements.iter().any(|s| s.contains("email_normalized")),
+        "the email was not checked: {statements:?}"
     );
     let walks = site_walks(&mut conn, &statements);
     assert!(walks.is_empty(), "{}", walks.join("\n"));
