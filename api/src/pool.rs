@@ -1,11 +1,18 @@
 //! Diesel work with a pooled connection on threads of its own, never on the async executor.
 //!
 //! The work runs on the blocking pool of one runtime kept for it, whose threads stay once
-//! started (up to [`MAX_THREADS`]), instead of the blocking pool of the HTTP worker's own
-//! runtime, whose idle threads exit after 10 s and are started again at the next burst: with
-//! that churn a steady load made the server's resident memory creep up for as long as it ran
-//! (outside SQLite's heap; purging the exited threads' allocator pages did not stop it), and
-//! without it the memory flattens (`docs/decisions.md`, "The read path").
+//! started, instead of the blocking pool of the HTTP worker's own runtime, whose idle
+//! threads exit after 10 s and are started again at the next burst: with that churn a
+//! steady load made the server's resident memory creep up for as long as it ran (outside
+//! SQLite's heap; purging the exited threads' allocator pages did not stop it), and without
+//! it the memory flattens (`docs/decisions.md`, "The read path").
+//!
+//! There are at most as many threads as the pool has connections: work beyond them would
+//! only wait for a connection on its thread. A blocking pool starts a thread whenever work
+//! arrives while none is idle, which under a fast steady load also happens in the instant
+//! between one task's end and its thread's return to idle, so with a higher bound (64) the
+//! thread count kept rising through a 10-minute soak (21 → 37), each new thread's stack and
+//! allocator heap adding to the resident memory.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -14,10 +21,9 @@ use staffroom_persistence::{DbConnection, Pool, StoreError};
 use tokio::runtime::{Builder, Runtime};
 use tokio::task::JoinError;
 
-/// The most threads database work runs on at once; more work waits for one. Four times the
-/// default pool size (`--pool-size`): work beyond the pool's connections would only wait for
-/// one on its thread.
-pub const MAX_THREADS: usize = 64;
+/// The most threads database work runs on when no pool has set it: the default pool size
+/// (`--pool-size`).
+pub const DEFAULT_THREADS: usize = 16;
 
 /// How long an idle database thread stays before it exits.
 const KEEP_ALIVE: Duration = Duration::from_secs(24 * 60 * 60);
@@ -30,8 +36,9 @@ where
     E: From<StoreError> + Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
 {
+    let threads = threads(usize::try_from(pool.max_size()).unwrap_or(DEFAULT_THREADS));
     let pool = pool.clone();
-    run(move || {
+    spawn(threads, move || {
         let mut conn = pool.get().map_err(StoreError::from)?;
         f(&mut conn)
     })
@@ -44,21 +51,30 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    match threads() {
+    spawn(threads(DEFAULT_THREADS), f).await
+}
+
+async fn spawn<T, F>(threads: Option<&'static Runtime>, f: F) -> Result<T, JoinError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    match threads {
         Some(threads) => threads.spawn_blocking(f).await,
         None => tokio::task::spawn_blocking(f).await,
     }
 }
 
-/// The runtime whose blocking pool runs database work. It schedules no tasks of its own
+/// The runtime whose blocking pool runs database work, with at most `max` threads if this
+/// call builds it (the first does: a server has one pool). It schedules no tasks of its own
 /// (nothing drives it), so it starts no thread until work arrives. `None` if it could not be
 /// built: the work then runs on the calling runtime's blocking pool.
-fn threads() -> Option<&'static Runtime> {
+fn threads(max: usize) -> Option<&'static Runtime> {
     static THREADS: OnceLock<Option<Runtime>> = OnceLock::new();
     THREADS
         .get_or_init(|| {
             Builder::new_current_thread()
-                .max_blocking_threads(MAX_THREADS)
+                .max_blocking_threads(max.max(1))
                 .thread_keep_alive(KEEP_ALIVE)
                 .thread_name("staffroom-db")
                 .build()
@@ -82,5 +98,28 @@ mod tests {
         let panicked = run(|| -> u8 { panic!("boom") }).await;
         assert!(panicked.is_err_and(|e| e.is_panic()));
         assert_eq!(run(|| 7).await.ok(), Some(7));
+    }
+
+    #[actix_web::test]
+    async fn work_beyond_the_thread_bound_waits_for_a_thread() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let tasks: Vec<_> = (0..DEFAULT_THREADS * 3)
+            .map(|_| {
+                let (running, peak) = (Arc::clone(&running), Arc::clone(&peak));
+                tokio::spawn(run(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(20));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }))
+            })
+            .collect();
+        for task in tasks {
+            assert!(matches!(task.await, Ok(Ok(()))));
+        }
+        let peak = peak.load(Ordering::SeqCst);
+        assert!(peak > 1 && peak <= DEFAULT_THREADS, "{peak} at once");
     }
 }
