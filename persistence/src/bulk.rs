@@ -8,17 +8,16 @@ use diesel::prelude::*;
 use serde::Serialize;
 use staffroom_domain::{
     AccessChange, AuditAction, AuditTarget, BulkPlan, BulkRefusal, BulkReport, ClinicId,
-    MAX_BULK_SELECTION, Permission, Profession, Selected, SiteId, Subject, UserId, UserStatus,
-    decide_bulk,
+    MAX_BULK_SELECTION, Permission, Selected, SiteId, Subject, UserId, UserStatus, decide_bulk,
 };
 
 use crate::audit::{self, Change};
-use crate::backend::{CHUNK, clinics_of, in_json_array, permissions_of};
+use crate::backend::CHUNK;
 use crate::grants::{ActorScope, apply_changes};
 use crate::schema::{clinics, user_clinics, user_permissions, users};
 use crate::tx::{AuditContext, read_transaction};
 use crate::usecase::{self, Failure, UseCase};
-use crate::user_rows::{UserQuery, filtered};
+use crate::user_rows::{User, UserQuery, filtered, in_order};
 use crate::{DbConnection, StoreResult};
 
 /// Most users one bulk request may select.
@@ -41,62 +40,17 @@ pub struct BulkUpdate {
     pub dry_run: bool,
 }
 
-/// What the judge needs of one stored user.
-struct Loaded {
-    profession: Profession,
-    default_clinic_id: ClinicId,
-    permissions: Vec<Permission>,
-    clinic_ids: Vec<ClinicId>,
-}
-
-/// Loads the users among `ids` that belong to the site, with their access. The users are
-/// found by id alone, each set of ids one bound value (`ANY`, `json_each`), and another
-/// site's row is dropped here: with the site in SQL, SQLite walks the site's users by it
-/// instead of looking up the ids.
+/// Loads the users among `ids` that belong to the site, with their access, by id
+/// ([`in_order`]: no site condition in SQL, which SQLite would serve by walking the site's
+/// users; another site's row is dropped).
 fn load(
     conn: &mut DbConnection,
     site: SiteId,
     ids: &[UserId],
-) -> StoreResult<HashMap<UserId, Loaded>> {
+) -> StoreResult<HashMap<UserId, User>> {
     let mut loaded = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let columns = (
-            users::id,
-            users::site_id,
-            users::profession,
-            users::default_clinic_id,
-        );
-        let rows: Vec<(UserId, SiteId, Profession, ClinicId)> = match conn {
-            DbConnection::Pg(c) => users::table
-                .select(columns)
-                .filter(users::id.eq_any(chunk))
-                .load(c)?,
-            DbConnection::Sqlite(c) => users::table
-                .select(columns)
-                .filter(in_json_array(users::id, chunk)?)
-                .load(c)?,
-        };
-        for (id, _, profession, default_clinic_id) in rows.into_iter().filter(|r| r.1 == site) {
-            loaded.insert(
-                id,
-                Loaded {
-                    profession,
-                    default_clinic_id,
-                    permissions: Vec::new(),
-                    clinic_ids: Vec::new(),
-                },
-            );
-        }
-        for (id, permission) in permissions_of(conn, chunk)? {
-            if let Some(user) = loaded.get_mut(&id) {
-                user.permissions.push(permission);
-            }
-        }
-        for (id, clinic) in clinics_of(conn, chunk)? {
-            if let Some(user) = loaded.get_mut(&id) {
-                user.clinic_ids.push(clinic);
-            }
-        }
+        loaded.extend(in_order(conn, site, chunk)?.into_iter().map(|u| (u.id, u)));
     }
     Ok(loaded)
 }
@@ -165,7 +119,7 @@ pub struct BulkUpdateUsers {
 pub struct BulkSnapshot {
     /// The selected ids, each once, in a stable order.
     ids: Vec<UserId>,
-    loaded: HashMap<UserId, Loaded>,
+    loaded: HashMap<UserId, User>,
     site_clinics: BTreeSet<ClinicId>,
     clinic_admins: BTreeMap<ClinicId, BTreeSet<UserId>>,
 }
@@ -193,11 +147,11 @@ impl UseCase for BulkUpdateUsers {
 
     fn decide(&self, snapshot: BulkSnapshot) -> Result<BulkPlan, BulkRefusal> {
         let actor = self.actor.actor();
-        let administers = |user: &Loaded| {
+        let administers = |user: &User| {
             actor.administers(
                 self.actor.clinic_admin,
                 &user.clinic_ids,
-                user.permissions.contains(&Permission::SiteAdmin),
+                user.has(Permission::SiteAdmin),
             )
         };
         let by_filter = matches!(self.update.selection, Selection::Filter(_));
